@@ -1,0 +1,82 @@
+// Package feature is the single definition of the model's input, shared by
+// training preparation, serving and tests.
+//
+// The model sees two features, as scikit-learn's DictVectorizer saw them:
+//
+//   - PU_DO, one-hot: the string "<PULocationID>_<DOLocationID>", which for the
+//     integer TLC location ids equals Python's '%s_%s' % (PU, DO);
+//   - trip_distance, numeric, in miles.
+//
+// A Key holds the two ids as integers, so mapping a ride to its vocabulary
+// column (Vocabulary.Index) needs no string building.
+package feature
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Key is the PU_DO feature: pickup and drop-off TLC location ids.
+type Key struct {
+	PU, DO int32
+}
+
+// String renders the key as the training code did: "130_205".
+func (k Key) String() string {
+	return strconv.Itoa(int(k.PU)) + "_" + strconv.Itoa(int(k.DO))
+}
+
+// ParseKey parses "130_205" (both ids positive integers).
+func ParseKey(s string) (Key, error) {
+	pu, do, ok := strings.Cut(s, "_")
+	if !ok {
+		return Key{}, fmt.Errorf("PU_DO key %q: want <PULocationID>_<DOLocationID>", s)
+	}
+	p, err1 := strconv.ParseInt(pu, 10, 32)
+	d, err2 := strconv.ParseInt(do, 10, 32)
+	if err1 != nil || err2 != nil || p <= 0 || d <= 0 {
+		return Key{}, fmt.Errorf("PU_DO key %q: ids must be positive integers", s)
+	}
+	return Key{PU: int32(p), DO: int32(d)}, nil
+}
+
+// Features is one ride as the model sees it.
+type Features struct {
+	Key
+	Distance float64 // trip_distance in miles: finite and ≥ 0
+}
+
+// New checks the values and returns the features of one ride.
+// Location ids must be positive; the distance finite and not negative.
+func New(pu, do int64, distance float64) (Features, error) {
+	if err := checkID("PULocationID", pu); err != nil {
+		return Features{}, err
+	}
+	if err := checkID("DOLocationID", do); err != nil {
+		return Features{}, err
+	}
+	if math.IsNaN(distance) || math.IsInf(distance, 0) {
+		return Features{}, &FieldError{Field: "trip_distance", Reason: fmt.Sprintf("must be finite, got %v", distance)}
+	}
+	if distance < 0 {
+		return Features{}, &FieldError{Field: "trip_distance", Reason: fmt.Sprintf("must be ≥ 0, got %v", distance)}
+	}
+	return Features{Key: Key{PU: int32(pu), DO: int32(do)}, Distance: distance}, nil
+}
+
+func checkID(field string, id int64) error {
+	if id <= 0 || id > math.MaxInt32 {
+		return &FieldError{Field: field, Reason: fmt.Sprintf("must be a positive integer location id, got %d", id)}
+	}
+	return nil
+}
+
+// FieldError says which input field is wrong and why.
+type FieldError struct {
+	Field  string // e.g. "ride.trip_distance"
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
