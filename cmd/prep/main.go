@@ -1,0 +1,81 @@
+// Command prep turns TLC green taxi parquet files into the tables the Python
+// trainer reads, with the features defined once, in package feature.
+//
+//	prep -o build/train.csv testdata/green_tripdata_2022-01.parquet
+//
+// Each output row is one kept trip, in file order (row order matters: the
+// forest's bootstrap samples are drawn by row index):
+//
+//	PULocationID,DOLocationID,PU_DO,trip_distance,duration
+//
+// Floats are written in Go's shortest round-trip form, which Python's float()
+// reads back to the same bits.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"strconv"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/rideduration/rideduration/feature"
+)
+
+func main() {
+	out := flag.String("o", "", "output CSV file")
+	flag.Parse()
+	if *out == "" || flag.NArg() == 0 {
+		log.Fatal("usage: prep -o table.csv trips.parquet...")
+	}
+	if err := run(*out, flag.Args()); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(out string, inputs []string) error {
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	fmt.Fprintln(w, "PULocationID,DOLocationID,PU_DO,trip_distance,duration")
+	for _, in := range inputs {
+		trips, err := parquet.ReadFile[feature.Trip](in)
+		if err != nil {
+			return fmt.Errorf("%s: %w", in, err)
+		}
+		kept := 0
+		for i, t := range trips {
+			d, err := t.Duration()
+			if err != nil || !feature.Keep(d) {
+				continue
+			}
+			x, err := t.Features()
+			if err != nil {
+				return fmt.Errorf("%s: row %d: %w", in, i, err)
+			}
+			kept++
+			var b []byte
+			b = strconv.AppendInt(b, int64(x.PU), 10)
+			b = append(b, ',')
+			b = strconv.AppendInt(b, int64(x.DO), 10)
+			b = append(b, ',')
+			b = append(b, x.Key.String()...)
+			b = append(b, ',')
+			b = strconv.AppendFloat(b, x.Distance, 'g', -1, 64)
+			b = append(b, ',')
+			b = strconv.AppendFloat(b, d, 'g', -1, 64)
+			b = append(b, '\n')
+			w.Write(b)
+		}
+		log.Printf("%s: %d trips, %d kept (%g ≤ duration ≤ %g min)", in, len(trips), kept, feature.MinDuration, feature.MaxDuration)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
+}
