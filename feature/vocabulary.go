@@ -84,3 +84,13 @@ func (v *Vocabulary) Names() []string { return v.names }
 
 // Len is the number of columns.
 func (v *Vocabulary) Len() int { return len(v.names) }
+
+// MustVocabulary is NewVocabulary for generated code, whose vocabulary was
+// checked when it was generated: it panics on error.
+func MustVocabulary(names []string) *Vocabulary {
+	v, err := NewVocabulary(names)
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

@@ -1,0 +1,84 @@
+// Package golden reads sklearn's committed predictions for the February
+// validation rides (testdata/golden_predictions.csv.zst, written by
+// training/train.py), which the tests hold every backend to, bit for bit.
+package golden
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/rideduration/rideduration/feature"
+)
+
+// Row is one validation ride and sklearn's prediction for it.
+type Row struct {
+	feature.Features
+	Prediction float64
+}
+
+const header = "PULocationID,DOLocationID,trip_distance,prediction"
+
+// TestRide is the original walkthrough's ride and sklearn's prediction for it.
+var TestRide = Row{
+	Features:   feature.Features{Key: feature.Key{PU: 130, DO: 205}, Distance: 3.66},
+	Prediction: 18.321633541366506,
+}
+
+// Path is the golden file, found from this source file so that tests in any
+// package can use it.
+func Path() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "golden_predictions.csv.zst")
+}
+
+// Load reads the golden rows, in file order.
+func Load() ([]Row, error) {
+	f, err := os.Open(Path())
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := zstd.NewReader(f)
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	s := bufio.NewScanner(zr)
+	if !s.Scan() || s.Text() != header {
+		return nil, fmt.Errorf("%s: want header %q", Path(), header)
+	}
+	var rows []Row
+	for line := 2; s.Scan(); line++ {
+		r, err := parse(s.Text())
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", Path(), line, err)
+		}
+		rows = append(rows, r)
+	}
+	return rows, s.Err()
+}
+
+func parse(line string) (Row, error) {
+	f := strings.Split(line, ",")
+	if len(f) != 4 {
+		return Row{}, fmt.Errorf("want 4 fields, got %d", len(f))
+	}
+	pu, err1 := strconv.ParseInt(f[0], 10, 64)
+	do, err2 := strconv.ParseInt(f[1], 10, 64)
+	dist, err3 := strconv.ParseFloat(f[2], 64)
+	pred, err4 := strconv.ParseFloat(f[3], 64)
+	for _, err := range []error{err1, err2, err3, err4} {
+		if err != nil {
+			return Row{}, err
+		}
+	}
+	x, err := feature.New(pu, do, dist)
+	return Row{Features: x, Prediction: pred}, err
+}
