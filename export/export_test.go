@@ -1,0 +1,72 @@
+package export
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// For every float32 x, x <= t (compared in float64, as sklearn does) exactly
+// when x <= Threshold32(t).
+func TestThreshold32(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 100000 {
+		th := r.NormFloat64() * 10
+		th32 := Threshold32(th)
+		require.LessOrEqual(t, float64(th32), th)
+		next := math.Nextafter32(th32, float32(math.Inf(1)))
+		require.Greater(t, float64(next), th, "Threshold32(%v) is not the largest float32 ≤ it", th)
+	}
+	assert.Equal(t, float32(2.5), Threshold32(2.5))
+	assert.Equal(t, float32(math.MaxFloat32), Threshold32(math.MaxFloat64))
+}
+
+func TestLoadCommittedExport(t *testing.T) {
+	f, err := Load("../testdata/model.json.zst")
+	require.NoError(t, err)
+	assert.Equal(t, 100, len(f.Trees))
+	assert.Equal(t, "1.2.1", f.Metadata.SklearnVersion)
+	nodes := 0
+	for _, tr := range f.Trees {
+		nodes += len(tr.Feature)
+	}
+	assert.Equal(t, 177238, nodes)
+	assert.Equal(t, 6683, len(f.FeatureNames))
+}
+
+func TestCheckRejects(t *testing.T) {
+	good := func() *Forest {
+		return &Forest{
+			Format:       Format,
+			Metadata:     Metadata{NEstimators: 1},
+			FeatureNames: []string{"PU_DO=1_2", "trip_distance"},
+			Trees: []Tree{{
+				ChildrenLeft: []int32{1, Leaf, Leaf}, ChildrenRight: []int32{2, Leaf, Leaf},
+				Feature: []int32{1, -2, -2}, Threshold: []float64{1.5, -2, -2},
+				Value: []float64{0, 1, 2}, NNodeSamples: []int64{2, 1, 1},
+			}},
+		}
+	}
+	require.NoError(t, good().Check())
+	for name, breakIt := range map[string]func(f *Forest){
+		"format":          func(f *Forest) { f.Format = "other/v9" },
+		"n_estimators":    func(f *Forest) { f.Metadata.NEstimators = 2 },
+		"vocabulary":      func(f *Forest) { f.FeatureNames = []string{"PU_DO=1_2"} },
+		"lengths":         func(f *Forest) { f.Trees[0].Value = f.Trees[0].Value[:2] },
+		"one child":       func(f *Forest) { f.Trees[0].ChildrenRight[0] = Leaf },
+		"child before":    func(f *Forest) { f.Trees[0].ChildrenLeft[0] = 0 },
+		"shared child":    func(f *Forest) { f.Trees[0].ChildrenRight[0] = 1 },
+		"column range":    func(f *Forest) { f.Trees[0].Feature[0] = 7 },
+		"NaN threshold":   func(f *Forest) { f.Trees[0].Threshold[0] = math.NaN() },
+		"infinite leaf":   func(f *Forest) { f.Trees[0].Value[1] = math.Inf(1) },
+		"child past end":  func(f *Forest) { f.Trees[0].ChildrenLeft[0] = 3 },
+		"no trees at all": func(f *Forest) { f.Trees = nil; f.Metadata.NEstimators = 0 },
+	} {
+		f := good()
+		breakIt(f)
+		assert.Error(t, f.Check(), name)
+	}
+}

@@ -1,0 +1,180 @@
+package gen
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rideduration/rideduration/export"
+	"github.com/rideduration/rideduration/feature"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden generated files in testdata/")
+
+// smallForest is a hand-made forest over three keys and the distance, with
+// a threshold float32 cannot hold (1.0000001 is between two float32s).
+func smallForest() *export.Forest {
+	const leaf = export.Leaf
+	return &export.Forest{
+		Format:       export.Format,
+		Metadata:     export.Metadata{ModelName: "small", Version: "v1", SklearnVersion: "1.2.1", NEstimators: 2, RMSE: 1.5},
+		FeatureNames: []string{"PU_DO=1_2", "PU_DO=3_4", "PU_DO=5_6", "trip_distance"},
+		Trees: []export.Tree{
+			{ // x <= 2.5 ? (key != 3_4 ? 10 : 20) : (x <= 7.25 ? 30 : 40)
+				ChildrenLeft:  []int32{1, 2, leaf, leaf, 5, leaf, leaf},
+				ChildrenRight: []int32{4, 3, leaf, leaf, 6, leaf, leaf},
+				Feature:       []int32{3, 1, -2, -2, 3, -2, -2},
+				Threshold:     []float64{2.5, 0.5, -2, -2, 7.25, -2, -2},
+				Value:         []float64{0, 0, 10, 20, 0, 30, 40},
+				NNodeSamples:  []int64{40, 20, 10, 10, 20, 10, 10},
+			},
+			{ // key != 1_2 ? (x <= 1.0000001 ? 1.5 : 2.5) : 3.25
+				ChildrenLeft:  []int32{1, 2, leaf, leaf, leaf},
+				ChildrenRight: []int32{4, 3, leaf, leaf, leaf},
+				Feature:       []int32{0, 3, -2, -2, -2},
+				Threshold:     []float64{0.5, 1.0000001, -2, -2, -2},
+				Value:         []float64{0, 0, 1.5, 2.5, 3.25},
+				NNodeSamples:  []int64{40, 30, 15, 15, 10},
+			},
+		},
+	}
+}
+
+func smallOptions(maxTable int) Options {
+	return Options{Package: "small", Source: "gen/testdata/small.json.zst", MaxTableBytes: maxTable, TreesPerFile: 1}
+}
+
+// Whole generated files compared with golden copies (go test -update rewrites them).
+func TestGolden(t *testing.T) {
+	for dir, maxTable := range map[string]int{"small": 1 << 20, "small_trees": 0} {
+		t.Run(dir, func(t *testing.T) {
+			files, err := Generate(smallForest(), smallOptions(maxTable))
+			require.NoError(t, err)
+			golden := filepath.Join("testdata", dir)
+			if *update {
+				require.NoError(t, os.RemoveAll(golden))
+				require.NoError(t, os.MkdirAll(golden, 0o755))
+				for _, name := range files.Names() {
+					require.NoError(t, os.WriteFile(filepath.Join(golden, name+".golden"), files[name], 0o644))
+				}
+			}
+			entries, err := os.ReadDir(golden)
+			require.NoError(t, err)
+			var names []string
+			for _, e := range entries {
+				names = append(names, strings.TrimSuffix(e.Name(), ".golden"))
+			}
+			require.Equal(t, files.Names(), names)
+			for _, name := range names {
+				want, err := os.ReadFile(filepath.Join(golden, name+".golden"))
+				require.NoError(t, err)
+				require.Equal(t, string(want), string(files[name]), "%s differs from its golden copy (go test ./gen -update)", name)
+			}
+			_, hasTable := files[TableFile]
+			require.Equal(t, maxTable > 0, hasTable, "the table is generated only under the size bound")
+		})
+	}
+}
+
+// The table of the small forest, computed by hand: class 0 is keys other than
+// 3_4 and 1_2 ... in column order: splitCols = [0 (1_2), 1 (3_4)].
+func TestSmallTable(t *testing.T) {
+	m := &model{Forest: smallForest(), opts: smallOptions(1 << 20), distance: 3}
+	tb, err := m.table()
+	require.NoError(t, err)
+	require.Equal(t, []int32{0, 1}, tb.splitCols)
+	require.Equal(t, []float32{math.Nextafter32(1.0000001, 0), 2.5, 7.25}, tb.thresholds)
+	// intervals: x<=1.0000001-, ≤2.5, ≤7.25, >7.25
+	want := []float64{
+		(10 + 1.5) / 2, (10 + 2.5) / 2, (30 + 2.5) / 2, (40 + 2.5) / 2, // other keys
+		(10 + 3.25) / 2, (10 + 3.25) / 2, (30 + 3.25) / 2, (40 + 3.25) / 2, // 1_2
+		(20 + 1.5) / 2, (20 + 2.5) / 2, (30 + 2.5) / 2, (40 + 2.5) / 2, // 3_4
+	}
+	require.Equal(t, want, tb.values)
+}
+
+func TestGenerateRejects(t *testing.T) {
+	f := smallForest()
+	f.Trees[0].Threshold[1] = 1.5 // a one-hot split that is always left
+	_, err := Generate(f, smallOptions(1<<20))
+	require.ErrorContains(t, err, "one-hot column PU_DO=3_4 split at 1.5")
+
+	f = smallForest()
+	f.Trees[1].ChildrenLeft[1] = 0 // a cycle
+	_, err = Generate(f, smallOptions(1<<20))
+	require.ErrorContains(t, err, "out of order")
+}
+
+// End to end, as stringer does: compile the generated package of the small
+// forest with a program that prints both backends' predictions over a grid
+// of keys and distances, and compare them bit for bit with the reference walk.
+func TestEndToEnd(t *testing.T) {
+	forest := smallForest()
+	files, err := Generate(forest, smallOptions(1<<20))
+	require.NoError(t, err)
+	dir, err := os.MkdirTemp("testdata", "e2e-") // inside the module, so it can import feature
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	pkg := filepath.Join(dir, "small")
+	require.NoError(t, os.Mkdir(pkg, 0o755))
+	require.NoError(t, Write(pkg, files))
+
+	keys := []feature.Key{{1, 2}, {3, 4}, {5, 6}, {9, 9}}
+	var dists []float32
+	for _, th := range []float32{0, 1, 1.0000001, 2.5, 7.25} {
+		dists = append(dists, math.Nextafter32(th, -1), th, math.Nextafter32(th, 10))
+	}
+	dists = append(dists, float32(math.Inf(1)), math.MaxFloat32, 100)
+	bits := make([]uint32, len(dists))
+	for i, d := range dists {
+		bits[i] = math.Float32bits(d)
+	}
+	main := `package main
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/gen/` + filepath.ToSlash(pkg) + `"
+)
+
+func main() {
+	for _, k := range []feature.Key{` + fmt.Sprintf("%#v", keys)[len("[]feature.Key{"):] + ` {
+		for _, d := range ` + fmt.Sprintf("%#v", bits) + ` {
+			f := feature.Features{Key: k, Distance: float64(math.Float32frombits(d))}
+			fmt.Println(math.Float64bits(small.Predict(f)), math.Float64bits(small.PredictTrees(f)))
+		}
+	}
+}
+`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(main), 0o644))
+	out, err := exec.Command("go", "run", "./"+dir).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	v, err := feature.NewVocabulary(forest.FeatureNames)
+	require.NoError(t, err)
+	s := bufio.NewScanner(bytes.NewReader(out))
+	for _, k := range keys {
+		for _, d := range dists {
+			require.True(t, s.Scan(), "output ends early")
+			x := make([]float32, 4)
+			if col := v.Index(k); col != feature.Unseen {
+				x[col] = 1
+			}
+			x[3] = d
+			want := strconv.FormatUint(math.Float64bits(forest.Predict(x)), 10)
+			require.Equal(t, want+" "+want, s.Text(), "key %s distance %v: Predict, PredictTrees", k, d)
+		}
+	}
+}
