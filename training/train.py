@@ -13,6 +13,7 @@ import argparse
 import csv
 import io
 import os
+import pickle
 import time
 
 import numpy as np
@@ -58,6 +59,7 @@ def main():
     ap.add_argument("--train-source", required=True, help="the raw training data file, hashed into the metadata")
     ap.add_argument("--export", required=True)
     ap.add_argument("--golden", required=True)
+    ap.add_argument("--pickle", help="also save the fitted pipeline here (export.py reads it)")
     args = ap.parse_args()
 
     X_train, y_train, _ = read_table(args.train)
@@ -89,6 +91,9 @@ def main():
         "test_ride_prediction": test_ride,
     })
     write_golden(args.golden, valid_ids, pred)
+    if args.pickle:
+        with open(args.pickle, "wb") as f:
+            pickle.dump(pipeline, f)
     print(f"exported model version {version} to {args.export}; golden predictions to {args.golden}")
 
     try:
