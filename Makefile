@@ -9,7 +9,124 @@ help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 ## ---- model pipeline (issue 2) ----
+# data → prep (Go reads parquet) → train (Python, sklearn) → export → generate (Go) → test.
+# A fresh clone has the data (testdata/*.parquet) and the export; `make data` fetches other months.
+TLC_URL   ?= https://d37ci6vzurychx.cloudfront.net/trip-data
+TRAIN     ?= 2022-01
+VALID     ?= 2022-02
+TRAIN_PQ   = testdata/green_tripdata_$(TRAIN).parquet
+VALID_PQ   = testdata/green_tripdata_$(VALID).parquet
+EXPORT     = testdata/model.json.zst
+GOLDEN     = testdata/golden_predictions.csv.zst
+
+.PHONY: data prep train generate test bench
+
+data: $(TRAIN_PQ) $(VALID_PQ) ## download the TRAIN and VALID months' TLC green taxi data (needs internet; 2022-01/02 are committed)
+testdata/green_tripdata_%.parquet:
+	curl -fsSL -o $@.tmp $(TLC_URL)/green_tripdata_$*.parquet && mv $@.tmp $@
+
+prep: build/train.csv build/valid.csv ## write the training and validation tables (Go reads the parquet files)
+build/train.csv: $(TRAIN_PQ) $(wildcard feature/*.go cmd/prep/*.go)
+	@mkdir -p build
+	$(GO) run ./cmd/prep -o $@ $(TRAIN_PQ)
+build/valid.csv: $(VALID_PQ) $(wildcard feature/*.go cmd/prep/*.go)
+	@mkdir -p build
+	$(GO) run ./cmd/prep -o $@ $(VALID_PQ)
+
+train: prep ## fit the forest (Debian python3-sklearn), print the RMSE, export it and the golden predictions
+	$(PYTHON) training/train.py --train build/train.csv --valid build/valid.csv --train-source $(TRAIN_PQ) \
+	  --export $(EXPORT) --golden $(GOLDEN) --pickle build/model.pkl
+
+generate: ## regenerate generated/ from the export (go generate)
+	$(GO) generate ./generated
+
+test: ## run every test (what .ci/run runs)
+	$(GO) test ./...
+
+bench: ## benchmark the generated model, with sklearn's time on the same rows when it is installed
+	$(GO) test ./generated -run '^$$' -bench . -benchmem -count 5
+	@if $(PYTHON) -c 'import sklearn' 2>/dev/null; then \
+	  $(MAKE) --no-print-directory build/model.pkl >/dev/null && \
+	  $(PYTHON) training/bench_sklearn.py --model build/model.pkl --valid build/valid.csv; \
+	else echo "(python3-sklearn not installed: no sklearn figures)"; fi
+build/model.pkl: build/train.csv build/valid.csv
+	$(PYTHON) training/train.py --train build/train.csv --valid build/valid.csv --train-source $(TRAIN_PQ) \
+	  --export build/model.json.zst --golden build/golden.csv.zst --pickle $@
 
 ## ---- function, local runtime (issue 3) ----
 
 ## ---- deployment (issue 3) ----
+# The real AWS deployment; not run in CI. Needs the AWS CLI with credentials, Docker with buildx
+# (image variant) and cfn-lint (lint-deploy). Variables are overridden on the command line, e.g.
+#   make deploy-zip ARCH=x86_64 STACK_NAME=ride-duration-dev AWS_REGION=eu-west-1
+# AWS_REGION and AWS_ACCOUNT_ID default to the CLI's configuration and credentials, looked up
+# once and only by the targets that use them.
+AWS            ?= aws
+CFN_LINT       ?= cfn-lint
+AWS_REGION     ?= $(eval AWS_REGION := $(or $(AWS_DEFAULT_REGION),$(shell $(AWS) configure get region 2>/dev/null),$(error set AWS_REGION)))$(AWS_REGION)
+AWS_ACCOUNT_ID ?= $(eval AWS_ACCOUNT_ID := $(or $(shell $(AWS) sts get-caller-identity --query Account --output text 2>/dev/null),$(error set AWS_ACCOUNT_ID (no AWS credentials?))))$(AWS_ACCOUNT_ID)
+STACK_NAME     ?= ride-duration
+ARCH           ?= arm64
+ECR_REPO       ?= ride-duration
+IMAGE_TAG      ?= $(eval IMAGE_TAG := $(shell git describe --always --dirty 2>/dev/null || echo dev))$(IMAGE_TAG)
+ARTIFACT_BUCKET ?= $(STACK_NAME)-artifacts-$(AWS_ACCOUNT_ID)-$(AWS_REGION)
+SHA256SUM      ?= $(if $(shell command -v sha256sum 2>/dev/null),sha256sum,shasum -a 256)
+# Stack parameters (deploy/template.yaml); DEPLOY_PARAMS takes more Key=Value overrides.
+SHARD_COUNT            ?= 1
+BATCH_SIZE             ?= 100
+PARALLELIZATION_FACTOR ?= 1
+STARTING_POSITION      ?= LATEST
+RUN_ID                 ?=
+DEPLOY_PARAMS          ?=
+
+# ARCH may be spelled the Lambda way (arm64, x86_64) or the Go way (amd64).
+DEPLOY_GOARCH = $(if $(filter x86_64 amd64,$(ARCH)),amd64,$(if $(filter arm64 aarch64,$(ARCH)),arm64,$(error ARCH must be arm64 or x86_64, not $(ARCH))))
+LAMBDA_ARCH   = $(if $(filter amd64,$(DEPLOY_GOARCH)),x86_64,arm64)
+DEPLOY_ZIP    = dist/function-$(DEPLOY_GOARCH).zip
+ECR_REGISTRY  = $(AWS_ACCOUNT_ID).dkr.ecr.$(AWS_REGION).amazonaws.com
+ECR_URI       = $(ECR_REGISTRY)/$(ECR_REPO)
+STACK_PARAMS  = Architecture=$(LAMBDA_ARCH) ShardCount=$(SHARD_COUNT) BatchSize=$(BATCH_SIZE) \
+  ParallelizationFactor=$(PARALLELIZATION_FACTOR) StartingPosition=$(STARTING_POSITION) \
+  $(if $(RUN_ID),RunId=$(RUN_ID)) $(DEPLOY_PARAMS)
+CFN_DEPLOY    = $(AWS) cloudformation deploy --region $(AWS_REGION) --stack-name $(STACK_NAME) \
+  --template-file deploy/template.yaml --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
+  --no-fail-on-empty-changeset
+
+.PHONY: lint-deploy ecr-repo image push deploy-image artifact-bucket deploy-zip stack-outputs stack-delete
+
+lint-deploy: ## cfn-lint the SAM template deploy/template.yaml
+	$(CFN_LINT) deploy/template.yaml
+
+ecr-repo: ## create the ECR repository ECR_REPO if it does not exist
+	$(AWS) ecr describe-repositories --region $(AWS_REGION) --repository-names $(ECR_REPO) >/dev/null 2>&1 || \
+	  $(AWS) ecr create-repository --region $(AWS_REGION) --repository-name $(ECR_REPO) \
+	    --image-scanning-configuration scanOnPush=true
+
+image: ## docker build the Lambda image for ARCH (arm64|x86_64) as ECR_URI:IMAGE_TAG
+	docker buildx build --platform linux/$(DEPLOY_GOARCH) --provenance=false --load -t $(ECR_URI):$(IMAGE_TAG) .
+
+push: ecr-repo image ## log Docker in to ECR and push the image
+	$(AWS) ecr get-login-password --region $(AWS_REGION) | docker login --username AWS --password-stdin $(ECR_REGISTRY)
+	docker push $(ECR_URI):$(IMAGE_TAG)
+
+deploy-image: push ## deploy the stack running the pushed image, pinned by digest
+	@digest=$$($(AWS) ecr describe-images --region $(AWS_REGION) --repository-name $(ECR_REPO) \
+	    --image-ids imageTag=$(IMAGE_TAG) --query 'imageDetails[0].imageDigest' --output text) && set -x && \
+	$(CFN_DEPLOY) --parameter-overrides PackageType=Image ImageUri=$(ECR_URI)@$$digest $(STACK_PARAMS)
+
+artifact-bucket: ## create the S3 bucket ARTIFACT_BUCKET for zip deployments if it does not exist
+	$(AWS) s3api head-bucket --bucket $(ARTIFACT_BUCKET) >/dev/null 2>&1 || \
+	  $(AWS) s3 mb s3://$(ARTIFACT_BUCKET) --region $(AWS_REGION)
+
+deploy-zip: package artifact-bucket ## upload dist/function-<arch>.zip (key = content hash) and deploy the zip variant
+	@key=$(STACK_NAME)/function-$(LAMBDA_ARCH)-$$($(SHA256SUM) $(DEPLOY_ZIP) | cut -c1-16).zip && set -x && \
+	$(AWS) s3 cp --region $(AWS_REGION) $(DEPLOY_ZIP) s3://$(ARTIFACT_BUCKET)/$$key && \
+	$(CFN_DEPLOY) --parameter-overrides PackageType=Zip CodeBucket=$(ARTIFACT_BUCKET) CodeKey=$$key $(STACK_PARAMS)
+
+stack-outputs: ## show the deployed stack's outputs (stream names, function, queue)
+	$(AWS) cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(STACK_NAME) \
+	  --query 'Stacks[0].Outputs' --output table
+
+stack-delete: ## delete the stack (streams, function, queue, logs; not the ECR repo or bucket)
+	$(AWS) cloudformation delete-stack --region $(AWS_REGION) --stack-name $(STACK_NAME)
+	$(AWS) cloudformation wait stack-delete-complete --region $(AWS_REGION) --stack-name $(STACK_NAME)
