@@ -129,7 +129,7 @@ func TestEndToEnd(t *testing.T) {
 	require.NoError(t, os.Mkdir(pkg, 0o755))
 	require.NoError(t, Write(pkg, files))
 
-	keys := []feature.Key{{1, 2}, {3, 4}, {5, 6}, {9, 9}}
+	keys := []feature.Key{{PU: 1, DO: 2}, {PU: 3, DO: 4}, {PU: 5, DO: 6}, {PU: 9, DO: 9}}
 	var dists []float32
 	for _, th := range []float32{0, 1, 1.0000001, 2.5, 7.25} {
 		dists = append(dists, math.Nextafter32(th, -1), th, math.Nextafter32(th, 10))

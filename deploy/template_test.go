@@ -1,0 +1,429 @@
+package deploy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+const templatePath = "template.yaml"
+
+// cfnLint returns the path of cfn-lint, failing (not skipping) the test when it is missing:
+// CI must not go green because the linter is absent.
+func cfnLint(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("cfn-lint")
+	if err != nil {
+		t.Fatalf("cfn-lint is not on PATH (%v): install it with `pip install cfn-lint` (1.x)", err)
+	}
+	return p
+}
+
+// runCfnLint lints one template (cfn-lint's default rule set: errors and warnings) and returns
+// its findings, one per line, and whether it exited non-zero.
+func runCfnLint(t *testing.T, path string) (findings string, failed bool) {
+	t.Helper()
+	cmd := exec.Command(cfnLint(t), "--format", "parseable", "--", path)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err != nil {
+		if _, ok := err.(*exec.ExitError); !ok {
+			t.Fatalf("running cfn-lint: %v\n%s", err, stderr.String())
+		}
+	}
+	return strings.TrimSpace(stdout.String() + "\n" + stderr.String()), err != nil
+}
+
+func TestCfnLint(t *testing.T) {
+	t.Parallel()
+	findings, failed := runCfnLint(t, templatePath)
+	if failed || findings != "" {
+		t.Fatalf("cfn-lint %s reported findings (every error and warning must be fixed):\n%s", templatePath, findings)
+	}
+}
+
+// TestCfnLintSeesErrors guards the test above: a template broken on purpose must make cfn-lint
+// fail, so a silent or misconfigured linter cannot pass for a clean template.
+func TestCfnLintSeesErrors(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile(templatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(src), "MemorySize: 128", "MemorySize: 64", 1)
+	if broken == string(src) {
+		t.Fatal("template has no `MemorySize: 128` to break")
+	}
+	path := filepath.Join(t.TempDir(), "broken.yaml")
+	if err := os.WriteFile(path, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	findings, failed := runCfnLint(t, path)
+	if !failed || !strings.Contains(findings, "E3034") {
+		t.Fatalf("cfn-lint accepted MemorySize 64 (want E3034 and a non-zero exit); output:\n%s", findings)
+	}
+}
+
+// ---- the template's content ----
+
+// cfnValue turns a YAML node into plain Go values, rewriting CloudFormation's short-form tags
+// into their long form: !Ref X -> {"Ref": X}, !GetAtt A.B -> {"Fn::GetAtt": [A, B]},
+// !Sub s -> {"Fn::Sub": s}, and so on.
+func cfnValue(n *yaml.Node) (any, error) {
+	var v any
+	switch n.Kind {
+	case yaml.DocumentNode:
+		return cfnValue(n.Content[0])
+	case yaml.AliasNode:
+		return nil, fmt.Errorf("line %d: YAML aliases are not supported by CloudFormation", n.Line)
+	case yaml.ScalarNode:
+		if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
+			v = n.Value
+		} else if err := n.Decode(&v); err != nil {
+			return nil, err
+		}
+	case yaml.SequenceNode:
+		list := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			e, err := cfnValue(c)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, e)
+		}
+		v = list
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			if _, dup := m[k]; dup {
+				return nil, fmt.Errorf("line %d: duplicate key %q", n.Content[i].Line, k)
+			}
+			e, err := cfnValue(n.Content[i+1])
+			if err != nil {
+				return nil, err
+			}
+			m[k] = e
+		}
+		v = m
+	}
+	if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
+		name := n.Tag[1:]
+		switch name {
+		case "Ref", "Condition":
+			return map[string]any{name: v}, nil
+		case "GetAtt":
+			if s, ok := v.(string); ok {
+				res, attr, _ := strings.Cut(s, ".")
+				v = []any{res, attr}
+			}
+		}
+		return map[string]any{"Fn::" + name: v}, nil
+	}
+	return v, nil
+}
+
+type template struct {
+	Parameters map[string]map[string]any
+	Globals    map[string]any
+	Resources  map[string]map[string]any
+}
+
+func loadTemplate(t *testing.T) template {
+	t.Helper()
+	src, err := os.ReadFile(templatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		t.Fatalf("%s: %v", templatePath, err)
+	}
+	v, err := cfnValue(&doc)
+	if err != nil {
+		t.Fatalf("%s: %v", templatePath, err)
+	}
+	// A JSON round trip turns the generic maps into the typed struct.
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl template
+	if err := json.Unmarshal(raw, &tpl); err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+func (tpl template) ofType(types ...string) []string {
+	var ids []string
+	for id, r := range tpl.Resources {
+		if slices.Contains(types, r["Type"].(string)) {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func props(r map[string]any) map[string]any {
+	p, _ := r["Properties"].(map[string]any)
+	return p
+}
+
+// get walks nested maps: get(v, "A", "B") is v["A"]["B"], nil when absent.
+func get(v any, path ...string) any {
+	for _, k := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+func refTo(v any) string {
+	if m, ok := v.(map[string]any); ok && len(m) == 1 {
+		s, _ := m["Ref"].(string)
+		return s
+	}
+	return ""
+}
+
+func getAttArn(v any) string {
+	if m, ok := v.(map[string]any); ok && len(m) == 1 {
+		if l, ok := m["Fn::GetAtt"].([]any); ok && len(l) == 2 && l[1] == "Arn" {
+			s, _ := l[0].(string)
+			return s
+		}
+	}
+	return ""
+}
+
+// asList makes a string-or-list IAM field (Action, Resource) a list.
+func asList(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	return []any{v}
+}
+
+func canon(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// numberParam checks that v is a Ref to a Number parameter and returns its name.
+func (tpl template) numberParam(t *testing.T, what string, v any) string {
+	t.Helper()
+	p := refTo(v)
+	if p == "" || tpl.Parameters[p]["Type"] != "Number" {
+		t.Errorf("%s = %s, want a Ref to a Number parameter", what, canon(v))
+	}
+	return p
+}
+
+func TestTemplateProperties(t *testing.T) {
+	tpl := loadTemplate(t)
+
+	// The streams, by the default of the parameter that names them.
+	streamNamed := func(name string) string {
+		for _, id := range tpl.ofType("AWS::Kinesis::Stream") {
+			n := get(tpl.Resources[id], "Properties", "Name")
+			if p := refTo(n); p != "" {
+				n = tpl.Parameters[p]["Default"]
+			}
+			if n == name {
+				return id
+			}
+		}
+		t.Fatalf("no AWS::Kinesis::Stream named %q", name)
+		return ""
+	}
+	input := streamNamed("ride_events")
+	predictions := streamNamed("ride_predictions")
+	for _, id := range []string{input, predictions} {
+		p := tpl.numberParam(t, id+".ShardCount", get(tpl.Resources[id], "Properties", "ShardCount"))
+		if lo, _ := tpl.Parameters[p]["MinValue"].(float64); lo < 1 {
+			t.Errorf("parameter %s: MinValue %v, want >= 1", p, tpl.Parameters[p]["MinValue"])
+		}
+	}
+
+	// The function: exactly one zip and one image variant, on opposite conditions.
+	globals, _ := get(tpl.Globals, "Function").(map[string]any)
+	prop := func(id, name string) any { // resource property, else the SAM global
+		if v, ok := props(tpl.Resources[id])[name]; ok {
+			return v
+		}
+		return globals[name]
+	}
+	functions := tpl.ofType("AWS::Serverless::Function", "AWS::Lambda::Function")
+	byPackage := map[string]string{}
+	conditions := map[string]bool{}
+	for _, id := range functions {
+		byPackage[fmt.Sprint(prop(id, "PackageType"))] = id
+		c, _ := tpl.Resources[id]["Condition"].(string)
+		conditions[c] = true
+	}
+	zipFn, imageFn := byPackage["Zip"], byPackage["Image"]
+	if len(functions) != 2 || zipFn == "" || imageFn == "" || len(conditions) != 2 || conditions[""] {
+		t.Fatalf("functions %v: want one PackageType Zip and one Image, each on its own Condition", functions)
+	}
+	if prop(zipFn, "Runtime") != "provided.al2023" || prop(zipFn, "Handler") != "bootstrap" {
+		t.Errorf("%s: Runtime %v, Handler %v; want provided.al2023, bootstrap", zipFn, prop(zipFn, "Runtime"), prop(zipFn, "Handler"))
+	}
+	if refTo(prop(imageFn, "ImageUri")) == "" {
+		t.Errorf("%s: ImageUri %s, want a Ref to a parameter", imageFn, canon(prop(imageFn, "ImageUri")))
+	}
+	var role, deadLetter string
+	for _, id := range functions {
+		if m := prop(id, "MemorySize"); m != 128.0 {
+			t.Errorf("%s: MemorySize %v, want 128", id, m)
+		}
+		if to, _ := prop(id, "Timeout").(float64); to < 3 || to > 900 {
+			t.Errorf("%s: Timeout %v, want 3..900 s", id, prop(id, "Timeout"))
+		}
+		arch := asList(prop(id, "Architectures"))
+		if len(arch) != 1 || refTo(arch[0]) == "" {
+			t.Errorf("%s: Architectures %s, want [Ref to a parameter]", id, canon(arch))
+		} else if av := canon(tpl.Parameters[refTo(arch[0])]["AllowedValues"]); av != `["arm64","x86_64"]` {
+			t.Errorf("%s: Architectures parameter allows %s, want [arm64, x86_64]", id, av)
+		}
+		env := prop(id, "Environment")
+		if s := refTo(get(env, "Variables", "PREDICTIONS_STREAM_NAME")); s != predictions {
+			t.Errorf("%s: PREDICTIONS_STREAM_NAME is %s, want Ref %s", id, canon(get(env, "Variables", "PREDICTIONS_STREAM_NAME")), predictions)
+		}
+		dl := refTo(get(env, "Variables", "DEAD_LETTER_STREAM_NAME"))
+		if dl == "" || dl == input || dl == predictions || tpl.Resources[dl]["Type"] != "AWS::Kinesis::Stream" {
+			t.Errorf("%s: DEAD_LETTER_STREAM_NAME is %s, want Ref to a third Kinesis stream", id, canon(get(env, "Variables", "DEAD_LETTER_STREAM_NAME")))
+		}
+		deadLetter = dl
+		r := getAttArn(prop(id, "Role"))
+		if r == "" || tpl.Resources[r]["Type"] != "AWS::IAM::Role" || (role != "" && r != role) {
+			t.Errorf("%s: Role %s, want GetAtt of the one AWS::IAM::Role", id, canon(prop(id, "Role")))
+		}
+		role = r
+		// Every permission and every event source is spelled out below, not generated by SAM.
+		for _, generated := range []string{"Policies", "Events"} {
+			if prop(id, generated) != nil {
+				t.Errorf("%s: has %s; the role and the mapping must be the explicit resources checked here", id, generated)
+			}
+		}
+	}
+
+	t.Run("EventSourceMapping", func(t *testing.T) {
+		mappings := tpl.ofType("AWS::Lambda::EventSourceMapping")
+		if len(mappings) != 1 {
+			t.Fatalf("event source mappings %v, want exactly one", mappings)
+		}
+		m := props(tpl.Resources[mappings[0]])
+		want := canon(map[string]any{"Fn::If": []any{
+			tpl.Resources[imageFn]["Condition"], map[string]any{"Ref": imageFn}, map[string]any{"Ref": zipFn}}})
+		if got := canon(m["FunctionName"]); got != want {
+			t.Errorf("FunctionName %s, want %s", got, want)
+		}
+		if s := getAttArn(m["EventSourceArn"]); s != input {
+			t.Errorf("EventSourceArn %s, want GetAtt %s.Arn", canon(m["EventSourceArn"]), input)
+		}
+		if got := canon(m["FunctionResponseTypes"]); got != `["ReportBatchItemFailures"]` {
+			t.Errorf("FunctionResponseTypes %s, want [ReportBatchItemFailures]", got)
+		}
+		if m["BisectBatchOnFunctionError"] != true {
+			t.Errorf("BisectBatchOnFunctionError %v, want true", m["BisectBatchOnFunctionError"])
+		}
+		// -1 (the default when absent) means retry until the record expires: it must be finite.
+		if n, ok := m["MaximumRetryAttempts"].(float64); !ok || n < 0 || n > 10000 {
+			t.Errorf("MaximumRetryAttempts %v, want a literal 0..10000", m["MaximumRetryAttempts"])
+		}
+		if n, ok := m["MaximumRecordAgeInSeconds"].(float64); !ok || n < 60 || n > 604800 {
+			t.Errorf("MaximumRecordAgeInSeconds %v, want a literal 60..604800", m["MaximumRecordAgeInSeconds"])
+		}
+		q := getAttArn(get(m, "DestinationConfig", "OnFailure", "Destination"))
+		if q == "" || tpl.Resources[q]["Type"] != "AWS::SQS::Queue" {
+			t.Errorf("DestinationConfig.OnFailure.Destination %s, want GetAtt of an AWS::SQS::Queue",
+				canon(get(m, "DestinationConfig", "OnFailure", "Destination")))
+		}
+		tpl.numberParam(t, "BatchSize", m["BatchSize"])
+		tpl.numberParam(t, "ParallelizationFactor", m["ParallelizationFactor"])
+		sp := refTo(m["StartingPosition"])
+		if av := canon(tpl.Parameters[sp]["AllowedValues"]); sp == "" || av != `["LATEST","TRIM_HORIZON"]` {
+			t.Errorf("StartingPosition %s (allowed %s), want a Ref to a parameter allowing LATEST, TRIM_HORIZON", canon(m["StartingPosition"]), av)
+		}
+	})
+
+	t.Run("LeastPrivilege", func(t *testing.T) {
+		// All IAM in the template: the role's inline policies, and no other policy resources.
+		if other := tpl.ofType("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Role"); len(other) != 1 || other[0] != role {
+			t.Fatalf("IAM resources %v, want only the function role %s", other, role)
+		}
+		r := props(tpl.Resources[role])
+		if r["ManagedPolicyArns"] != nil {
+			t.Errorf("%s: ManagedPolicyArns %s; every permission must be an inline statement", role, canon(r["ManagedPolicyArns"]))
+		}
+		if got := canon(get(asList(get(r, "AssumeRolePolicyDocument", "Statement"))[0], "Principal")); got != `{"Service":"lambda.amazonaws.com"}` {
+			t.Errorf("%s: trusted principal %s, want lambda.amazonaws.com", role, got)
+		}
+		// resourcesFor[action] = the resources of every Allow statement that grants it.
+		resourcesFor := map[string][]string{}
+		for _, p := range asList(r["Policies"]) {
+			for _, st := range asList(get(p, "PolicyDocument", "Statement")) {
+				if get(st, "Effect") != "Allow" || get(st, "NotAction") != nil || get(st, "NotResource") != nil {
+					t.Errorf("statement %s: only plain Allow statements are expected", canon(st))
+					continue
+				}
+				for _, a := range asList(get(st, "Action")) {
+					action, _ := a.(string)
+					for _, res := range asList(get(st, "Resource")) {
+						if strings.Contains(action, "*") || res == "*" {
+							t.Errorf("statement %s: wildcard action or resource", canon(st))
+						}
+						resourcesFor[action] = append(resourcesFor[action], canon(res))
+					}
+				}
+			}
+		}
+		arn := func(ids ...string) []string {
+			var l []string
+			for _, id := range ids {
+				l = append(l, canon(map[string]any{"Fn::GetAtt": []any{id, "Arn"}}))
+			}
+			sort.Strings(l)
+			return l
+		}
+		want := map[string][]string{
+			"kinesis:PutRecords": arn(predictions, deadLetter),
+			"kinesis:PutRecord":  arn(predictions, deadLetter),
+			"kinesis:GetRecords": arn(input),
+			"sqs:SendMessage":    arn(getAttArn(get(props(tpl.Resources[tpl.ofType("AWS::Lambda::EventSourceMapping")[0]]), "DestinationConfig", "OnFailure", "Destination"))),
+		}
+		for action, w := range want {
+			got := slices.Clone(resourcesFor[action])
+			sort.Strings(got)
+			if !reflect.DeepEqual(got, w) {
+				t.Errorf("%s granted on %v, want exactly %v", action, got, w)
+			}
+		}
+		// Kinesis access of any kind is only to the three streams: reads only to the input one.
+		for action, res := range resourcesFor {
+			if strings.HasPrefix(action, "kinesis:") && !strings.HasPrefix(action, "kinesis:Put") {
+				for _, r := range res {
+					if r != arn(input)[0] {
+						t.Errorf("%s granted on %s; reads are for %s only", action, r, input)
+					}
+				}
+			}
+		}
+	})
+}
