@@ -8,6 +8,10 @@ PYTHON  ?= /usr/bin/python3
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
+.PHONY: predict
+predict: ## the main job: predict testdata/rides.jsonl with the embedded model (no AWS)
+	$(GO) run ./cmd/predict < testdata/rides.jsonl
+
 ## ---- model pipeline (issue 2) ----
 # data → prep (Go reads parquet) → train (Python, sklearn) → export → generate (Go) → test.
 # A fresh clone has the data (testdata/*.parquet) and the export; `make data` fetches other months.
@@ -19,7 +23,14 @@ VALID_PQ   = testdata/green_tripdata_$(VALID).parquet
 EXPORT     = testdata/model.json.zst
 GOLDEN     = testdata/golden_predictions.csv.zst
 
-.PHONY: data prep train generate test bench
+.PHONY: deps data prep train generate test bench
+
+# Debian packages the tests need: sklearn 1.2.1, pandas and zstandard to retrain, AWS CLI v2
+# (/usr/bin/aws) for the end-to-end walkthrough. Installed only when missing (needs root).
+DEB_PACKAGES = python3-sklearn python3-pandas python3-zstandard awscli
+deps: ## install the Debian packages the tests need, if missing
+	@dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1 || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PACKAGES); }
 
 data: $(TRAIN_PQ) $(VALID_PQ) ## download the TRAIN and VALID months' TLC green taxi data (needs internet; 2022-01/02 are committed)
 testdata/green_tripdata_%.parquet:
@@ -40,7 +51,7 @@ train: prep ## fit the forest (Debian python3-sklearn), print the RMSE, export i
 generate: ## regenerate generated/ from the export (go generate)
 	$(GO) generate ./generated
 
-test: ## run every test (what .ci/run runs)
+test: deps ## install what the tests need, then run every test (what .ci/run runs)
 	$(GO) test ./...
 
 bench: ## benchmark the generated model, with sklearn's time on the same rows when it is installed
