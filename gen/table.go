@@ -1,20 +1,21 @@
 package gen
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"math/bits"
 	"slices"
 
 	"github.com/dave/jennifer/jen"
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/rideduration/rideduration/export"
+	"github.com/rideduration/rideduration/lookup"
 )
 
 // TableFile is the embedded table's file name in the generated package.
 const TableFile = "table.bin.zst"
+
+const lookupPkg = "github.com/rideduration/rideduration/lookup"
 
 // table is the forest evaluated at every (key class, distance interval).
 //
@@ -106,16 +107,10 @@ func (t *table) walk(tr *export.Tree, n, col, distance int32, lo, hi int, row []
 	}
 }
 
-// order maps float32 to uint32 preserving order (NaN aside): flip the sign
-// bit of positives, every bit of negatives. The generated code has a copy.
-func order(x float32) uint32 {
-	b := math.Float32bits(x)
-	return b ^ (uint32(int32(b)>>31) | 1<<31)
-}
-
 // The search for a distance's interval starts at the bucket of the top
 // bucketBits of order(x) (first[bucket] thresholds lie in lower buckets), then
 // climbs a ladder of steps over the few thresholds in that bucket.
+// (bucket of x: lookup.Order(x) >> (32-bucketBits))
 const bucketBits = 16
 
 // ladderSteps is the number of halving steps that cover the most thresholds
@@ -123,7 +118,7 @@ const bucketBits = 16
 func (t *table) ladderSteps() int {
 	most, run := 0, 0
 	for i, th := range t.thresholds {
-		if i > 0 && order(th)>>(32-bucketBits) == order(t.thresholds[i-1])>>(32-bucketBits) {
+		if i > 0 && lookup.Order(th)>>(32-bucketBits) == lookup.Order(t.thresholds[i-1])>>(32-bucketBits) {
 			run++
 		} else {
 			run = 1
@@ -139,28 +134,9 @@ func (t *table) searchSize() int {
 	return 1 << bits.Len(uint(len(t.thresholds)+1<<t.ladderSteps()))
 }
 
-// encode packs the values as little-endian float64, zstd-compressed
-// (deterministically: one encoder goroutine, a fixed level).
-func (t *table) encode() ([]byte, error) {
-	raw := make([]byte, 8*len(t.values))
-	for i, v := range t.values {
-		binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(v))
-	}
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBestCompression), zstd.WithEncoderConcurrency(1))
-	if err != nil {
-		return nil, err
-	}
-	defer enc.Close()
-	return enc.EncodeAll(raw, nil), nil
-}
-
 // write emits table.go and the embedded table.
 func (t *table) write(m *model, files Files) error {
-	data, err := t.encode()
-	if err != nil {
-		return err
-	}
-	files[TableFile] = data
+	files[TableFile] = lookup.Encode(t.values)
 
 	f := m.newFile()
 	f.Anon("embed")
@@ -188,7 +164,7 @@ func (t *table) write(m *model, files Files) error {
 	f.Line()
 	f.Const().Defs(
 		jen.Id("intervals").Op("=").Len(jen.Id("thresholds")).Op("+").Lit(1),
-		jen.Comment("bucketShift keeps the top bits of order(x): the bucket a search starts from."),
+		jen.Comment("bucketShift keeps the top bits of lookup.Order(x): the bucket a search starts from."),
 		jen.Id("bucketShift").Op("=").Lit(32-bucketBits),
 		jen.Comment("searchSize is a power of two with room for a full ladder past the last threshold."),
 		jen.Id("searchSize").Op("=").Lit(size),
@@ -217,7 +193,7 @@ func (t *table) write(m *model, files Files) error {
 	// of the int64 difference masks the step (Go compiles an if here to a
 	// branch). The index is masked so the compiler drops the bounds checks.
 	ladder := []jen.Code{
-		jen.Id("k").Op(":=").Id("order").Call(jen.Id("x")),
+		jen.Id("k").Op(":=").Qual(lookupPkg, "Order").Call(jen.Id("x")),
 		jen.Id("i").Op(":=").Int().Call(jen.Id("first").Index(jen.Id("k").Op(">>").Id("bucketShift"))),
 	}
 	for step := 1 << steps >> 1; step >= 1; step /= 2 {
@@ -227,18 +203,10 @@ func (t *table) write(m *model, files Files) error {
 	}
 	ladder = append(ladder, jen.Return(jen.Id("i")))
 	f.Comment("interval returns the number of thresholds < x: the interval holding x.")
-	f.Comment("It starts at x's bucket and climbs a short ladder, comparing integers (see")
-	f.Comment("order) without a branch: rides' distances are unpredictable, and")
+	f.Comment("It starts at x's bucket and climbs a short ladder, comparing integers")
+	f.Comment("(lookup.Order) without a branch: rides' distances are unpredictable, and")
 	f.Comment("mispredicted branches are what make tree walks slow.")
 	f.Func().Id("interval").Params(jen.Id("x").Float32()).Int().Block(ladder...)
-	f.Line()
-	f.Comment("order maps float32 to uint32 preserving order (NaN aside): flip the sign bit")
-	f.Comment("of positives, every bit of negatives. The generator stores no -0 threshold,")
-	f.Comment("so -0 and +0 distances, equal as floats, land in the same interval.")
-	f.Func().Id("order").Params(jen.Id("x").Float32()).Uint32().Block(
-		jen.Id("b").Op(":=").Qual("math", "Float32bits").Call(jen.Id("x")),
-		jen.Return(jen.Id("b").Op("^").Parens(jen.Uint32().Call(jen.Int32().Call(jen.Id("b")).Op(">>").Lit(31)).Op("|").Lit(1).Op("<<").Lit(31))),
-	)
 	f.Line()
 	f.Func().Id("classOfColumns").Params().Index().Uint16().Block(
 		jen.Comment("Indexed by column+1, so that feature.Unseen (-1) is class 0."),
@@ -249,14 +217,14 @@ func (t *table) write(m *model, files Files) error {
 		jen.Return(jen.Id("c")),
 	)
 	f.Line()
-	f.Comment("searchArray holds order(threshold), padded with the largest uint32: no key,")
+	f.Comment("searchArray holds lookup.Order(threshold), padded with the largest uint32: no key,")
 	f.Comment("not even NaN's, is above it, so a search never leaves the class's row.")
 	f.Func().Id("searchArray").Params().Op("*").Index(jen.Id("searchSize")).Uint32().Block(
 		jen.Var().Id("s").Index(jen.Id("searchSize")).Uint32(),
 		jen.For(jen.Id("i").Op(":=").Range().Id("s")).Block(
 			jen.Id("s").Index(jen.Id("i")).Op("=").Qual("math", "MaxUint32"),
 			jen.If(jen.Id("i").Op("<").Len(jen.Id("thresholds"))).Block(
-				jen.Id("s").Index(jen.Id("i")).Op("=").Id("order").Call(jen.Id("thresholds").Index(jen.Id("i"))),
+				jen.Id("s").Index(jen.Id("i")).Op("=").Qual(lookupPkg, "Order").Call(jen.Id("thresholds").Index(jen.Id("i"))),
 			),
 		),
 		jen.Return(jen.Op("&").Id("s")),
@@ -267,7 +235,7 @@ func (t *table) write(m *model, files Files) error {
 		jen.Var().Id("f").Index(jen.Lit(1).Op("<<").Lit(bucketBits)).Add(firstType),
 		jen.Id("n").Op(":=").Lit(0),
 		jen.For(jen.Id("b").Op(":=").Range().Id("f")).Block(
-			jen.For(jen.Id("n").Op("<").Len(jen.Id("thresholds")).Op("&&").Id("order").Call(jen.Id("thresholds").Index(jen.Id("n"))).Op(">>").Id("bucketShift").Op("<").Uint32().Call(jen.Id("b"))).Block(
+			jen.For(jen.Id("n").Op("<").Len(jen.Id("thresholds")).Op("&&").Qual(lookupPkg, "Order").Call(jen.Id("thresholds").Index(jen.Id("n"))).Op(">>").Id("bucketShift").Op("<").Uint32().Call(jen.Id("b"))).Block(
 				jen.Id("n").Op("++"),
 			),
 			jen.Id("f").Index(jen.Id("b")).Op("=").Add(firstType).Call(jen.Id("n")),
@@ -276,17 +244,8 @@ func (t *table) write(m *model, files Files) error {
 	)
 	f.Line()
 	f.Func().Id("decodeTable").Params().Index().Float64().Block(
-		jen.Id("dec").Op(",").Id("err").Op(":=").Qual("github.com/klauspost/compress/zstd", "NewReader").Call(jen.Nil(), jen.Qual("github.com/klauspost/compress/zstd", "WithDecoderConcurrency").Call(jen.Lit(1))),
+		jen.List(jen.Id("t"), jen.Err()).Op(":=").Qual(lookupPkg, "Decode").Call(jen.Id("tableZst"), jen.Parens(jen.Len(jen.Id("splitColumns")).Op("+").Lit(1)).Op("*").Id("intervals")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Panic(jen.Err())),
-		jen.Defer().Id("dec").Dot("Close").Call(),
-		jen.List(jen.Id("raw"), jen.Err()).Op(":=").Id("dec").Dot("DecodeAll").Call(jen.Index().Byte().Call(jen.Id("tableZst")), jen.Nil()),
-		jen.If(jen.Err().Op("!=").Nil().Op("||").Len(jen.Id("raw")).Op("!=").Lit(8).Op("*").Parens(jen.Len(jen.Id("splitColumns")).Op("+").Lit(1)).Op("*").Id("intervals")).Block(
-			jen.Panic(jen.Lit("generated: "+TableFile+" is corrupt")),
-		),
-		jen.Id("t").Op(":=").Make(jen.Index().Float64(), jen.Len(jen.Id("raw")).Op("/").Lit(8)),
-		jen.For(jen.Id("i").Op(":=").Range().Id("t")).Block(
-			jen.Id("t").Index(jen.Id("i")).Op("=").Qual("math", "Float64frombits").Call(jen.Qual("encoding/binary", "LittleEndian").Dot("Uint64").Call(jen.Id("raw").Index(jen.Lit(8).Op("*").Id("i"), jen.Empty()))),
-		),
 		jen.Return(jen.Id("t")),
 	)
 	return m.writeFile(files, "table.go", f)

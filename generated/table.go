@@ -4,9 +4,8 @@ package generated
 
 import (
 	_ "embed"
-	"encoding/binary"
-	zstd "github.com/klauspost/compress/zstd"
 	feature "github.com/rideduration/rideduration/feature"
+	lookup "github.com/rideduration/rideduration/lookup"
 	"math"
 )
 
@@ -20,7 +19,7 @@ var thresholds = [...]float32{0.005, 0.015, 0.024999999, 0.034999996, 0.04499999
 
 const (
 	intervals = len(thresholds) + 1
-	// bucketShift keeps the top bits of order(x): the bucket a search starts from.
+	// bucketShift keeps the top bits of lookup.Order(x): the bucket a search starts from.
 	bucketShift = 16
 	// searchSize is a power of two with room for a full ladder past the last threshold.
 	searchSize = 4096
@@ -46,11 +45,11 @@ func predictTable(f feature.Features) float64 {
 }
 
 // interval returns the number of thresholds < x: the interval holding x.
-// It starts at x's bucket and climbs a short ladder, comparing integers (see
-// order) without a branch: rides' distances are unpredictable, and
+// It starts at x's bucket and climbs a short ladder, comparing integers
+// (lookup.Order) without a branch: rides' distances are unpredictable, and
 // mispredicted branches are what make tree walks slow.
 func interval(x float32) int {
-	k := order(x)
+	k := lookup.Order(x)
 	i := int(first[k>>bucketShift])
 	i += int((int64(search[(i+15)&(searchSize-1)]) - int64(k)) >> 63 & 16)
 	i += int((int64(search[(i+7)&(searchSize-1)]) - int64(k)) >> 63 & 8)
@@ -58,14 +57,6 @@ func interval(x float32) int {
 	i += int((int64(search[(i+1)&(searchSize-1)]) - int64(k)) >> 63 & 2)
 	i += int((int64(search[(i+0)&(searchSize-1)]) - int64(k)) >> 63 & 1)
 	return i
-}
-
-// order maps float32 to uint32 preserving order (NaN aside): flip the sign bit
-// of positives, every bit of negatives. The generator stores no -0 threshold,
-// so -0 and +0 distances, equal as floats, land in the same interval.
-func order(x float32) uint32 {
-	b := math.Float32bits(x)
-	return b ^ (uint32(int32(b)>>31) | 1<<31)
 }
 
 func classOfColumns() []uint16 {
@@ -77,14 +68,14 @@ func classOfColumns() []uint16 {
 	return c
 }
 
-// searchArray holds order(threshold), padded with the largest uint32: no key,
+// searchArray holds lookup.Order(threshold), padded with the largest uint32: no key,
 // not even NaN's, is above it, so a search never leaves the class's row.
 func searchArray() *[searchSize]uint32 {
 	var s [searchSize]uint32
 	for i := range s {
 		s[i] = math.MaxUint32
 		if i < len(thresholds) {
-			s[i] = order(thresholds[i])
+			s[i] = lookup.Order(thresholds[i])
 		}
 	}
 	return &s
@@ -95,7 +86,7 @@ func firstArray() *[1 << 16]uint16 {
 	var f [1 << 16]uint16
 	n := 0
 	for b := range f {
-		for n < len(thresholds) && order(thresholds[n])>>bucketShift < uint32(b) {
+		for n < len(thresholds) && lookup.Order(thresholds[n])>>bucketShift < uint32(b) {
 			n++
 		}
 		f[b] = uint16(n)
@@ -104,18 +95,9 @@ func firstArray() *[1 << 16]uint16 {
 }
 
 func decodeTable() []float64 {
-	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+	t, err := lookup.Decode(tableZst, (len(splitColumns)+1)*intervals)
 	if err != nil {
 		panic(err)
-	}
-	defer dec.Close()
-	raw, err := dec.DecodeAll([]byte(tableZst), nil)
-	if err != nil || len(raw) != 8*(len(splitColumns)+1)*intervals {
-		panic("generated: table.bin.zst is corrupt")
-	}
-	t := make([]float64, len(raw)/8)
-	for i := range t {
-		t[i] = math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:]))
 	}
 	return t
 }
