@@ -65,6 +65,49 @@ build/model.pkl: build/train.csv build/valid.csv
 	  --export build/model.json.zst --golden build/golden.csv.zst --pickle $@
 
 ## ---- function, local runtime (issue 3) ----
+# The Lambda function (cmd/bootstrap), its local runtime (moto_server as Kinesis, cmd/predict as the
+# event-source mapping, aws-lambda-rie as the Lambda runtime) and its figures. No AWS account needed.
+BOOTSTRAP_FLAGS = -tags lambda.norpc -trimpath -ldflags="-s -w"
+MOTO_PORT      ?= 5000
+RIE_PORT       ?= 8080
+RIE_MODULE      = github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
+LOCAL_AWS_ENV   = AWS_ENDPOINT_URL=http://127.0.0.1:$(MOTO_PORT) AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 \
+  AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
+# Debian's AWS CLI v2 (2.9) predates AWS_ENDPOINT_URL: the endpoint goes on the command line too.
+LOCAL_AWS       = $(LOCAL_AWS_ENV) /usr/bin/aws --endpoint-url http://127.0.0.1:$(MOTO_PORT)
+
+.PHONY: package local rie bench-handler test-function
+
+package: dist/function-amd64.zip dist/function-arm64.zip ## build bootstrap and the deployment zip for amd64 and arm64 into dist/
+dist/function-%.zip: FORCE
+	@mkdir -p dist/$*
+	CGO_ENABLED=0 GOOS=linux GOARCH=$* $(GO) build $(BOOTSTRAP_FLAGS) -o dist/$*/bootstrap ./cmd/bootstrap
+	rm -f $@ && cd dist/$* && zip -q -X ../function-$*.zip bootstrap
+	@ls -l dist/$*/bootstrap $@
+.PHONY: FORCE
+FORCE:
+
+local: ## the local pipeline: moto_server on 127.0.0.1:MOTO_PORT (5000), both streams, predict -stream ride_events (Ctrl-C stops all)
+	@command -v moto_server >/dev/null || { echo "moto_server not found: pip install 'moto[server]'" >&2; exit 1; }
+	@set -e; moto_server -H 127.0.0.1 -p $(MOTO_PORT) >/dev/null 2>&1 & moto=$$!; trap "kill $$moto" EXIT INT TERM; \
+	until $(LOCAL_AWS) kinesis list-streams >/dev/null 2>&1; do sleep 0.2; done; \
+	for s in ride_events ride_predictions; do $(LOCAL_AWS) kinesis create-stream --stream-name $$s --shard-count 1; done; \
+	echo "Kinesis on http://127.0.0.1:$(MOTO_PORT): streams ride_events, ride_predictions. Put rides with:"; \
+	echo "  $(LOCAL_AWS) kinesis put-record --stream-name ride_events --partition-key 1 --cli-binary-format raw-in-base64-out --data '{\"ride\": {\"PULocationID\": 130, \"DOLocationID\": 205, \"trip_distance\": 3.66}, \"ride_id\": 156}'"; \
+	$(LOCAL_AWS_ENV) PREDICTIONS_STREAM_NAME=ride_predictions $(GO) run ./cmd/predict -stream ride_events
+
+rie: ## run bootstrap under aws-lambda-rie on 127.0.0.1:RIE_PORT (8080), TEST_RUN=True (POST events to /2015-03-31/functions/function/invocations)
+	@mkdir -p build/rie
+	GOBIN=$(CURDIR)/build/rie GOFLAGS= $(GO) install $(RIE_MODULE)
+	CGO_ENABLED=0 $(GO) build $(BOOTSTRAP_FLAGS) -o build/rie/bootstrap ./cmd/bootstrap
+	TEST_RUN=True RUN_ID=Test123 AWS_DEFAULT_REGION=us-east-1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 \
+	  build/rie/aws-lambda-rie --runtime-interface-emulator-address 127.0.0.1:$(RIE_PORT) build/rie/bootstrap
+
+bench-handler: ## BenchmarkHandler100: one 100-record event through the handler (TEST_RUN), with allocs
+	$(GO) test ./lambda -run '^$$' -bench BenchmarkHandler100 -benchmem -count 5
+
+test-function: ## the function's tests: handler (moto), mapping, RIE, end to end with the AWS CLI
+	$(GO) test ./lambda ./eventsource ./cmd/... ./internal/testenv
 
 ## ---- deployment (issue 3) ----
 # The real AWS deployment; not run in CI. Needs the AWS CLI with credentials, Docker with buildx

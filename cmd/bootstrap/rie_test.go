@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rideduration/rideduration/internal/golden"
+	"github.com/rideduration/rideduration/internal/testenv"
+	"github.com/rideduration/rideduration/lambda"
+)
+
+// buildBootstrap builds the function as make package does.
+func buildBootstrap(t *testing.T) string {
+	return testenv.GoBuild(t, ".", "bootstrap", []string{"CGO_ENABLED=0"},
+		"-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w")
+}
+
+func invoke(t *testing.T, url string, event []byte) []byte {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", bytes.NewReader(event))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	// A function error is HTTP 200 too: the body tells.
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	return body
+}
+
+// The original's test: its Kinesis test event POSTed to the function
+// running under the Lambda Runtime Interface Emulator, TEST_RUN=True.
+func TestUnderRIE(t *testing.T) {
+	bin := buildBootstrap(t)
+	rie := testenv.StartRIE(t, bin,
+		"PREDICTIONS_STREAM_NAME=ride_predictions", "RUN_ID=Test123", "TEST_RUN=True",
+		"AWS_DEFAULT_REGION=eu-west-1", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128")
+	event, err := os.ReadFile(filepath.Join("..", "..", "lambda", "testdata", "kinesis-event.json"))
+	require.NoError(t, err)
+
+	body := invoke(t, rie.URL, event)
+	require.NotContains(t, string(body), "errorMessage")
+	var resp lambda.Response
+	require.NoError(t, json.Unmarshal(body, &resp))
+	require.Len(t, resp.Predictions, 1)
+	p := resp.Predictions[0]
+	assert.Equal(t, "ride_duration_prediction_model", p.Model)
+	assert.Equal(t, "Test123", p.Version)
+	assert.Equal(t, "256", string(p.Prediction.RideID))
+	assert.Equal(t, math.Float64bits(golden.TestRide.Prediction), math.Float64bits(p.Prediction.RideDuration),
+		"ride_duration %v", p.Prediction.RideDuration)
+	assert.Contains(t, string(body), `"batchItemFailures":[]`)
+
+	// The figures for the report (not asserted: benchmarks, not timed tests).
+	report := regexp.MustCompile(`REPORT RequestId: .*`).FindString(rie.Output())
+	require.NotEmpty(t, report, "no REPORT line")
+	require.Contains(t, report, "Init Duration", "the first invoke is a cold start")
+	t.Logf("cold start: %s", strings.TrimSpace(report))
+	if rss := peakRSS(rie.Cmd.Process.Pid); rss != "" {
+		t.Logf("bootstrap peak RSS (VmHWM): %s", rss)
+	}
+	if fi, err := os.Stat(bin); err == nil {
+		t.Logf("bootstrap size: %d bytes", fi.Size())
+	}
+	assert.Contains(t, rie.Output(), `"msg":"batch"`, "the batch log line reaches the function log")
+}
+
+// An invalid configuration fails the init with a clear message.
+func TestUnderRIEInvalidConfig(t *testing.T) {
+	rie := testenv.StartRIE(t, buildBootstrap(t), "TEST_RUN=yes")
+	event, err := os.ReadFile(filepath.Join("..", "..", "lambda", "testdata", "kinesis-event.json"))
+	require.NoError(t, err)
+	resp, err := http.Post(rie.URL, "application/json", bytes.NewReader(event))
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.NotContains(t, string(body), "predictions")
+	t.Logf("response: %s", body)
+	assert.Contains(t, rie.Output(), `"msg":"invalid configuration","error":"TEST_RUN=\"yes\": want True or False (or unset)"`)
+}
+
+// peakRSS is the VmHWM of the emulator's child (the bootstrap), from /proc.
+func peakRSS(riePID int) string {
+	kids, _ := filepath.Glob("/proc/" + strconv.Itoa(riePID) + "/task/*/children")
+	for _, k := range kids {
+		b, _ := os.ReadFile(k)
+		for _, pid := range strings.Fields(string(b)) {
+			status, _ := os.ReadFile("/proc/" + pid + "/status")
+			if m := regexp.MustCompile(`VmHWM:\s*(.*)`).FindSubmatch(status); m != nil {
+				return string(m[1])
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rideduration/rideduration/internal/golden"
+	"github.com/rideduration/rideduration/lambda"
+)
+
+func predict(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestPredictLines(t *testing.T) {
+	t.Setenv("RUN_ID", "Test123")
+	t.Setenv("TEST_RUN", "")
+	in := strings.Join([]string{
+		`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 123}`,
+		`Hello, this is a test.`,
+		``,
+		`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": "abc"}` + "\r",
+		`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": "3.66"}, "ride_id": 5}`,
+		`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 124}`, // no final newline
+	}, "\n")
+	code, out, errs := predict(t, in)
+	assert.Equal(t, 1, code, "a bad line makes the exit status non-zero")
+	assert.Equal(t, "line 2: record: not a JSON ride event: invalid character 'H' looking for beginning of value\n"+
+		"line 5: ride.trip_distance: must be a JSON number, got a string \"3.66\"\n"+
+		"predict: 2 bad line(s)\n", errs)
+
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	require.Len(t, lines, 3)
+	for i, id := range []string{"123", `"abc"`, "124"} {
+		var p lambda.PredictionEvent
+		require.NoError(t, json.Unmarshal([]byte(lines[i]), &p))
+		assert.Equal(t, id, string(p.Prediction.RideID), "input order")
+		assert.Equal(t, "Test123", p.Version)
+		assert.Equal(t, math.Float64bits(golden.TestRide.Prediction), math.Float64bits(p.Prediction.RideDuration))
+	}
+
+	code, out, errs = predict(t, "")
+	assert.Equal(t, 0, code)
+	assert.Empty(t, out+errs)
+}
+
+func TestUsage(t *testing.T) {
+	for _, args := range [][]string{{"-stream", "s", "-start", "AT_TIMESTAMP"}, {"-stream", "s", "-batch-size", "0"}, {"extra"}, {"-nope"}} {
+		code, _, errs := predict(t, "", args...)
+		assert.Equal(t, 2, code, "%v", args)
+		assert.NotEmpty(t, errs)
+	}
+	t.Setenv("TEST_RUN", "yes")
+	code, _, errs := predict(t, "")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errs, `TEST_RUN="yes"`)
+}
+
+// Every February validation ride through the batch job: sklearn's
+// prediction, bit for bit.
+func TestPredictLinesGolden(t *testing.T) {
+	rows, err := golden.Load()
+	require.NoError(t, err)
+	var in strings.Builder
+	for i, r := range rows {
+		in.WriteString(rideJSON(r, i))
+		in.WriteByte('\n')
+	}
+	code, out, errs := predict(t, in.String())
+	require.Equal(t, 0, code, errs)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	require.Len(t, lines, len(rows))
+	for i, line := range lines {
+		var p lambda.PredictionEvent
+		require.NoError(t, json.Unmarshal([]byte(line), &p))
+		require.Equal(t, strconv.Itoa(i), string(p.Prediction.RideID))
+		require.Equal(t, math.Float64bits(rows[i].Prediction), math.Float64bits(p.Prediction.RideDuration),
+			"ride %d (%v): %v, want %v", i, rows[i].Features, p.Prediction.RideDuration, rows[i].Prediction)
+	}
+}
+
+// rideJSON is golden row r as a ride event with ride id i.
+func rideJSON(r golden.Row, i int) string {
+	return fmt.Sprintf(`{"ride": {"PULocationID": %d, "DOLocationID": %d, "trip_distance": %s}, "ride_id": %d}`,
+		r.PU, r.DO, strconv.FormatFloat(r.Distance, 'g', -1, 64), i)
+}

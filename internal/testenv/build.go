@@ -1,0 +1,70 @@
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// GoBuild builds the main package pkg (an import path, or a directory
+// relative to the test's) into a temporary directory as name and returns its
+// path. env is extra environment (CGO_ENABLED=0), extra go build flags.
+func GoBuild(t testing.TB, pkg, name string, env []string, extra ...string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), name)
+	args := append([]string{"build", "-o", out}, extra...)
+	cmd := exec.Command(goTool(t), append(args, pkg)...)
+	cmd.Env = append(os.Environ(), env...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}
+
+// goTool is the go command of the toolchain running the tests.
+func goTool(t testing.TB) string {
+	t.Helper()
+	if goroot := os.Getenv("GOROOT"); goroot != "" {
+		if p := filepath.Join(goroot, "bin", "go"); fileExists(p) {
+			return p
+		}
+	}
+	p, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("go command not found: %v", err)
+	}
+	return p
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// AWSCLI is the AWS CLI v2 the walkthrough's commands need
+// (--cli-binary-format): Debian's awscli package. A v1 earlier on PATH
+// (pyenv) lacks the flag, hence the fixed path.
+const AWSCLI = "/usr/bin/aws"
+
+// AWS runs the AWS CLI v2 against endpoint and returns its stdout.
+// The endpoint is also given as --endpoint-url: Debian 12's CLI (2.9) is
+// older than AWS_ENDPOINT_URL support (2.13), and would call AWS itself.
+func AWS(t testing.TB, endpoint string, args ...string) []byte {
+	t.Helper()
+	if !fileExists(AWSCLI) {
+		t.Fatalf("%s not found (apt-get install awscli: the v2 CLI)", AWSCLI)
+	}
+	cmd := exec.Command(AWSCLI, append([]string{"--endpoint-url", endpoint}, args...)...)
+	cmd.Env = append(os.Environ(), AWSEnv(endpoint)...)
+	cmd.Env = append(cmd.Env, "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	var stderr []byte
+	out, err := cmd.Output()
+	if ee, ok := err.(*exec.ExitError); ok {
+		stderr = ee.Stderr
+	}
+	if err != nil {
+		t.Fatalf("aws %v: %v\n%s", args, err, stderr)
+	}
+	return out
+}

@@ -1,0 +1,103 @@
+package testenv
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// RIEModule is the Lambda Runtime Interface Emulator, pinned.
+const RIEModule = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d"
+
+// RIEBinary installs aws-lambda-rie with go install (once per machine: it is
+// kept in the user cache directory, by version) and returns its path.
+func RIEBinary(t testing.TB) string {
+	t.Helper()
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	gobin := filepath.Join(cache, "rideduration", "aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d")
+	bin := filepath.Join(gobin, "aws-lambda-rie")
+	if fileExists(bin) {
+		return bin
+	}
+	cmd := exec.Command(goTool(t), "install", RIEModule)
+	// Outside the module: the emulator's own go.mod decides its dependencies.
+	cmd.Dir = os.TempDir()
+	cmd.Env = append(os.Environ(), "GOBIN="+gobin, "GOFLAGS=")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go install %s: %v\n%s", RIEModule, err, b)
+	}
+	return bin
+}
+
+// RIE is a running emulator.
+type RIE struct {
+	URL string    // the invoke URL
+	Cmd *exec.Cmd // the emulator process
+	out syncBuffer
+}
+
+// Output is what the emulator and the function printed so far (logs,
+// the END and REPORT lines).
+func (r *RIE) Output() string { return r.out.String() }
+
+// StartRIE runs bootstrap under the emulator on a free 127.0.0.1 port, with
+// env added to the environment, and returns once it accepts requests.
+func StartRIE(t testing.TB, bootstrap string, env ...string) *RIE {
+	t.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+	r := &RIE{URL: "http://" + addr + "/2015-03-31/functions/function/invocations"}
+	r.Cmd = exec.Command(RIEBinary(t),
+		"--runtime-interface-emulator-address", addr,
+		"--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
+		bootstrap)
+	r.Cmd.Env = append(os.Environ(), env...)
+	r.Cmd.Stdout, r.Cmd.Stderr = &r.out, &r.out
+	if err := r.Cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = r.Cmd.Process.Kill()
+		_ = r.Cmd.Wait()
+		if t.Failed() {
+			t.Logf("aws-lambda-rie output:\n%s", r.Output())
+		}
+	})
+	// The emulator starts the function at the first invoke; wait for its port.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get("http://" + addr + "/")
+		if err == nil {
+			resp.Body.Close()
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("aws-lambda-rie did not listen on %s: %v", addr, err)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer two processes' output can be written to.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

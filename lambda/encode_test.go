@@ -1,0 +1,39 @@
+package lambda
+
+import (
+	"encoding/json"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestAppendJSON(t *testing.T) {
+	for _, p := range []PredictionEvent{
+		{Model: "m", Version: "v", Prediction: Prediction{RideDuration: 18.321633541366506, RideID: json.RawMessage("256")}},
+		{Model: "m", Version: "<run & \"id\">\u2028é", Prediction: Prediction{RideDuration: 1e-7, RideID: json.RawMessage(`"a<b"`)}},
+		{Model: "m", Version: "", Prediction: Prediction{RideDuration: 1e21, RideID: json.RawMessage(`"x y\u00e9"`)}},
+		{Model: "m", Version: "v", Prediction: Prediction{RideDuration: -0.0, RideID: nil}},
+		{Model: "m", Version: "v", Prediction: Prediction{RideDuration: 5e-324, RideID: json.RawMessage(`-1.5e-3`)}},
+	} {
+		want, err := json.Marshal(p)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(p.AppendJSON(nil)))
+	}
+}
+
+// FuzzAppendJSON checks AppendJSON against json.Marshal.
+func FuzzAppendJSON(f *testing.F) {
+	f.Add("v1", 18.321633541366506, []byte("123"))
+	f.Add("<&>", 1e-9, []byte(`"ride \u00e9 <1>"`))
+	f.Fuzz(func(t *testing.T, version string, d float64, rideID []byte) {
+		if math.IsNaN(d) || math.IsInf(d, 0) || !json.Valid(rideID) {
+			return // the model predicts finite minutes; ride ids are valid JSON
+		}
+		p := PredictionEvent{Model: "ride_duration_prediction_model", Version: version,
+			Prediction: Prediction{RideDuration: d, RideID: rideID}}
+		want, err := json.Marshal(p)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(p.AppendJSON(nil)))
+	})
+}

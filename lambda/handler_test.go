@@ -1,0 +1,294 @@
+package lambda
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rideduration/rideduration/generated"
+	"github.com/rideduration/rideduration/internal/testenv"
+)
+
+// The original's test event, TEST_RUN: the original's response shape, the
+// prediction bit-identical to sklearn's, an empty (not null) failure list.
+func TestHandleOriginalEvent(t *testing.T) {
+	ev := loadEvent(t, "kinesis-event.json")
+	require.Len(t, ev.Records, 1)
+	// aws-lambda-go has already decoded the base64: the data is the ride.
+	assert.Contains(t, string(ev.Records[0].Kinesis.Data), `"PULocationID": 130`)
+
+	var logs logLines
+	h := New(Config{PredictionsStream: DefaultPredictionsStream, Version: "Test123", TestRun: true, Logger: logs.logger()}, nil)
+	resp, err := h.Handle(context.Background(), ev)
+	require.NoError(t, err)
+
+	require.Len(t, resp.Predictions, 1)
+	p := resp.Predictions[0]
+	assert.Equal(t, "ride_duration_prediction_model", p.Model)
+	assert.Equal(t, "Test123", p.Version)
+	assert.Equal(t, "256", string(p.Prediction.RideID))
+	assert.Equal(t, math.Float64bits(testRideDuration), math.Float64bits(p.Prediction.RideDuration),
+		"ride_duration %v, want %v", p.Prediction.RideDuration, testRideDuration)
+
+	got, err := json.Marshal(resp)
+	require.NoError(t, err)
+	want, err := os.ReadFile("testdata/kinesis-event-response.json")
+	require.NoError(t, err)
+	assert.JSONEq(t, string(want), string(got))
+	assert.Contains(t, string(got), `"batchItemFailures":[]`)
+
+	batch := logs.withMsg(t, "batch")
+	require.Len(t, batch, 1)
+	assert.Equal(t, map[string]any{"records": 1.0, "predicted": 1.0, "bad": 0.0, "test_run": true},
+		pick(batch[0], "records", "predicted", "bad", "test_run"))
+	assert.Len(t, logs.lines(t), 1, "no log line per healthy record")
+}
+
+// An empty event gives empty lists, not nulls.
+func TestHandleEmptyEvent(t *testing.T) {
+	h := New(Config{PredictionsStream: DefaultPredictionsStream, Version: "v", TestRun: true, Logger: (&logLines{}).logger()}, nil)
+	resp, err := h.Handle(context.Background(), events.KinesisEvent{})
+	require.NoError(t, err)
+	got, err := json.Marshal(resp)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"predictions": [], "batchItemFailures": []}`, string(got))
+}
+
+// Writes go to a real (local) Kinesis: moto_server.
+func TestHandleWritesToKinesis(t *testing.T) {
+	endpoint := testenv.Moto(t)
+	c := testenv.Kinesis(t, endpoint)
+
+	t.Run("records and partition keys", func(t *testing.T) {
+		testenv.CreateStream(t, c, "predictions_a", 2)
+		ev := kinesisEvent(
+			rideRecord(1),
+			[]byte(`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": "ride-é/42"}`),
+			rideRecord(2),
+		)
+		var logs logLines
+		h := New(Config{PredictionsStream: "predictions_a", Version: "run-1", Logger: logs.logger()}, c)
+		resp, err := h.Handle(context.Background(), ev)
+		require.NoError(t, err)
+		require.Empty(t, resp.BatchItemFailures)
+		require.Len(t, resp.Predictions, 3)
+
+		want := map[string]string{} // partition key → record
+		for _, p := range resp.Predictions {
+			b, err := json.Marshal(p)
+			require.NoError(t, err)
+			var key string
+			if err := json.Unmarshal(p.Prediction.RideID, &key); err != nil {
+				key = string(p.Prediction.RideID)
+			}
+			want[key] = string(b)
+		}
+		got := map[string]string{}
+		for _, r := range testenv.ReadStream(t, c, "predictions_a") {
+			got[aws.ToString(r.PartitionKey)] = string(r.Data)
+		}
+		assert.Equal(t, want, got)
+		assert.Contains(t, got, "ride-é/42")
+		assert.Equal(t, "run-1", resp.Predictions[1].Version)
+
+		batch := logs.withMsg(t, "batch")
+		require.Len(t, batch, 1)
+		assert.Equal(t, map[string]any{"written": 3.0, "failed": 0.0, "calls": 1.0, "level": "INFO"},
+			pick(batch[0], "written", "failed", "calls", "level"))
+	})
+
+	t.Run("one call per 500 records", func(t *testing.T) {
+		testenv.CreateStream(t, c, "predictions_b", 1)
+		var logs logLines
+		h := New(Config{PredictionsStream: "predictions_b", Version: "v", Logger: logs.logger()}, c)
+		resp, err := h.Handle(context.Background(), rides(1100))
+		require.NoError(t, err)
+		require.Empty(t, resp.BatchItemFailures)
+
+		recs := testenv.ReadStream(t, c, "predictions_b")
+		require.Len(t, recs, 1100)
+		for i, r := range recs { // one shard: in order
+			want := resp.Predictions[i].AppendJSON(nil)
+			require.Equal(t, string(want), string(r.Data), "record %d", i)
+		}
+		batch := logs.withMsg(t, "batch")
+		require.Len(t, batch, 1)
+		assert.Equal(t, 3.0, batch[0]["calls"], "1100 records: 500 + 500 + 100")
+	})
+
+	t.Run("TEST_RUN writes nothing", func(t *testing.T) {
+		testenv.CreateStream(t, c, "predictions_c", 1)
+		testenv.CreateStream(t, c, "dead_c", 1)
+		h := New(Config{PredictionsStream: "predictions_c", DeadLetterStream: "dead_c", Version: "v", TestRun: true,
+			Logger: (&logLines{}).logger()}, c)
+		resp, err := h.Handle(context.Background(), kinesisEvent(rideRecord(1), []byte("not json")))
+		require.NoError(t, err)
+		assert.Len(t, resp.Predictions, 1)
+		assert.Empty(t, testenv.ReadStream(t, c, "predictions_c"))
+		assert.Empty(t, testenv.ReadStream(t, c, "dead_c"))
+	})
+}
+
+// Bad records are logged and dead-lettered, never retried; the other
+// records of the batch go through.
+func TestHandleBadRecords(t *testing.T) {
+	endpoint := testenv.Moto(t)
+	c := testenv.Kinesis(t, endpoint)
+	testenv.CreateStream(t, c, "predictions", 1)
+	testenv.CreateStream(t, c, "dead_letters", 1)
+
+	oversized := fmt.Appendf(nil, `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1, "pad": "%s"}`,
+		strings.Repeat("x", MaxRecordBytes))
+	cases := []struct {
+		name, data, field string
+	}{
+		{"not JSON", "Hello, this is a test.", "record"},
+		{"empty", "", "record"},
+		{"truncated", `{"ride": {"PULocationID": 130`, "record"},
+		{"two values", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1} {}`, "record"},
+		{"array", `[1, 2]`, "record"},
+		{"bare NaN", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": NaN}, "ride_id": 1}`, "record"},
+		{"NaN as string", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": "NaN"}, "ride_id": 1}`, "ride.trip_distance"},
+		{"distance as string", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": "3.66"}, "ride_id": 1}`, "ride.trip_distance"},
+		{"distance out of range", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 1e400}, "ride_id": 1}`, "ride.trip_distance"},
+		{"negative distance", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": -1}, "ride_id": 1}`, "ride.trip_distance"},
+		{"id as string", `{"ride": {"PULocationID": "130", "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1}`, "ride.PULocationID"},
+		{"fractional id", `{"ride": {"PULocationID": 130, "DOLocationID": 205.5, "trip_distance": 3.66}, "ride_id": 1}`, "ride.DOLocationID"},
+		{"zero id", `{"ride": {"PULocationID": 0, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1}`, "ride.PULocationID"},
+		{"missing ride", `{"ride_id": 1}`, "ride"},
+		{"null ride", `{"ride": null, "ride_id": 1}`, "ride"},
+		{"missing distance", `{"ride": {"PULocationID": 130, "DOLocationID": 205}, "ride_id": 1}`, "ride.trip_distance"},
+		{"missing ride_id", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}}`, "ride_id"},
+		{"ride_id object", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": {}}`, "ride_id"},
+		{"ride_id empty", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": ""}`, "ride_id"},
+		{"ride_id too long", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": "` + strings.Repeat("r", 257) + `"}`, "ride_id"},
+		{"numeric ride_id too long", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": ` + strings.Repeat("9", 257) + `}`, "ride_id"},
+		{"oversized", string(oversized), "record"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dead := testenv.ReadStream(t, c, "dead_letters")
+			ev := kinesisEvent(rideRecord(1), []byte(tc.data), rideRecord(2))
+			ev.Records[1].EventID = "shardId-000000000007:" + ev.Records[1].Kinesis.SequenceNumber
+
+			var logs logLines
+			h := New(Config{PredictionsStream: "predictions", DeadLetterStream: "dead_letters", Version: "v", Logger: logs.logger()}, c)
+			resp, err := h.Handle(context.Background(), ev)
+			require.NoError(t, err)
+			assert.Empty(t, resp.BatchItemFailures, "a bad record is never retried")
+			require.Len(t, resp.Predictions, 2, "the other records go through")
+			assert.Equal(t, "1001", string(resp.Predictions[0].Prediction.RideID))
+			assert.Equal(t, "1002", string(resp.Predictions[1].Prediction.RideID))
+
+			bad := logs.withMsg(t, "bad record")
+			require.Len(t, bad, 1)
+			assert.Equal(t, "WARN", bad[0]["level"])
+			assert.Equal(t, "shardId-000000000007", bad[0]["shard"])
+			assert.Equal(t, ev.Records[1].Kinesis.SequenceNumber, bad[0]["sequence_number"])
+			reason, _ := bad[0]["reason"].(string)
+			assert.True(t, strings.HasPrefix(reason, tc.field+": "), "reason %q, want field %s", reason, tc.field)
+
+			batch := logs.withMsg(t, "batch")
+			require.Len(t, batch, 1)
+			assert.Equal(t, map[string]any{"records": 3.0, "predicted": 2.0, "bad": 1.0, "written": 2.0, "dead_lettered": 1.0},
+				pick(batch[0], "records", "predicted", "bad", "written", "dead_lettered"))
+
+			after := testenv.ReadStream(t, c, "dead_letters")
+			require.Len(t, after, len(dead)+1)
+			var d DeadLetter
+			require.NoError(t, json.Unmarshal(after[len(dead)].Data, &d))
+			assert.Equal(t, reason, d.Reason)
+			assert.Equal(t, ev.Records[1].Kinesis.SequenceNumber, d.SequenceNumber)
+			assert.Equal(t, ev.Records[1].EventID, d.EventID)
+			assert.Equal(t, ev.Records[1].EventSourceArn, d.EventSourceARN)
+			assert.Equal(t, len(tc.data), d.Size)
+			if len(tc.data) > MaxRecordBytes {
+				assert.True(t, d.Truncated)
+				assert.Equal(t, tc.data[:MaxRecordBytes], string(d.Data))
+			} else {
+				assert.False(t, d.Truncated)
+				assert.Equal(t, tc.data, string(d.Data))
+			}
+		})
+	}
+
+	t.Run("no dead-letter stream: logged only", func(t *testing.T) {
+		var logs logLines
+		h := New(Config{PredictionsStream: "predictions", Version: "v", Logger: logs.logger()}, c)
+		resp, err := h.Handle(context.Background(), kinesisEvent([]byte("{"), rideRecord(3)))
+		require.NoError(t, err)
+		assert.Empty(t, resp.BatchItemFailures)
+		assert.Len(t, resp.Predictions, 1)
+		assert.Len(t, logs.withMsg(t, "bad record"), 1)
+		assert.NotContains(t, logs.withMsg(t, "batch")[0], "dead_lettered")
+	})
+}
+
+// A transport error (nothing listens on the endpoint): the SDK's retryer
+// retries, then every record is a batch item failure, in order, and the
+// handler itself does not fail. The client is built as in production, from
+// the environment.
+func TestHandleTransportError(t *testing.T) {
+	for _, kv := range testenv.AWSEnv(fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))) {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	c, err := NewKinesisClient(context.Background())
+	require.NoError(t, err)
+	var logs logLines
+	h := New(Config{PredictionsStream: "predictions", Version: "v", Logger: logs.logger()}, c)
+	ev := rides(3)
+	resp, err := h.Handle(context.Background(), ev)
+	require.NoError(t, err)
+	assert.Len(t, resp.Predictions, 3)
+	assert.Equal(t, failures(ev, 0, 1, 2), resp.BatchItemFailures)
+	batch := logs.withMsg(t, "batch")
+	require.Len(t, batch, 1)
+	assert.Equal(t, "ERROR", batch[0]["level"])
+	assert.Equal(t, 3.0, batch[0]["failed"])
+	assert.Contains(t, batch[0]["error"], "connect")
+}
+
+func TestNewPredictionEvent(t *testing.T) {
+	ev := loadEvent(t, "kinesis-event.json")
+	ride, key, err := ParseRecord(ev.Records[0].Kinesis.Data)
+	require.NoError(t, err)
+	assert.Equal(t, "256", key)
+	p := NewPredictionEvent(ride, generated.Version)
+	assert.Equal(t, generated.ModelName, p.Model)
+	assert.Equal(t, generated.Version, p.Version)
+	assert.Equal(t, math.Float64bits(generated.Predict(ride.Features)), math.Float64bits(p.Prediction.RideDuration))
+}
+
+// failures lists the sequence numbers of records idx of ev.
+func failures(ev events.KinesisEvent, idx ...int) []events.KinesisBatchItemFailure {
+	out := []events.KinesisBatchItemFailure{}
+	for _, i := range idx {
+		out = append(out, events.KinesisBatchItemFailure{ItemIdentifier: ev.Records[i].Kinesis.SequenceNumber})
+	}
+	return out
+}
+
+// pick returns the given keys of a log line.
+func pick(m map[string]any, keys ...string) map[string]any {
+	out := map[string]any{}
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// kinesisClient is the interface check: the real client is what New takes.
+var _ PutRecordsAPI = (*kinesis.Client)(nil)
