@@ -16,11 +16,18 @@ type RideEvent struct {
 	Features
 	// RideID is the ride_id exactly as sent: a JSON number or a JSON string.
 	RideID json.RawMessage
+	idText string // the ride id as text: PartitionKey
 }
 
-// MaxRideIDLen bounds a ride id: it becomes the Kinesis partition key,
-// which holds 1 to 256 characters.
-const MaxRideIDLen = 256
+// Limits of a ride event.
+const (
+	// MaxRideIDLen bounds a ride id: it becomes the Kinesis partition key,
+	// which holds 1 to 256 characters.
+	MaxRideIDLen = 256
+	// MaxEventBytes bounds a ride event, which is about 100 bytes: anything
+	// much larger is not one, and is refused before it is parsed.
+	MaxEventBytes = 64 << 10
+)
 
 // ParseRideEvent reads one ride event. Unknown fields are ignored. Unlike the
 // Python original, it does not guess at odd types; each of these is decided
@@ -34,10 +41,24 @@ const MaxRideIDLen = 256
 //     the original silently scored as distance 0), null, a missing field, or a
 //     number beyond float64 are errors;
 //   - ride_id must be a JSON number or a non-empty string of at most 256
-//     characters (it is the partition key); it is kept as sent.
+//     characters (it is the partition key); it is kept as sent;
+//   - an event of more than MaxEventBytes is an error.
 //
-// The error is a *FieldError naming the field.
+// The error is a *FieldError naming the field. The usual shape of event is
+// read without reflection or allocation (fastParse); every other goes
+// through encoding/json, which also words the errors.
 func ParseRideEvent(data []byte) (RideEvent, error) {
+	if len(data) > MaxEventBytes {
+		return RideEvent{}, &FieldError{Field: "record", Reason: fmt.Sprintf("%d bytes, over the %d-byte limit of a ride event", len(data), MaxEventBytes)}
+	}
+	if e, ok := fastParse(data); ok {
+		return e, nil
+	}
+	return parseJSON(data)
+}
+
+// parseJSON is ParseRideEvent by encoding/json: the reference, for any input.
+func parseJSON(data []byte) (RideEvent, error) {
 	var raw struct {
 		Ride *struct {
 			PU       json.RawMessage `json:"PULocationID"`
@@ -52,7 +73,7 @@ func ParseRideEvent(data []byte) (RideEvent, error) {
 	if raw.Ride == nil {
 		return RideEvent{}, &FieldError{Field: "ride", Reason: "missing"}
 	}
-	id, err := rideID(raw.RideID)
+	id, idText, err := rideID(raw.RideID)
 	if err != nil {
 		return RideEvent{}, err
 	}
@@ -73,7 +94,7 @@ func ParseRideEvent(data []byte) (RideEvent, error) {
 		fe := err.(*FieldError)
 		return RideEvent{}, &FieldError{Field: "ride." + fe.Field, Reason: fe.Reason}
 	}
-	return RideEvent{Features: f, RideID: id}, nil
+	return RideEvent{Features: f, RideID: id, idText: idText}, nil
 }
 
 // kind names the JSON type of a raw value, for error messages.
@@ -126,21 +147,22 @@ func locationID(field string, raw json.RawMessage) (int64, error) {
 	return int64(x), nil
 }
 
-func rideID(raw json.RawMessage) (json.RawMessage, error) {
+// rideID checks a ride id and returns it as sent and as text.
+func rideID(raw json.RawMessage) (json.RawMessage, string, error) {
+	text := string(raw)
 	switch kind(raw) {
 	case "a number":
-		return raw, nil
 	case "a string":
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, &FieldError{Field: "ride_id", Reason: err.Error()}
+		if err := json.Unmarshal(raw, &text); err != nil {
+			return nil, "", &FieldError{Field: "ride_id", Reason: err.Error()}
 		}
-		if n := utf8.RuneCountInString(s); n == 0 || n > MaxRideIDLen {
-			return nil, &FieldError{Field: "ride_id", Reason: fmt.Sprintf("must hold 1 to %d characters, got %d", MaxRideIDLen, n)}
-		}
-		return raw, nil
+	default:
+		return nil, "", &FieldError{Field: "ride_id", Reason: "must be a JSON number or string, got " + kind(raw) + shown(raw)}
 	}
-	return nil, &FieldError{Field: "ride_id", Reason: "must be a JSON number or string, got " + kind(raw) + shown(raw)}
+	if n := utf8.RuneCountInString(text); n == 0 || n > MaxRideIDLen {
+		return nil, "", &FieldError{Field: "ride_id", Reason: fmt.Sprintf("must hold 1 to %d characters, got %d", MaxRideIDLen, n)}
+	}
+	return raw, text, nil
 }
 
 // shown quotes a short raw value for an error message.
@@ -152,11 +174,4 @@ func shown(raw json.RawMessage) string {
 }
 
 // PartitionKey is the ride id as text: a string's content, a number's digits.
-func (e RideEvent) PartitionKey() string {
-	if len(e.RideID) > 0 && e.RideID[0] == '"' {
-		var s string
-		_ = json.Unmarshal(e.RideID, &s) // validated by ParseRideEvent
-		return s
-	}
-	return string(e.RideID)
-}
+func (e RideEvent) PartitionKey() string { return e.idText }

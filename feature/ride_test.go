@@ -51,6 +51,8 @@ func TestParseRideEvent(t *testing.T) {
 		{"object ride_id", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": {}}`, "ride_id", "got an object"},
 		{"empty ride_id", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": ""}`, "ride_id", "1 to 256 characters"},
 		{"long ride_id", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": "` + strings.Repeat("x", 257) + `"}`, "ride_id", "1 to 256 characters"},
+		{"long numeric ride_id", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": ` + strings.Repeat("1", 257) + `}`, "ride_id", "1 to 256 characters"},
+		{"oversized event", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": 1, "pad": "` + strings.Repeat("x", MaxEventBytes) + `"}`, "record", "over the 65536-byte limit"},
 		{"distance as string", ride("130", "205", `"3.66"`), "ride.trip_distance", "must be a JSON number, got a string"},
 		{"distance NaN string", ride("130", "205", `"NaN"`), "ride.trip_distance", "got a string"},
 		{"distance NaN literal", ride("130", "205", `NaN`), "record", "not a JSON ride event"},

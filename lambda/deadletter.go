@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/rideduration/rideduration/feature"
 )
 
 // badRecord is a record that can never be predicted, and why.
@@ -21,8 +23,8 @@ type DeadLetter struct {
 	SequenceNumber string `json:"sequence_number"`
 	PartitionKey   string `json:"partition_key"`
 	Data           []byte `json:"data"` // base64 in JSON: the record may not be text
-	// Truncated is set when the record was longer than MaxRecordBytes: Data
-	// then holds its first MaxRecordBytes bytes, so that the dead letter fits
+	// Truncated is set when the record was longer than feature.MaxEventBytes: Data
+	// then holds its first feature.MaxEventBytes bytes, so that the dead letter fits
 	// in one Kinesis record (1 MiB).
 	Truncated bool `json:"truncated,omitempty"`
 	Size      int  `json:"size"` // of the raw record
@@ -41,8 +43,8 @@ func deadLetters(recs []events.KinesisEventRecord, bad []badRecord) []entry {
 			Data:           rec.Kinesis.Data,
 			Size:           len(rec.Kinesis.Data),
 		}
-		if len(d.Data) > MaxRecordBytes {
-			d.Data, d.Truncated = d.Data[:MaxRecordBytes], true
+		if len(d.Data) > feature.MaxEventBytes {
+			d.Data, d.Truncated = d.Data[:feature.MaxEventBytes], true
 		}
 		data, err := json.Marshal(d)
 		if err != nil {

@@ -2,22 +2,16 @@ package lambda
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/rideduration/rideduration/feature"
 )
-
-// MaxRecordBytes bounds a ride event. A ride event is about 100 bytes; a
-// larger record is not one, and is refused before it is parsed.
-const MaxRecordBytes = 64 << 10
 
 // Handler handles the Kinesis events of the ride_events stream.
 type Handler struct {
@@ -53,7 +47,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (Response,
 	var bad []badRecord
 	for i := range ev.Records {
 		rec := &ev.Records[i]
-		ride, key, err := ParseRecord(rec.Kinesis.Data)
+		ride, err := feature.ParseRideEvent(rec.Kinesis.Data)
 		if err != nil {
 			bad = append(bad, badRecord{index: i, reason: err.Error()})
 			h.log.Warn("bad record", "shard", shardID(rec), "event_id", rec.EventID,
@@ -65,7 +59,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (Response,
 		// One buffer holds every record's JSON: one allocation, not n.
 		start := len(buf)
 		buf = p.AppendJSON(buf)
-		entries = append(entries, entry{data: buf[start:len(buf):len(buf)], key: key, index: i})
+		entries = append(entries, entry{data: buf[start:len(buf):len(buf)], key: ride.PartitionKey(), index: i})
 	}
 
 	var written, dead putResult
@@ -86,29 +80,6 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (Response,
 	}
 	h.logBatch(ctx, n, len(entries), len(bad), written, dead)
 	return resp, nil
-}
-
-// ParseRecord reads one ride record: the ride, and its partition key (the
-// ride id as text). The error is a *feature.FieldError saying what is wrong.
-func ParseRecord(data []byte) (feature.RideEvent, string, error) {
-	if len(data) > MaxRecordBytes {
-		return feature.RideEvent{}, "", &feature.FieldError{Field: "record",
-			Reason: fmt.Sprintf("%d bytes, over the %d-byte limit of a ride event", len(data), MaxRecordBytes)}
-	}
-	if ride, key, ok := fastParse(data); ok {
-		return ride, key, nil
-	}
-	ride, err := feature.ParseRideEvent(data)
-	if err != nil {
-		return feature.RideEvent{}, "", err
-	}
-	// feature bounds a string ride_id; a number can still be too long a key.
-	key := ride.PartitionKey()
-	if n := utf8.RuneCountInString(key); n > feature.MaxRideIDLen {
-		return feature.RideEvent{}, "", &feature.FieldError{Field: "ride_id",
-			Reason: fmt.Sprintf("must hold 1 to %d characters, got %d", feature.MaxRideIDLen, n)}
-	}
-	return ride, key, nil
 }
 
 // shardID is the shard part of an event id "shardId-000000000000:4956…".

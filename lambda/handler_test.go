@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rideduration/rideduration/feature"
 	"github.com/rideduration/rideduration/generated"
 	"github.com/rideduration/rideduration/internal/testenv"
 )
@@ -148,7 +149,7 @@ func TestHandleBadRecords(t *testing.T) {
 	testenv.CreateStream(t, c, "dead_letters", 1)
 
 	oversized := fmt.Appendf(nil, `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1, "pad": "%s"}`,
-		strings.Repeat("x", MaxRecordBytes))
+		strings.Repeat("x", feature.MaxEventBytes))
 	cases := []struct {
 		name, data, field string
 	}{
@@ -212,9 +213,9 @@ func TestHandleBadRecords(t *testing.T) {
 			assert.Equal(t, ev.Records[1].EventID, d.EventID)
 			assert.Equal(t, ev.Records[1].EventSourceArn, d.EventSourceARN)
 			assert.Equal(t, len(tc.data), d.Size)
-			if len(tc.data) > MaxRecordBytes {
+			if len(tc.data) > feature.MaxEventBytes {
 				assert.True(t, d.Truncated)
-				assert.Equal(t, tc.data[:MaxRecordBytes], string(d.Data))
+				assert.Equal(t, tc.data[:feature.MaxEventBytes], string(d.Data))
 			} else {
 				assert.False(t, d.Truncated)
 				assert.Equal(t, tc.data, string(d.Data))
@@ -261,9 +262,9 @@ func TestHandleTransportError(t *testing.T) {
 
 func TestNewPredictionEvent(t *testing.T) {
 	ev := loadEvent(t, "kinesis-event.json")
-	ride, key, err := ParseRecord(ev.Records[0].Kinesis.Data)
+	ride, err := feature.ParseRideEvent(ev.Records[0].Kinesis.Data)
 	require.NoError(t, err)
-	assert.Equal(t, "256", key)
+	assert.Equal(t, "256", ride.PartitionKey())
 	p := NewPredictionEvent(ride, generated.Version)
 	assert.Equal(t, generated.ModelName, p.Model)
 	assert.Equal(t, generated.Version, p.Version)

@@ -38,6 +38,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/rideduration/rideduration/eventsource"
+	"github.com/rideduration/rideduration/feature"
 	"github.com/rideduration/rideduration/lambda"
 )
 
@@ -100,7 +101,7 @@ func predictLines(stdin io.Reader, stdout, stderr io.Writer, version string) int
 			if len(bytes.TrimSpace(line)) == 0 {
 				continue // blank lines hold no ride
 			}
-			ride, _, perr := lambda.ParseRecord(line)
+			ride, perr := feature.ParseRideEvent(line)
 			if perr != nil {
 				bad++
 				// Keep the order of output and messages when both go to a terminal.

@@ -1,4 +1,4 @@
-package lambda
+package feature
 
 import (
 	"bytes"
@@ -8,11 +8,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/rideduration/rideduration/feature"
 )
 
-// fastParse answers only when feature.ParseRideEvent gives the same ride.
+// fastParse answers only when parseJSON gives the same ride.
 func TestFastParse(t *testing.T) {
 	cases := []struct {
 		data string
@@ -38,33 +36,33 @@ func TestFastParse(t *testing.T) {
 		{``, false},
 	}
 	for _, tc := range cases {
-		ride, key, ok := fastParse([]byte(tc.data))
+		ride, ok := fastParse([]byte(tc.data))
 		assert.Equal(t, tc.fast, ok, "%s", tc.data)
 		if ok {
-			agree(t, []byte(tc.data), ride, key)
+			agree(t, []byte(tc.data), ride)
 		}
 	}
 }
 
-// FuzzFastParse checks fastParse against feature.ParseRideEvent on any input.
+// FuzzFastParse checks fastParse against parseJSON on any input.
 func FuzzFastParse(f *testing.F) {
 	f.Add([]byte(`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 123}`))
 	f.Add([]byte(`{"ride_id":"x","ride":{"trip_distance":1e-7,"DOLocationID":7,"PULocationID":9}}`))
 	f.Add([]byte(`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": "3.66"}, "ride_id": 123}`))
-	f.Add(rideRecord(7))
+	f.Add([]byte(`{"ride": {"PULocationID": 7, "DOLocationID": 8, "trip_distance": 1.25}, "ride_id": "feb-7"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if ride, key, ok := fastParse(data); ok {
-			agree(t, data, ride, key)
+		if ride, ok := fastParse(data); ok {
+			agree(t, data, ride)
 		}
 	})
 }
 
-func agree(t *testing.T, data []byte, ride feature.RideEvent, key string) {
+func agree(t *testing.T, data []byte, ride RideEvent) {
 	t.Helper()
-	want, err := feature.ParseRideEvent(data)
+	want, err := parseJSON(data)
 	require.NoError(t, err, "fastParse accepted what ParseRideEvent refuses: %q", data)
 	require.Equal(t, want.Key, ride.Key, "%q", data)
 	require.Equal(t, math.Float64bits(want.Distance), math.Float64bits(ride.Distance), "%q", data)
 	require.True(t, bytes.Equal(want.RideID, ride.RideID), "ride id %q, want %q", ride.RideID, want.RideID)
-	require.Equal(t, want.PartitionKey(), key, "%q", data)
+	require.Equal(t, want.PartitionKey(), ride.PartitionKey(), "%q", data)
 }

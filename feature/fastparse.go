@@ -1,10 +1,8 @@
-package lambda
+package feature
 
 import (
 	"strconv"
 	"unicode/utf8"
-
-	"github.com/rideduration/rideduration/feature"
 )
 
 // fastParse reads a ride event of the usual shape without reflection:
@@ -13,12 +11,11 @@ import (
 //
 // in any key order and spacing. It gives up (ok false) on anything else:
 // other or repeated keys, escapes, a location id that is not plain digits, a
-// value feature.New refuses. Then feature.ParseRideEvent decides, so the
-// answer, and every error message, is always ParseRideEvent's:
-// FuzzFastParse checks that the two agree whenever fastParse answers.
-// It exists because encoding/json's reflection took two thirds of the
-// handler's time (BenchmarkHandler100).
-func fastParse(data []byte) (ride feature.RideEvent, key string, ok bool) {
+// value New refuses. Then parseJSON decides, so the answer, and every error
+// message, is always parseJSON's: FuzzFastParse checks that the two agree
+// whenever fastParse answers. It exists because encoding/json's reflection
+// took two thirds of the Lambda handler's time (BenchmarkHandler100).
+func fastParse(data []byte) (ride RideEvent, ok bool) {
 	s := scanner{b: data}
 	var pu, do int64
 	var dist float64
@@ -52,20 +49,20 @@ func fastParse(data []byte) (ride feature.RideEvent, key string, ok bool) {
 			if haveID {
 				return false
 			}
-			ride.RideID, key, haveID = s.rideID()
+			ride.RideID, ride.idText, haveID = s.rideID()
 			return haveID
 		}
 		return false
 	}) && haveRide && haveID && s.end()
 	if !ok {
-		return feature.RideEvent{}, "", false
+		return RideEvent{}, false
 	}
-	f, err := feature.New(pu, do, dist)
+	f, err := New(pu, do, dist)
 	if err != nil {
-		return feature.RideEvent{}, "", false
+		return RideEvent{}, false
 	}
 	ride.Features = f
-	return ride, key, true
+	return ride, true
 }
 
 // scanner walks JSON bytes; every method reports false on anything it does
@@ -186,7 +183,7 @@ func (s *scanner) number() ([]byte, bool) {
 }
 
 // id reads a location id written as plain digits (130, not 130.0 or 1.3e2:
-// those go to ParseRideEvent). seen refuses a repeated key.
+// those go to parseJSON). seen refuses a repeated key.
 func (s *scanner) id(seen bool) (int64, bool) {
 	num, ok := s.number()
 	if !ok || seen || len(num) > 10 || num[0] < '1' || num[0] > '9' {
@@ -219,14 +216,14 @@ func (s *scanner) rideID() ([]byte, string, bool) {
 		if !ok || !utf8.Valid(text) {
 			return nil, "", false
 		}
-		if n := utf8.RuneCount(text); n == 0 || n > feature.MaxRideIDLen {
+		if n := utf8.RuneCount(text); n == 0 || n > MaxRideIDLen {
 			return nil, "", false
 		}
 		return s.b[start:s.i], string(text), true
 	}
 	num, ok := s.number()
-	if !ok || len(num) > feature.MaxRideIDLen {
-		return nil, "", false // too long a key: ParseRecord says so
+	if !ok || len(num) > MaxRideIDLen {
+		return nil, "", false // too long a key: parseJSON says so
 	}
 	return num, string(num), true
 }
