@@ -37,7 +37,7 @@ func (m *model) trees(files Files) error {
 	sum = append(sum, jen.Return(jen.Id("s").Op("/").Id("NEstimators")))
 	f.Comment("PredictTrees walks every tree, as sklearn does: the distance cast to float32,")
 	f.Comment("the leaf values summed in estimator order from 0, divided by the number of trees.")
-	f.Comment("Same result as Predict, about a thousand times slower; it is the fallback and the check.")
+	f.Comment("Same result as Predict, some hundreds of times slower: the fallback and the check.")
 	f.Func().Id("PredictTrees").Params(jen.Id("f").Qual(featurePkg, "Features")).Float64().Block(sum...)
 	return m.writeFile(files, "trees.go", f)
 }

@@ -6,7 +6,7 @@ import feature "github.com/rideduration/rideduration/feature"
 
 // PredictTrees walks every tree, as sklearn does: the distance cast to float32,
 // the leaf values summed in estimator order from 0, divided by the number of trees.
-// Same result as Predict, about a thousand times slower; it is the fallback and the check.
+// Same result as Predict, some hundreds of times slower: the fallback and the check.
 func PredictTrees(f feature.Features) float64 {
 	col, x := int32(Vocabulary.Index(f.Key)), float32(f.Distance)
 	s := 0.0

@@ -105,6 +105,7 @@ def main():
         mlflow.log_metric("rmse", rmse)
         mlflow.set_tag("export_version", version)
         mlflow.sklearn.log_model(pipeline, artifact_path="model")
+        mlflow.log_artifact(args.export)
 
 
 if __name__ == "__main__":
