@@ -48,15 +48,18 @@ func run(out string, inputs []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", in, err)
 		}
-		kept := 0
-		for i, t := range trips {
+		kept, invalid := 0, 0
+		for _, t := range trips {
 			d, err := t.Duration()
 			if err != nil || !feature.Keep(d) {
 				continue
 			}
 			x, err := t.Features()
 			if err != nil {
-				return fmt.Errorf("%s: row %d: %w", in, i, err)
+				// A trip the function would refuse (a null id, a negative
+				// distance) is no training example either. None in 2022-01/02.
+				invalid++
+				continue
 			}
 			kept++
 			var b []byte
@@ -72,7 +75,8 @@ func run(out string, inputs []string) error {
 			b = append(b, '\n')
 			w.Write(b)
 		}
-		log.Printf("%s: %d trips, %d kept (%g ≤ duration ≤ %g min)", in, len(trips), kept, feature.MinDuration, feature.MaxDuration)
+		log.Printf("%s: %d trips, %d kept (%g ≤ duration ≤ %g min), %d dropped for invalid features",
+			in, len(trips), kept, feature.MinDuration, feature.MaxDuration, invalid)
 	}
 	if err := w.Flush(); err != nil {
 		return err
