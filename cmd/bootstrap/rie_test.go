@@ -63,8 +63,7 @@ func TestUnderRIE(t *testing.T) {
 	assert.Contains(t, string(body), `"batchItemFailures":[]`)
 
 	// The figures for the report (not asserted: benchmarks, not timed tests).
-	report := regexp.MustCompile(`REPORT RequestId: .*`).FindString(rie.Output())
-	require.NotEmpty(t, report, "no REPORT line")
+	report := rie.WaitOutput(t, `REPORT RequestId: .*`)
 	require.Contains(t, report, "Init Duration", "the first invoke is a cold start")
 	t.Logf("cold start: %s", strings.TrimSpace(report))
 	if rss := peakRSS(rie.Cmd.Process.Pid); rss != "" {
@@ -73,7 +72,7 @@ func TestUnderRIE(t *testing.T) {
 	if fi, err := os.Stat(bin); err == nil {
 		t.Logf("bootstrap size: %d bytes", fi.Size())
 	}
-	assert.Contains(t, rie.Output(), `"msg":"batch"`, "the batch log line reaches the function log")
+	rie.WaitOutput(t, regexp.QuoteMeta(`"msg":"batch"`)) // the batch log line reaches the function log
 }
 
 // An invalid configuration fails the init with a clear message.
@@ -87,7 +86,7 @@ func TestUnderRIEInvalidConfig(t *testing.T) {
 	resp.Body.Close()
 	assert.NotContains(t, string(body), "predictions")
 	t.Logf("response: %s", body)
-	assert.Contains(t, rie.Output(), `"msg":"invalid configuration","error":"TEST_RUN=\"yes\": want True or False (or unset)"`)
+	rie.WaitOutput(t, regexp.QuoteMeta(`"msg":"invalid configuration","error":"TEST_RUN=\"yes\": want True or False (or unset)"`))
 }
 
 // peakRSS is the VmHWM of the emulator's child (the bootstrap), from /proc.

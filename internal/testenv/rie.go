@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -48,6 +49,23 @@ type RIE struct {
 // Output is what the emulator and the function printed so far (logs,
 // the END and REPORT lines).
 func (r *RIE) Output() string { return r.out.String() }
+
+// WaitOutput waits until the output holds a match of pattern and returns the
+// match. The emulator writes its END and REPORT lines after it has answered
+// the invoke, so they may not be there yet when the response is; only a
+// missing line fails, after a generous bound (not a timed assertion).
+func (r *RIE) WaitOutput(t testing.TB, pattern string) string {
+	t.Helper()
+	re := regexp.MustCompile(pattern)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if m := re.FindString(r.Output()); m != "" {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("aws-lambda-rie output has no match of %q", pattern)
+		}
+	}
+}
 
 // StartRIE runs bootstrap under the emulator on a free 127.0.0.1 port, with
 // env added to the environment, and returns once it accepts requests.
