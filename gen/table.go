@@ -136,7 +136,18 @@ func (t *table) searchSize() int {
 
 // write emits table.go and the embedded table.
 func (t *table) write(m *model, files Files) error {
-	files[TableFile] = lookup.Encode(t.values)
+	// One index per cell into the distinct values: uint16 when they fit.
+	cellType, encoded, nValues := jen.Uint16(), []byte(nil), 0
+	if tb, err := lookup.NewTable[uint16](t.values); err == nil {
+		encoded, nValues = tb.Encode(), len(tb.Values)
+	} else {
+		tb, err := lookup.NewTable[uint32](t.values)
+		if err != nil {
+			return err
+		}
+		cellType, encoded, nValues = jen.Uint32(), tb.Encode(), len(tb.Values)
+	}
+	files[TableFile] = encoded
 
 	f := m.newFile()
 	f.Anon("embed")
@@ -168,10 +179,12 @@ func (t *table) write(m *model, files Files) error {
 		jen.Id("bucketShift").Op("=").Lit(32-bucketBits),
 		jen.Comment("searchSize is a power of two with room for a full ladder past the last threshold."),
 		jen.Id("searchSize").Op("=").Lit(size),
+		jen.Comment("tableValues is the number of distinct predictions in the table."),
+		jen.Id("tableValues").Op("=").Lit(nValues),
 	)
 	f.Line()
-	f.Comment("tableZst holds the forest's prediction for every (key class, interval):")
-	f.Comment(fmt.Sprintf("%d × %d float64, class-major, little-endian, zstd-compressed.", t.classes(), t.intervals()))
+	f.Comment("tableZst holds the forest's prediction for every (key class, interval), class-major:")
+	f.Comment(fmt.Sprintf("%d × %d cells taking %d distinct values, encoded by lookup.Table.", t.classes(), t.intervals(), nValues))
 	f.Comment("//go:embed " + TableFile)
 	f.Var().Id("tableZst").Index().Byte()
 	f.Line()
@@ -185,7 +198,7 @@ func (t *table) write(m *model, files Files) error {
 	f.Comment("predictTable is the fast path of Predict: a key lookup, a search, a load.")
 	f.Func().Id("predictTable").Params(jen.Id("f").Qual(featurePkg, "Features")).Float64().Block(
 		jen.Id("class").Op(":=").Int().Call(jen.Id("classOf").Index(jen.Id("Vocabulary").Dot("Index").Call(jen.Id("f").Dot("Key")).Op("+").Lit(1))),
-		jen.Return(jen.Id("table").Index(jen.Id("class").Op("*").Id("intervals").Op("+").Id("interval").Call(jen.Float32().Call(jen.Id("f").Dot("Distance"))))),
+		jen.Return(jen.Id("table").Dot("At").Call(jen.Id("class").Op("*").Id("intervals").Op("+").Id("interval").Call(jen.Float32().Call(jen.Id("f").Dot("Distance"))))),
 	)
 	f.Line()
 	// The ladder: after each step, every threshold below search[i] is < x.
@@ -243,8 +256,8 @@ func (t *table) write(m *model, files Files) error {
 		jen.Return(jen.Op("&").Id("f")),
 	)
 	f.Line()
-	f.Func().Id("decodeTable").Params().Index().Float64().Block(
-		jen.List(jen.Id("t"), jen.Err()).Op(":=").Qual(lookupPkg, "Decode").Call(jen.Id("tableZst"), jen.Parens(jen.Len(jen.Id("splitColumns")).Op("+").Lit(1)).Op("*").Id("intervals")),
+	f.Func().Id("decodeTable").Params().Op("*").Qual(lookupPkg, "Table").Types(cellType).Block(
+		jen.List(jen.Id("t"), jen.Err()).Op(":=").Qual(lookupPkg, "Decode").Types(cellType).Call(jen.Id("tableZst"), jen.Id("tableValues"), jen.Parens(jen.Len(jen.Id("splitColumns")).Op("+").Lit(1)).Op("*").Id("intervals")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Panic(jen.Err())),
 		jen.Return(jen.Id("t")),
 	)

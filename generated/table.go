@@ -23,10 +23,12 @@ const (
 	bucketShift = 16
 	// searchSize is a power of two with room for a full ladder past the last threshold.
 	searchSize = 4096
+	// tableValues is the number of distinct predictions in the table.
+	tableValues = 48108
 )
 
-// tableZst holds the forest's prediction for every (key class, interval):
-// 309 × 2741 float64, class-major, little-endian, zstd-compressed.
+// tableZst holds the forest's prediction for every (key class, interval), class-major:
+// 309 × 2741 cells taking 48108 distinct values, encoded by lookup.Table.
 //
 //go:embed table.bin.zst
 var tableZst []byte
@@ -41,7 +43,7 @@ var (
 // predictTable is the fast path of Predict: a key lookup, a search, a load.
 func predictTable(f feature.Features) float64 {
 	class := int(classOf[Vocabulary.Index(f.Key)+1])
-	return table[class*intervals+interval(float32(f.Distance))]
+	return table.At(class*intervals + interval(float32(f.Distance)))
 }
 
 // interval returns the number of thresholds < x: the interval holding x.
@@ -94,8 +96,8 @@ func firstArray() *[1 << 16]uint16 {
 	return &f
 }
 
-func decodeTable() []float64 {
-	t, err := lookup.Decode(tableZst, (len(splitColumns)+1)*intervals)
+func decodeTable() *lookup.Table[uint16] {
+	t, err := lookup.Decode[uint16](tableZst, tableValues, (len(splitColumns)+1)*intervals)
 	if err != nil {
 		panic(err)
 	}
