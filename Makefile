@@ -1,4 +1,5 @@
-# Ride duration prediction: data → export → gen → generated ← feature ← lambda ← cmd.
+# Ride duration prediction: data → export → gen → generated; feature → wire → model → handler →
+# eventsource → cmd.
 # `make help` lists the targets.
 
 GO      ?= go
@@ -12,7 +13,7 @@ help: ## list targets
 predict: ## the main job: predict testdata/rides.jsonl with the embedded model (no AWS)
 	$(GO) run ./cmd/predict < testdata/rides.jsonl
 
-## ---- model pipeline (issue 2) ----
+## ---- model pipeline ----
 # data → prep (Go reads parquet) → train (Python, sklearn) → export → generate (Go) → test.
 # A fresh clone has the data (testdata/*.parquet) and the export; `make data` fetches other months.
 TLC_URL   ?= https://d37ci6vzurychx.cloudfront.net/trip-data
@@ -65,7 +66,7 @@ build/model.pkl: build/train.csv build/valid.csv
 	$(PYTHON) training/train.py --train build/train.csv --valid build/valid.csv --train-source $(TRAIN_PQ) \
 	  --export build/model.json.zst --golden build/golden.csv.zst --pickle $@
 
-## ---- function, local runtime (issue 3) ----
+## ---- function, local runtime ----
 # The Lambda function (cmd/bootstrap), its local runtime (moto_server as Kinesis, cmd/predict as the
 # event-source mapping, aws-lambda-rie as the Lambda runtime) and its figures. No AWS account needed.
 BOOTSTRAP_FLAGS = -tags lambda.norpc -trimpath -ldflags="-s -w"
@@ -88,14 +89,14 @@ dist/function-%.zip: FORCE
 .PHONY: FORCE
 FORCE:
 
-local: ## the local pipeline: moto_server on 127.0.0.1:MOTO_PORT (5000), both streams, predict -stream ride_events (Ctrl-C stops all)
+local: ## the local pipeline: moto_server on 127.0.0.1:MOTO_PORT (5000), both streams, predict stream ride_events (Ctrl-C stops all)
 	@command -v moto_server >/dev/null || { echo "moto_server not found: pip install 'moto[server]'" >&2; exit 1; }
 	@set -e; moto_server -H 127.0.0.1 -p $(MOTO_PORT) >/dev/null 2>&1 & moto=$$!; trap "kill $$moto" EXIT INT TERM; \
 	until $(LOCAL_AWS) kinesis list-streams >/dev/null 2>&1; do sleep 0.2; done; \
-	for s in ride_events ride_predictions; do $(LOCAL_AWS) kinesis create-stream --stream-name $$s --shard-count 1; done; \
-	echo "Kinesis on http://127.0.0.1:$(MOTO_PORT): streams ride_events, ride_predictions. Put rides with:"; \
-	echo "  $(LOCAL_AWS) kinesis put-record --stream-name ride_events --partition-key 1 --cli-binary-format raw-in-base64-out --data '{\"ride\": {\"PULocationID\": 130, \"DOLocationID\": 205, \"trip_distance\": 3.66}, \"ride_id\": 156}'"; \
-	$(LOCAL_AWS_ENV) PREDICTIONS_STREAM_NAME=ride_predictions $(GO) run ./cmd/predict -stream ride_events
+	for s in ride_events ride_prediction; do $(LOCAL_AWS) kinesis create-stream --stream-name $$s --shard-count 1; done; \
+	echo "Kinesis on http://127.0.0.1:$(MOTO_PORT): streams ride_events, ride_prediction. Put rides with:"; \
+	echo "  aws --endpoint-url http://127.0.0.1:$(MOTO_PORT) kinesis put-record --stream-name ride_events --partition-key 1 --cli-binary-format raw-in-base64-out --data '{\"ride\": {\"PULocationID\": 130, \"DOLocationID\": 205, \"trip_distance\": 3.66}, \"ride_id\": 123}'"; \
+	$(LOCAL_AWS_ENV) $(GO) run ./cmd/predict stream ride_events
 
 rie: ## run bootstrap under aws-lambda-rie on 127.0.0.1:RIE_PORT (8080), TEST_RUN=True (POST events to /2015-03-31/functions/function/invocations)
 	@mkdir -p build/rie
@@ -105,12 +106,12 @@ rie: ## run bootstrap under aws-lambda-rie on 127.0.0.1:RIE_PORT (8080), TEST_RU
 	  build/rie/aws-lambda-rie --runtime-interface-emulator-address 127.0.0.1:$(RIE_PORT) build/rie/bootstrap
 
 bench-handler: ## BenchmarkHandler100: one 100-record event through the handler (TEST_RUN), with allocs
-	$(GO) test ./lambda -run '^$$' -bench BenchmarkHandler100 -benchmem -count 5
+	$(GO) test ./handler -run '^$$' -bench BenchmarkHandler100 -benchmem -count 5
 
 test-function: ## the function's tests: handler (moto), mapping, RIE, end to end with the AWS CLI
-	$(GO) test ./lambda ./eventsource ./cmd/... ./internal/testenv
+	$(GO) test ./wire ./putrecords ./handler ./eventsource ./cmd/... ./internal/testenv
 
-## ---- deployment (issue 3) ----
+## ---- deployment ----
 # The real AWS deployment; not run in CI. Needs the AWS CLI with credentials, Docker with buildx
 # (image variant) and cfn-lint (lint-deploy). Variables are overridden on the command line, e.g.
 #   make deploy-zip ARCH=x86_64 STACK_NAME=ride-duration-dev AWS_REGION=eu-west-1

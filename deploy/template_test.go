@@ -253,7 +253,7 @@ func TestTemplateProperties(t *testing.T) {
 		return ""
 	}
 	input := streamNamed("ride_events")
-	predictions := streamNamed("ride_predictions")
+	predictions := streamNamed("ride_prediction")
 	for _, id := range []string{input, predictions} {
 		p := tpl.numberParam(t, id+".ShardCount", get(tpl.Resources[id], "Properties", "ShardCount"))
 		if lo, _ := tpl.Parameters[p]["MinValue"].(float64); lo < 1 {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"os"
@@ -13,13 +15,46 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rideduration/rideduration/handler"
 	"github.com/rideduration/rideduration/internal/golden"
 	"github.com/rideduration/rideduration/internal/testenv"
-	"github.com/rideduration/rideduration/lambda"
 )
+
+// The original's Kinesis test event (ride 130 → 205, 3.66 mi, ride_id 123)
+// and the response it must get with RUN_ID=Test123.
+var (
+	fixture         = filepath.Join("..", "..", "handler", "testdata", "kinesis-test-event.json")
+	fixtureResponse = filepath.Join("..", "..", "handler", "testdata", "kinesis-test-event-response.json")
+)
+
+// The handler with the compiled model wired in, as main wires it: the
+// original's test event gives sklearn's 18.321633541366506, in the
+// original's response shape.
+func TestCompiledHandler(t *testing.T) {
+	t.Setenv("RUN_ID", "Test123")
+	t.Setenv("TEST_RUN", "True")
+	t.Setenv("PREDICTIONS_STREAM_NAME", "")
+	t.Setenv("DEAD_LETTER_STREAM_NAME", "")
+	h, err := newHandler(context.Background(), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	b, err := os.ReadFile(fixture)
+	require.NoError(t, err)
+	var ev events.KinesisEvent
+	require.NoError(t, json.Unmarshal(b, &ev))
+	resp, err := h.Handle(context.Background(), ev)
+	require.NoError(t, err)
+	require.Len(t, resp.Predictions, 1)
+	assert.Equal(t, math.Float64bits(golden.TestRide.Prediction), math.Float64bits(resp.Predictions[0].Prediction.RideDuration))
+	got, err := json.Marshal(resp)
+	require.NoError(t, err)
+	want, err := os.ReadFile(fixtureResponse)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(want), string(got))
+}
 
 // buildBootstrap builds the function as make package does.
 func buildBootstrap(t *testing.T) string {
@@ -44,20 +79,20 @@ func invoke(t *testing.T, url string, event []byte) []byte {
 func TestUnderRIE(t *testing.T) {
 	bin := buildBootstrap(t)
 	rie := testenv.StartRIE(t, bin,
-		"PREDICTIONS_STREAM_NAME=ride_predictions", "RUN_ID=Test123", "TEST_RUN=True",
-		"AWS_DEFAULT_REGION=eu-west-1", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128")
-	event, err := os.ReadFile(filepath.Join("..", "..", "lambda", "testdata", "kinesis-event.json"))
+		"PREDICTIONS_STREAM_NAME=ride_prediction", "RUN_ID=Test123", "TEST_RUN=True",
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128")
+	event, err := os.ReadFile(fixture)
 	require.NoError(t, err)
 
 	body := invoke(t, rie.URL, event)
 	require.NotContains(t, string(body), "errorMessage")
-	var resp lambda.Response
+	var resp handler.Response
 	require.NoError(t, json.Unmarshal(body, &resp))
 	require.Len(t, resp.Predictions, 1)
 	p := resp.Predictions[0]
 	assert.Equal(t, "ride_duration_prediction_model", p.Model)
 	assert.Equal(t, "Test123", p.Version)
-	assert.Equal(t, "256", string(p.Prediction.RideID))
+	assert.Equal(t, "123", string(p.Prediction.RideID))
 	assert.Equal(t, math.Float64bits(golden.TestRide.Prediction), math.Float64bits(p.Prediction.RideDuration),
 		"ride_duration %v", p.Prediction.RideDuration)
 	assert.Contains(t, string(body), `"batchItemFailures":[]`)
@@ -78,7 +113,7 @@ func TestUnderRIE(t *testing.T) {
 // An invalid configuration fails the init with a clear message.
 func TestUnderRIEInvalidConfig(t *testing.T) {
 	rie := testenv.StartRIE(t, buildBootstrap(t), "TEST_RUN=yes")
-	event, err := os.ReadFile(filepath.Join("..", "..", "lambda", "testdata", "kinesis-event.json"))
+	event, err := os.ReadFile(fixture)
 	require.NoError(t, err)
 	resp, err := http.Post(rie.URL, "application/json", bytes.NewReader(event))
 	require.NoError(t, err)

@@ -7,6 +7,8 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,39 +21,31 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rideduration/rideduration/generated"
 	"github.com/rideduration/rideduration/internal/golden"
 	"github.com/rideduration/rideduration/internal/testenv"
-	"github.com/rideduration/rideduration/lambda"
+	"github.com/rideduration/rideduration/wire"
 )
 
-// The original walkthrough, locally: moto_server as Kinesis, the AWS CLI v2
-// for the ride in and the prediction out, and `predict -stream` as the
-// event-source mapping running the function's handler. Then 1,000 February
-// rides, each prediction checked against sklearn's.
-func TestEndToEnd(t *testing.T) {
+// readmeEndpoint is the local Kinesis of the README's walkthrough (make local).
+const readmeEndpoint = "http://127.0.0.1:5000"
+
+// The original's walkthrough, verbatim from the README (steps 5 and 6 of
+// ../shared/original/walkthrough.txt, only --endpoint-url added), run by
+// bash with the AWS CLI v2 against moto_server, with `predict stream
+// ride_events` as the event-source mapping running the function with its
+// default configuration. Then the original's step-4 record and 1,000
+// February rides, each prediction checked against sklearn's.
+func TestWalkthrough(t *testing.T) {
 	endpoint := testenv.Moto(t)
 	c := testenv.Kinesis(t, endpoint)
 	testenv.CreateStream(t, c, "ride_events", 1)
-	testenv.CreateStream(t, c, "ride_predictions", 1)
-
-	// As the walkthrough sends it.
-	testenv.AWS(t, endpoint, "kinesis", "put-record",
-		"--stream-name", "ride_events",
-		"--partition-key", "1",
-		"--cli-binary-format", "raw-in-base64-out",
-		"--data", `{
-        "ride": {
-            "PULocationID": 130,
-            "DOLocationID": 205,
-            "trip_distance": 3.66
-        }, 
-        "ride_id": 156
-    }`)
+	testenv.CreateStream(t, c, "ride_prediction", 1)
 
 	bin := testenv.GoBuild(t, ".", "predict", nil)
-	cmd := exec.Command(bin, "-stream", "ride_events", "-poll", "100ms")
+	cmd := exec.Command(bin, "stream", "-poll", "100ms", "ride_events")
 	cmd.Env = append(os.Environ(), testenv.AWSEnv(endpoint)...)
-	cmd.Env = append(cmd.Env, "PREDICTIONS_STREAM_NAME=ride_predictions", "RUN_ID=e1efc53e9bd149078b0c12aeaa6365df", "TEST_RUN=False")
+	cmd.Env = append(cmd.Env, "PREDICTIONS_STREAM_NAME=", "RUN_ID=", "TEST_RUN=", "DEAD_LETTER_STREAM_NAME=")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, cmd.Start())
@@ -66,27 +60,31 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
-	// As the walkthrough reads it.
-	var records []struct{ Data []byte }
-	waitFor(t, func() bool {
-		iter := strings.TrimSpace(string(testenv.AWS(t, endpoint, "kinesis", "get-shard-iterator",
-			"--shard-id", "shardId-000000000000",
-			"--shard-iterator-type", "TRIM_HORIZON",
-			"--stream-name", "ride_predictions",
-			"--query", "ShardIterator", "--output", "text")))
-		var res struct{ Records []struct{ Data []byte } } // the CLI prints Data in base64
-		require.NoError(t, json.Unmarshal(testenv.AWS(t, endpoint, "kinesis", "get-records", "--shard-iterator", iter), &res))
-		records = res.Records
-		return len(records) > 0
-	})
-	require.Len(t, records, 1)
-	var got lambda.PredictionEvent
-	require.NoError(t, json.Unmarshal(records[0].Data, &got))
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	shell(t, endpoint, block(t, readme, "<!-- walkthrough: step 5 -->"))
+	waitFor(t, func() bool { return len(testenv.ReadStream(t, c, "ride_prediction")) > 0 })
+	out := shell(t, endpoint, block(t, readme, "<!-- walkthrough: step 6 -->"))
+
+	// The last thing printed is jq's pretty print of the prediction event.
+	i := strings.LastIndex(out, "\n{\n")
+	require.GreaterOrEqual(t, i, 0, "no pretty-printed JSON in:\n%s", out)
+	printed := out[i+1:]
+	var got wire.PredictionEvent
+	require.NoError(t, json.Unmarshal([]byte(printed), &got))
 	assert.Equal(t, "ride_duration_prediction_model", got.Model)
-	assert.Equal(t, "e1efc53e9bd149078b0c12aeaa6365df", got.Version)
-	assert.Equal(t, "156", string(got.Prediction.RideID))
+	assert.Equal(t, generated.Version, got.Version)
+	assert.Equal(t, "123", string(got.Prediction.RideID))
 	assert.Equal(t, math.Float64bits(golden.TestRide.Prediction), math.Float64bits(got.Prediction.RideDuration),
 		"ride_duration %v", got.Prediction.RideDuration)
+	// The README shows what the walkthrough prints.
+	assert.JSONEq(t, string(block(t, readme, "which ends with the prediction:")), printed)
+
+	// The original's step-4 record, "Hi test 1": a bad record, logged with
+	// its reason; the rides after it are all predicted.
+	_, err = c.PutRecord(context.Background(), &kinesis.PutRecordInput{StreamName: aws.String("ride_events"),
+		PartitionKey: aws.String("1"), Data: []byte("Hi test 1")})
+	require.NoError(t, err)
 
 	// 1,000 February rides, with ride ids 1000..1999.
 	rows, err := golden.Load()
@@ -104,12 +102,12 @@ func TestEndToEnd(t *testing.T) {
 	}
 	var preds []types.Record
 	waitFor(t, func() bool {
-		preds = testenv.ReadStream(t, c, "ride_predictions")
+		preds = testenv.ReadStream(t, c, "ride_prediction")
 		return len(preds) >= 1+len(rows)
 	})
 	require.Len(t, preds, 1+len(rows), "each ride once")
 	for _, r := range preds[1:] {
-		var p lambda.PredictionEvent
+		var p wire.PredictionEvent
 		require.NoError(t, json.Unmarshal(r.Data, &p))
 		id, err := strconv.Atoi(string(p.Prediction.RideID))
 		require.NoError(t, err)
@@ -125,7 +123,38 @@ func TestEndToEnd(t *testing.T) {
 	stopped = true
 	require.NoError(t, err, "exit status after Ctrl-C; stderr:\n%s", stderr.String())
 	assert.Equal(t, 1+len(rows), strings.Count(stdout.String(), "\n"), "each prediction printed once")
+	assert.Contains(t, stderr.String(), `"msg":"bad record"`)
+	assert.Contains(t, stderr.String(), `"reason":"record: not a JSON ride event: invalid character 'H' looking for beginning of value"`)
 	assert.NotContains(t, stderr.String(), `"level":"ERROR"`)
+}
+
+// block returns the fenced code block that follows marker in the README.
+func block(t *testing.T, readme []byte, marker string) []byte {
+	t.Helper()
+	i := bytes.Index(readme, []byte(marker))
+	require.GreaterOrEqual(t, i, 0, "README has no %q", marker)
+	m := regexp.MustCompile("(?s)```[a-z]*\n(.*?)```").FindSubmatch(readme[i:])
+	require.NotNil(t, m, "no code block after %q", marker)
+	return m[1]
+}
+
+// shell runs a README block with bash, as a user would paste it: the AWS
+// CLI v2 first on PATH, configured for the local Kinesis with text output
+// (the original's `aws configure`), the README's endpoint replaced by the
+// test's moto.
+func shell(t *testing.T, endpoint string, script []byte) string {
+	t.Helper()
+	bin := t.TempDir()
+	require.NoError(t, os.Symlink(testenv.AWSCLI, filepath.Join(bin, "aws")))
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", strings.ReplaceAll(string(script), readmeEndpoint, endpoint))
+	cmd.Env = append(os.Environ(), testenv.AWSEnv(endpoint)...)
+	cmd.Env = append(cmd.Env, "PATH="+bin+":"+os.Getenv("PATH"), "AWS_DEFAULT_OUTPUT=text", "AWS_PAGER=",
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "bash:\n%s\nstderr:\n%s", script, stderr.String())
+	return string(out)
 }
 
 // waitFor polls cond until it holds, within a generous bound (not a timed

@@ -1,45 +1,24 @@
-// Command predict runs the ride duration model without AWS.
+// Command predict runs the ride duration model without AWS: the compiled
+// model, the function's handler and the local event-source mapping, as
+// subcommands.
 //
-// With no flags it is the batch job: it reads ride events, one JSON per line,
-// on stdin and writes one prediction event per line on stdout, in input
-// order. A bad line gets a message on stderr (line number, reason); the
-// other lines go on, and the exit status is 1 if any line was bad.
+//	predict [-h]                      ride events on stdin, prediction events on stdout
+//	predict stream [flags] STREAM     the local Kinesis event-source mapping
+//	predict help [COMMAND]            the subcommands, or one command's flags
 //
-//	echo '{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 123}' | predict
-//
-// With -stream it is a local Kinesis event-source mapping: it polls every
-// shard of the stream and invokes the function's handler in process, which
-// writes to PREDICTIONS_STREAM_NAME as the deployed function does. The
-// endpoint comes from AWS_ENDPOINT_URL (e.g. moto_server). Ctrl-C stops it
-// after the batch in flight.
-//
-//	predict -stream ride_events [-start TRIM_HORIZON|LATEST] [-batch-size 100]
-//
-// Both modes read RUN_ID; the stream mode reads the function's whole
-// configuration (PREDICTIONS_STREAM_NAME, TEST_RUN, DEAD_LETTER_STREAM_NAME).
+// `predict -stream STREAM [flags]` is the old spelling of `predict stream`,
+// kept working.
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
-	"sync"
+	"strings"
 	"syscall"
-	"time"
-
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-
-	"github.com/rideduration/rideduration/eventsource"
-	"github.com/rideduration/rideduration/feature"
-	"github.com/rideduration/rideduration/lambda"
 )
 
 func main() {
@@ -48,114 +27,73 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// run is main, testable: it returns the exit status.
+// cli is one run of the command: its context and standard streams.
+type cli struct {
+	ctx            context.Context
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// command is a subcommand: `predict NAME ARGS...`.
+type command struct {
+	name, args, summary string
+	run                 func(c *cli, args []string) int
+}
+
+// commands lists the subcommands, in the order help shows them. The stdin
+// job is `predict` with no command.
+var commands []command
+
+func init() {
+	commands = []command{
+		{"stream", "[flags] STREAM", "run the function on a Kinesis stream: a local event-source mapping", (*cli).stream},
+		{"help", "[COMMAND]", "list the commands, or show one command's flags", (*cli).help},
+	}
+}
+
+// run is main, testable: it returns the exit status (0 ok, 1 failed, 2 usage).
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	stream := fs.String("stream", "", "act as a Kinesis event-source mapping on this stream (e.g. ride_events) instead of reading stdin")
-	start := fs.String("start", "TRIM_HORIZON", "with -stream: where to start reading each shard, TRIM_HORIZON or LATEST")
-	batch := fs.Int("batch-size", 100, "with -stream: most records per handler invocation (1-10000)")
-	poll := fs.Duration("poll", time.Second, "with -stream: wait after an empty read of a shard")
-	if err := fs.Parse(args); err != nil {
+	c := &cli{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		for _, cmd := range commands {
+			if cmd.name == args[0] {
+				return cmd.run(c, args[1:])
+			}
+		}
+		fmt.Fprintf(stderr, "predict: unknown command %q (predict help lists them)\n", args[0])
 		return 2
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "predict: unexpected arguments %q\n", fs.Args())
-		return 2
-	}
-	cfg, err := lambda.ConfigFromEnv()
-	if err != nil {
-		fmt.Fprintf(stderr, "predict: %v\n", err)
-		return 2
-	}
-	if *stream == "" {
-		return predictLines(stdin, stdout, stderr, cfg.Version)
-	}
-	typ := types.ShardIteratorType(*start)
-	if typ != types.ShardIteratorTypeTrimHorizon && typ != types.ShardIteratorTypeLatest {
-		fmt.Fprintf(stderr, "predict: -start %q: want TRIM_HORIZON or LATEST\n", *start)
-		return 2
-	}
-	if *batch < 1 || *batch > 10000 {
-		fmt.Fprintf(stderr, "predict: -batch-size %d: want 1 to 10000\n", *batch)
-		return 2
-	}
-	m := &eventsource.Mapping{Stream: *stream, Start: typ, BatchSize: int32(*batch), Poll: *poll}
-	if err := mapStream(ctx, m, cfg, stdout, stderr); err != nil {
-		fmt.Fprintf(stderr, "predict: %v\n", err)
-		return 1
-	}
-	return 0
+	return c.lines(args)
 }
 
-// predictLines is the batch job: stdin to stdout, line by line.
-func predictLines(stdin io.Reader, stdout, stderr io.Writer, version string) int {
-	in := bufio.NewReaderSize(stdin, 64<<10)
-	out := bufio.NewWriterSize(stdout, 64<<10)
-	var buf []byte
-	bad := 0
-	for n := 1; ; n++ {
-		line, err := in.ReadBytes('\n')
-		if len(line) > 0 {
-			line = bytes.TrimRight(line, "\r\n")
-			if len(bytes.TrimSpace(line)) == 0 {
-				continue // blank lines hold no ride
-			}
-			ride, perr := feature.ParseRideEvent(line)
-			if perr != nil {
-				bad++
-				// Keep the order of output and messages when both go to a terminal.
-				out.Flush()
-				fmt.Fprintf(stderr, "line %d: %v\n", n, perr)
-				continue
-			}
-			buf = lambda.NewPredictionEvent(ride, version).AppendJSON(buf[:0])
-			out.Write(append(buf, '\n'))
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			out.Flush()
-			fmt.Fprintf(stderr, "predict: reading stdin: %v\n", err)
-			return 1
-		}
+// flags returns a flag set for a command, writing its errors and usage to
+// stderr.
+func (c *cli) flags(name, args, summary string) *flag.FlagSet {
+	fs := flag.NewFlagSet("predict "+name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: predict %s %s\n\n%s\n", name, args, summary)
+		fs.PrintDefaults()
 	}
-	if err := out.Flush(); err != nil {
-		fmt.Fprintf(stderr, "predict: writing stdout: %v\n", err)
-		return 1
-	}
-	if bad > 0 {
-		fmt.Fprintf(stderr, "predict: %d bad line(s)\n", bad)
-		return 1
-	}
-	return 0
+	return fs
 }
 
-// mapStream runs the handler on the stream until ctx ends, writing each
-// batch's prediction events on stdout and the JSON logs on stderr.
-func mapStream(ctx context.Context, m *eventsource.Mapping, cfg lambda.Config, stdout, stderr io.Writer) error {
-	client, err := lambda.NewKinesisClient(ctx)
-	if err != nil {
-		return err
-	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	cfg.Logger = log
-	h := lambda.New(cfg, client)
-	out := bufio.NewWriter(stdout)
-	var mu sync.Mutex // shards are polled, and the handler invoked, concurrently
-	var buf []byte
-	m.Client, m.Logger, m.Region = client, log, client.Options().Region
-	m.Handler = func(ctx context.Context, ev events.KinesisEvent) ([]events.KinesisBatchItemFailure, error) {
-		resp, err := h.Handle(ctx, ev)
-		mu.Lock()
-		defer mu.Unlock()
-		for _, p := range resp.Predictions {
-			buf = append(p.AppendJSON(buf[:0]), '\n')
-			out.Write(buf)
+func (c *cli) help(args []string) int {
+	if len(args) > 0 {
+		for _, cmd := range commands {
+			if len(args) == 1 && cmd.name == args[0] {
+				return cmd.run(c, []string{"-h"})
+			}
 		}
-		out.Flush()
-		return resp.BatchItemFailures, err
+		fmt.Fprintf(c.stderr, "predict: unknown command %q (predict help lists them)\n", strings.Join(args, " "))
+		return 2
 	}
-	return m.Run(ctx)
+	w := c.stdout
+	fmt.Fprint(w, "usage: predict [COMMAND] [flags] [ARGS]\n\n")
+	fmt.Fprintf(w, "  %-8s %s\n", "(none)", linesSummary)
+	for _, cmd := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", cmd.name, cmd.summary)
+	}
+	fmt.Fprint(w, "\npredict help COMMAND shows a command's flags. The model is compiled in; RUN_ID sets the\nversion its prediction events carry.\n")
+	return 0
 }

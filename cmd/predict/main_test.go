@@ -13,8 +13,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rideduration/rideduration/generated"
 	"github.com/rideduration/rideduration/internal/golden"
-	"github.com/rideduration/rideduration/lambda"
+	"github.com/rideduration/rideduration/wire"
 )
 
 func predict(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -44,7 +45,7 @@ func TestPredictLines(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	require.Len(t, lines, 3)
 	for i, id := range []string{"123", `"abc"`, "124"} {
-		var p lambda.PredictionEvent
+		var p wire.PredictionEvent
 		require.NoError(t, json.Unmarshal([]byte(lines[i]), &p))
 		assert.Equal(t, id, string(p.Prediction.RideID), "input order")
 		assert.Equal(t, "Test123", p.Version)
@@ -57,15 +58,45 @@ func TestPredictLines(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
-	for _, args := range [][]string{{"-stream", "s", "-start", "AT_TIMESTAMP"}, {"-stream", "s", "-batch-size", "0"}, {"extra"}, {"-nope"}} {
-		code, _, errs := predict(t, "", args...)
+	for _, args := range [][]string{
+		{"-stream", "s", "-start", "AT_TIMESTAMP"}, {"-stream", "s", "-batch-size", "0"},
+		{"stream", "-start", "AT_TIMESTAMP", "s"}, {"stream"}, {"stream", "a", "b"},
+		{"-start", "LATEST"}, {"extra"}, {"-nope"}, {"help", "nope"},
+	} {
+		code, out, errs := predict(t, "", args...)
 		assert.Equal(t, 2, code, "%v", args)
-		assert.NotEmpty(t, errs)
+		assert.NotEmpty(t, errs, "%v", args)
+		assert.Empty(t, out, "%v", args)
 	}
+
+	code, out, errs := predict(t, "", "help")
+	assert.Equal(t, 0, code)
+	assert.Empty(t, errs)
+	for _, cmd := range commands {
+		assert.Contains(t, out, "\n  "+cmd.name+" ")
+	}
+	code, _, errs = predict(t, "", "help", "stream")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, errs, "usage: predict stream [flags] STREAM")
+	assert.Contains(t, errs, "-batch-size")
+
+	// The stream mapping refuses a function configuration it cannot use.
 	t.Setenv("TEST_RUN", "yes")
-	code, _, errs := predict(t, "")
+	code, _, errs = predict(t, "", "stream", "ride_events")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errs, `TEST_RUN="yes"`)
+}
+
+// The stdin job reads RUN_ID and nothing else of the function's
+// configuration: it writes to no stream, so a TEST_RUN value the function
+// refuses, or an odd stream name, changes nothing.
+func TestPredictLinesIgnoresFunctionConfig(t *testing.T) {
+	t.Setenv("TEST_RUN", "true")
+	t.Setenv("PREDICTIONS_STREAM_NAME", "not a stream")
+	t.Setenv("RUN_ID", "")
+	code, out, errs := predict(t, `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 123}`)
+	require.Equal(t, 0, code, errs)
+	assert.Equal(t, `{"model":"ride_duration_prediction_model","version":"`+generated.Version+`","prediction":{"ride_duration":18.321633541366506,"ride_id":123}}`+"\n", out)
 }
 
 // Every February validation ride through the batch job: sklearn's
@@ -83,7 +114,7 @@ func TestPredictLinesGolden(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	require.Len(t, lines, len(rows))
 	for i, line := range lines {
-		var p lambda.PredictionEvent
+		var p wire.PredictionEvent
 		require.NoError(t, json.Unmarshal([]byte(line), &p))
 		require.Equal(t, strconv.Itoa(i), string(p.Prediction.RideID))
 		require.Equal(t, math.Float64bits(rows[i].Prediction), math.Float64bits(p.Prediction.RideDuration),

@@ -3,12 +3,14 @@
 package testenv
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"testing"
 	"time"
 
@@ -25,8 +27,13 @@ const (
 	SecretKey = "testing"
 )
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort(t testing.TB) int {
+// UnusedPort returns a TCP port on 127.0.0.1 that nothing listened on a
+// moment ago: for tests that need a port where no server answers. A server
+// a test starts must not be given such a port (another test package running
+// in parallel may take it first): it binds port 0 and reports its port, as
+// Moto does, or is restarted on another port when its own bind fails, as
+// StartRIE does.
+func UnusedPort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -36,20 +43,23 @@ func FreePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// Moto starts moto_server (a real local AWS API server, moto 5) on a free
-// 127.0.0.1 port and returns its endpoint URL. It fails the test if
-// moto_server is not installed: CI installs it.
+// Moto starts moto_server (a real local AWS API server, moto 5) on
+// 127.0.0.1 and returns its endpoint URL. It binds port 0, so the kernel
+// picks a free port, and reads the port from moto's " * Running on" line.
+// It fails the test if moto_server is not installed: CI installs it.
 func Moto(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		t.Fatalf("moto_server not found (pip install 'moto[server]'): %v", err)
 	}
-	port := FreePort(t)
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if !testing.Verbose() {
-		cmd.Stdout, cmd.Stderr = nil, nil
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", "0")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if testing.Verbose() {
+		cmd.Stdout = os.Stderr
 	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -58,18 +68,43 @@ func Moto(t testing.TB) string {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(endpoint + "/moto-api/")
+	endpoint := make(chan string, 1)
+	go func() {
+		// Read moto's log to its end, so that it never blocks on a full pipe.
+		running := regexp.MustCompile(`Running on (http://127\.0\.0\.1:\d+)`)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if testing.Verbose() {
+				fmt.Fprintln(os.Stderr, sc.Text())
+			}
+			if m := running.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case endpoint <- m[1]:
+				default:
+				}
+			}
+		}
+		close(endpoint)
+	}()
+	var url string
+	select {
+	case u, ok := <-endpoint:
+		if !ok {
+			t.Fatal("moto_server exited before it listened")
+		}
+		url = u
+	case <-time.After(60 * time.Second):
+		t.Fatal("moto_server did not say where it listens")
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(url + "/moto-api/")
 		if err == nil {
 			resp.Body.Close()
-			return endpoint
+			return url
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("moto_server did not answer on %s: %v", endpoint, err)
+			t.Fatalf("moto_server did not answer on %s: %v", url, err)
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 

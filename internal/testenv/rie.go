@@ -67,36 +67,70 @@ func (r *RIE) WaitOutput(t testing.TB, pattern string) string {
 	}
 }
 
-// StartRIE runs bootstrap under the emulator on a free 127.0.0.1 port, with
-// env added to the environment, and returns once it accepts requests.
+// StartRIE runs bootstrap under the emulator on 127.0.0.1, with env added
+// to the environment, and returns once it accepts requests. Its two ports
+// cannot be 0 (it would not say which it got for the invoke API, and it
+// hands the function the runtime API's address as given), so they are
+// picked; if the emulator cannot bind them (another test took one
+// meanwhile), it is started again on others.
 func StartRIE(t testing.TB, bootstrap string, env ...string) *RIE {
 	t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+	for try := 1; ; try++ {
+		r, err := startRIE(t, bootstrap, env)
+		if err == nil {
+			return r
+		}
+		if try == 5 {
+			t.Fatal(err)
+		}
+		t.Logf("aws-lambda-rie, try %d: %v", try, err)
+	}
+}
+
+func startRIE(t testing.TB, bootstrap string, env []string) (*RIE, error) {
+	addr := fmt.Sprintf("127.0.0.1:%d", UnusedPort(t))
 	r := &RIE{URL: "http://" + addr + "/2015-03-31/functions/function/invocations"}
 	r.Cmd = exec.Command(RIEBinary(t),
 		"--runtime-interface-emulator-address", addr,
-		"--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
+		"--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", UnusedPort(t)),
 		bootstrap)
 	r.Cmd.Env = append(os.Environ(), env...)
 	r.Cmd.Stdout, r.Cmd.Stderr = &r.out, &r.out
 	if err := r.Cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
+	exited := make(chan struct{})
+	go func() { _ = r.Cmd.Wait(); close(exited) }()
+	stop := func() {
 		_ = r.Cmd.Process.Kill()
-		_ = r.Cmd.Wait()
-		if t.Failed() {
-			t.Logf("aws-lambda-rie output:\n%s", r.Output())
-		}
-	})
-	// The emulator starts the function at the first invoke; wait for its port.
+		<-exited
+	}
+	// The emulator starts the function at the first invoke; wait for its
+	// port, and make sure it is this emulator that answers there.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		select {
+		case <-exited:
+			return nil, fmt.Errorf("exited before it listened on %s:\n%s", addr, r.Output())
+		default:
+		}
 		resp, err := http.Get("http://" + addr + "/")
 		if err == nil {
 			resp.Body.Close()
-			return r
+			select {
+			case <-exited:
+				return nil, fmt.Errorf("another server answers on %s", addr)
+			case <-time.After(100 * time.Millisecond):
+			}
+			t.Cleanup(func() {
+				stop()
+				if t.Failed() {
+					t.Logf("aws-lambda-rie output:\n%s", r.Output())
+				}
+			})
+			return r, nil
 		}
 		if time.Now().After(deadline) {
+			stop()
 			t.Fatalf("aws-lambda-rie did not listen on %s: %v", addr, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package lambda
+package wire
 
 import (
 	"encoding/json"
@@ -71,7 +71,7 @@ func appendRaw(b []byte, raw json.RawMessage) []byte {
 	}
 	q, err := json.Marshal(raw)
 	if err != nil {
-		return append(b, "null"...) // unreachable: feature.ParseRideEvent keeps valid JSON only
+		return append(b, "null"...) // unreachable: ParseRideEvent keeps valid JSON only
 	}
 	return append(b, q...)
 }

@@ -1,4 +1,4 @@
-package lambda
+package wire
 
 import (
 	"encoding/json"

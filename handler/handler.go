@@ -1,4 +1,11 @@
-package lambda
+// Package handler is the streaming function: it reads ride events from a
+// Kinesis event, predicts each ride's duration with the model it is given
+// and writes one prediction event per ride to the predictions stream.
+//
+// The handler is a plain Go method (Handler.Handle), testable without any
+// runtime; cmd/bootstrap hands it to aws-lambda-go and the local
+// event-source mapping (cmd/predict stream) calls it in process.
+package handler
 
 import (
 	"context"
@@ -10,24 +17,35 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/model"
+	"github.com/rideduration/rideduration/putrecords"
+	"github.com/rideduration/rideduration/wire"
 )
 
 // Handler handles the Kinesis events of the ride_events stream.
 type Handler struct {
-	cfg    Config
-	client PutRecordsAPI
-	log    *slog.Logger
+	cfg   Config
+	model model.Model
+	out   *putrecords.Writer
+	log   *slog.Logger
 }
 
-// New returns a handler writing with client. client may be nil when
-// cfg.TestRun is set, as nothing is written then.
-func New(cfg Config, client PutRecordsAPI) *Handler {
+// New returns a handler that predicts with m and writes with client. client
+// may be nil when cfg.TestRun is set, as nothing is written then.
+func New(cfg Config, m model.Model, client putrecords.API) *Handler {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	}
-	return &Handler{cfg: cfg, client: client, log: log}
+	out := &putrecords.Writer{Client: client, Attempts: cfg.Attempts, MaxBackoff: cfg.MaxBackoff}
+	return &Handler{cfg: cfg, model: m, out: out, log: log}
+}
+
+// Response is what the function returns: the original's predictions list plus
+// the partial-batch field of ReportBatchItemFailures. Neither is ever null.
+type Response struct {
+	Predictions       []wire.PredictionEvent           `json:"predictions"`
+	BatchItemFailures []events.KinesisBatchItemFailure `json:"batchItemFailures"`
 }
 
 // Handle predicts every ride of the event and writes the prediction events,
@@ -39,40 +57,40 @@ func New(cfg Config, client PutRecordsAPI) *Handler {
 func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (Response, error) {
 	n := len(ev.Records)
 	resp := Response{
-		Predictions:       make([]PredictionEvent, 0, n),
+		Predictions:       make([]wire.PredictionEvent, 0, n),
 		BatchItemFailures: []events.KinesisBatchItemFailure{},
 	}
-	entries := make([]entry, 0, n)
+	entries := make([]putrecords.Entry, 0, n)
 	buf := make([]byte, 0, 160*n)
 	var bad []badRecord
 	for i := range ev.Records {
 		rec := &ev.Records[i]
-		ride, err := feature.ParseRideEvent(rec.Kinesis.Data)
+		ride, err := wire.ParseRideEvent(rec.Kinesis.Data)
 		if err != nil {
 			bad = append(bad, badRecord{index: i, reason: err.Error()})
 			h.log.Warn("bad record", "shard", shardID(rec), "event_id", rec.EventID,
 				"sequence_number", rec.Kinesis.SequenceNumber, "reason", err.Error())
 			continue
 		}
-		p := NewPredictionEvent(ride, h.cfg.Version)
+		p := h.model.Event(ride)
 		resp.Predictions = append(resp.Predictions, p)
 		// One buffer holds every record's JSON: one allocation, not n.
 		start := len(buf)
 		buf = p.AppendJSON(buf)
-		entries = append(entries, entry{data: buf[start:len(buf):len(buf)], key: ride.PartitionKey(), index: i})
+		entries = append(entries, putrecords.Entry{Data: buf[start:len(buf):len(buf)], Key: ride.PartitionKey(), Index: i})
 	}
 
-	var written, dead putResult
+	var written, dead putrecords.Result
 	if !h.cfg.TestRun {
-		written = h.put(ctx, h.cfg.PredictionsStream, entries)
+		written = h.out.Put(ctx, h.cfg.PredictionsStream, entries)
 		if h.cfg.DeadLetterStream != "" && len(bad) > 0 {
-			dead = h.put(ctx, h.cfg.DeadLetterStream, deadLetters(ev.Records, bad))
+			dead = h.out.Put(ctx, h.cfg.DeadLetterStream, deadLetters(ev.Records, bad))
 		}
 	}
 	// A bad record whose dead letter was not written is reported too, so
 	// that it is not lost: the event-source mapping re-delivers it and, after
 	// its retries, sends it to its on-failure destination.
-	failed := append(written.failed, dead.failed...)
+	failed := append(written.Failed, dead.Failed...)
 	slices.Sort(failed)
 	for _, i := range failed {
 		resp.BatchItemFailures = append(resp.BatchItemFailures,
@@ -88,7 +106,7 @@ func shardID(rec *events.KinesisEventRecord) string {
 	return shard
 }
 
-func (h *Handler) logBatch(ctx context.Context, records, predicted, bad int, written, dead putResult) {
+func (h *Handler) logBatch(ctx context.Context, records, predicted, bad int, written, dead putrecords.Result) {
 	attrs := []any{
 		"records", records, "predicted", predicted, "bad", bad,
 		"test_run", h.cfg.TestRun,
@@ -99,15 +117,15 @@ func (h *Handler) logBatch(ctx context.Context, records, predicted, bad int, wri
 	level := slog.LevelInfo
 	if !h.cfg.TestRun {
 		attrs = append(attrs,
-			"written", predicted-len(written.failed), "failed", len(written.failed),
-			"calls", written.calls, "resent", written.resent)
+			"written", predicted-len(written.Failed), "failed", len(written.Failed),
+			"calls", written.Calls, "resent", written.Resent)
 		if h.cfg.DeadLetterStream != "" {
-			attrs = append(attrs, "dead_lettered", bad-len(dead.failed), "dead_letter_failed", len(dead.failed))
+			attrs = append(attrs, "dead_lettered", bad-len(dead.Failed), "dead_letter_failed", len(dead.Failed))
 		}
-		for _, r := range []putResult{written, dead} {
-			if len(r.failed) > 0 {
+		for _, r := range []putrecords.Result{written, dead} {
+			if len(r.Failed) > 0 {
 				level = slog.LevelError
-				attrs = append(attrs, "error", r.lastErr.Error())
+				attrs = append(attrs, "error", r.LastErr.Error())
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package lambda
+package handler
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 // Target: ≤ 150 µs/op on the 2-core CI machine.
 func BenchmarkHandler100(b *testing.B) {
 	ev := rides(100)
-	h := New(Config{PredictionsStream: DefaultPredictionsStream, Version: "bench", TestRun: true,
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}, nil)
+	h := New(Config{PredictionsStream: DefaultPredictionsStream, TestRun: true,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}, tiny("bench"), nil)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -1,4 +1,4 @@
-package lambda
+package handler
 
 import (
 	"bufio"
@@ -11,11 +11,22 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/model"
 )
 
-// The test ride of the original walkthrough: 130 → 205, 3.66 mi. The real
-// generated model must predict exactly this (sklearn's float64).
-const testRideDuration = 18.321633541366506
+// tiny is the hand-made model of the handler's tests: any ride's duration
+// is a plain function of its features, so a test can tell the rides apart
+// and compute what each must get. (The compiled forest is wired into the
+// handler by cmd/bootstrap, and tested there.)
+func tiny(version string) model.Model {
+	return model.Model{Name: "ride_duration_prediction_model", Version: version, Predict: tinyPredict}
+}
+
+func tinyPredict(f feature.Features) float64 {
+	return 2 + 4*f.Distance + float64(f.PU)/1000 + float64(f.DO)/1e6
+}
 
 // loadEvent reads a Kinesis event fixture from testdata/.
 func loadEvent(t testing.TB, name string) events.KinesisEvent {

@@ -1,4 +1,4 @@
-package feature
+package wire
 
 import (
 	"bytes"

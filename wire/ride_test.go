@@ -1,4 +1,4 @@
-package feature
+package wire
 
 import (
 	"encoding/json"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rideduration/rideduration/feature"
 )
 
 func TestParseRideEvent(t *testing.T) {
@@ -17,16 +19,16 @@ func TestParseRideEvent(t *testing.T) {
 	}
 	ok := []struct {
 		name, in string
-		want     Features
+		want     feature.Features
 		id       string
 	}{
-		{"the original's ride", ride("130", "205", "3.66"), Features{Key{130, 205}, 3.66}, "123"},
-		{"integral float ids are the integers", ride("130.0", "205.00", "3.66"), Features{Key{130, 205}, 3.66}, "123"},
-		{"exponent id", ride("1.3e2", "2.05E2", "3.66"), Features{Key{130, 205}, 3.66}, "123"},
-		{"integer distance", ride("1", "1", "4"), Features{Key{1, 1}, 4}, "123"},
-		{"zero distance", ride("1", "1", "0"), Features{Key{1, 1}, 0}, "123"},
-		{"string ride id kept as sent", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1.5}, "ride_id": "abc-1"}`, Features{Key{1, 2}, 1.5}, `"abc-1"`},
-		{"unknown fields ignored", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1.5, "x": [1]}, "ride_id": 7, "extra": {}}`, Features{Key{1, 2}, 1.5}, "7"},
+		{"the original's ride", ride("130", "205", "3.66"), feats(130, 205, 3.66), "123"},
+		{"integral float ids are the integers", ride("130.0", "205.00", "3.66"), feats(130, 205, 3.66), "123"},
+		{"exponent id", ride("1.3e2", "2.05E2", "3.66"), feats(130, 205, 3.66), "123"},
+		{"integer distance", ride("1", "1", "4"), feats(1, 1, 4), "123"},
+		{"zero distance", ride("1", "1", "0"), feats(1, 1, 0), "123"},
+		{"string ride id kept as sent", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1.5}, "ride_id": "abc-1"}`, feats(1, 2, 1.5), `"abc-1"`},
+		{"unknown fields ignored", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1.5, "x": [1]}, "ride_id": 7, "extra": {}}`, feats(1, 2, 1.5), "7"},
 	}
 	for _, c := range ok {
 		t.Run(c.name, func(t *testing.T) {
@@ -108,4 +110,8 @@ func FuzzParseRideEvent(f *testing.F) {
 		require.True(t, json.Valid(e.RideID))
 		require.NotEmpty(t, e.PartitionKey())
 	})
+}
+
+func feats(pu, do int32, distance float64) feature.Features {
+	return feature.Features{Key: feature.Key{PU: pu, DO: do}, Distance: distance}
 }

@@ -1,8 +1,10 @@
-package feature
+package wire
 
 import (
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/rideduration/rideduration/feature"
 )
 
 // fastParse reads a ride event of the usual shape without reflection:
@@ -57,7 +59,7 @@ func fastParse(data []byte) (ride RideEvent, ok bool) {
 	if !ok {
 		return RideEvent{}, false
 	}
-	f, err := New(pu, do, dist)
+	f, err := feature.New(pu, do, dist)
 	if err != nil {
 		return RideEvent{}, false
 	}

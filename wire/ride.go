@@ -1,4 +1,4 @@
-package feature
+package wire
 
 import (
 	"bytes"
@@ -7,13 +7,15 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/rideduration/rideduration/feature"
 )
 
 // RideEvent is one record of the ride_events stream:
 //
 //	{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 123}
 type RideEvent struct {
-	Features
+	feature.Features
 	// RideID is the ride_id exactly as sent: a JSON number or a JSON string.
 	RideID json.RawMessage
 	idText string // the ride id as text: PartitionKey
@@ -89,9 +91,9 @@ func parseJSON(data []byte) (RideEvent, error) {
 	if err != nil {
 		return RideEvent{}, err
 	}
-	f, err := New(pu, do, dist)
+	f, err := feature.New(pu, do, dist)
 	if err != nil {
-		fe := err.(*FieldError)
+		fe := err.(*feature.FieldError)
 		return RideEvent{}, &FieldError{Field: "ride." + fe.Field, Reason: fe.Reason}
 	}
 	return RideEvent{Features: f, RideID: id, idText: idText}, nil

@@ -1,31 +1,23 @@
-package lambda
+package handler
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
-	"regexp"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-
-	"github.com/rideduration/rideduration/generated"
 )
 
-// DefaultPredictionsStream is the stream written when PREDICTIONS_STREAM_NAME is unset.
-const DefaultPredictionsStream = "ride_predictions"
+// DefaultPredictionsStream is the stream written when PREDICTIONS_STREAM_NAME
+// is unset: the original's default, the stream its walkthrough creates.
+const DefaultPredictionsStream = "ride_prediction"
 
-// Config is the function's configuration. ConfigFromEnv fills the first four
+// Config is the function's configuration. ConfigFromEnv fills the first three
 // fields; the rest have working defaults and exist so that tests and the
-// local event-source mapping can tune them.
+// local event-source mapping can tune them. The version the events carry
+// (RUN_ID) is the model's: see model.Model.
 type Config struct {
 	PredictionsStream string // PREDICTIONS_STREAM_NAME
 	DeadLetterStream  string // DEAD_LETTER_STREAM_NAME; "" means bad records are only logged
-	Version           string // RUN_ID, else generated.Version
 	TestRun           bool   // TEST_RUN=True: predict and encode, write nothing
 
 	// Attempts bounds the PutRecords calls made for one entry when the call
@@ -37,8 +29,19 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Kinesis stream names: 1 to 128 of these characters.
-var streamName = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,128}$`)
+// validStreamName reports whether s can name a Kinesis stream: 1 to 128 of
+// a-z A-Z 0-9 _ . - (a loop, not a regexp compiled at init: start-up counts).
+func validStreamName(s string) bool {
+	if len(s) < 1 || len(s) > 128 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // ConfigFromEnv reads the configuration from the environment, once, at init.
 // Empty variables count as unset. Anything it cannot use is an error that
@@ -48,13 +51,9 @@ func ConfigFromEnv() (Config, error) {
 	cfg := Config{
 		PredictionsStream: os.Getenv("PREDICTIONS_STREAM_NAME"),
 		DeadLetterStream:  os.Getenv("DEAD_LETTER_STREAM_NAME"),
-		Version:           os.Getenv("RUN_ID"),
 	}
 	if cfg.PredictionsStream == "" {
 		cfg.PredictionsStream = DefaultPredictionsStream
-	}
-	if cfg.Version == "" {
-		cfg.Version = generated.Version
 	}
 	switch v := os.Getenv("TEST_RUN"); v {
 	case "True":
@@ -70,35 +69,14 @@ func ConfigFromEnv() (Config, error) {
 
 // Validate checks the stream names.
 func (c Config) Validate() error {
-	if !streamName.MatchString(c.PredictionsStream) {
+	if !validStreamName(c.PredictionsStream) {
 		return fmt.Errorf("PREDICTIONS_STREAM_NAME=%q: not a Kinesis stream name (1-128 of a-z A-Z 0-9 _ . -)", c.PredictionsStream)
 	}
-	if c.DeadLetterStream != "" && !streamName.MatchString(c.DeadLetterStream) {
+	if c.DeadLetterStream != "" && !validStreamName(c.DeadLetterStream) {
 		return fmt.Errorf("DEAD_LETTER_STREAM_NAME=%q: not a Kinesis stream name (1-128 of a-z A-Z 0-9 _ . -)", c.DeadLetterStream)
 	}
 	if c.DeadLetterStream == c.PredictionsStream {
 		return fmt.Errorf("DEAD_LETTER_STREAM_NAME=%q: must differ from PREDICTIONS_STREAM_NAME", c.DeadLetterStream)
 	}
-	if c.Version == "" {
-		return fmt.Errorf("RUN_ID: empty version")
-	}
 	return nil
-}
-
-// NewKinesisClient returns a Kinesis client configured the standard way
-// (region, credentials and endpoint from the environment: AWS_ENDPOINT_URL_KINESIS
-// or AWS_ENDPOINT_URL point it at a local Kinesis with no code change).
-// Transport errors and throttled calls are retried by the SDK's standard
-// retryer: bounded attempts, exponential backoff with jitter.
-func NewKinesisClient(ctx context.Context) (*kinesis.Client, error) {
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = 3
-			o.MaxBackoff = 2 * time.Second
-		})
-	}))
-	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
-	}
-	return kinesis.NewFromConfig(cfg), nil
 }

@@ -1,4 +1,4 @@
-package lambda
+package handler
 
 import (
 	"context"
@@ -50,7 +50,7 @@ func TestPartialFailures(t *testing.T) {
 	const throttled = "ProvisionedThroughputExceededException"
 	ctx := context.Background()
 	cfg := func(logs *logLines) Config {
-		return Config{PredictionsStream: "p", DeadLetterStream: "dead", Version: "v", Attempts: 3,
+		return Config{PredictionsStream: "p", DeadLetterStream: "dead", Attempts: 3,
 			MaxBackoff: time.Millisecond, Logger: logs.logger()}
 	}
 
@@ -63,7 +63,7 @@ func TestPartialFailures(t *testing.T) {
 		}}
 		var logs logLines
 		ev := rides(5)
-		resp, err := New(cfg(&logs), f).Handle(ctx, ev)
+		resp, err := New(cfg(&logs), tiny("v"), f).Handle(ctx, ev)
 		require.NoError(t, err)
 		assert.Empty(t, resp.BatchItemFailures)
 		require.Len(t, f.calls, 2)
@@ -87,7 +87,7 @@ func TestPartialFailures(t *testing.T) {
 		}}
 		var logs logLines
 		ev := rides(6)
-		resp, err := New(cfg(&logs), f).Handle(ctx, ev)
+		resp, err := New(cfg(&logs), tiny("v"), f).Handle(ctx, ev)
 		require.NoError(t, err)
 		assert.Len(t, resp.Predictions, 6)
 		assert.Equal(t, failures(ev, 2, 4), resp.BatchItemFailures, "sorted: Lambda resumes from the lowest")
@@ -106,7 +106,7 @@ func TestPartialFailures(t *testing.T) {
 		c := cfg(&logs)
 		c.MaxBackoff = time.Hour // only the context can end the wait
 		ev := rides(2)
-		resp, err := New(c, f).Handle(ctx, ev)
+		resp, err := New(c, tiny("v"), f).Handle(ctx, ev)
 		require.NoError(t, err)
 		assert.Equal(t, failures(ev, 0, 1), resp.BatchItemFailures)
 		assert.Len(t, f.calls, 1)
@@ -121,40 +121,11 @@ func TestPartialFailures(t *testing.T) {
 		}}
 		var logs logLines
 		ev := kinesisEvent(rideRecord(0), []byte("not json"), rideRecord(2))
-		resp, err := New(cfg(&logs), f).Handle(ctx, ev)
+		resp, err := New(cfg(&logs), tiny("v"), f).Handle(ctx, ev)
 		require.NoError(t, err)
 		assert.Equal(t, failures(ev, 1), resp.BatchItemFailures)
 		batch := logs.withMsg(t, "batch")[0]
 		assert.Equal(t, map[string]any{"written": 2.0, "dead_lettered": 0.0, "dead_letter_failed": 1.0, "level": "ERROR"},
 			pick(batch, "written", "dead_lettered", "dead_letter_failed", "level"))
 	})
-}
-
-func TestChunk(t *testing.T) {
-	small := func(n int) []entry { return make([]entry, n) }
-	assert.Equal(t, 0, chunk(nil))
-	assert.Equal(t, 500, chunk(small(500)))
-	assert.Equal(t, 500, chunk(small(1200)))
-	assert.Equal(t, 3, chunk(small(3)))
-
-	mib := func(n int) []entry {
-		es := make([]entry, n)
-		for i := range es {
-			es[i] = entry{data: make([]byte, 1<<20-10), key: "0123456789"} // 1 MiB each, the record limit
-		}
-		return es
-	}
-	assert.Equal(t, 5, chunk(mib(7)), "5 MiB per call")
-	assert.Equal(t, 5, chunk(mib(5)))
-}
-
-func TestBackoff(t *testing.T) {
-	h := New(Config{MaxBackoff: 300 * time.Millisecond}, nil)
-	for retry := 1; retry < 70; retry++ {
-		limit := min(300*time.Millisecond, 50*time.Millisecond<<min(retry, 20))
-		for range 50 {
-			d := h.backoff(retry)
-			require.True(t, d > 0 && d <= limit, "retry %d: %v not in (0, %v]", retry, d, limit)
-		}
-	}
 }

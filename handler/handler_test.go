@@ -1,11 +1,10 @@
-package lambda
+package handler
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 	"testing"
 
@@ -16,20 +15,22 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rideduration/rideduration/feature"
-	"github.com/rideduration/rideduration/generated"
 	"github.com/rideduration/rideduration/internal/testenv"
+	"github.com/rideduration/rideduration/putrecords"
+	"github.com/rideduration/rideduration/wire"
 )
 
 // The original's test event, TEST_RUN: the original's response shape, the
-// prediction bit-identical to sklearn's, an empty (not null) failure list.
+// model's prediction, an empty (not null) failure list. (With the compiled
+// model, cmd/bootstrap's tests hold it to sklearn's 18.321633541366506.)
 func TestHandleOriginalEvent(t *testing.T) {
-	ev := loadEvent(t, "kinesis-event.json")
+	ev := loadEvent(t, "kinesis-test-event.json")
 	require.Len(t, ev.Records, 1)
 	// aws-lambda-go has already decoded the base64: the data is the ride.
 	assert.Contains(t, string(ev.Records[0].Kinesis.Data), `"PULocationID": 130`)
 
 	var logs logLines
-	h := New(Config{PredictionsStream: DefaultPredictionsStream, Version: "Test123", TestRun: true, Logger: logs.logger()}, nil)
+	h := New(Config{PredictionsStream: DefaultPredictionsStream, TestRun: true, Logger: logs.logger()}, tiny("Test123"), nil)
 	resp, err := h.Handle(context.Background(), ev)
 	require.NoError(t, err)
 
@@ -37,16 +38,14 @@ func TestHandleOriginalEvent(t *testing.T) {
 	p := resp.Predictions[0]
 	assert.Equal(t, "ride_duration_prediction_model", p.Model)
 	assert.Equal(t, "Test123", p.Version)
-	assert.Equal(t, "256", string(p.Prediction.RideID))
-	assert.Equal(t, math.Float64bits(testRideDuration), math.Float64bits(p.Prediction.RideDuration),
-		"ride_duration %v, want %v", p.Prediction.RideDuration, testRideDuration)
+	assert.Equal(t, "123", string(p.Prediction.RideID))
+	want := tinyPredict(feature.Features{Key: feature.Key{PU: 130, DO: 205}, Distance: 3.66})
+	assert.Equal(t, math.Float64bits(want), math.Float64bits(p.Prediction.RideDuration))
 
 	got, err := json.Marshal(resp)
 	require.NoError(t, err)
-	want, err := os.ReadFile("testdata/kinesis-event-response.json")
-	require.NoError(t, err)
-	assert.JSONEq(t, string(want), string(got))
-	assert.Contains(t, string(got), `"batchItemFailures":[]`)
+	assert.JSONEq(t, fmt.Sprintf(`{"predictions": [{"model": "ride_duration_prediction_model", "version": "Test123",
+		"prediction": {"ride_duration": %v, "ride_id": 123}}], "batchItemFailures": []}`, want), string(got))
 
 	batch := logs.withMsg(t, "batch")
 	require.Len(t, batch, 1)
@@ -57,7 +56,7 @@ func TestHandleOriginalEvent(t *testing.T) {
 
 // An empty event gives empty lists, not nulls.
 func TestHandleEmptyEvent(t *testing.T) {
-	h := New(Config{PredictionsStream: DefaultPredictionsStream, Version: "v", TestRun: true, Logger: (&logLines{}).logger()}, nil)
+	h := New(Config{PredictionsStream: DefaultPredictionsStream, TestRun: true, Logger: (&logLines{}).logger()}, tiny("v"), nil)
 	resp, err := h.Handle(context.Background(), events.KinesisEvent{})
 	require.NoError(t, err)
 	got, err := json.Marshal(resp)
@@ -78,7 +77,7 @@ func TestHandleWritesToKinesis(t *testing.T) {
 			rideRecord(2),
 		)
 		var logs logLines
-		h := New(Config{PredictionsStream: "predictions_a", Version: "run-1", Logger: logs.logger()}, c)
+		h := New(Config{PredictionsStream: "predictions_a", Logger: logs.logger()}, tiny("run-1"), c)
 		resp, err := h.Handle(context.Background(), ev)
 		require.NoError(t, err)
 		require.Empty(t, resp.BatchItemFailures)
@@ -111,7 +110,7 @@ func TestHandleWritesToKinesis(t *testing.T) {
 	t.Run("one call per 500 records", func(t *testing.T) {
 		testenv.CreateStream(t, c, "predictions_b", 1)
 		var logs logLines
-		h := New(Config{PredictionsStream: "predictions_b", Version: "v", Logger: logs.logger()}, c)
+		h := New(Config{PredictionsStream: "predictions_b", Logger: logs.logger()}, tiny("v"), c)
 		resp, err := h.Handle(context.Background(), rides(1100))
 		require.NoError(t, err)
 		require.Empty(t, resp.BatchItemFailures)
@@ -130,8 +129,8 @@ func TestHandleWritesToKinesis(t *testing.T) {
 	t.Run("TEST_RUN writes nothing", func(t *testing.T) {
 		testenv.CreateStream(t, c, "predictions_c", 1)
 		testenv.CreateStream(t, c, "dead_c", 1)
-		h := New(Config{PredictionsStream: "predictions_c", DeadLetterStream: "dead_c", Version: "v", TestRun: true,
-			Logger: (&logLines{}).logger()}, c)
+		h := New(Config{PredictionsStream: "predictions_c", DeadLetterStream: "dead_c", TestRun: true,
+			Logger: (&logLines{}).logger()}, tiny("v"), c)
 		resp, err := h.Handle(context.Background(), kinesisEvent(rideRecord(1), []byte("not json")))
 		require.NoError(t, err)
 		assert.Len(t, resp.Predictions, 1)
@@ -149,7 +148,7 @@ func TestHandleBadRecords(t *testing.T) {
 	testenv.CreateStream(t, c, "dead_letters", 1)
 
 	oversized := fmt.Appendf(nil, `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1, "pad": "%s"}`,
-		strings.Repeat("x", feature.MaxEventBytes))
+		strings.Repeat("x", wire.MaxEventBytes))
 	cases := []struct {
 		name, data, field string
 	}{
@@ -183,7 +182,7 @@ func TestHandleBadRecords(t *testing.T) {
 			ev.Records[1].EventID = "shardId-000000000007:" + ev.Records[1].Kinesis.SequenceNumber
 
 			var logs logLines
-			h := New(Config{PredictionsStream: "predictions", DeadLetterStream: "dead_letters", Version: "v", Logger: logs.logger()}, c)
+			h := New(Config{PredictionsStream: "predictions", DeadLetterStream: "dead_letters", Logger: logs.logger()}, tiny("v"), c)
 			resp, err := h.Handle(context.Background(), ev)
 			require.NoError(t, err)
 			assert.Empty(t, resp.BatchItemFailures, "a bad record is never retried")
@@ -206,16 +205,16 @@ func TestHandleBadRecords(t *testing.T) {
 
 			after := testenv.ReadStream(t, c, "dead_letters")
 			require.Len(t, after, len(dead)+1)
-			var d DeadLetter
+			var d wire.DeadLetter
 			require.NoError(t, json.Unmarshal(after[len(dead)].Data, &d))
 			assert.Equal(t, reason, d.Reason)
 			assert.Equal(t, ev.Records[1].Kinesis.SequenceNumber, d.SequenceNumber)
 			assert.Equal(t, ev.Records[1].EventID, d.EventID)
 			assert.Equal(t, ev.Records[1].EventSourceArn, d.EventSourceARN)
 			assert.Equal(t, len(tc.data), d.Size)
-			if len(tc.data) > feature.MaxEventBytes {
+			if len(tc.data) > wire.MaxEventBytes {
 				assert.True(t, d.Truncated)
-				assert.Equal(t, tc.data[:feature.MaxEventBytes], string(d.Data))
+				assert.Equal(t, tc.data[:wire.MaxEventBytes], string(d.Data))
 			} else {
 				assert.False(t, d.Truncated)
 				assert.Equal(t, tc.data, string(d.Data))
@@ -225,7 +224,7 @@ func TestHandleBadRecords(t *testing.T) {
 
 	t.Run("no dead-letter stream: logged only", func(t *testing.T) {
 		var logs logLines
-		h := New(Config{PredictionsStream: "predictions", Version: "v", Logger: logs.logger()}, c)
+		h := New(Config{PredictionsStream: "predictions", Logger: logs.logger()}, tiny("v"), c)
 		resp, err := h.Handle(context.Background(), kinesisEvent([]byte("{"), rideRecord(3)))
 		require.NoError(t, err)
 		assert.Empty(t, resp.BatchItemFailures)
@@ -240,14 +239,14 @@ func TestHandleBadRecords(t *testing.T) {
 // handler itself does not fail. The client is built as in production, from
 // the environment.
 func TestHandleTransportError(t *testing.T) {
-	for _, kv := range testenv.AWSEnv(fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))) {
+	for _, kv := range testenv.AWSEnv(fmt.Sprintf("http://127.0.0.1:%d", testenv.UnusedPort(t))) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	c, err := NewKinesisClient(context.Background())
+	c, err := putrecords.NewClient(context.Background())
 	require.NoError(t, err)
 	var logs logLines
-	h := New(Config{PredictionsStream: "predictions", Version: "v", Logger: logs.logger()}, c)
+	h := New(Config{PredictionsStream: "predictions", Logger: logs.logger()}, tiny("v"), c)
 	ev := rides(3)
 	resp, err := h.Handle(context.Background(), ev)
 	require.NoError(t, err)
@@ -260,18 +259,23 @@ func TestHandleTransportError(t *testing.T) {
 	assert.Contains(t, batch[0]["error"], "connect")
 }
 
-func TestNewPredictionEvent(t *testing.T) {
-	ev := loadEvent(t, "kinesis-event.json")
-	ride, err := feature.ParseRideEvent(ev.Records[0].Kinesis.Data)
+// The original's step-4 event, "Hi test 1", is a bad record like any other:
+// a clear error, and nothing else of its batch is lost.
+func TestHandleHiTestEvent(t *testing.T) {
+	hi := loadEvent(t, "kinesis-hi-test-event.json")
+	good := loadEvent(t, "kinesis-test-event.json")
+	ev := events.KinesisEvent{Records: []events.KinesisEventRecord{good.Records[0], hi.Records[0], good.Records[0]}}
+	var logs logLines
+	resp, err := New(Config{PredictionsStream: DefaultPredictionsStream, TestRun: true, Logger: logs.logger()}, tiny("v"), nil).Handle(context.Background(), ev)
 	require.NoError(t, err)
-	assert.Equal(t, "256", ride.PartitionKey())
-	p := NewPredictionEvent(ride, generated.Version)
-	assert.Equal(t, generated.ModelName, p.Model)
-	assert.Equal(t, generated.Version, p.Version)
-	assert.Equal(t, math.Float64bits(generated.Predict(ride.Features)), math.Float64bits(p.Prediction.RideDuration))
+	assert.Len(t, resp.Predictions, 2)
+	assert.Empty(t, resp.BatchItemFailures, "a bad record is not retried")
+	bad := logs.withMsg(t, "bad record")
+	require.Len(t, bad, 1)
+	assert.Equal(t, "49639854210870046278837730611666112709822541697829044226", bad[0]["sequence_number"])
+	assert.Equal(t, "record: not a JSON ride event: invalid character 'H' looking for beginning of value", bad[0]["reason"])
 }
 
-// failures lists the sequence numbers of records idx of ev.
 func failures(ev events.KinesisEvent, idx ...int) []events.KinesisBatchItemFailure {
 	out := []events.KinesisBatchItemFailure{}
 	for _, i := range idx {
@@ -291,5 +295,5 @@ func pick(m map[string]any, keys ...string) map[string]any {
 	return out
 }
 
-// kinesisClient is the interface check: the real client is what New takes.
-var _ PutRecordsAPI = (*kinesis.Client)(nil)
+// The real client is what New takes.
+var _ putrecords.API = (*kinesis.Client)(nil)

@@ -1,0 +1,22 @@
+// Package compiled hands the mains the model compiled into them (package
+// generated) as a model.Model value. It is the one package, besides the
+// mains, that imports generated: library packages take a Model instead.
+package compiled
+
+import (
+	"os"
+
+	"github.com/rideduration/rideduration/generated"
+	"github.com/rideduration/rideduration/model"
+)
+
+// Model is the compiled forest, its events labelled with the run id in
+// RUN_ID, or with the model's own version when RUN_ID is unset or empty (as
+// the original: the version field is the run id it was configured with).
+func Model() model.Model {
+	version := os.Getenv("RUN_ID")
+	if version == "" {
+		version = generated.Version
+	}
+	return model.Model{Name: generated.ModelName, Version: version, Predict: generated.Predict}
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/rideduration/rideduration/cmd/internal/compiled"
+	"github.com/rideduration/rideduration/wire"
+)
+
+const linesSummary = "predict the ride events on stdin, one JSON per line; prediction events on stdout"
+
+// lines is the stdin job: ride events in, one JSON per line, prediction
+// events out, one per line, in input order. A bad line gets a message on
+// stderr (line number, reason); the other lines go on, and the exit status
+// is 1 if any line was bad. It reads RUN_ID (the events' version) and
+// nothing else of the function's configuration: it writes to no stream.
+//
+// -stream STREAM is the old spelling of the stream command.
+func (c *cli) lines(args []string) int {
+	fs := c.flags("", "[-stream STREAM [stream flags]]", linesSummary)
+	stream := fs.String("stream", "", "the old spelling of `predict stream STREAM`")
+	opts := streamFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return usageStatus(err)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(c.stderr, "predict: unexpected arguments %q (predict help lists the commands)\n", fs.Args())
+		return 2
+	}
+	if *stream != "" {
+		return c.mapStream(*stream, opts)
+	}
+	if set := setFlags(fs); len(set) > 0 {
+		fmt.Fprintf(c.stderr, "predict: %s only with a stream (predict stream STREAM)\n", set)
+		return 2
+	}
+
+	m := compiled.Model()
+	in := bufio.NewReaderSize(c.stdin, 64<<10)
+	out := bufio.NewWriterSize(c.stdout, 64<<10)
+	var buf []byte
+	bad := 0
+	for n := 1; ; n++ {
+		line, err := in.ReadBytes('\n')
+		if len(line) > 0 {
+			line = bytes.TrimRight(line, "\r\n")
+			if len(bytes.TrimSpace(line)) == 0 {
+				continue // blank lines hold no ride
+			}
+			ride, perr := wire.ParseRideEvent(line)
+			if perr != nil {
+				bad++
+				// Keep the order of output and messages when both go to a terminal.
+				out.Flush()
+				fmt.Fprintf(c.stderr, "line %d: %v\n", n, perr)
+				continue
+			}
+			buf = m.Event(ride).AppendJSON(buf[:0])
+			out.Write(append(buf, '\n'))
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			out.Flush()
+			fmt.Fprintf(c.stderr, "predict: reading stdin: %v\n", err)
+			return 1
+		}
+	}
+	if err := out.Flush(); err != nil {
+		fmt.Fprintf(c.stderr, "predict: writing stdout: %v\n", err)
+		return 1
+	}
+	if bad > 0 {
+		fmt.Fprintf(c.stderr, "predict: %d bad line(s)\n", bad)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,20 @@
+// Package wire holds the two wire formats of the streams, the way
+// aws-lambda-go's events package holds Lambda's:
+//
+//   - in, the ride event of the ride_events stream (RideEvent,
+//     ParseRideEvent): parsing, limits and the errors a producer reads;
+//   - out, the prediction event of the ride_prediction stream
+//     (PredictionEvent, AppendJSON), and the dead letter of a record that is
+//     not a ride (DeadLetter).
+//
+// It knows nothing of the model: feature defines the model's input, model
+// pairs a ride with its prediction.
+package wire
+
+import "github.com/rideduration/rideduration/feature"
+
+// FieldError says which field of a record is wrong and why, in the
+// producer's terms: "ride.trip_distance: must be a JSON number, got a
+// string \"3.66\"". It is feature's error, so that a value refused by
+// feature.New reads the same here.
+type FieldError = feature.FieldError
