@@ -57,8 +57,9 @@ type Report struct {
 	R2        Nullable `json:"r2"`
 	MeanError float64  `json:"mean_error"`
 
-	// The same by trip distance band, by pickup borough (largest first) and
-	// by pickup day (UTC date as in the file, in order).
+	// The same by trip distance band (Bands), by pickup borough (largest
+	// first; zones.Lookup) and by pickup day (the date as the file records
+	// it, in order).
 	ByDistance      []Group `json:"by_distance"`
 	ByPickupBorough []Group `json:"by_pickup_borough"`
 	ByDay           []Group `json:"by_day"`
@@ -199,15 +200,17 @@ func Build(cfg Config, data, train Month) (*Report, error) {
 		rides rides
 	}{{r.Data, "month", r.cur}, {r.Train, "training month", r.ref}} {
 		if len(m.rides.actual) == 0 {
-			return nil, fmt.Errorf("report: the %s %s has no trip with a duration of %g to %g minutes and valid features (%d trips read)",
-				m.what, m.s.Name, feature.MinDuration, feature.MaxDuration, m.s.Trips)
+			return nil, fmt.Errorf("report: the %s %s has no trip with a duration of %g to %g minutes and valid features (%s trips read%s)",
+				m.what, m.s.Name, feature.MinDuration, feature.MaxDuration, thousands(m.s.Trips), excluded(m.s))
 		}
 	}
 
 	q := metrics.Regress(r.cur.actual, r.cur.predicted)
 	r.Count, r.RMSE, r.MAE, r.R2, r.MeanError = q.Count, q.RMSE, q.MAE, Nullable(q.R2), q.MeanError
-	r.ByDistance = groups(r.cur, func(i int) string { return bandName(r.cur.distance[i]) })
-	slices.SortStableFunc(r.ByDistance, func(a, b Group) int { return cmp.Compare(bandIndex(a.Name), bandIndex(b.Name)) })
+	r.ByDistance = groups(r.cur, func(i int) string { return band(r.cur.distance[i]) })
+	slices.SortFunc(r.ByDistance, func(a, b Group) int {
+		return cmp.Compare(slices.Index(bandNames, a.Name), slices.Index(bandNames, b.Name))
+	})
 	r.ByPickupBorough = groups(r.cur, func(i int) string { return zones.Lookup(int64(r.cur.key[i].PU)).Borough })
 	slices.SortStableFunc(r.ByPickupBorough, func(a, b Group) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Name, b.Name)) })
 	r.ByDay = groups(r.cur, func(i int) string { return r.cur.day[i] })
@@ -287,21 +290,8 @@ func groups(r rides, name func(i int) string) []Group {
 	return gs
 }
 
-// bandIndex is the band of a distance: Bands[i] ≤ d < Bands[i+1].
-func bandIndexOf(d float64) int {
-	i, found := slices.BinarySearch(Bands, d)
-	if !found {
-		i--
-	}
-	return max(i, 0)
-}
-
-func bandName(d float64) string { return bandNames()[bandIndexOf(d)] }
-
-func bandIndex(name string) int { return slices.Index(bandNames(), name) }
-
-// bandNames are "0–1 mi", ..., "≥ 20 mi".
-func bandNames() []string {
+// bandNames are the distance bands' names: "0–1 mi", ..., "≥ 20 mi".
+var bandNames = func() []string {
 	names := make([]string, len(Bands))
 	for i, lo := range Bands {
 		if i+1 < len(Bands) {
@@ -311,6 +301,15 @@ func bandNames() []string {
 		}
 	}
 	return names
+}()
+
+// band is the name of a distance's band: Bands[i] ≤ d < Bands[i+1].
+func band(d float64) string {
+	i, found := slices.BinarySearch(Bands, d)
+	if !found {
+		i--
+	}
+	return bandNames[max(i, 0)]
 }
 
 func unseen(v *feature.Vocabulary, cur, ref rides) Unseen {

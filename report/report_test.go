@@ -148,7 +148,7 @@ func TestBuildErrors(t *testing.T) {
 	good := Month{Name: "jan", Trips: []feature.Trip{trip(74, 75, 1, 0, 10)}}
 	short := Month{Name: "feb", Trips: []feature.Trip{trip(74, 75, 1, 0, 0.2)}}
 	_, err := Build(Config{Model: tiny}, short, good)
-	assert.EqualError(t, err, "report: the month feb has no trip with a duration of 1 to 60 minutes and valid features (1 trips read)")
+	assert.EqualError(t, err, "report: the month feb has no trip with a duration of 1 to 60 minutes and valid features (1 trips read; excluded: 1 duration_outside_1_60)")
 	_, err = Build(Config{Model: tiny}, good, Month{Name: "dec"})
 	assert.ErrorContains(t, err, "the training month dec has no trip")
 	_, err = Build(Config{}, good, good)

@@ -38,7 +38,7 @@ func verdict(level string) string {
 	return strings.ToUpper(level)
 }
 
-// excluded is " (3,302 duration_outside_1_60, ...)", or "".
+// excluded is "; excluded: 3,302 duration_outside_1_60, ...", or "".
 func excluded(s Source) string {
 	var parts []string
 	for _, k := range []string{"duration_outside_1_60", "no_duration", "invalid_features"} {
@@ -49,5 +49,5 @@ func excluded(s Source) string {
 	if len(parts) == 0 {
 		return ""
 	}
-	return " (excluded: " + strings.Join(parts, ", ") + ")"
+	return "; excluded: " + strings.Join(parts, ", ")
 }

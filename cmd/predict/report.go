@@ -13,7 +13,8 @@ import (
 	"github.com/rideduration/rideduration/report"
 )
 
-// DefaultTrain is the month the compiled model was trained on.
+// defaultTrain is the month the compiled model was trained on, from the
+// repository's root.
 const defaultTrain = "testdata/green_tripdata_2022-01.parquet"
 
 // report scores TLC parquet files with the compiled model and writes the

@@ -21,7 +21,9 @@ import (
 	"github.com/stretchr/testify/require"
 	xdraw "golang.org/x/image/draw"
 
+	"github.com/rideduration/rideduration/cmd/internal/compiled"
 	"github.com/rideduration/rideduration/internal/testenv"
+	"github.com/rideduration/rideduration/report"
 )
 
 // go test ./cmd/predict -run TestReport -args -screenshot=$PWD/docs/report.png
@@ -41,7 +43,7 @@ func TestReport(t *testing.T) {
 	code, out, errs := predict(t, "", "report", "-o", dir, "testdata/green_tripdata_2022-02.parquet")
 	require.Equal(t, 0, code, errs)
 	t.Log("\n" + out + errs)
-	assert.Contains(t, out, "green_tripdata_2022-02: 66,097 rides scored of 69,399 trips (excluded: 3,302 duration_outside_1_60)\n")
+	assert.Contains(t, out, "green_tripdata_2022-02: 66,097 rides scored of 69,399 trips; excluded: 3,302 duration_outside_1_60\n")
 	assert.Contains(t, out, "  RMSE 6.101 (6.101201727016494)  MAE ")
 	assert.Contains(t, out, "drift against green_tripdata_2022-01 (59,603 rides)")
 	assert.Contains(t, errs, "read testdata/green_tripdata_2022-01.parquet: 62495 trips", "the default -train")
@@ -75,6 +77,49 @@ func TestReport(t *testing.T) {
 	assert.Greater(t, inkShare(shot), 0.05, "the screenshot shows the page, not a blank window")
 	if *screenshot != "" {
 		writeThumbnail(t, shot, *screenshot)
+	}
+}
+
+// The compiled model's vocabulary is January's keys (DictVectorizer was fit
+// on them): with or without it, the report finds the same unseen rides.
+func TestReportVocabularyIsTrainingMonths(t *testing.T) {
+	quiet := func(string, ...any) {}
+	feb, err := readMonth([]string{"../../testdata/green_tripdata_2022-02.parquet"}, quiet)
+	require.NoError(t, err)
+	jan, err := readMonth([]string{"../../testdata/green_tripdata_2022-01.parquet"}, quiet)
+	require.NoError(t, err)
+	withModels, err := report.Build(report.Config{Model: compiled.Model(), Vocabulary: compiled.Vocabulary()}, feb, jan)
+	require.NoError(t, err)
+	withJanuarys, err := report.Build(report.Config{Model: compiled.Model()}, feb, jan)
+	require.NoError(t, err)
+	u, v := withModels.Drift.UnseenPUDO, withJanuarys.Drift.UnseenPUDO
+	assert.Equal(t, "model", u.Vocabulary)
+	assert.Equal(t, "training month", v.Vocabulary)
+	u.Vocabulary = v.Vocabulary
+	assert.Equal(t, v, u)
+	assert.Equal(t, 3630, u.Rides)
+}
+
+func TestReportErrors(t *testing.T) {
+	feb := "../../testdata/green_tripdata_2022-02.parquet"
+	dir := t.TempDir()
+	notParquet := filepath.Join(dir, "rides.parquet")
+	require.NoError(t, os.WriteFile(notParquet, []byte("PULocationID,DOLocationID\n1,2\n"), 0o644))
+	for _, c := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"report", feb}, 2, "usage: predict report -o DIR"},
+		{[]string{"report", "-o", dir}, 2, "usage: predict report -o DIR"},
+		{[]string{"report", "-o", dir, "nope.parquet"}, 1, "predict report: nope.parquet: open nope.parquet: no such file or directory"},
+		{[]string{"report", "-o", dir, notParquet}, 1, "predict report: " + notParquet + ": "},
+		{[]string{"report", "-o", dir, "-train", "nope.parquet", feb}, 1, "predict report: -train: nope.parquet: "},
+	} {
+		code, out, errs := predict(t, "", c.args...)
+		assert.Equal(t, c.code, code, "%v", c.args)
+		assert.Contains(t, errs, c.msg, "%v", c.args)
+		assert.Empty(t, out, "%v", c.args)
 	}
 }
 
