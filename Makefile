@@ -27,9 +27,9 @@ GOLDEN     = testdata/golden_predictions.csv.zst
 .PHONY: deps data prep train generate test bench
 
 # Debian packages the tests need: sklearn 1.2.1, pandas and zstandard to retrain, AWS CLI v2
-# (/usr/bin/aws) for the end-to-end walkthrough, zip for make package. Installed only when missing
-# (needs root).
-DEB_PACKAGES = python3-sklearn python3-pandas python3-zstandard awscli zip
+# (/usr/bin/aws) for the end-to-end walkthrough, zip for make package, chromium for the report
+# page's browser test. Installed only when missing (needs root).
+DEB_PACKAGES = python3-sklearn python3-pandas python3-zstandard awscli zip chromium
 deps: ## install the Debian packages the tests need, if missing
 	@dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PACKAGES); }
@@ -186,3 +186,13 @@ stack-outputs: ## show the deployed stack's outputs (stream names, function, que
 stack-delete: ## delete the stack (streams, function, queue, logs; not the ECR repo or bucket)
 	$(AWS) cloudformation delete-stack --region $(AWS_REGION) --stack-name $(STACK_NAME)
 	$(AWS) cloudformation wait stack-delete-complete --region $(AWS_REGION) --stack-name $(STACK_NAME)
+
+## ---- quality & drift report ----
+REPORT_DIR ?= build/report
+
+.PHONY: report report-screenshot
+report: ## the model's quality on VALID and its drift from TRAIN: REPORT_DIR/index.html, metrics.json
+	$(GO) run ./cmd/predict report -o $(REPORT_DIR) -train $(TRAIN_PQ) $(VALID_PQ)
+
+report-screenshot: ## re-take docs/report.png, the README's screenshot of the report page (headless Chromium)
+	$(GO) test ./cmd/predict -run '^TestReport$$' -count 1 -args -screenshot=$(CURDIR)/docs/report.png

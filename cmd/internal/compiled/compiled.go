@@ -6,6 +6,7 @@ package compiled
 import (
 	"os"
 
+	"github.com/rideduration/rideduration/feature"
 	"github.com/rideduration/rideduration/generated"
 	"github.com/rideduration/rideduration/model"
 )
@@ -20,3 +21,7 @@ func Model() model.Model {
 	}
 	return model.Model{Name: generated.ModelName, Version: version, Predict: generated.Predict}
 }
+
+// Vocabulary is the compiled model's PU_DO vocabulary: the keys it saw in
+// training.
+func Vocabulary() *feature.Vocabulary { return generated.Vocabulary }

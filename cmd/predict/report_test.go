@@ -1,0 +1,196 @@
+package main
+
+import (
+	"cmp"
+	"encoding/json"
+	"flag"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	xdraw "golang.org/x/image/draw"
+
+	"github.com/rideduration/rideduration/cmd/internal/compiled"
+	"github.com/rideduration/rideduration/internal/testenv"
+	"github.com/rideduration/rideduration/report"
+)
+
+// go test ./cmd/predict -run TestReport -args -screenshot=$PWD/docs/report.png
+// writes the README's screenshot of the report's page.
+var screenshot = flag.String("screenshot", "", "write the report page's screenshot (downscaled) to this file")
+
+// trainRMSE is what train.py prints for the February rides: the report, with
+// the same rides and the same predictions, must print it to the bit.
+const trainRMSE = 6.101201727016494
+
+// The README's example, as written there (from the repository root): the
+// February report, its RMSE train.py's, its page loaded in Chromium with
+// every image shown.
+func TestReport(t *testing.T) {
+	t.Chdir("../..")
+	dir := filepath.Join(t.TempDir(), "report")
+	code, out, errs := predict(t, "", "report", "-o", dir, "testdata/green_tripdata_2022-02.parquet")
+	require.Equal(t, 0, code, errs)
+	t.Log("\n" + out + errs)
+	assert.Contains(t, out, "green_tripdata_2022-02: 66,097 rides scored of 69,399 trips; excluded: 3,302 duration_outside_1_60\n")
+	assert.Contains(t, out, "  RMSE 6.101 (6.101201727016494)  MAE ")
+	assert.Contains(t, out, "drift against green_tripdata_2022-01 (59,603 rides)")
+	assert.Contains(t, errs, "read testdata/green_tripdata_2022-01.parquet: 62495 trips", "the default -train")
+
+	var m struct {
+		Count     int     `json:"count"`
+		RMSE      float64 `json:"rmse"`
+		MAE       float64 `json:"mae"`
+		R2        float64 `json:"r2"`
+		MeanError float64 `json:"mean_error"`
+		Drift     struct {
+			UnseenPUDO struct {
+				Vocabulary string `json:"vocabulary"`
+				Rides      int    `json:"rides"`
+			} `json:"unseen_pu_do"`
+		} `json:"drift"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "metrics.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &m))
+	assert.Equal(t, 66097, m.Count)
+	assert.Equal(t, math.Float64bits(trainRMSE), math.Float64bits(m.RMSE), "RMSE %v, train.py's %v", m.RMSE, trainRMSE)
+	assert.Equal(t, "model", m.Drift.UnseenPUDO.Vocabulary)
+	assert.Positive(t, m.Drift.UnseenPUDO.Rides)
+
+	page := filepath.Join(dir, "index.html")
+	loaded := imagesLoaded(t, page)
+	assert.Equal(t, "6 of 6", loaded, "images loaded (of the page's images)")
+
+	shot := testenv.Chromium(t).Screenshot(t, "file://"+page, 1280, 1560)
+	assert.Greater(t, inkShare(shot), 0.05, "the screenshot shows the page, not a blank window")
+	if *screenshot != "" {
+		writeThumbnail(t, shot, *screenshot)
+	}
+}
+
+// The compiled model's vocabulary is January's keys (DictVectorizer was fit
+// on them): with or without it, the report finds the same unseen rides.
+func TestReportVocabularyIsTrainingMonths(t *testing.T) {
+	quiet := func(string, ...any) {}
+	feb, err := readMonth([]string{"../../testdata/green_tripdata_2022-02.parquet"}, quiet)
+	require.NoError(t, err)
+	jan, err := readMonth([]string{"../../testdata/green_tripdata_2022-01.parquet"}, quiet)
+	require.NoError(t, err)
+	withModels, err := report.Build(report.Config{Model: compiled.Model(), Vocabulary: compiled.Vocabulary()}, feb, jan)
+	require.NoError(t, err)
+	withJanuarys, err := report.Build(report.Config{Model: compiled.Model()}, feb, jan)
+	require.NoError(t, err)
+	u, v := withModels.Drift.UnseenPUDO, withJanuarys.Drift.UnseenPUDO
+	assert.Equal(t, "model", u.Vocabulary)
+	assert.Equal(t, "training month", v.Vocabulary)
+	u.Vocabulary = v.Vocabulary
+	assert.Equal(t, v, u)
+	assert.Equal(t, 3630, u.Rides)
+}
+
+func TestReportErrors(t *testing.T) {
+	feb := "../../testdata/green_tripdata_2022-02.parquet"
+	dir := t.TempDir()
+	notParquet := filepath.Join(dir, "rides.parquet")
+	require.NoError(t, os.WriteFile(notParquet, []byte("PULocationID,DOLocationID\n1,2\n"), 0o644))
+	for _, c := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"report", feb}, 2, "usage: predict report -o DIR"},
+		{[]string{"report", "-o", dir}, 2, "usage: predict report -o DIR"},
+		{[]string{"report", "-o", dir, "nope.parquet"}, 1, "predict report: nope.parquet: open nope.parquet: no such file or directory"},
+		{[]string{"report", "-o", dir, notParquet}, 1, "predict report: " + notParquet + ": "},
+		{[]string{"report", "-o", dir, "-train", "nope.parquet", feb}, 1, "predict report: -train: nope.parquet: "},
+	} {
+		code, out, errs := predict(t, "", c.args...)
+		assert.Equal(t, c.code, code, "%v", c.args)
+		assert.Contains(t, errs, c.msg, "%v", c.args)
+		assert.Empty(t, out, "%v", c.args)
+	}
+}
+
+// imagesLoaded opens a copy of the page with a script that, on load, writes
+// "N of M" (images decoded with a size, of the page's images) into an
+// attribute, and reads it from the DOM Chromium dumps.
+func imagesLoaded(t *testing.T, page string) string {
+	html, err := os.ReadFile(page)
+	require.NoError(t, err)
+	const check = `<script>addEventListener("load", () => {
+  const imgs = [...document.images];
+  const ok = imgs.filter(i => i.complete && i.naturalWidth > 0 && i.naturalHeight > 0);
+  document.body.setAttribute("data-images-loaded", ok.length + " of " + imgs.length);
+});</script></body>`
+	checked := filepath.Join(t.TempDir(), "index.html")
+	require.NoError(t, os.WriteFile(checked, []byte(strings.Replace(string(html), "</body>", check, 1)), 0o644))
+	dom := testenv.Chromium(t).DumpDOM(t, "file://"+checked)
+	got := regexp.MustCompile(`data-images-loaded="([^"]*)"`).FindStringSubmatch(dom)
+	require.NotNil(t, got, "the check script did not run:\n%.2000s", dom)
+	return got[1]
+}
+
+// inkShare is the share of pixels that are not white.
+func inkShare(img image.Image) float64 {
+	b := img.Bounds()
+	ink := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if c := color.GrayModel.Convert(img.At(x, y)).(color.Gray); c.Y < 245 {
+				ink++
+			}
+		}
+	}
+	return float64(ink) / float64(b.Dx()*b.Dy())
+}
+
+// writeThumbnail writes the screenshot at half its size with at most 256
+// colours (the README's copy stays small).
+func writeThumbnail(t *testing.T, img image.Image, path string) {
+	b := img.Bounds()
+	half := image.NewRGBA(image.Rect(0, 0, b.Dx()/2, b.Dy()/2))
+	xdraw.CatmullRom.Scale(half, half.Bounds(), img, b, xdraw.Src, nil)
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(f, paletted(half)))
+}
+
+// paletted maps img to its 256 most frequent colours (4 bits a channel,
+// averaged): a page of text and plots has few, so it looks the same.
+func paletted(img *image.RGBA) *image.Paletted {
+	type bucket struct{ r, g, b, n int }
+	buckets := map[int]*bucket{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := img.RGBAAt(x, y)
+			k := int(c.R>>4)<<8 | int(c.G>>4)<<4 | int(c.B>>4)
+			if buckets[k] == nil {
+				buckets[k] = &bucket{}
+			}
+			bk := buckets[k]
+			bk.r, bk.g, bk.b, bk.n = bk.r+int(c.R), bk.g+int(c.G), bk.b+int(c.B), bk.n+1
+		}
+	}
+	all := slices.SortedFunc(maps.Values(buckets), func(a, b *bucket) int { return cmp.Compare(b.n, a.n) })
+	var pal color.Palette
+	for _, bk := range all[:min(256, len(all))] {
+		pal = append(pal, color.RGBA{R: uint8(bk.r / bk.n), G: uint8(bk.g / bk.n), B: uint8(bk.b / bk.n), A: 255})
+	}
+	p := image.NewPaletted(b, pal)
+	draw.Draw(p, b, img, b.Min, draw.Src)
+	return p
+}

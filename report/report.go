@@ -1,0 +1,372 @@
+// Package report tells how good the model is on a month of real trips and
+// how far that month drifted from the training month: the quality figures
+// (computed as train.py computes them, to the bit), the drift scores, a JSON
+// file of them (metrics.json) and one self-contained HTML page with tables
+// and plots (index.html).
+//
+// It scores the trips whose duration is known and 1 to 60 minutes long, as
+// validation does (feature.Keep), with the model it is given: the rides of
+// February 2022 are exactly train.py's validation rows, in the same order,
+// so the RMSE is train.py's 6.101201727016494.
+package report
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/rideduration/rideduration/drift"
+	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/metrics"
+	"github.com/rideduration/rideduration/model"
+	"github.com/rideduration/rideduration/zones"
+)
+
+// Month is a set of trips: one TLC file or several.
+type Month struct {
+	Name  string // what the page calls it, e.g. "green_tripdata_2022-02"
+	Trips []feature.Trip
+}
+
+// Config is what the report is computed with.
+type Config struct {
+	Model model.Model
+	// Vocabulary is the model's PU_DO vocabulary (its one-hot columns), which
+	// defines the keys the model saw. When nil, the training month's keys
+	// stand for it: the same set when the model was trained on that month
+	// with the same filter, as the compiled one was.
+	Vocabulary *feature.Vocabulary
+}
+
+// Report is the content of metrics.json (the JSON names are the fields'
+// tags) and of the page. Errors are prediction − actual, in minutes.
+type Report struct {
+	Model Model `json:"model"`
+	// Data is the month reported on, Train the training month it is compared with.
+	Data  Source `json:"data"`
+	Train Source `json:"train"`
+
+	// Quality over Data's rides: count, RMSE, MAE, R², bias (mean error).
+	Count     int      `json:"count"`
+	RMSE      float64  `json:"rmse"`
+	MAE       float64  `json:"mae"`
+	R2        Nullable `json:"r2"`
+	MeanError float64  `json:"mean_error"`
+
+	// The same by trip distance band (Bands), by pickup borough (largest
+	// first; zones.Lookup) and by pickup day (the date as the file records
+	// it, in order).
+	ByDistance      []Group `json:"by_distance"`
+	ByPickupBorough []Group `json:"by_pickup_borough"`
+	ByDay           []Group `json:"by_day"`
+
+	Drift Drift `json:"drift"`
+
+	cur, ref rides // the scored rides, for the plots
+}
+
+// Model names the model reported on.
+type Model struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Source says what was read from a month and what was scored.
+type Source struct {
+	Name  string `json:"name"`
+	Trips int    `json:"trips"` // rows read
+	Rides int    `json:"rides"` // scored: duration 1–60 min, valid features
+	// Excluded counts the other trips by reason: "no_duration" (a null pickup
+	// or drop-off time), "duration_outside_1_60" (shorter than 1 or longer
+	// than 60 minutes), "invalid_features" (a null or non-positive location
+	// id, a null, negative or non-finite distance). Reasons with no trip are
+	// left out.
+	Excluded map[string]int `json:"excluded"`
+	// FirstInvalid describes the first trip with invalid features: its index
+	// among the month's trips (files in the order given) and the field.
+	FirstInvalid string `json:"first_invalid,omitempty"`
+}
+
+// Group is the quality of the rides in one group.
+type Group struct {
+	Name      string  `json:"name"` // e.g. "2–3 mi", "Manhattan", "2022-02-01"
+	Count     int     `json:"count"`
+	RMSE      float64 `json:"rmse"`
+	MAE       float64 `json:"mae"`
+	MeanError float64 `json:"mean_error"`
+}
+
+// Drift compares the month with the training month with the population
+// stability index (see package drift): below 0.1 no drift, 0.1 to 0.25
+// moderate, 0.25 and above significant.
+type Drift struct {
+	Moderate    float64 `json:"moderate"`    // drift.Moderate
+	Significant float64 `json:"significant"` // drift.Significant
+	// UnseenPUDO is the rides whose PU_DO key the model never saw.
+	UnseenPUDO Unseen `json:"unseen_pu_do"`
+	// Columns are trip_distance, prediction and duration, in bins of the
+	// training month's deciles.
+	Columns []Column `json:"columns"`
+	// PickupZones is the drift of PULocationID, a bin per zone, and the
+	// zones whose share moved most.
+	PickupZones Zones `json:"pickup_zones"`
+}
+
+// Unseen is the rides whose PU_DO key is not in the vocabulary.
+type Unseen struct {
+	// Vocabulary is "model" (the model's own vocabulary) or "training month"
+	// (the training month's keys; see Config.Vocabulary).
+	Vocabulary string  `json:"vocabulary"`
+	Rides      int     `json:"rides"`
+	Share      float64 `json:"share"` // of the month's rides, 0–1
+	Keys       int     `json:"keys"`  // distinct unseen keys
+}
+
+// Column is the drift of one numeric column.
+type Column struct {
+	Name      string  `json:"column"` // trip_distance (miles), prediction, duration (minutes)
+	TrainMean float64 `json:"train_mean"`
+	Mean      float64 `json:"mean"`
+	PSI       float64 `json:"psi"`
+	Drift     string  `json:"drift"` // "none", "moderate" or "significant"
+	// Wasserstein is how far the distribution moved, in the column's unit
+	// (the earth mover's distance; a description, not thresholded).
+	Wasserstein float64 `json:"wasserstein"`
+	// Edges are the inner bin edges (the training month's deciles, without
+	// repeats); TrainShares and Shares each month's share of rides per bin.
+	Edges       []float64 `json:"edges"`
+	TrainShares []float64 `json:"train_shares"`
+	Shares      []float64 `json:"shares"`
+}
+
+// Zones is the drift of the pickup zones.
+type Zones struct {
+	PSI   float64 `json:"psi"`
+	Drift string  `json:"drift"`
+	// MovedMost are the 10 zones whose share of rides changed most.
+	MovedMost []ZoneShare `json:"moved_most"`
+}
+
+// ZoneShare is one pickup zone's share of the rides in each month.
+type ZoneShare struct {
+	LocationID int64   `json:"location_id"`
+	Zone       string  `json:"zone"`
+	Borough    string  `json:"borough"`
+	TrainShare float64 `json:"train_share"` // 0–1
+	Share      float64 `json:"share"`
+	Change     float64 `json:"change"` // share − train_share
+}
+
+// Nullable is a float64 written as JSON null when it is NaN (R² of fewer
+// than two rides).
+type Nullable float64
+
+// String is the value with 3 decimals, or "n/a".
+func (f Nullable) String() string {
+	if math.IsNaN(float64(f)) {
+		return "n/a"
+	}
+	return strconv.FormatFloat(float64(f), 'f', 3, 64)
+}
+
+func (f Nullable) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(float64(f)) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(f))
+}
+
+// Bands are the trip distance bands' lower bounds, in miles.
+var Bands = []float64{0, 1, 2, 3, 5, 10, 20}
+
+// movedMost is how many pickup zones the report lists.
+const movedMost = 10
+
+// Build scores both months with the model and computes the report.
+func Build(cfg Config, data, train Month) (*Report, error) {
+	if cfg.Model.Predict == nil {
+		return nil, errors.New("report: the model has no Predict function")
+	}
+	r := &Report{Model: Model{cfg.Model.Name, cfg.Model.Version}}
+	r.cur, r.Data = score(cfg.Model, data)
+	r.ref, r.Train = score(cfg.Model, train)
+	for _, m := range []struct {
+		s     Source
+		what  string
+		rides rides
+	}{{r.Data, "month", r.cur}, {r.Train, "training month", r.ref}} {
+		if len(m.rides.actual) == 0 {
+			return nil, fmt.Errorf("report: the %s %s has no trip with a duration of %g to %g minutes and valid features (%s trips read%s)",
+				m.what, m.s.Name, feature.MinDuration, feature.MaxDuration, thousands(m.s.Trips), excluded(m.s))
+		}
+	}
+
+	q := metrics.Regress(r.cur.actual, r.cur.predicted)
+	r.Count, r.RMSE, r.MAE, r.R2, r.MeanError = q.Count, q.RMSE, q.MAE, Nullable(q.R2), q.MeanError
+	r.ByDistance = groups(r.cur, func(i int) string { return band(r.cur.distance[i]) })
+	slices.SortFunc(r.ByDistance, func(a, b Group) int {
+		return cmp.Compare(slices.Index(bandNames, a.Name), slices.Index(bandNames, b.Name))
+	})
+	r.ByPickupBorough = groups(r.cur, func(i int) string { return zones.Lookup(int64(r.cur.key[i].PU)).Borough })
+	slices.SortStableFunc(r.ByPickupBorough, func(a, b Group) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Name, b.Name)) })
+	r.ByDay = groups(r.cur, func(i int) string { return r.cur.day[i] })
+	slices.SortFunc(r.ByDay, func(a, b Group) int { return cmp.Compare(a.Name, b.Name) })
+
+	r.Drift = Drift{
+		Moderate:    drift.Moderate,
+		Significant: drift.Significant,
+		UnseenPUDO:  unseen(cfg.Vocabulary, r.cur, r.ref),
+		Columns:     columns(r.cur, r.ref),
+		PickupZones: pickupZones(r.cur, r.ref),
+	}
+	return r, nil
+}
+
+// rides are a month's scored rides, as columns.
+type rides struct {
+	actual, predicted, distance []float64
+	key                         []feature.Key
+	day                         []string // pickup date, 2006-01-02
+}
+
+// score keeps the trips validation keeps, in order (cmd/prep's filter:
+// duration first, then features), and predicts them.
+func score(m model.Model, month Month) (rides, Source) {
+	s := Source{Name: month.Name, Trips: len(month.Trips), Excluded: map[string]int{}}
+	var r rides
+	for i, t := range month.Trips {
+		d, err := t.Duration()
+		if err != nil {
+			s.Excluded["no_duration"]++
+			continue
+		}
+		if !feature.Keep(d) {
+			s.Excluded["duration_outside_1_60"]++
+			continue
+		}
+		x, err := t.Features()
+		if err != nil {
+			if s.Excluded["invalid_features"] == 0 {
+				s.FirstInvalid = "trip " + strconv.Itoa(i) + ": " + err.Error()
+			}
+			s.Excluded["invalid_features"]++
+			continue
+		}
+		r.actual = append(r.actual, d)
+		r.predicted = append(r.predicted, m.Predict(x))
+		r.distance = append(r.distance, x.Distance)
+		r.key = append(r.key, x.Key)
+		r.day = append(r.day, t.Pickup.UTC().Format("2006-01-02"))
+	}
+	s.Rides = len(r.actual)
+	return r, s
+}
+
+// groups computes the quality of each group of rides, named by name(i).
+func groups(r rides, name func(i int) string) []Group {
+	index := map[string][]int{}
+	var names []string
+	for i := range r.actual {
+		n := name(i)
+		if _, ok := index[n]; !ok {
+			names = append(names, n)
+		}
+		index[n] = append(index[n], i)
+	}
+	gs := make([]Group, len(names))
+	for g, n := range names {
+		idx := index[n]
+		actual, predicted := make([]float64, len(idx)), make([]float64, len(idx))
+		for j, i := range idx {
+			actual[j], predicted[j] = r.actual[i], r.predicted[i]
+		}
+		q := metrics.Regress(actual, predicted)
+		gs[g] = Group{Name: n, Count: q.Count, RMSE: q.RMSE, MAE: q.MAE, MeanError: q.MeanError}
+	}
+	return gs
+}
+
+// bandNames are the distance bands' names: "0–1 mi", ..., "≥ 20 mi".
+var bandNames = func() []string {
+	names := make([]string, len(Bands))
+	for i, lo := range Bands {
+		if i+1 < len(Bands) {
+			names[i] = fmt.Sprintf("%g–%g mi", lo, Bands[i+1])
+		} else {
+			names[i] = fmt.Sprintf("≥ %g mi", lo)
+		}
+	}
+	return names
+}()
+
+// band is the name of a distance's band: Bands[i] ≤ d < Bands[i+1].
+func band(d float64) string {
+	i, found := slices.BinarySearch(Bands, d)
+	if !found {
+		i--
+	}
+	return bandNames[max(i, 0)]
+}
+
+func unseen(v *feature.Vocabulary, cur, ref rides) Unseen {
+	u := Unseen{Vocabulary: "model"}
+	seen := func(k feature.Key) bool { return v.Index(k) != feature.Unseen }
+	if v == nil {
+		u.Vocabulary = "training month"
+		keys := make(map[feature.Key]bool)
+		for _, k := range ref.key {
+			keys[k] = true
+		}
+		seen = func(k feature.Key) bool { return keys[k] }
+	}
+	distinct := make(map[feature.Key]bool)
+	for _, k := range cur.key {
+		if !seen(k) {
+			u.Rides++
+			distinct[k] = true
+		}
+	}
+	u.Keys = len(distinct)
+	u.Share = float64(u.Rides) / float64(len(cur.key))
+	return u
+}
+
+func columns(cur, ref rides) []Column {
+	var cs []Column
+	for _, c := range []struct {
+		name     string
+		cur, ref []float64
+	}{
+		{"trip_distance", cur.distance, ref.distance},
+		{"prediction", cur.predicted, ref.predicted},
+		{"duration", cur.actual, ref.actual},
+	} {
+		d := drift.NumericDrift(c.ref, c.cur)
+		cs = append(cs, Column{Name: c.name, TrainMean: metrics.Mean(c.ref), Mean: metrics.Mean(c.cur),
+			PSI: d.PSI, Drift: drift.Level(d.PSI), Wasserstein: d.Wasserstein,
+			Edges: d.Edges, TrainShares: d.Reference, Shares: d.Current})
+	}
+	return cs
+}
+
+func pickupZones(cur, ref rides) Zones {
+	pu := func(r rides) []int64 {
+		ids := make([]int64, len(r.key))
+		for i, k := range r.key {
+			ids[i] = int64(k.PU)
+		}
+		return ids
+	}
+	c := drift.CategoricalDrift(pu(ref), pu(cur))
+	z := Zones{PSI: c.PSI, Drift: drift.Level(c.PSI)}
+	for _, s := range c.Shares[:min(movedMost, len(c.Shares))] {
+		zone := zones.Lookup(s.Key)
+		z.MovedMost = append(z.MovedMost, ZoneShare{LocationID: s.Key, Zone: zone.Name, Borough: zone.Borough,
+			TrainShare: s.Reference, Share: s.Current, Change: s.Change()})
+	}
+	return z
+}

@@ -1,0 +1,53 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Summary writes the report's main figures as text, for a terminal.
+func (r *Report) Summary(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s rides scored of %s trips%s\n", r.Data.Name, thousands(r.Data.Rides), thousands(r.Data.Trips), excluded(r.Data))
+	fmt.Fprintf(&b, "  RMSE %.3f (%v)  MAE %.3f  R² %v  mean error %+.3f min\n", r.RMSE, r.RMSE, r.MAE, r.R2, r.MeanError)
+	fmt.Fprintf(&b, "drift against %s (%s rides): PSI, moderate ≥ %g, significant ≥ %g\n", r.Train.Name, thousands(r.Train.Rides), r.Drift.Moderate, r.Drift.Significant)
+	u := r.Drift.UnseenPUDO
+	fmt.Fprintf(&b, "  %-14s %.2f%% of rides (%s rides, %s keys not in the %s's vocabulary)\n", "unseen PU_DO", 100*u.Share, thousands(u.Rides), thousands(u.Keys), u.Vocabulary)
+	for _, c := range r.Drift.Columns {
+		fmt.Fprintf(&b, "  %-14s PSI %.3f  %-11s  (mean %.3f → %.3f; moved by %.3f)\n", c.Name, c.PSI, verdict(c.Drift), c.TrainMean, c.Mean, c.Wasserstein)
+	}
+	z := r.Drift.PickupZones
+	fmt.Fprintf(&b, "  %-14s PSI %.3f  %-11s  (a bin per pickup zone)\n", "PULocationID", z.PSI, verdict(z.Drift))
+	for i, s := range z.MovedMost[:min(3, len(z.MovedMost))] {
+		label := "moved most:"
+		if i > 0 {
+			label = ""
+		}
+		fmt.Fprintf(&b, "  %-14s %s, %s: %.2f%% → %.2f%% of rides\n", label, s.Zone, s.Borough, 100*s.TrainShare, 100*s.Share)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// verdict is a drift level for the terminal: "no drift", "MODERATE", "SIGNIFICANT".
+func verdict(level string) string {
+	if level == "none" {
+		return "no drift"
+	}
+	return strings.ToUpper(level)
+}
+
+// excluded is "; excluded: 3,302 duration_outside_1_60, ...", or "".
+func excluded(s Source) string {
+	var parts []string
+	for _, k := range []string{"duration_outside_1_60", "no_duration", "invalid_features"} {
+		if n := s.Excluded[k]; n > 0 {
+			parts = append(parts, thousands(n)+" "+k)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; excluded: " + strings.Join(parts, ", ")
+}
