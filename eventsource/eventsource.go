@@ -188,7 +188,9 @@ func (m *Mapping) Run(ctx context.Context) error {
 	if m.Logger == nil {
 		m.Logger = slog.Default()
 	}
+	m.mu.Lock()
 	m.checkpoints = map[string]string{}
+	m.mu.Unlock()
 	sum, err := m.Client.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(m.Stream)})
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", m.Stream, err)
@@ -276,19 +278,18 @@ func (r *reader) discover() {
 		}
 		s := &shard{m: r.m, id: id, start: start}
 		s.closed.Store(closed)
+		s.finished = sync.OnceFunc(func() {
+			select {
+			case r.ended <- id:
+			case <-r.ctx.Done():
+			}
+		})
 		r.started[id], r.shards[id] = true, s
 		r.m.Logger.Info("reading shard", "shard", id, "start", string(start),
 			"parent", aws.ToString(sh.ParentShardId), "adjacent_parent", aws.ToString(sh.AdjacentParentShardId))
 		r.wg.Go(func() {
-			if err := s.run(r.ctx); err != nil {
-				if r.ctx.Err() == nil {
-					r.stop(err) // a fatal error stops the mapping
-				}
-				return
-			}
-			select {
-			case r.ended <- id:
-			case <-r.ctx.Done():
+			if err := s.run(r.ctx); err != nil && r.ctx.Err() == nil {
+				r.stop(err) // a fatal error stops the mapping
 			}
 		})
 	}

@@ -86,7 +86,7 @@ func TestMapping(t *testing.T) {
 			return nil, nil
 		}}
 		m := mapping(t, c, "unknown", f)
-		runUntil(t, m, func() bool { return len(f.calls) >= 2 })
+		runUntil(t, m, func() bool { return len(f.sizes()) >= 2 })
 		assert.Equal(t, []int{4, 4}, f.sizes())
 		assert.Equal(t, numbered("record", 4), f.doneData())
 	})

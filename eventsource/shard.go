@@ -23,9 +23,14 @@ type shard struct {
 	id     string
 	start  types.ShardIteratorType
 	closed atomic.Bool // the last listing shows the shard closed (split or merged)
+	// finished tells the mapping, once, that the shard is read to its end:
+	// its children may start.
+	finished func()
 
 	iter       *string // where to read next; nil: get one from the checkpoint
 	end        bool    // GetRecords said the shard has no more records
+	atEnd      bool    // read to the tip after it was closed
+	warned     bool    // about records after atEnd
 	readErrors int     // consecutive failed reads
 
 	// pending holds the records read and not done yet, in order; batches
@@ -55,12 +60,15 @@ func (s *shard) run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// read reads the next batch into pending. It reports the shard's end: no
-// next iterator (Kinesis, once a closed shard is read), or an empty read
-// at the tip of a shard that was already closed before the read (moto
-// always gives a next iterator).
+// read reads the next batch into pending, and reports the shard's end:
+// GetRecords gives no next iterator, as Kinesis does once a closed shard is
+// read. A read at the tip of a shard that was closed before the read is
+// its end too (no record can come after it), which the shard's children
+// are told, but the shard is still polled: moto (5.2) gives no end and
+// keeps putting records in closed shards, and they are delivered.
 func (s *shard) read(ctx context.Context) (ended bool, err error) {
 	if s.end {
+		s.finished()
 		return true, nil
 	}
 	if s.iter == nil {
@@ -78,11 +86,21 @@ func (s *shard) read(ctx context.Context) (ended bool, err error) {
 	s.iter = out.NextShardIterator
 	s.end = s.iter == nil
 	if len(out.Records) > 0 {
+		if s.atEnd && !s.warned {
+			s.warned = true
+			s.m.Logger.Warn("records after the end of a closed shard (moto puts records in closed shards; Kinesis does not): delivering them",
+				"shard", s.id, "records", len(out.Records))
+		}
 		s.pending, s.batches = out.Records, []int{len(out.Records)}
 		return false, nil
 	}
-	if s.end || closed && aws.ToInt64(out.MillisBehindLatest) == 0 {
+	if s.end {
+		s.finished()
 		return true, nil
+	}
+	if closed && aws.ToInt64(out.MillisBehindLatest) == 0 {
+		s.atEnd = true
+		s.finished()
 	}
 	return false, wait(ctx, s.m.Poll)
 }
