@@ -26,8 +26,11 @@
 //   - A batch given up on is recorded on the OnFailure destination (its
 //     shard and sequence number range, not its records) and the shard goes
 //     on after it.
-//   - Shards are re-listed after a split or a merge; a child shard is read,
-//     from its start, once its parents have been read to their end.
+//   - Shards are re-listed every 10 polls and whenever one ends; a child
+//     shard (of a split or a merge) is read, from its start, once its
+//     parents have been read to their end. (moto 5.2 never ends a closed
+//     shard and keeps putting records in it: such a shard counts as ended
+//     once read to its tip, but is still polled, so nothing is lost.)
 //   - Read errors (an expired iterator, throttling, a server error) get a
 //     new iterator from the checkpoint, with a backoff; only a fatal error
 //     (the stream is gone, access is denied) stops the mapping.

@@ -93,6 +93,7 @@ func TestFunctionErrors(t *testing.T) {
 			assert.Equal(t, 6, r.RequestContext.ApproximateInvokeCount, "1 invocation + MaximumRetryAttempts 5")
 			assert.Equal(t, "arn:aws:lambda:us-east-1:123456789012:function:predict-stream", r.RequestContext.FunctionARN)
 			assert.NoError(t, uuid.Validate(r.RequestContext.RequestID))
+			assert.Equal(t, f.ids[11], r.RequestContext.RequestID, "the last invocation's request id")
 			assert.Equal(t, &ResponseContext{StatusCode: 200, ExecutedVersion: "$LATEST", FunctionError: "Unhandled"}, r.ResponseContext)
 			assert.Equal(t, "1.0", r.Version)
 			for _, ts := range []string{r.Timestamp, r.KinesisBatchInfo.ApproximateArrivalOfFirstRecord} {

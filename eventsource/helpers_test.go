@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/stretchr/testify/require"
@@ -27,6 +28,7 @@ type delivery struct {
 type function struct {
 	mu     sync.Mutex
 	calls  [][]delivery // the records of each invocation
+	ids    []string     // the request id of each invocation
 	done   []delivery   // the records each answer said were done, in order
 	answer func(ctx context.Context, call int, recs []delivery) ([]events.KinesisBatchItemFailure, error)
 }
@@ -40,6 +42,8 @@ func (f *function) handle(ctx context.Context, ev events.KinesisEvent) ([]events
 	f.mu.Lock()
 	call := len(f.calls)
 	f.calls = append(f.calls, recs)
+	lc, _ := lambdacontext.FromContext(ctx)
+	f.ids = append(f.ids, lc.AwsRequestID)
 	answer := f.answer
 	f.mu.Unlock()
 	var failures []events.KinesisBatchItemFailure

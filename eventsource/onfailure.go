@@ -79,12 +79,18 @@ type KinesisBatchInfo struct {
 // timeFormat is the records' time format: UTC, milliseconds, Z.
 const timeFormat = "2006-01-02T15:04:05.000Z"
 
-func (m *Mapping) failureRecord(shard string, recs []types.Record, condition string, invocations int, last *ResponseContext) FailureRecord {
+// failureRecord is the record of giving up on recs after invocations
+// failed ones, the last with requestID and response (none: the records were
+// never sent to the function).
+func (m *Mapping) failureRecord(shard string, recs []types.Record, condition string, invocations int, requestID string, response *ResponseContext) FailureRecord {
 	first, end := recs[0], recs[len(recs)-1]
+	if requestID == "" {
+		requestID = uuid.NewString()
+	}
 	return FailureRecord{
-		RequestContext: RequestContext{RequestID: uuid.NewString(), FunctionARN: m.FunctionARN,
+		RequestContext: RequestContext{RequestID: requestID, FunctionARN: m.FunctionARN,
 			Condition: condition, ApproximateInvokeCount: invocations},
-		ResponseContext: last,
+		ResponseContext: response,
 		Version:         "1.0",
 		Timestamp:       time.Now().UTC().Format(timeFormat),
 		KinesisBatchInfo: KinesisBatchInfo{

@@ -40,8 +40,9 @@ type shard struct {
 	batches []int
 	// attempts counts the failed invocations of the first batch (bisecting
 	// does not count); last is the response of the latest of them.
-	attempts int
-	last     *ResponseContext
+	attempts    int
+	last        *ResponseContext
+	lastRequest string // its request id
 }
 
 func (s *shard) run(ctx context.Context) error {
@@ -153,7 +154,7 @@ func (s *shard) process(ctx context.Context) error {
 	case o.err != nil && s.m.BisectBatchOnFunctionError && len(batch) > 1:
 		half := (len(batch) + 1) / 2
 		s.batches = slices.Insert(s.batches, 1, len(batch)-half)
-		s.batches[0], s.attempts, s.last = half, 0, nil // splitting uses no retry
+		s.batches[0], s.attempts, s.last, s.lastRequest = half, 0, nil, "" // splitting uses no retry
 		s.m.Logger.Warn("function error; bisecting the batch", "shard", s.id, "records", len(batch),
 			"halves", []int{half, len(batch) - half}, "error", o.err.Error())
 		return nil
@@ -162,7 +163,7 @@ func (s *shard) process(ctx context.Context) error {
 	// lowest batch item failure on (the records before it are done).
 	s.advance(o.first)
 	s.attempts++
-	s.last = &o.response
+	s.last, s.lastRequest = &o.response, o.requestID
 	if max := s.m.MaximumRetryAttempts; max >= 0 && s.attempts > max {
 		return s.discard(ctx, s.batches[0], ConditionRetries)
 	}
@@ -184,7 +185,7 @@ func (s *shard) advance(n int) {
 	s.m.checkpoint(s.id, aws.ToString(s.pending[n-1].SequenceNumber))
 	s.pending = s.pending[n:]
 	if s.batches[0] -= n; s.batches[0] == 0 {
-		s.batches, s.attempts, s.last = s.batches[1:], 0, nil
+		s.batches, s.attempts, s.last, s.lastRequest = s.batches[1:], 0, nil, ""
 	}
 }
 
@@ -195,8 +196,11 @@ func (s *shard) expired(batch []types.Record) int {
 		return 0
 	}
 	n := 0
-	for n < len(batch) && time.Since(aws.ToTime(batch[n].ApproximateArrivalTimestamp)) > s.m.MaximumRecordAge {
-		n++
+	for ; n < len(batch); n++ {
+		at := aws.ToTime(batch[n].ApproximateArrivalTimestamp)
+		if at.IsZero() || time.Since(at) <= s.m.MaximumRecordAge {
+			break
+		}
 	}
 	return n
 }
@@ -204,7 +208,7 @@ func (s *shard) expired(batch []types.Record) int {
 // discard gives up on the first n pending records: their range goes to the
 // on-failure destination (or the log), and the shard goes on after them.
 func (s *shard) discard(ctx context.Context, n int, condition string) error {
-	rec := s.m.failureRecord(s.id, s.pending[:n], condition, s.attempts, s.last)
+	rec := s.m.failureRecord(s.id, s.pending[:n], condition, s.attempts, s.lastRequest, s.last)
 	s.m.Logger.Error("batch given up on", "shard", s.id, "condition", condition,
 		"start_sequence_number", rec.KinesisBatchInfo.StartSequenceNumber,
 		"end_sequence_number", rec.KinesisBatchInfo.EndSequenceNumber, "records", n,
@@ -233,9 +237,10 @@ func (s *shard) discard(ctx context.Context, n int, condition string) error {
 
 // outcome is what one invocation came to.
 type outcome struct {
-	err      error // a function error: returned, panicked or timed out
-	first    int   // the first record to invoke again; -1: the batch is done
-	response ResponseContext
+	err       error // a function error: returned, panicked or timed out
+	first     int   // the first record to invoke again; -1: the batch is done
+	response  ResponseContext
+	requestID string
 }
 
 // invoke runs the handler on batch, bounded by the function's timeout. A
@@ -246,7 +251,8 @@ func (s *shard) invoke(ctx context.Context, batch []types.Record) outcome {
 	// Ctrl-C must not cut a batch in half: the handler finishes it.
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.m.FunctionTimeout)
 	defer cancel()
-	hctx = lambdacontext.NewContext(hctx, &lambdacontext.LambdaContext{AwsRequestID: uuid.NewString(), InvokedFunctionArn: s.m.FunctionARN})
+	requestID := uuid.NewString()
+	hctx = lambdacontext.NewContext(hctx, &lambdacontext.LambdaContext{AwsRequestID: requestID, InvokedFunctionArn: s.m.FunctionARN})
 	type result struct {
 		failures []events.KinesisBatchItemFailure
 		err      error
@@ -272,9 +278,10 @@ func (s *shard) invoke(ctx context.Context, batch []types.Record) outcome {
 		r.err = fmt.Errorf("Task timed out after %.2f seconds", s.m.FunctionTimeout.Seconds())
 	}
 	if r.err != nil {
-		return outcome{err: r.err, first: 0, response: ResponseContext{StatusCode: 200, ExecutedVersion: "$LATEST", FunctionError: "Unhandled"}}
+		return outcome{err: r.err, first: 0, requestID: requestID,
+			response: ResponseContext{StatusCode: 200, ExecutedVersion: "$LATEST", FunctionError: "Unhandled"}}
 	}
-	o := outcome{first: -1, response: ResponseContext{StatusCode: 200, ExecutedVersion: "$LATEST"}}
+	o := outcome{first: -1, requestID: requestID, response: ResponseContext{StatusCode: 200, ExecutedVersion: "$LATEST"}}
 	if len(r.failures) > 0 && !s.m.ReportBatchItemFailures {
 		s.m.Logger.Warn("batch item failures ignored: ReportBatchItemFailures is off", "shard", s.id, "failures", len(r.failures))
 		return o

@@ -42,10 +42,10 @@ func CreateQueue(t testing.TB, c *sqs.Client, name string) (url, arn string) {
 	return aws.ToString(out.QueueUrl), attrs.Attributes[string(types.QueueAttributeNameQueueArn)]
 }
 
-// ReceiveMessages receives (and deletes) the bodies of the messages on the
-// queue until it holds none for a moment, or until until returns true for
-// the bodies received so far. It fails the test if nothing satisfies until
-// within a generous bound (a hang, not a timing assertion).
+// ReceiveMessages receives (and deletes) the messages on the queue until
+// until returns true for the bodies received so far, and returns the
+// bodies. It fails the test if until is not satisfied within a generous
+// bound (a hang, not a timing assertion).
 func ReceiveMessages(t testing.TB, c *sqs.Client, url string, until func(bodies []string) bool) []string {
 	t.Helper()
 	ctx := context.Background()
