@@ -164,7 +164,7 @@ func (s *shard) process(ctx context.Context) error {
 	s.advance(o.first)
 	s.attempts++
 	s.last, s.lastRequest = &o.response, o.requestID
-	if max := s.m.MaximumRetryAttempts; max >= 0 && s.attempts > max {
+	if limit := s.m.MaximumRetryAttempts; limit >= 0 && s.attempts > limit {
 		return s.discard(ctx, s.batches[0], ConditionRetries)
 	}
 	reason := "batch item failures"
