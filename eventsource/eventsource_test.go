@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -20,131 +18,98 @@ import (
 	"github.com/rideduration/rideduration/internal/testenv"
 )
 
-// recorder is a handler that records what it was given and fails as told.
-type recorder struct {
-	mu      sync.Mutex
-	batches []events.KinesisEvent
-	seen    map[string]int // data → deliveries
-	fail    func(ev events.KinesisEvent, call int) ([]events.KinesisBatchItemFailure, error)
-	done    chan struct{}
-	want    int // distinct records after which done is closed
-}
-
-func newRecorder(want int) *recorder {
-	return &recorder{seen: map[string]int{}, done: make(chan struct{}), want: want}
-}
-
-func (r *recorder) handle(_ context.Context, ev events.KinesisEvent) ([]events.KinesisBatchItemFailure, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.batches = append(r.batches, ev)
-	if r.fail != nil {
-		if f, err := r.fail(ev, len(r.batches)-1); f != nil || err != nil {
-			return f, err
-		}
-	}
-	for _, rec := range ev.Records {
-		r.seen[string(rec.Kinesis.Data)]++
-	}
-	if len(r.seen) == r.want {
-		close(r.done)
-	}
-	return nil, nil
-}
-
-// mapping runs m until the recorder has seen every record, then stops it
-// as Ctrl-C would, and checks that it stopped cleanly.
-func runUntilDone(t *testing.T, m *Mapping, r *recorder) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- m.Run(ctx) }()
-	select {
-	case <-r.done:
-	case err := <-errc:
-		t.Fatalf("mapping stopped early: %v", err)
-	case <-time.After(60 * time.Second): // a bound, not a timed assertion
-		t.Fatal("records not delivered")
-	}
-	cancel()
-	require.NoError(t, <-errc)
-}
-
-func put(t *testing.T, c *kinesis.Client, stream string, n int) []string {
-	t.Helper()
-	var seqs []string
-	for i := range n {
-		out, err := c.PutRecord(context.Background(), &kinesis.PutRecordInput{
-			StreamName: aws.String(stream), PartitionKey: aws.String(fmt.Sprint(i)), Data: fmt.Appendf(nil, "record %d", i)})
-		require.NoError(t, err)
-		seqs = append(seqs, aws.ToString(out.SequenceNumber))
-	}
-	return seqs
-}
-
-func quiet() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
-
 func TestMapping(t *testing.T) {
 	c := testenv.Kinesis(t, testenv.Moto(t))
 
 	t.Run("every shard, in batches, in order", func(t *testing.T) {
 		testenv.CreateStream(t, c, "all", 2)
-		put(t, c, "all", 250)
-		r := newRecorder(250)
-		m := &Mapping{Client: c, Stream: "all", Handler: r.handle, BatchSize: 40, Poll: 10 * time.Millisecond, Region: "us-east-1", Logger: quiet()}
-		runUntilDone(t, m, r)
+		put(t, c, "all", byIndex, numbered("record", 250)...)
+		f := &function{}
+		var evs []events.KinesisEvent
+		var mu sync.Mutex
+		m := mapping(t, c, "all", f)
+		m.BatchSize = 40
+		m.Handler = func(ctx context.Context, ev events.KinesisEvent) ([]events.KinesisBatchItemFailure, error) {
+			lc, ok := lambdacontext.FromContext(ctx)
+			assert.True(t, ok && lc.AwsRequestID != "" && lc.InvokedFunctionArn == "arn:aws:lambda:us-east-1:123456789012:function:predict-stream", "%+v", lc)
+			mu.Lock()
+			evs = append(evs, ev)
+			mu.Unlock()
+			return f.handle(ctx, ev)
+		}
+		runUntil(t, m, func() bool { return len(f.doneData()) >= 250 })
 
 		last := map[string]string{}
-		for _, ev := range r.batches {
+		for _, ev := range evs {
 			require.LessOrEqual(t, len(ev.Records), 40)
 			for _, rec := range ev.Records {
-				shard := rec.EventID[:len(rec.EventID)-len(rec.Kinesis.SequenceNumber)-1]
-				assert.Equal(t, shard+":"+rec.Kinesis.SequenceNumber, rec.EventID)
 				assert.Equal(t, "aws:kinesis", rec.EventSource)
-				assert.Contains(t, rec.EventSourceArn, ":stream/all")
+				assert.Equal(t, "arn:aws:kinesis:us-east-1:123456789012:stream/all", rec.EventSourceArn)
 				assert.Equal(t, "us-east-1", rec.AwsRegion)
-				if prev, ok := last[shard]; ok {
-					assert.True(t, less(prev, rec.Kinesis.SequenceNumber), "shard %s out of order", shard)
-				}
-				last[shard] = rec.Kinesis.SequenceNumber
 			}
 		}
-		assert.Len(t, last, 2, "both shards polled")
-		for _, n := range r.seen {
-			assert.Equal(t, 1, n, "delivered once")
+		for _, d := range f.done {
+			if prev, ok := last[d.shard]; ok {
+				assert.True(t, less(prev, d.seq), "shard %s out of order", d.shard)
+			}
+			last[d.shard] = d.seq
 		}
+		assert.Len(t, last, 2, "both shards polled")
+		assert.ElementsMatch(t, numbered("record", 250), f.doneData(), "each once")
 		assert.Equal(t, last, m.Checkpoints())
 	})
 
 	t.Run("re-delivers from the lowest batch item failure", func(t *testing.T) {
 		testenv.CreateStream(t, c, "partial", 1)
-		seqs := put(t, c, "partial", 10)
-		r := newRecorder(7) // counts the records of successful invocations: 3 to 9
-		r.fail = func(ev events.KinesisEvent, call int) ([]events.KinesisBatchItemFailure, error) {
+		seqs := put(t, c, "partial", byIndex, numbered("record", 10)...)
+		f := &function{answer: func(_ context.Context, call int, _ []delivery) ([]events.KinesisBatchItemFailure, error) {
 			if call == 0 { // records 3 and 7 fail once
 				return []events.KinesisBatchItemFailure{{ItemIdentifier: seqs[7]}, {ItemIdentifier: seqs[3]}}, nil
 			}
-			if call == 1 {
-				return nil, errors.New("function error") // the whole batch again
+			return nil, nil
+		}}
+		m := mapping(t, c, "partial", f)
+		runUntil(t, m, func() bool { return len(f.doneData()) >= 10 })
+		assert.Equal(t, []int{10, 7}, f.sizes(), "from the lowest failure on")
+		assert.Equal(t, seqs[3], f.calls[1][0].seq)
+		assert.Equal(t, numbered("record", 10), f.doneData(), "each once, in order")
+		assert.Equal(t, map[string]string{"shardId-000000000000": seqs[9]}, m.Checkpoints())
+	})
+
+	t.Run("a failure naming no record fails the whole batch", func(t *testing.T) {
+		testenv.CreateStream(t, c, "unknown", 1)
+		put(t, c, "unknown", byIndex, numbered("record", 4)...)
+		f := &function{answer: func(_ context.Context, call int, _ []delivery) ([]events.KinesisBatchItemFailure, error) {
+			if call == 0 {
+				return []events.KinesisBatchItemFailure{{ItemIdentifier: ""}}, nil
 			}
 			return nil, nil
-		}
-		m := &Mapping{Client: c, Stream: "partial", Handler: r.handle, Poll: 10 * time.Millisecond, Logger: quiet()}
-		runUntilDone(t, m, r)
-		require.GreaterOrEqual(t, len(r.batches), 3)
-		assert.Len(t, r.batches[0].Records, 10)
-		assert.Equal(t, seqs[3:], sequenceNumbers(r.batches[1]), "from the lowest failure on")
-		assert.Equal(t, seqs[3:], sequenceNumbers(r.batches[2]), "a function error re-delivers the batch")
-		assert.Equal(t, map[string]string{"shardId-000000000000": seqs[9]}, m.Checkpoints())
+		}}
+		m := mapping(t, c, "unknown", f)
+		runUntil(t, m, func() bool { return len(f.sizes()) >= 2 })
+		assert.Equal(t, []int{4, 4}, f.sizes())
+		assert.Equal(t, numbered("record", 4), f.doneData())
+	})
+
+	t.Run("without ReportBatchItemFailures a reported failure is ignored", func(t *testing.T) {
+		testenv.CreateStream(t, c, "noreport", 1)
+		seqs := put(t, c, "noreport", byIndex, numbered("record", 4)...)
+		f := &function{answer: func(context.Context, int, []delivery) ([]events.KinesisBatchItemFailure, error) {
+			return []events.KinesisBatchItemFailure{{ItemIdentifier: seqs[1]}}, nil
+		}}
+		m := mapping(t, c, "noreport", f)
+		m.ReportBatchItemFailures = false
+		runUntil(t, m, func() bool { return m.Checkpoints()["shardId-000000000000"] == seqs[3] })
+		assert.Equal(t, []int{4}, f.sizes(), "checkpointed as a success, as Lambda does")
 	})
 
 	t.Run("LATEST skips what was there", func(t *testing.T) {
 		testenv.CreateStream(t, c, "latest", 1)
-		put(t, c, "latest", 5)
-		r := newRecorder(3)
+		put(t, c, "latest", byIndex, numbered("old", 5)...)
+		f := &function{}
 		reading := &signalReads{KinesisAPI: c, first: make(chan struct{})}
-		m := &Mapping{Client: reading, Stream: "latest", Start: types.ShardIteratorTypeLatest, Handler: r.handle,
-			Poll: 10 * time.Millisecond, Logger: quiet()}
+		m := mapping(t, reading, "latest", f)
+		m.Start = types.ShardIteratorTypeLatest
 		go func() {
 			<-reading.first // the LATEST iterator exists: put after it
 			for i := range 3 {
@@ -153,13 +118,23 @@ func TestMapping(t *testing.T) {
 				assert.NoError(t, err)
 			}
 		}()
-		runUntilDone(t, m, r)
-		assert.Equal(t, map[string]int{"new 0": 1, "new 1": 1, "new 2": 1}, r.seen)
+		runUntil(t, m, func() bool { return len(f.doneData()) >= 3 })
+		assert.Equal(t, numbered("new", 3), f.doneData())
 	})
 
-	t.Run("a missing stream is an error", func(t *testing.T) {
-		m := &Mapping{Client: c, Stream: "nope", Handler: newRecorder(0).handle, Logger: quiet()}
-		assert.ErrorContains(t, m.Run(context.Background()), "stream nope")
+	t.Run("a configuration Lambda refuses is an error", func(t *testing.T) {
+		for _, change := range []func(*Mapping){
+			func(m *Mapping) { m.BatchSize = 0 },
+			func(m *Mapping) { m.BatchSize = 10001 },
+			func(m *Mapping) { m.MaximumRetryAttempts = -2 },
+			func(m *Mapping) { m.MaximumRecordAge = 0 },
+			func(m *Mapping) { m.FunctionTimeout = 0 },
+			func(m *Mapping) { m.Start = types.ShardIteratorTypeAtTimestamp },
+		} {
+			m := mapping(t, c, "all", &function{})
+			change(m)
+			assert.Error(t, m.Run(context.Background()))
+		}
 	})
 }
 
@@ -176,13 +151,4 @@ func (s *signalReads) GetRecords(ctx context.Context, in *kinesis.GetRecordsInpu
 	return s.KinesisAPI.GetRecords(ctx, in, o...)
 }
 
-func sequenceNumbers(ev events.KinesisEvent) []string {
-	var out []string
-	for _, r := range ev.Records {
-		out = append(out, r.Kinesis.SequenceNumber)
-	}
-	return out
-}
-
-// less compares decimal sequence numbers.
-func less(a, b string) bool { return len(a) < len(b) || (len(a) == len(b) && a < b) }
+var errFunction = errors.New("function error")
