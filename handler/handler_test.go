@@ -154,7 +154,7 @@ func TestHandleBadRecords(t *testing.T) {
 	}{
 		{"not JSON", "Hello, this is a test.", "record"},
 		{"empty", "", "record"},
-		{"truncated", `{"ride": {"PULocationID": 130`, "record"},
+		{"truncated", `{"ride": {"PULocationID": 130`, "ride"},
 		{"two values", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1} {}`, "record"},
 		{"array", `[1, 2]`, "record"},
 		{"bare NaN", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": NaN}, "ride_id": 1}`, "ride.trip_distance"},
