@@ -64,7 +64,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (Response,
 	entries := make([]putrecords.Entry, 0, n)
 	buf := make([]byte, 0, 160*n)
 	var bad []badRecord
-	for _, r := range userRecords(ev.Records) {
+	for r := range userRecords(ev.Records) {
 		ride, err := r.parse()
 		if err != nil {
 			bad = append(bad, badRecord{userRecord: r, reason: err.Error()})

@@ -1,6 +1,8 @@
 package handler
 
 import (
+	"iter"
+
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/rideduration/rideduration/kpl"
@@ -18,26 +20,33 @@ type userRecord struct {
 	err   error // the aggregate could not be read
 }
 
-// userRecords lists the user records of an event, in order. An aggregate
-// that cannot be read (damaged, wrong MD5) is one bad record.
-func userRecords(recs []events.KinesisEventRecord) []userRecord {
-	out := make([]userRecord, 0, len(recs))
-	for i := range recs {
-		data := recs[i].Kinesis.Data
-		if !kpl.IsAggregated(data) {
-			out = append(out, userRecord{index: i, sub: -1, data: data})
-			continue
-		}
-		users, err := kpl.Deaggregate(data)
-		if err != nil {
-			out = append(out, userRecord{index: i, sub: -1, data: data, err: &wire.FieldError{Field: "record", Reason: err.Error()}})
-			continue
-		}
-		for sub, u := range users {
-			out = append(out, userRecord{index: i, sub: sub, data: u.Data})
+// userRecords yields the user records of an event, in order, without
+// collecting them. An aggregate that cannot be read (damaged, wrong MD5) is
+// one bad record.
+func userRecords(recs []events.KinesisEventRecord) iter.Seq[userRecord] {
+	return func(yield func(userRecord) bool) {
+		for i := range recs {
+			data := recs[i].Kinesis.Data
+			if !kpl.IsAggregated(data) {
+				if !yield(userRecord{index: i, sub: -1, data: data}) {
+					return
+				}
+				continue
+			}
+			users, err := kpl.Deaggregate(data)
+			if err != nil {
+				if !yield(userRecord{index: i, sub: -1, data: data, err: &wire.FieldError{Field: "record", Reason: err.Error()}}) {
+					return
+				}
+				continue
+			}
+			for sub, u := range users {
+				if !yield(userRecord{index: i, sub: sub, data: u.Data}) {
+					return
+				}
+			}
 		}
 	}
-	return out
 }
 
 // parse reads the ride event of the record.
