@@ -28,8 +28,9 @@ GOLDEN     = testdata/golden_predictions.csv.zst
 
 # Debian packages the tests need: sklearn 1.2.1, pandas and zstandard to retrain, AWS CLI v2
 # (/usr/bin/aws) for the end-to-end walkthrough, zip for make package, chromium for the report
-# page's browser test. Installed only when missing (needs root).
-DEB_PACKAGES = python3-sklearn python3-pandas python3-zstandard awscli zip chromium
+# page's browser test, protoc for kpl's regenerate-and-compare test. Installed only when missing
+# (needs root).
+DEB_PACKAGES = python3-sklearn python3-pandas python3-zstandard awscli zip chromium protobuf-compiler
 deps: ## install the Debian packages the tests need, if missing
 	@dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PACKAGES); }

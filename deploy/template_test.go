@@ -134,6 +134,15 @@ func cfnValue(n *yaml.Node) (any, error) {
 	return v, nil
 }
 
+// parseCFN reads a CloudFormation template into plain Go values (cfnValue).
+func parseCFN(src []byte) (any, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, err
+	}
+	return cfnValue(&doc)
+}
+
 type template struct {
 	Parameters map[string]map[string]any
 	Globals    map[string]any
@@ -146,11 +155,7 @@ func loadTemplate(t *testing.T) template {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
-		t.Fatalf("%s: %v", templatePath, err)
-	}
-	v, err := cfnValue(&doc)
+	v, err := parseCFN(src)
 	if err != nil {
 		t.Fatalf("%s: %v", templatePath, err)
 	}

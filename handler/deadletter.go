@@ -11,7 +11,7 @@ import (
 
 // badRecord is a record that can never be predicted, and why.
 type badRecord struct {
-	index  int
+	userRecord
 	reason string
 }
 
@@ -25,8 +25,11 @@ func deadLetters(recs []events.KinesisEventRecord, bad []badRecord) []putrecords
 			EventID:        rec.EventID,
 			SequenceNumber: rec.Kinesis.SequenceNumber,
 			PartitionKey:   rec.Kinesis.PartitionKey,
-			Data:           rec.Kinesis.Data,
-			Size:           len(rec.Kinesis.Data),
+			Data:           b.data,
+			Size:           len(b.data),
+		}
+		if b.sub >= 0 {
+			d.SubSequenceNumber = &b.sub
 		}
 		if len(d.Data) > wire.MaxEventBytes {
 			d.Data, d.Truncated = d.Data[:wire.MaxEventBytes], true

@@ -52,8 +52,9 @@ type Response struct {
 // one PutRecords call per 500 records. It never fails the whole batch:
 // records that could not be written are returned as batch item failures
 // (Lambda re-delivers from the lowest one), bad records are logged and
-// dead-lettered, never retried. The error is always nil; it is there for
-// the Lambda handler signature.
+// dead-lettered, never retried. A KPL aggregate's user records are each a
+// ride; if any of them cannot be written, the aggregate is reported. The
+// error is always nil; it is there for the Lambda handler signature.
 func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (Response, error) {
 	n := len(ev.Records)
 	resp := Response{
@@ -63,13 +64,11 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (Response,
 	entries := make([]putrecords.Entry, 0, n)
 	buf := make([]byte, 0, 160*n)
 	var bad []badRecord
-	for i := range ev.Records {
-		rec := &ev.Records[i]
-		ride, err := wire.ParseRideEvent(rec.Kinesis.Data)
+	for r := range userRecords(ev.Records) {
+		ride, err := r.parse()
 		if err != nil {
-			bad = append(bad, badRecord{index: i, reason: err.Error()})
-			h.log.Warn("bad record", "shard", shardID(rec), "event_id", rec.EventID,
-				"sequence_number", rec.Kinesis.SequenceNumber, "reason", err.Error())
+			bad = append(bad, badRecord{userRecord: r, reason: err.Error()})
+			h.log.Warn("bad record", append(r.logAttrs(&ev.Records[r.index]), "reason", err.Error())...)
 			continue
 		}
 		p := h.model.Event(ride)
@@ -77,7 +76,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (Response,
 		// One buffer holds every record's JSON: one allocation, not n.
 		start := len(buf)
 		buf = p.AppendJSON(buf)
-		entries = append(entries, putrecords.Entry{Data: buf[start:len(buf):len(buf)], Key: ride.PartitionKey(), Index: i})
+		entries = append(entries, putrecords.Entry{Data: buf[start:len(buf):len(buf)], Key: ride.PartitionKey(), Index: r.index})
 	}
 
 	var written, dead putrecords.Result
@@ -92,6 +91,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (Response,
 	// its retries, sends it to its on-failure destination.
 	failed := append(written.Failed, dead.Failed...)
 	slices.Sort(failed)
+	failed = slices.Compact(failed) // the user records of one aggregate share its index
 	for _, i := range failed {
 		resp.BatchItemFailures = append(resp.BatchItemFailures,
 			events.KinesisBatchItemFailure{ItemIdentifier: ev.Records[i].Kinesis.SequenceNumber})

@@ -154,10 +154,10 @@ func TestHandleBadRecords(t *testing.T) {
 	}{
 		{"not JSON", "Hello, this is a test.", "record"},
 		{"empty", "", "record"},
-		{"truncated", `{"ride": {"PULocationID": 130`, "record"},
+		{"truncated", `{"ride": {"PULocationID": 130`, "ride"},
 		{"two values", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1} {}`, "record"},
 		{"array", `[1, 2]`, "record"},
-		{"bare NaN", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": NaN}, "ride_id": 1}`, "record"},
+		{"bare NaN", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": NaN}, "ride_id": 1}`, "ride.trip_distance"},
 		{"NaN as string", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": "NaN"}, "ride_id": 1}`, "ride.trip_distance"},
 		{"distance as string", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": "3.66"}, "ride_id": 1}`, "ride.trip_distance"},
 		{"distance out of range", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 1e400}, "ride_id": 1}`, "ride.trip_distance"},
@@ -273,7 +273,7 @@ func TestHandleHiTestEvent(t *testing.T) {
 	bad := logs.withMsg(t, "bad record")
 	require.Len(t, bad, 1)
 	assert.Equal(t, "49639854210870046278837730611666112709822541697829044226", bad[0]["sequence_number"])
-	assert.Equal(t, "record: not a JSON ride event: invalid character 'H' looking for beginning of value", bad[0]["reason"])
+	assert.Equal(t, "record: not valid JSON: invalid character 'H' at start of value", bad[0]["reason"])
 }
 
 func failures(ev events.KinesisEvent, idx ...int) []events.KinesisBatchItemFailure {

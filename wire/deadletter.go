@@ -8,7 +8,11 @@ type DeadLetter struct {
 	EventID        string `json:"event_id"`
 	SequenceNumber string `json:"sequence_number"`
 	PartitionKey   string `json:"partition_key"`
-	Data           []byte `json:"data"` // base64 in JSON: the record may not be text
+	// SubSequenceNumber is set when the refused record is a user record of a
+	// KPL aggregate: its index in the aggregate (Data is then that user
+	// record, PartitionKey the aggregate's).
+	SubSequenceNumber *int   `json:"sub_sequence_number,omitempty"`
+	Data              []byte `json:"data"` // base64 in JSON: the record may not be text
 	// Truncated is set when the record was longer than MaxEventBytes: Data
 	// then holds its first MaxEventBytes bytes, so that the dead letter fits
 	// in one Kinesis record (1 MiB).

@@ -2,10 +2,13 @@ package wire
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -27,6 +30,12 @@ func TestFastParse(t *testing.T) {
 		{`{"Ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 123}`, false},
 		{`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": "a\"b"}`, false},
 		{`{"ride": {"PULocationID": 130, "PULocationID": 131, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1}`, false},
+		{`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": 1}`, false},
+		{`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1, "ride_id": 2}`, false},
+		{`{"ride": {"pulocationid": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1}`, false},
+		{`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "RIDE_ID": 1}`, false},
+		{`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": "` + "\xed\xa0\x80" + `"}`, false},
+		{`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": "a` + "\x7f" + `b"}`, true},
 		{`{"ride": {"PULocationID": 2147483648, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1}`, false},
 		{`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": "` + "\xff" + `"}`, false},
 		{`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1}x`, false},
@@ -44,17 +53,44 @@ func TestFastParse(t *testing.T) {
 	}
 }
 
-// FuzzFastParse checks fastParse against parseJSON on any input.
+// FuzzFastParse checks fastParse against parseJSON on any input, and
+// against an oracle built on other code: jsontext's validity check (no key
+// twice, UTF-8) and encoding/json's case-sensitive map decoding.
 func FuzzFastParse(f *testing.F) {
 	f.Add([]byte(`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 123}`))
 	f.Add([]byte(`{"ride_id":"x","ride":{"trip_distance":1e-7,"DOLocationID":7,"PULocationID":9}}`))
 	f.Add([]byte(`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": "3.66"}, "ride_id": 123}`))
 	f.Add([]byte(`{"ride": {"PULocationID": 7, "DOLocationID": 8, "trip_distance": 1.25}, "ride_id": "feb-7"}`))
+	f.Add([]byte(`{"ride": {"PULocationID": 7, "DOLocationID": 8, "trip_distance": 1.25}, "ride": {"PULocationID": 9, "DOLocationID": 8, "trip_distance": 1.25}, "ride_id": 1}`))
+	f.Add([]byte(`{"ride": {"PULocationID": 7, "DOLocationID": 8, "trip_distance": 1.25, "DOLocationID": 9}, "ride_id": 1}`))
+	f.Add([]byte(`{"RIDE": {"PULocationID": 7, "DOLocationID": 8, "trip_distance": 1.25}, "ride_id": 1}`))
+	f.Add([]byte(`{"ride": {"PULocationID": 7, "DOLocationID": 8, "trip_distance": 1.25}, "ride_id": "` + "\xc3\xa9\xff" + `"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if ride, ok := fastParse(data); ok {
 			agree(t, data, ride)
+			oracle(t, data, ride)
 		}
 	})
+}
+
+// oracle checks a ride fastParse accepted with code that shares none of
+// fastParse's or parseJSON's: the record is strict JSON, and encoding/json
+// finds the same values under the exact keys.
+func oracle(t *testing.T, data []byte, ride RideEvent) {
+	t.Helper()
+	require.True(t, jsontext.Value(data).IsValid(), "not strict JSON (a key twice, invalid UTF-8): %q", data)
+	var top, r map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(data, &top))
+	require.NoError(t, json.Unmarshal(top["ride"], &r))
+	for key, want := range map[string]int32{"PULocationID": ride.PU, "DOLocationID": ride.DO} {
+		id, err := strconv.ParseInt(string(r[key]), 10, 32)
+		require.NoError(t, err, "%s in %q", key, data)
+		require.Equal(t, want, int32(id), "%s in %q", key, data)
+	}
+	dist, err := strconv.ParseFloat(string(r["trip_distance"]), 64)
+	require.NoError(t, err)
+	require.Equal(t, math.Float64bits(dist), math.Float64bits(ride.Distance), "%q", data)
+	require.Equal(t, string(top["ride_id"]), string(ride.RideID), "%q", data)
 }
 
 func agree(t *testing.T, data []byte, ride RideEvent) {

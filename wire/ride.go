@@ -3,10 +3,16 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
+	"strings"
 	"unicode/utf8"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/rideduration/rideduration/feature"
 )
@@ -29,26 +35,35 @@ const (
 	// MaxEventBytes bounds a ride event, which is about 100 bytes: anything
 	// much larger is not one, and is refused before it is parsed.
 	MaxEventBytes = 64 << 10
+	// maxQuoted bounds what an error message quotes of the record (a value,
+	// a key path): errors end up in logs, which must not carry a record.
+	maxQuoted = 40
 )
 
-// ParseRideEvent reads one ride event. Unknown fields are ignored. Unlike the
-// Python original, it does not guess at odd types; each of these is decided
-// here and tested:
+// ParseRideEvent reads one ride event. Unknown fields are ignored. It refuses
+// whatever the Python original's json.loads and event['ride'] refuse, and
+// more; each of these is decided here and tested:
 //
-//   - a location id must be a JSON number with an integral value ≥ 1:
-//     130 and 130.0 and 1.3e2 are all the location 130 (the original would key
-//     130.0 as "130.0_205", a key no model has seen); 130.5, 0, -4, "130",
-//     null or a missing id are errors;
+//   - the record must be one JSON object, in UTF-8 (the original decoded it
+//     as UTF-8 first), with no key twice in any object (json.loads keeps
+//     the last one; encoding/json merged a second "ride" into the first),
+//     and keys in their exact case ("RIDE" is not "ride", as in a Python
+//     dict; encoding/json matched keys case-insensitively);
+//   - a location id must be a JSON number with an integral value from 1 to
+//     2147483647: 130 and 130.0 and 1.3e2 are all the location 130 (the
+//     original would key 130.0 as "130.0_205", a key no model has seen);
+//     130.5, 0, -4, "130", null or a missing id are errors;
 //   - trip_distance must be a finite JSON number ≥ 0: "3.66" (a string, which
-//     the original silently scored as distance 0), null, a missing field, or a
-//     number beyond float64 are errors;
+//     the original silently scored as distance 0), NaN, null, a missing
+//     field, or a number beyond float64 are errors;
 //   - ride_id must be a JSON number or a non-empty string of at most 256
 //     characters (it is the partition key); it is kept as sent;
 //   - an event of more than MaxEventBytes is an error.
 //
-// The error is a *FieldError naming the field. The usual shape of event is
-// read without reflection or allocation (fastParse); every other goes
-// through encoding/json, which also words the errors.
+// The error is a *FieldError naming the field, in the producer's terms,
+// quoting at most a few dozen bytes of the record. The usual shape of event
+// is read without reflection or allocation (fastParse); every other goes
+// through parseJSON, which also words the errors.
 func ParseRideEvent(data []byte) (RideEvent, error) {
 	if len(data) > MaxEventBytes {
 		return RideEvent{}, &FieldError{Field: "record", Reason: fmt.Sprintf("%d bytes, over the %d-byte limit of a ride event", len(data), MaxEventBytes)}
@@ -59,35 +74,54 @@ func ParseRideEvent(data []byte) (RideEvent, error) {
 	return parseJSON(data)
 }
 
-// parseJSON is ParseRideEvent by encoding/json: the reference, for any input.
+// parseJSON is ParseRideEvent by jsontext (the module that is Go's
+// encoding/json/v2): the reference, for any input.
 func parseJSON(data []byte) (RideEvent, error) {
-	var raw struct {
-		Ride *struct {
-			PU       json.RawMessage `json:"PULocationID"`
-			DO       json.RawMessage `json:"DOLocationID"`
-			Distance json.RawMessage `json:"trip_distance"`
-		} `json:"ride"`
-		RideID json.RawMessage `json:"ride_id"`
+	if len(bytes.TrimLeft(data, " \t\r\n")) == 0 {
+		return RideEvent{}, &FieldError{Field: "record", Reason: "empty"}
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return RideEvent{}, &FieldError{Field: "record", Reason: "not a JSON ride event: " + err.Error()}
+	// One pass checks the whole record against the grammar, with jsontext's
+	// defaults: one value, no key twice in an object, UTF-8 throughout.
+	var event jsontext.Value
+	if err := jsonv2.Unmarshal(data, &event); err != nil {
+		return RideEvent{}, syntaxError(err)
 	}
-	if raw.Ride == nil {
-		return RideEvent{}, &FieldError{Field: "ride", Reason: "missing"}
+	if event.Kind() != '{' {
+		return RideEvent{}, &FieldError{Field: "record", Reason: "must be a JSON object, got " + describe(event)}
 	}
-	id, idText, err := rideID(raw.RideID)
+	// Valid by now: unmarshalling into raw values cannot fail. Keys match
+	// in their exact case (jsonv2's default); others are ignored.
+	var top struct {
+		Ride   jsontext.Value `json:"ride"`
+		RideID jsontext.Value `json:"ride_id"`
+	}
+	var ride struct {
+		PU       jsontext.Value `json:"PULocationID"`
+		DO       jsontext.Value `json:"DOLocationID"`
+		Distance jsontext.Value `json:"trip_distance"`
+	}
+	mustUnmarshal(event, &top)
+	if top.Ride == nil {
+		return RideEvent{}, missing("ride", "ride", event)
+	}
+	if top.Ride.Kind() != '{' {
+		return RideEvent{}, &FieldError{Field: "ride", Reason: "must be a JSON object, got " + describe(top.Ride)}
+	}
+	mustUnmarshal(top.Ride, &ride)
+
+	id, idText, err := rideID(top.RideID, event)
 	if err != nil {
 		return RideEvent{}, err
 	}
-	pu, err := locationID("ride.PULocationID", raw.Ride.PU)
+	pu, err := locationID("PULocationID", ride.PU, top.Ride)
 	if err != nil {
 		return RideEvent{}, err
 	}
-	do, err := locationID("ride.DOLocationID", raw.Ride.DO)
+	do, err := locationID("DOLocationID", ride.DO, top.Ride)
 	if err != nil {
 		return RideEvent{}, err
 	}
-	dist, err := number("ride.trip_distance", raw.Ride.Distance)
+	dist, err := number("trip_distance", ride.Distance, top.Ride)
 	if err != nil {
 		return RideEvent{}, err
 	}
@@ -96,83 +130,151 @@ func parseJSON(data []byte) (RideEvent, error) {
 		fe := err.(*feature.FieldError)
 		return RideEvent{}, &FieldError{Field: "ride." + fe.Field, Reason: fe.Reason}
 	}
-	return RideEvent{Features: f, RideID: id, idText: idText}, nil
+	return RideEvent{Features: f, RideID: json.RawMessage(id), idText: idText}, nil
 }
 
-// kind names the JSON type of a raw value, for error messages.
-func kind(raw json.RawMessage) string {
-	switch {
-	case len(raw) == 0:
-		return "missing"
-	case raw[0] == '"':
-		return "a string"
-	case raw[0] == '{':
-		return "an object"
-	case raw[0] == '[':
-		return "an array"
-	case raw[0] == 't' || raw[0] == 'f':
-		return "a boolean"
-	case raw[0] == 'n':
-		return "null"
+func mustUnmarshal(v jsontext.Value, into any) {
+	if err := jsonv2.Unmarshal(v, into); err != nil {
+		panic("wire: a checked value does not unmarshal: " + err.Error()) // unreachable
 	}
-	return "a number"
+}
+
+// syntaxError words jsontext's error on a record that is not valid JSON,
+// naming the field it happened in.
+func syntaxError(err error) error {
+	var se *jsontext.SyntacticError
+	if !errors.As(err, &se) {
+		return &FieldError{Field: "record", Reason: "not valid JSON: " + clip(err.Error(), 2*maxQuoted)}
+	}
+	at := ""
+	if se.ByteOffset > 0 {
+		at = fmt.Sprintf(" (byte offset %d)", se.ByteOffset)
+	}
+	field := fieldPath(se.JSONPointer)
+	switch {
+	case errors.Is(se.Err, jsontext.ErrDuplicateName):
+		return &FieldError{Field: field, Reason: "duplicate key: a key may appear only once in an object"}
+	case se.Err != nil && se.Err.Error() == "invalid UTF-8": // jsontext's errInvalidUTF8 is not exported
+		return &FieldError{Field: field, Reason: "not valid UTF-8" + at + ": a record must be UTF-8 text"}
+	case errors.Is(se.Err, io.ErrUnexpectedEOF):
+		return &FieldError{Field: field, Reason: "not valid JSON: the record ends too early" + at}
+	case se.Err != nil:
+		return &FieldError{Field: field, Reason: "not valid JSON: " + clip(se.Err.Error(), 2*maxQuoted) + at}
+	}
+	return &FieldError{Field: field, Reason: "not valid JSON" + at}
+}
+
+// fieldPath turns a JSON pointer into the field name of an error:
+// "/ride/trip_distance" is ride.trip_distance, "" is the record, and the
+// empty key is "".
+func fieldPath(p jsontext.Pointer) string {
+	if p == "" {
+		return "record"
+	}
+	var b strings.Builder
+	for tok := range p.Tokens() {
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		if tok == "" {
+			tok = `""`
+		}
+		b.WriteString(tok)
+	}
+	return clip(b.String(), 2*maxQuoted)
+}
+
+// missing is the error of an absent key, pointing at a key of obj that
+// differs only in case: JSON keys, like the original's dict look-ups, are
+// case-sensitive.
+func missing(field, key string, obj jsontext.Value) error {
+	reason := "missing"
+	dec := jsontext.NewDecoder(bytes.NewReader(obj))
+	dec.ReadToken() // {
+	for dec.PeekKind() == '"' {
+		tok, _ := dec.ReadToken()
+		if name := tok.String(); strings.EqualFold(name, key) {
+			reason = fmt.Sprintf("missing (found %s: keys are case-sensitive)", strconv.Quote(clip(name, maxQuoted)))
+			break
+		}
+		dec.SkipValue()
+	}
+	return &FieldError{Field: field, Reason: reason}
+}
+
+// describe names a JSON value for an error message: `a string "3.66"`, 130.5,
+// null, true, an object, an array.
+func describe(v jsontext.Value) string {
+	switch v.Kind() {
+	case '"':
+		return "a string " + clip(string(v), maxQuoted)
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	}
+	return clip(string(v), maxQuoted) // a number, null, true or false
+}
+
+// clip bounds text quoted from the record, at a rune boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // number parses a JSON number, refusing every other type.
-func number(field string, raw json.RawMessage) (float64, error) {
-	if k := kind(raw); k != "a number" {
-		return 0, &FieldError{Field: field, Reason: "must be a JSON number, got " + k + shown(raw)}
+func number(key string, raw, ride jsontext.Value) (float64, error) {
+	field := "ride." + key
+	if raw == nil {
+		return 0, missing(field, key, ride)
+	}
+	if raw.Kind() != '0' {
+		return 0, &FieldError{Field: field, Reason: "must be a JSON number, got " + describe(raw)}
 	}
 	x, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil {
-		return 0, &FieldError{Field: field, Reason: "number out of range: " + string(raw)}
+		return 0, &FieldError{Field: field, Reason: "must be a finite number, got " + describe(raw)}
 	}
 	return x, nil
 }
 
-// locationID parses an integral JSON number: 130, 130.0 and 1.3e2 are 130.
-func locationID(field string, raw json.RawMessage) (int64, error) {
-	if k := kind(raw); k == "a number" && bytes.IndexAny(raw, ".eE") < 0 {
-		id, err := strconv.ParseInt(string(raw), 10, 64)
-		if err != nil {
-			return 0, &FieldError{Field: field, Reason: "integer out of range: " + string(raw)}
-		}
-		return id, nil
-	}
-	x, err := number(field, raw)
+// locationID parses an integral JSON number from 1 to MaxInt32: 130, 130.0
+// and 1.3e2 are 130.
+func locationID(key string, raw, ride jsontext.Value) (int64, error) {
+	x, err := number(key, raw, ride)
 	if err != nil {
 		return 0, err
 	}
-	if x != math.Trunc(x) || math.Abs(x) > math.MaxInt32 {
-		return 0, &FieldError{Field: field, Reason: "must be an integer location id, got " + string(raw)}
+	if x != math.Trunc(x) {
+		return 0, &FieldError{Field: "ride." + key, Reason: "must be an integer location id, got " + describe(raw)}
+	}
+	if x < 1 || x > math.MaxInt32 {
+		return 0, &FieldError{Field: "ride." + key, Reason: fmt.Sprintf("must be a location id from 1 to %d, got %s", math.MaxInt32, describe(raw))}
 	}
 	return int64(x), nil
 }
 
 // rideID checks a ride id and returns it as sent and as text.
-func rideID(raw json.RawMessage) (json.RawMessage, string, error) {
+func rideID(raw, event jsontext.Value) (jsontext.Value, string, error) {
 	text := string(raw)
-	switch kind(raw) {
-	case "a number":
-	case "a string":
-		if err := json.Unmarshal(raw, &text); err != nil {
-			return nil, "", &FieldError{Field: "ride_id", Reason: err.Error()}
-		}
+	switch raw.Kind() {
+	case 0:
+		return nil, "", missing("ride_id", "ride_id", event)
+	case '0':
+	case '"':
+		mustUnmarshal(raw, &text)
 	default:
-		return nil, "", &FieldError{Field: "ride_id", Reason: "must be a JSON number or string, got " + kind(raw) + shown(raw)}
+		return nil, "", &FieldError{Field: "ride_id", Reason: "must be a JSON number or string, got " + describe(raw)}
 	}
 	if n := utf8.RuneCountInString(text); n == 0 || n > MaxRideIDLen {
 		return nil, "", &FieldError{Field: "ride_id", Reason: fmt.Sprintf("must hold 1 to %d characters, got %d", MaxRideIDLen, n)}
 	}
 	return raw, text, nil
-}
-
-// shown quotes a short raw value for an error message.
-func shown(raw json.RawMessage) string {
-	if len(raw) == 0 || len(raw) > 40 {
-		return ""
-	}
-	return " " + string(raw)
 }
 
 // PartitionKey is the ride id as text: a string's content, a number's digits.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -13,22 +14,37 @@ import (
 	"github.com/rideduration/rideduration/feature"
 )
 
+// ride is a ride event with the given location ids and distance, as JSON text.
+func ride(pu, do, dist string) string {
+	return `{"ride": {"PULocationID": ` + pu + `, "DOLocationID": ` + do + `, "trip_distance": ` + dist + `}, "ride_id": 123}`
+}
+
+// withID is a good ride with the given ride_id, as JSON text.
+func withID(id string) string {
+	return `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": ` + id + `}`
+}
+
 func TestParseRideEvent(t *testing.T) {
-	ride := func(pu, do, dist string) string {
-		return `{"ride": {"PULocationID": ` + pu + `, "DOLocationID": ` + do + `, "trip_distance": ` + dist + `}, "ride_id": 123}`
-	}
 	ok := []struct {
 		name, in string
 		want     feature.Features
-		id       string
+		id, key  string
 	}{
-		{"the original's ride", ride("130", "205", "3.66"), feats(130, 205, 3.66), "123"},
-		{"integral float ids are the integers", ride("130.0", "205.00", "3.66"), feats(130, 205, 3.66), "123"},
-		{"exponent id", ride("1.3e2", "2.05E2", "3.66"), feats(130, 205, 3.66), "123"},
-		{"integer distance", ride("1", "1", "4"), feats(1, 1, 4), "123"},
-		{"zero distance", ride("1", "1", "0"), feats(1, 1, 0), "123"},
-		{"string ride id kept as sent", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1.5}, "ride_id": "abc-1"}`, feats(1, 2, 1.5), `"abc-1"`},
-		{"unknown fields ignored", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1.5, "x": [1]}, "ride_id": 7, "extra": {}}`, feats(1, 2, 1.5), "7"},
+		{"the original's ride", ride("130", "205", "3.66"), feats(130, 205, 3.66), "123", "123"},
+		{"integral float ids are the integers", ride("130.0", "205.00", "3.66"), feats(130, 205, 3.66), "123", "123"},
+		{"exponent id", ride("1.3e2", "2.05E2", "3.66"), feats(130, 205, 3.66), "123", "123"},
+		{"largest id", ride("2147483647", "1", "0"), feats(math.MaxInt32, 1, 0), "123", "123"},
+		{"integer distance", ride("1", "1", "4"), feats(1, 1, 4), "123", "123"},
+		{"zero distance", ride("1", "1", "0"), feats(1, 1, 0), "123", "123"},
+		{"tiny distance underflows to 0", ride("1", "1", "1e-400"), feats(1, 1, 0), "123", "123"},
+		{"string ride id kept as sent", withID(`"abc-1"`), feats(1, 2, 1), `"abc-1"`, "abc-1"},
+		{"escaped ride id", withID(`"a\"b\u00e9"`), feats(1, 2, 1), `"a\"b\u00e9"`, `a"bé`},
+		{"surrogate pair escape", withID(`"\ud83d\ude00"`), feats(1, 2, 1), `"\ud83d\ude00"`, "😀"},
+		{"UTF-8 ride id", withID(`"ride-é/42"`), feats(1, 2, 1), `"ride-é/42"`, "ride-é/42"},
+		{"256-character ride id", withID(`"` + strings.Repeat("é", 256) + `"`), feats(1, 2, 1), `"` + strings.Repeat("é", 256) + `"`, strings.Repeat("é", 256)},
+		{"unknown fields ignored", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1.5, "x": [1, {"a": 1}]}, "ride_id": 7, "extra": {"ride": 1}}`, feats(1, 2, 1.5), "7", "7"},
+		{"escaped key names are the names (as json.loads reads them)", `{"\u0072ide": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": 7}`, feats(1, 2, 1), "7", "7"},
+		{"white space anywhere", " \r\n\t{ \"ride_id\" : 7 , \"ride\" : { \"trip_distance\" : 1 , \"DOLocationID\" : 2 , \"PULocationID\" : 1 } } \n", feats(1, 2, 1), "7", "7"},
 	}
 	for _, c := range ok {
 		t.Run(c.name, func(t *testing.T) {
@@ -36,79 +52,156 @@ func TestParseRideEvent(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, c.want, got.Features)
 			assert.Equal(t, c.id, string(got.RideID))
-		})
-	}
-
-	bad := []struct {
-		name, in, field, reason string
-	}{
-		{"not JSON", `{"ride": `, "record", "not a JSON ride event"},
-		{"not an object", `[1, 2]`, "record", "not a JSON ride event"},
-		{"empty", ``, "record", "not a JSON ride event"},
-		{"no ride", `{"ride_id": 1}`, "ride", "missing"},
-		{"ride null", `{"ride": null, "ride_id": 1}`, "ride", "missing"},
-		{"ride not an object", `{"ride": 5, "ride_id": 1}`, "record", "not a JSON ride event"},
-		{"no ride_id", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}}`, "ride_id", "got missing"},
-		{"null ride_id", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": null}`, "ride_id", "got null"},
-		{"object ride_id", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": {}}`, "ride_id", "got an object"},
-		{"empty ride_id", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": ""}`, "ride_id", "1 to 256 characters"},
-		{"long ride_id", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": "` + strings.Repeat("x", 257) + `"}`, "ride_id", "1 to 256 characters"},
-		{"long numeric ride_id", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": ` + strings.Repeat("1", 257) + `}`, "ride_id", "1 to 256 characters"},
-		{"oversized event", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": 1, "pad": "` + strings.Repeat("x", MaxEventBytes) + `"}`, "record", "over the 65536-byte limit"},
-		{"distance as string", ride("130", "205", `"3.66"`), "ride.trip_distance", "must be a JSON number, got a string"},
-		{"distance NaN string", ride("130", "205", `"NaN"`), "ride.trip_distance", "got a string"},
-		{"distance NaN literal", ride("130", "205", `NaN`), "record", "not a JSON ride event"},
-		{"distance null", ride("130", "205", `null`), "ride.trip_distance", "got null"},
-		{"distance missing", `{"ride": {"PULocationID": 1, "DOLocationID": 2}, "ride_id": 1}`, "ride.trip_distance", "got missing"},
-		{"distance beyond float64", ride("130", "205", `1e400`), "ride.trip_distance", "out of range"},
-		{"distance negative", ride("130", "205", `-1.5`), "ride.trip_distance", "must be ≥ 0"},
-		{"id as string", ride(`"130"`, "205", "3.66"), "ride.PULocationID", "got a string"},
-		{"id fractional", ride("130.5", "205", "3.66"), "ride.PULocationID", "must be an integer location id"},
-		{"id zero", ride("130", "0", "3.66"), "ride.DOLocationID", "positive integer"},
-		{"id negative", ride("-4", "205", "3.66"), "ride.PULocationID", "positive integer"},
-		{"id too large", ride("4294967296", "205", "3.66"), "ride.PULocationID", "positive integer"},
-		{"id beyond int64", ride("99999999999999999999", "205", "3.66"), "ride.PULocationID", "out of range"},
-		{"id huge float", ride("1e20", "205", "3.66"), "ride.PULocationID", "must be an integer location id"},
-		{"id missing", `{"ride": {"DOLocationID": 2, "trip_distance": 1}, "ride_id": 1}`, "ride.PULocationID", "got missing"},
-		{"id bool", ride("true", "205", "3.66"), "ride.PULocationID", "got a boolean"},
-	}
-	for _, c := range bad {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := ParseRideEvent([]byte(c.in))
-			var fe *FieldError
-			require.True(t, errors.As(err, &fe), "want a *FieldError, got %v", err)
-			assert.Equal(t, c.field, fe.Field)
-			assert.Contains(t, fe.Reason, c.reason)
-			assert.True(t, strings.HasPrefix(err.Error(), c.field+": "), err.Error())
+			assert.Equal(t, c.key, got.PartitionKey())
 		})
 	}
 }
 
+// Every error path, with its exact message: what a producer reads.
+func TestParseRideEventErrors(t *testing.T) {
+	long := strings.Repeat("x", 300)
+	cases := []struct{ name, in, want string }{
+		// The record as a whole.
+		{"oversized", withID(`1, "pad": "` + strings.Repeat("x", MaxEventBytes) + `"`), "record: 65629 bytes, over the 65536-byte limit of a ride event"},
+		{"empty", ``, "record: empty"},
+		{"white space only", " \n", "record: empty"},
+		{"the original's step-4 record", `Hi test 1`, "record: not valid JSON: invalid character 'H' at start of value"},
+		{"truncated", `{"ride": `, "ride: not valid JSON: the record ends too early (byte offset 9)"},
+		{"truncated array", `[1, 2`, "record: not valid JSON: the record ends too early (byte offset 5)"},
+		{"two values", ride("1", "2", "3") + ` {}`, "record: not valid JSON: invalid character '{' after top-level value (byte offset 85)"},
+		{"trailing garbage", ride("1", "2", "3") + `x`, "record: not valid JSON: invalid character 'x' after top-level value (byte offset 84)"},
+		{"trailing comma", `{"ride_id": 1,}`, "record: not valid JSON: invalid character '}' at start of string (expecting '\"') (byte offset 14)"},
+		{"single quotes", `{'ride': 1}`, "record: not valid JSON: invalid character '\\'' at start of string (expecting '\"') (byte offset 1)"},
+		{"byte order mark", "\ufeff" + ride("1", "2", "3"), "record: not valid JSON: invalid character '\\ufeff' at start of value"},
+		{"an array", `[1, 2]`, "record: must be a JSON object, got an array"},
+		{"a string", `"ride"`, `record: must be a JSON object, got a string "ride"`},
+		{"a number", `123`, "record: must be a JSON object, got 123"},
+		{"null", `null`, "record: must be a JSON object, got null"},
+		{"too deep", `{"x": ` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`, "x.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.…: not valid JSON: exceeded max depth (byte offset 10005)"},
+
+		// Keys: once each, in their exact case.
+		{"ride twice", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride": {"PULocationID": 3}, "ride_id": 1}`, "ride: duplicate key: a key may appear only once in an object"},
+		{"ride twice, once escaped", `{"ride": {}, "\u0072ide": {}, "ride_id": 1}`, "ride: duplicate key: a key may appear only once in an object"},
+		{"ride_id twice", withID(`1, "ride_id": 2`), "ride_id: duplicate key: a key may appear only once in an object"},
+		{"id twice", `{"ride": {"PULocationID": 1, "PULocationID": 2, "DOLocationID": 2, "trip_distance": 1}, "ride_id": 1}`, "ride.PULocationID: duplicate key: a key may appear only once in an object"},
+		{"twice in an unknown field", withID(`1, "meta": {"tags": [{"a": 1, "a": 2}]}`), "meta.tags.0.a: duplicate key: a key may appear only once in an object"},
+		{"the empty key twice", `{"": 1, "": 2}`, `"": duplicate key: a key may appear only once in an object`},
+		{"a long key twice", `{"` + long + `": 1, "` + long + `": 2}`, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…: duplicate key: a key may appear only once in an object"},
+		{"RIDE", `{"RIDE": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": 1}`, `ride: missing (found "RIDE": keys are case-sensitive)`},
+		{"Ride_Id", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "Ride_Id": 1}`, `ride_id: missing (found "Ride_Id": keys are case-sensitive)`},
+		{"pulocationid", `{"ride": {"pulocationid": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": 1}`, `ride.PULocationID: missing (found "pulocationid": keys are case-sensitive)`},
+		{"Trip_Distance", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "Trip_Distance": 1}, "ride_id": 1}`, `ride.trip_distance: missing (found "Trip_Distance": keys are case-sensitive)`},
+
+		// UTF-8, anywhere.
+		{"invalid UTF-8 in ride_id", withID("\"a\xffb\""), "ride_id: not valid UTF-8 (byte offset 82): a record must be UTF-8 text"},
+		{"invalid UTF-8 in an unknown field", withID("1, \"note\": \"\xc3\""), "note: not valid UTF-8 (byte offset 92): a record must be UTF-8 text"},
+		{"invalid UTF-8 in a key", "{\"ri\xffde\": 1}", "record: not valid UTF-8 (byte offset 4): a record must be UTF-8 text"},
+		{"UTF-16 surrogate encoded in UTF-8", withID("\"\xed\xa0\x80\""), "ride_id: not valid UTF-8 (byte offset 81): a record must be UTF-8 text"},
+		{"lone surrogate escape", withID(`"\ud800"`), "ride_id: not valid JSON: invalid surrogate pair `\\ud800\"}` in string (byte offset 81)"},
+		{"control character in a string", withID("\"a\tb\""), "ride_id: not valid JSON: invalid character '\\t' in string (expecting non-control character) (byte offset 82)"},
+
+		// ride.
+		{"no ride", `{"ride_id": 1}`, "ride: missing"},
+		{"ride null", `{"ride": null, "ride_id": 1}`, "ride: must be a JSON object, got null"},
+		{"ride a number", `{"ride": 5, "ride_id": 1}`, "ride: must be a JSON object, got 5"},
+		{"ride a string", `{"ride": "130,205,3.66", "ride_id": 1}`, `ride: must be a JSON object, got a string "130,205,3.66"`},
+		{"ride an array", `{"ride": [130, 205, 3.66], "ride_id": 1}`, "ride: must be a JSON object, got an array"},
+
+		// ride_id.
+		{"no ride_id", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}}`, "ride_id: missing"},
+		{"null ride_id", withID(`null`), "ride_id: must be a JSON number or string, got null"},
+		{"boolean ride_id", withID(`true`), "ride_id: must be a JSON number or string, got true"},
+		{"object ride_id", withID(`{}`), "ride_id: must be a JSON number or string, got an object"},
+		{"array ride_id", withID(`[1]`), "ride_id: must be a JSON number or string, got an array"},
+		{"empty ride_id", withID(`""`), "ride_id: must hold 1 to 256 characters, got 0"},
+		{"long ride_id", withID(`"` + strings.Repeat("é", 257) + `"`), "ride_id: must hold 1 to 256 characters, got 257"},
+		{"long numeric ride_id", withID(strings.Repeat("1", 257)), "ride_id: must hold 1 to 256 characters, got 257"},
+
+		// Location ids.
+		{"id missing", `{"ride": {"DOLocationID": 2, "trip_distance": 1}, "ride_id": 1}`, "ride.PULocationID: missing"},
+		{"id as string", ride(`"130"`, "205", "3.66"), `ride.PULocationID: must be a JSON number, got a string "130"`},
+		{"id null", ride("130", "null", "3.66"), "ride.DOLocationID: must be a JSON number, got null"},
+		{"id boolean", ride("true", "205", "3.66"), "ride.PULocationID: must be a JSON number, got true"},
+		{"id object", ride(`{"id": 130}`, "205", "3.66"), "ride.PULocationID: must be a JSON number, got an object"},
+		{"id fractional", ride("130.5", "205", "3.66"), "ride.PULocationID: must be an integer location id, got 130.5"},
+		{"id zero", ride("130", "0", "3.66"), "ride.DOLocationID: must be a location id from 1 to 2147483647, got 0"},
+		{"id negative", ride("-4", "205", "3.66"), "ride.PULocationID: must be a location id from 1 to 2147483647, got -4"},
+		{"id too large", ride("2147483648", "205", "3.66"), "ride.PULocationID: must be a location id from 1 to 2147483647, got 2147483648"},
+		{"id beyond int64", ride("99999999999999999999", "205", "3.66"), "ride.PULocationID: must be a location id from 1 to 2147483647, got 99999999999999999999"},
+		{"id huge float", ride("1e20", "205", "3.66"), "ride.PULocationID: must be a location id from 1 to 2147483647, got 1e20"},
+		{"id beyond float64", ride("1e400", "205", "3.66"), "ride.PULocationID: must be a finite number, got 1e400"},
+		{"id of many digits", ride("1"+strings.Repeat("0", 500), "205", "3.66"), "ride.PULocationID: must be a finite number, got 1000000000000000000000000000000000000000…"},
+
+		// trip_distance.
+		{"distance missing", `{"ride": {"PULocationID": 1, "DOLocationID": 2}, "ride_id": 1}`, "ride.trip_distance: missing"},
+		{"distance as string", ride("130", "205", `"3.66"`), `ride.trip_distance: must be a JSON number, got a string "3.66"`},
+		{"distance NaN string", ride("130", "205", `"NaN"`), `ride.trip_distance: must be a JSON number, got a string "NaN"`},
+		{"distance long string", ride("130", "205", `"`+long+`"`), `ride.trip_distance: must be a JSON number, got a string "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…`},
+		{"distance NaN literal", ride("130", "205", `NaN`), "ride.trip_distance: not valid JSON: invalid character 'N' at start of value (byte offset 69)"},
+		{"distance Infinity literal", ride("130", "205", `Infinity`), "ride.trip_distance: not valid JSON: invalid character 'I' at start of value (byte offset 69)"},
+		{"distance null", ride("130", "205", `null`), "ride.trip_distance: must be a JSON number, got null"},
+		{"distance boolean", ride("130", "205", `false`), "ride.trip_distance: must be a JSON number, got false"},
+		{"distance beyond float64", ride("130", "205", `1e400`), "ride.trip_distance: must be a finite number, got 1e400"},
+		{"distance negative", ride("130", "205", `-1.5`), "ride.trip_distance: must be ≥ 0, got -1.5"},
+		{"distance leading zero", ride("130", "205", `03.66`), "ride: not valid JSON: invalid character '3' after object value (expecting ',' or '}') (byte offset 70)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ParseRideEvent([]byte(c.in))
+			var fe *FieldError
+			require.True(t, errors.As(err, &fe), "want a *FieldError, got %v", err)
+			assert.Equal(t, c.want, err.Error())
+			assert.True(t, strings.HasPrefix(err.Error(), fe.Field+": "))
+			assert.True(t, utf8.ValidString(err.Error()))
+			assert.LessOrEqual(t, len(err.Error()), maxErrorBytes)
+		})
+	}
+}
+
+// maxErrorBytes bounds an error's text: it goes into logs, which never carry
+// more than a bounded prefix of a record.
+const maxErrorBytes = 256
+
 func TestPartitionKey(t *testing.T) {
 	for in, want := range map[string]string{`123`: "123", `"abc"`: "abc", `"a\"b"`: `a"b`, `1.5e3`: "1.5e3"} {
-		e, err := ParseRideEvent([]byte(`{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": ` + in + `}`))
+		e, err := ParseRideEvent([]byte(withID(in)))
 		require.NoError(t, err)
 		assert.Equal(t, want, e.PartitionKey())
 	}
 }
 
-// FuzzParseRideEvent: whatever the bytes, parsing does not panic, and what it
-// accepts is a valid ride.
+// FuzzParseRideEvent: whatever the bytes, parsing does not panic; what it
+// accepts is a valid ride whose id is valid JSON and valid UTF-8 (it is
+// echoed into the prediction event); what it refuses gets a bounded,
+// valid UTF-8 message naming a field.
 func FuzzParseRideEvent(f *testing.F) {
-	f.Add([]byte(`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 123}`))
+	f.Add([]byte(ride("130", "205", "3.66")))
 	f.Add([]byte(`{"ride": {"PULocationID": 1.0, "DOLocationID": 2e0, "trip_distance": 0}, "ride_id": "x"}`))
+	f.Add([]byte(withID(`"\ud83d\ude00"`)))
+	f.Add([]byte(withID(`1, "ride": {}`)))
+	f.Add([]byte(`{"RIDE": {"pulocationid": 1}, "Ride_Id": 1}`))
+	f.Add([]byte(withID("\"a\xffb\"")))
+	f.Add([]byte(`Hi test 1`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := ParseRideEvent(data)
 		if err != nil {
 			var fe *FieldError
 			require.ErrorAs(t, err, &fe)
+			require.NotEmpty(t, fe.Field)
+			require.True(t, utf8.ValidString(err.Error()), "%q", err)
+			require.LessOrEqual(t, len(err.Error()), maxErrorBytes, "%q", err)
 			return
 		}
+		require.True(t, utf8.Valid(data), "accepted invalid UTF-8: %q", data)
 		require.Positive(t, e.PU)
 		require.Positive(t, e.DO)
 		require.False(t, math.IsNaN(e.Distance) || math.IsInf(e.Distance, 0) || e.Distance < 0)
 		require.True(t, json.Valid(e.RideID))
 		require.NotEmpty(t, e.PartitionKey())
+		require.True(t, utf8.ValidString(e.PartitionKey()))
+		// The prediction event that echoes the id is valid JSON.
+		p := PredictionEvent{Model: "m", Version: "v", Prediction: Prediction{RideDuration: 1, RideID: e.RideID}}
+		require.True(t, json.Valid(p.AppendJSON(nil)))
 	})
 }
 

@@ -124,7 +124,7 @@ func TestWalkthrough(t *testing.T) {
 	require.NoError(t, err, "exit status after Ctrl-C; stderr:\n%s", stderr.String())
 	assert.Equal(t, 1+len(rows), strings.Count(stdout.String(), "\n"), "each prediction printed once")
 	assert.Contains(t, stderr.String(), `"msg":"bad record"`)
-	assert.Contains(t, stderr.String(), `"reason":"record: not a JSON ride event: invalid character 'H' looking for beginning of value"`)
+	assert.Contains(t, stderr.String(), `"reason":"record: not valid JSON: invalid character 'H' at start of value"`)
 	assert.NotContains(t, stderr.String(), `"level":"ERROR"`)
 }
 

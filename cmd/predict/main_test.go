@@ -38,7 +38,7 @@ func TestPredictLines(t *testing.T) {
 	}, "\n")
 	code, out, errs := predict(t, in)
 	assert.Equal(t, 1, code, "a bad line makes the exit status non-zero")
-	assert.Equal(t, "line 2: record: not a JSON ride event: invalid character 'H' looking for beginning of value\n"+
+	assert.Equal(t, "line 2: record: not valid JSON: invalid character 'H' at start of value\n"+
 		"line 5: ride.trip_distance: must be a JSON number, got a string \"3.66\"\n"+
 		"predict: 2 bad line(s)\n", errs)
 

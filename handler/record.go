@@ -1,0 +1,70 @@
+package handler
+
+import (
+	"iter"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/rideduration/rideduration/kpl"
+	"github.com/rideduration/rideduration/wire"
+)
+
+// userRecord is one record that should hold a ride event: a Kinesis
+// record's data or, when a producer aggregated records with the Kinesis
+// Producer Library (Lambda does not de-aggregate them), one user record of
+// the aggregate.
+type userRecord struct {
+	index int // of the Kinesis record in the event: what a failure reports
+	sub   int // of the user record in its aggregate; -1 for a plain record
+	data  []byte
+	err   error // the aggregate could not be read
+}
+
+// userRecords yields the user records of an event, in order, without
+// collecting them. An aggregate that cannot be read (damaged, wrong MD5) is
+// one bad record.
+func userRecords(recs []events.KinesisEventRecord) iter.Seq[userRecord] {
+	return func(yield func(userRecord) bool) {
+		for i := range recs {
+			data := recs[i].Kinesis.Data
+			if !kpl.IsAggregated(data) {
+				if !yield(userRecord{index: i, sub: -1, data: data}) {
+					return
+				}
+				continue
+			}
+			users, err := kpl.Deaggregate(data)
+			if err != nil {
+				if !yield(userRecord{index: i, sub: -1, data: data, err: &wire.FieldError{Field: "record", Reason: err.Error()}}) {
+					return
+				}
+				continue
+			}
+			for sub, u := range users {
+				if !yield(userRecord{index: i, sub: sub, data: u.Data}) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// parse reads the ride event of the record.
+func (r userRecord) parse() (wire.RideEvent, error) {
+	if r.err != nil {
+		return wire.RideEvent{}, r.err
+	}
+	return wire.ParseRideEvent(r.data)
+}
+
+// logAttrs locates the record in a log line: shard, event id, sequence
+// number and, in an aggregate, the user record's sub-sequence number (as the
+// KCL calls it). Never the data: a log line carries no more of a record than
+// the bounded quote of its error.
+func (r userRecord) logAttrs(rec *events.KinesisEventRecord) []any {
+	attrs := []any{"shard", shardID(rec), "event_id", rec.EventID, "sequence_number", rec.Kinesis.SequenceNumber}
+	if r.sub >= 0 {
+		attrs = append(attrs, "sub_sequence_number", r.sub)
+	}
+	return attrs
+}
