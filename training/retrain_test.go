@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -69,6 +70,7 @@ func trained(t *testing.T) (dir, out string) {
 				"--export", p("model.json.zst"), "--golden", p("golden.csv.zst"), "--pickle", p("model.pkl")},
 		}
 		for _, s := range steps {
+			start := time.Now()
 			cmd := exec.Command(s[0], s[1:]...)
 			cmd.Dir = ".."
 			b, err := cmd.CombinedOutput()
@@ -77,6 +79,7 @@ func trained(t *testing.T) (dir, out string) {
 				return
 			}
 			fit.out = string(b)
+			t.Logf("%s: %.1f s", strings.Join(s[:3], " "), time.Since(start).Seconds())
 		}
 	})
 	require.NoError(t, fit.err)
