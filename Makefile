@@ -28,8 +28,8 @@ GOLDEN     = testdata/golden_predictions.csv.zst
 
 # Debian packages the tests need: sklearn 1.2.1, pandas and zstandard to retrain, yaml to read
 # MLflow's MLmodel (make model), AWS CLI v2 (/usr/bin/aws) for the end-to-end walkthrough, zip for
-# make package. Installed only when missing (needs root).
-DEB_PACKAGES = python3-sklearn python3-pandas python3-zstandard python3-yaml awscli zip
+# make package, shellcheck for actionlint (make lint-workflows). Installed only when missing (needs root).
+DEB_PACKAGES = python3-sklearn python3-pandas python3-zstandard python3-yaml awscli zip shellcheck
 deps: ## install the Debian packages the tests need, if missing
 	@dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PACKAGES); }
@@ -243,7 +243,8 @@ deploy-verify: ## check that the stack's function runs dist/function-<arch>.zip 
 	if [ "$$deployed" = "$$built" ]; then echo "$$fn runs $(DEPLOY_ZIP) (CodeSha256 $$built)"; \
 	else echo "$$fn runs CodeSha256 $$deployed, not $(DEPLOY_ZIP)'s $$built" >&2; exit 1; fi
 
-lint-workflows: ## actionlint the GitHub workflows (actionlint installed by go install, pinned)
+lint-workflows: ## actionlint the GitHub workflows, their run: scripts with shellcheck (make deps)
+	@command -v shellcheck >/dev/null || { echo "shellcheck not found: make deps (apt-get install shellcheck)" >&2; exit 1; }
 	@mkdir -p build/tools
 	GOBIN=$(CURDIR)/build/tools GOFLAGS= $(GO) install $(ACTIONLINT_MODULE)
 	build/tools/actionlint .github/workflows/*.yml
