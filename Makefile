@@ -213,7 +213,8 @@ model: ## RUN_ID=<MLflow run> [MODEL_URI=s3://…|dir]: fetch, check, export + g
 
 model-fetch:
 	@echo "==> model 1/4 fetch: $(MODEL_URI) → $(MODEL_DIR)"
-	@$(call model-step,1/4 fetch,$(MODEL_KEPT),$(GO) run ./cmd/fetchmodel -run-id '$(RUN_ID)' -out '$(MODEL_DIR)' '$(MODEL_URI)')
+	@$(call model-step,1/4 fetch,$(MODEL_KEPT),$(GO) build -o build/tools/fetchmodel ./cmd/fetchmodel && \
+	  build/tools/fetchmodel -run-id '$(RUN_ID)' -out '$(MODEL_DIR)' '$(MODEL_URI)')
 
 model-export: build/valid.csv
 	@echo "==> model 2/4 export: check the model, export it, golden predictions over $(VALID) (training/export.py)"

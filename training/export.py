@@ -37,8 +37,12 @@ class Failure(Exception):
     """Why the model cannot go on, in the user's words."""
 
 
-def mismatch(declared, where):
+def mismatch(declared, where, allowed):
     local = sklearn.__version__
+    if allowed:
+        return (f"the model was saved with scikit-learn {declared} ({where}); this machine has {local}: going on "
+                f"(ALLOW_SKLEARN_MISMATCH): the golden predictions, and so the generated code, are exact to "
+                f"scikit-learn {local}'s predictions of what unpickled, not necessarily to what the run predicted")
     return (
         f"version mismatch: the model was saved with scikit-learn {declared} ({where}); this machine has {local}. "
         "scikit-learn does not support unpickling across versions: loading may fail, or give trees that predict "
@@ -102,7 +106,7 @@ def load(path, allow_mismatch):
         # scikit-learn 1.2: UserWarning; 1.3+: InconsistentVersionWarning. Same text.
         m = re.search(r"unpickle estimator \w+ from version (\S+) when using version", str(w.message))
         if m:
-            msg = mismatch(m.group(1), f"recorded in {os.path.basename(path)}")
+            msg = mismatch(m.group(1), f"recorded in {os.path.basename(path)}", allow_mismatch)
             if not allow_mismatch:
                 raise Failure(msg)
             print(f"check: warning: {msg}", file=sys.stderr)
@@ -122,9 +126,10 @@ def check(args):
         flavor, doc = read_mlmodel(args.model)
         declared = str(flavor.get("sklearn_version", ""))
         if declared and declared != sklearn.__version__:
+            msg = mismatch(declared, "its MLmodel", args.allow_sklearn_mismatch)
             if not args.allow_sklearn_mismatch:
-                raise Failure(mismatch(declared, "its MLmodel"))
-            print(f"check: warning: {mismatch(declared, 'its MLmodel')}", file=sys.stderr)
+                raise Failure(msg)
+            print(f"check: warning: {msg}", file=sys.stderr)
         run_id = doc.get("run_id")
         if args.run_id and run_id and run_id != args.run_id:
             raise Failure(f"{args.model}/MLmodel is the model of run {run_id}, not of RUN_ID {args.run_id}: check MODEL_URI")

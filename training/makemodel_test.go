@@ -299,3 +299,39 @@ func zstdEncode(t *testing.T, b []byte) []byte {
 	require.NoError(t, err)
 	return e.EncodeAll(b, nil)
 }
+
+// A pickle records the scikit-learn version of each estimator in it: a
+// pickle file from another version (no MLmodel to say so) is a mismatch
+// too, unless allowed; --run-id goes into the export's metadata.
+func TestExportChecksPickledVersion(t *testing.T) {
+	dir := t.TempDir()
+	pkl := filepath.Join(dir, "older.pkl")
+	run(t, python, "-c", `import pickle, sys
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.pipeline import make_pipeline
+p = make_pipeline(DictVectorizer(), RandomForestRegressor(n_estimators=2, random_state=0))
+p.fit([{"PU_DO": "1_2", "trip_distance": 1.0}, {"PU_DO": "3_4", "trip_distance": 2.0}], [5.0, 9.0])
+b = pickle.dumps(p)
+assert b"1.2.1" in b  # each estimator's _sklearn_version (pickle memoizes the string)
+open(sys.argv[1], "wb").write(b.replace(b"1.2.1", b"1.0.2"))`, pkl)
+	export := filepath.Join(dir, "model.json.zst")
+
+	cmd := exec.Command(python, "training/export.py", "--model", pkl, "--export", export)
+	cmd.Dir = ".."
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "%s", out)
+	assert.Contains(t, string(out), "check: version mismatch: the model was saved with scikit-learn 1.0.2 (recorded in older.pkl); this machine has 1.2.1.")
+	_, err = os.Stat(export)
+	assert.ErrorIs(t, err, os.ErrNotExist, "nothing exported")
+
+	got := run(t, python, "training/export.py", "--model", pkl, "--export", export, "--allow-sklearn-mismatch", "--run-id", originalRun)
+	assert.Contains(t, got, "check: warning: the model was saved with scikit-learn 1.0.2 (recorded in older.pkl); this machine has 1.2.1: going on (ALLOW_SKLEARN_MISMATCH)")
+	var doc struct {
+		Metadata struct {
+			RunID string `json:"run_id"`
+		}
+	}
+	require.NoError(t, json.Unmarshal(zstdDecode(t, readFile(t, export)), &doc))
+	assert.Equal(t, originalRun, doc.Metadata.RunID)
+}
