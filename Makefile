@@ -26,11 +26,11 @@ GOLDEN     = testdata/golden_predictions.csv.zst
 
 .PHONY: deps data prep train generate test bench
 
-# Debian packages the tests need: sklearn 1.2.1, pandas and zstandard to retrain, AWS CLI v2
-# (/usr/bin/aws) for the end-to-end walkthrough, zip for make package, chromium for the report
-# page's browser test, protoc for kpl's regenerate-and-compare test. Installed only when missing
-# (needs root).
-DEB_PACKAGES = python3-sklearn python3-pandas python3-zstandard awscli zip chromium protobuf-compiler
+# Debian packages the tests need: sklearn 1.2.1, pandas and zstandard to retrain, yaml to read
+# MLflow's MLmodel (make model), AWS CLI v2 (/usr/bin/aws) for the end-to-end walkthrough, zip for
+# make package, chromium for the report page's browser test, protoc for kpl's regenerate-and-compare
+# test, shellcheck for actionlint (make lint-workflows). Installed only when missing (needs root).
+DEB_PACKAGES = python3-sklearn python3-pandas python3-zstandard python3-yaml awscli zip chromium protobuf-compiler shellcheck
 deps: ## install the Debian packages the tests need, if missing
 	@dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PACKAGES); }
@@ -197,3 +197,66 @@ report: ## the model's quality on VALID and its drift from TRAIN: REPORT_DIR/ind
 
 report-screenshot: ## re-take docs/report.png, the README's screenshot of the report page (headless Chromium)
 	$(GO) test ./cmd/predict -run '^TestReport$$' -count 1 -args -screenshot=$(CURDIR)/docs/report.png
+
+## ---- release: an MLflow run → model → test → package → deploy ----
+# make model RUN_ID=<run> fetches the run's MLflow model directory (MODEL_URI: the original's
+# artifact layout in S3 by default; any s3:// prefix or local directory), checks it, exports it with
+# sklearn's golden predictions over the VALID month, regenerates generated/ and runs the golden
+# tests. It overwrites EXPORT, GOLDEN and generated/ once the checks pass (git checkout -- testdata
+# generated restores the committed model). The generated Version is the run id. Each failure names
+# its step; the line above it, from the step's tool, says the cause.
+MLFLOW_ARTIFACTS       ?= s3://mlflow-nyc-taxi-reg-exp/4
+MODEL_URI              ?= $(MLFLOW_ARTIFACTS)/$(RUN_ID)/artifacts/model
+MODEL_DIR              ?= build/mlflow/$(RUN_ID)
+ALLOW_SKLEARN_MISMATCH ?=
+ACTIONLINT_MODULE       = github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+# $(call model-step,N/4 NAME,what a failure leaves,command)
+model-step = { $(3); } || { echo "make model: step $(1) failed (RUN_ID=$(RUN_ID)): $(2)" >&2; exit 1; }
+MODEL_KEPT    = nothing was changed
+MODEL_CHANGED = testdata/ and generated/ hold the new model: git checkout -- testdata generated restores the committed one
+
+.PHONY: model model-fetch model-export model-generate model-test release deploy-verify lint-workflows
+
+model: ## RUN_ID=<MLflow run> [MODEL_URI=s3://…|dir]: fetch, check, export + golden predictions, generate, golden tests
+	@test -n "$(RUN_ID)" || { echo "make model: set RUN_ID=<MLflow run id>" >&2; exit 2; }
+	@$(MAKE) --no-print-directory -j1 model-fetch model-export model-generate model-test
+	@echo "make model: model of run $(RUN_ID) exported, generated (Version $(RUN_ID)) and golden-tested; next: make test package, or make release"
+
+model-fetch:
+	@echo "==> model 1/4 fetch: $(MODEL_URI) → $(MODEL_DIR)"
+	@$(call model-step,1/4 fetch,$(MODEL_KEPT),$(GO) build -o build/tools/fetchmodel ./cmd/fetchmodel && \
+	  build/tools/fetchmodel -run-id '$(RUN_ID)' -out '$(MODEL_DIR)' '$(MODEL_URI)')
+
+model-export: build/valid.csv
+	@echo "==> model 2/4 export: check the model, export it, golden predictions over $(VALID) (training/export.py)"
+	@$(call model-step,2/4 export,$(MODEL_KEPT),$(PYTHON) training/export.py --model '$(MODEL_DIR)' --run-id '$(RUN_ID)' \
+	  $(if $(ALLOW_SKLEARN_MISMATCH),--allow-sklearn-mismatch) --valid build/valid.csv --export $(EXPORT) --golden $(GOLDEN))
+
+model-generate:
+	@echo "==> model 3/4 generate: go generate ./generated"
+	@$(call model-step,3/4 generate,$(MODEL_CHANGED),$(GO) generate ./generated)
+
+model-test:
+	@echo "==> model 4/4 test: golden tests, go test ./generated"
+	@$(call model-step,4/4 test,the generated code does not reproduce sklearn's predictions: do not release it; $(MODEL_CHANGED),$(GO) test -count=1 ./generated)
+
+release: ## RUN_ID=<MLflow run>: make model, make test, then deploy-zip (package, upload, deploy) and deploy-verify
+	@test -n "$(RUN_ID)" || { echo "make release: set RUN_ID=<MLflow run id>" >&2; exit 2; }
+	$(MAKE) model
+	$(MAKE) test
+	$(MAKE) deploy-zip
+	$(MAKE) deploy-verify
+
+deploy-verify: ## check that the stack's function runs dist/function-<arch>.zip (Lambda's CodeSha256)
+	@fn=$$($(AWS) cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(STACK_NAME) \
+	    --query "Stacks[0].Outputs[?OutputKey=='FunctionName'].OutputValue" --output text) && \
+	deployed=$$($(AWS) lambda get-function-configuration --region $(AWS_REGION) --function-name "$$fn" --query CodeSha256 --output text) && \
+	built=$$($(PYTHON) -c 'import base64, hashlib, sys; print(base64.b64encode(hashlib.sha256(open(sys.argv[1], "rb").read()).digest()).decode())' $(DEPLOY_ZIP)) && \
+	if [ "$$deployed" = "$$built" ]; then echo "$$fn runs $(DEPLOY_ZIP) (CodeSha256 $$built)"; \
+	else echo "$$fn runs CodeSha256 $$deployed, not $(DEPLOY_ZIP)'s $$built" >&2; exit 1; fi
+
+lint-workflows: ## actionlint the GitHub workflows, their run: scripts with shellcheck (make deps)
+	@command -v shellcheck >/dev/null || { echo "shellcheck not found: make deps (apt-get install shellcheck)" >&2; exit 1; }
+	@mkdir -p build/tools
+	GOBIN=$(CURDIR)/build/tools GOFLAGS= $(GO) install $(ACTIONLINT_MODULE)
+	build/tools/actionlint .github/workflows/*.yml

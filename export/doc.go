@@ -19,6 +19,10 @@
 //	  train_data           the raw training file's name; train_data_sha256 its sha256
 //	  train_table_sha256, valid_table_sha256   the prep tables' sha256
 //	  test_ride_prediction sklearn's prediction for 130_205, 3.66 mi
+//	  run_id               the MLflow run the model came from (export.py
+//	                       --run-id, make model); absent for a model trained
+//	                       here. When present it, not version, is the
+//	                       generated package's Version.
 //	feature_names  DictVectorizer.feature_names_: "PU_DO=<PU>_<DO>" one-hot
 //	               columns and "trip_distance", in column order
 //	trees          one object per estimator, in estimator order, each holding

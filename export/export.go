@@ -39,6 +39,18 @@ type Metadata struct {
 	TrainData          string         `json:"train_data"`
 	TrainDataSHA256    string         `json:"train_data_sha256"`
 	TestRidePrediction float64        `json:"test_ride_prediction"`
+	// RunID is the MLflow run the model came from (make model), empty for
+	// a model trained here.
+	RunID string `json:"run_id,omitempty"`
+}
+
+// ID is the model's version as prediction events carry it: the MLflow run
+// id when the model came from a run, else the content hash Version.
+func (m *Metadata) ID() string {
+	if m.RunID != "" {
+		return m.RunID
+	}
+	return m.Version
 }
 
 // Tree holds sklearn's tree_ arrays, one entry per node.

@@ -37,6 +37,13 @@ func TestLoadCommittedExport(t *testing.T) {
 	assert.Equal(t, 6683, len(f.FeatureNames))
 }
 
+func TestMetadataID(t *testing.T) {
+	m := Metadata{Version: "a994c01e34f10df5d7958989a533fd5b"}
+	assert.Equal(t, "a994c01e34f10df5d7958989a533fd5b", m.ID(), "trained here: the content hash")
+	m.RunID = "def558fd38f44d8e9c4fc632668d3a47"
+	assert.Equal(t, "def558fd38f44d8e9c4fc632668d3a47", m.ID(), "from an MLflow run: the run id")
+}
+
 func TestCheckRejects(t *testing.T) {
 	good := func() *Forest {
 		return &Forest{

@@ -153,8 +153,8 @@ func (m *model) modelFile(fast bool, t *table) *jen.File {
 	f.Comment("Model metadata, from the export.")
 	f.Const().Defs(
 		jen.Id("ModelName").Op("=").Lit(m.Metadata.ModelName),
-		jen.Comment("Version is the model version id: a hash of the exported trees and vocabulary."),
-		jen.Id("Version").Op("=").Lit(m.Metadata.Version),
+		jen.Comment(versionDoc(&m.Metadata)),
+		jen.Id("Version").Op("=").Lit(m.Metadata.ID()),
 		jen.Id("SklearnVersion").Op("=").Lit(m.Metadata.SklearnVersion),
 		jen.Comment("RMSE is the model's root mean squared error on the validation month, in minutes."),
 		jen.Id("RMSE").Op("=").Lit(m.Metadata.RMSE),
@@ -180,6 +180,14 @@ func (m *model) modelFile(fast bool, t *table) *jen.File {
 		jen.Return(jen.Id(backend).Call(jen.Id("f"))),
 	)
 	return f
+}
+
+// versionDoc says what the Version constant holds.
+func versionDoc(md *export.Metadata) string {
+	if md.RunID != "" {
+		return "Version is the id of the MLflow run the model came from (content hash " + md.Version + ")."
+	}
+	return "Version is the model version id: a hash of the exported trees and vocabulary."
 }
 
 // Write replaces the generated files in dir with files: stale generated

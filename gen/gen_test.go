@@ -103,6 +103,22 @@ func TestSmallTable(t *testing.T) {
 	require.Equal(t, want, tb.values)
 }
 
+// A model from an MLflow run (make model) is versioned by its run id; one
+// trained here keeps its content hash.
+func TestVersionIsTheRunID(t *testing.T) {
+	f := smallForest()
+	f.Metadata.RunID = "def558fd38f44d8e9c4fc632668d3a47"
+	files, err := Generate(f, smallOptions(1<<20))
+	require.NoError(t, err)
+	src := string(files["model.go"])
+	require.Contains(t, src, "\t// Version is the id of the MLflow run the model came from (content hash v1).\n")
+	require.Contains(t, src, `Version        = "def558fd38f44d8e9c4fc632668d3a47"`)
+
+	files, err = Generate(smallForest(), smallOptions(1<<20))
+	require.NoError(t, err)
+	require.Contains(t, string(files["model.go"]), `Version        = "v1"`)
+}
+
 func TestGenerateRejects(t *testing.T) {
 	f := smallForest()
 	f.Trees[0].Threshold[1] = 1.5 // a one-hot split that is always left

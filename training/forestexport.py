@@ -56,9 +56,14 @@ def _dumps(obj):
 
 def forest_parts(pipeline):
     """Returns (DictVectorizer, RandomForestRegressor) of a fitted pipeline."""
-    steps = [s for _, s in pipeline.steps]
+    steps = [s for _, s in getattr(pipeline, "steps", [])]
     if len(steps) != 2 or not isinstance(steps[0], DictVectorizer) or not isinstance(steps[1], RandomForestRegressor):
-        raise ValueError(f"want a DictVectorizer + RandomForestRegressor pipeline, got {steps}")
+        raise ValueError("this generator compiles a fitted Pipeline(DictVectorizer, RandomForestRegressor), "
+                         "as make_pipeline(DictVectorizer(), RandomForestRegressor()) makes")
+    if not hasattr(steps[1], "estimators_"):
+        raise ValueError("the RandomForestRegressor is not fitted")
+    if steps[1].n_outputs_ != 1:
+        raise ValueError(f"the forest predicts {steps[1].n_outputs_} outputs: want one (a single-output regression)")
     return steps[0], steps[1]
 
 

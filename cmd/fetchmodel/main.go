@@ -1,0 +1,101 @@
+// Command fetchmodel copies an MLflow run's model directory (MLmodel, the
+// pickled pipeline, its environment files) from S3 or a local directory,
+// the first step of make model:
+//
+//	fetchmodel -run-id def558fd38f44d8e9c4fc632668d3a47 -out build/mlflow/def558fd38f44d8e9c4fc632668d3a47 \
+//	    s3://mlflow-nyc-taxi-reg-exp/4/def558fd38f44d8e9c4fc632668d3a47/artifacts/model
+//
+// S3 is reached with the SDK's standard configuration, AWS_ENDPOINT_URL
+// included (moto stands in for S3 in the tests). Errors start with "fetch:"
+// and say what is missing.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/rideduration/rideduration/artifacts"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// runID is the form of an MLflow run id: a uuid4's 32 hex digits.
+var runIDForm = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("fetchmodel", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	id := flags.String("run-id", "", "the MLflow run id, for the messages (checked against the MLmodel later, by export.py)")
+	out := flags.String("out", "", "directory to write the model directory to (replaced)")
+	if err := flags.Parse(args); err != nil {
+		return 2
+	}
+	if *out == "" || flags.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: fetchmodel [-run-id ID] -out DIR s3://bucket/path/to/model|DIR")
+		return 2
+	}
+	if err := fetch(ctx, *id, flags.Arg(0), *out, stdout); err != nil {
+		fmt.Fprintf(stderr, "fetch: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func fetch(ctx context.Context, id, uri, out string, stdout io.Writer) error {
+	if id != "" && !runIDForm.MatchString(id) {
+		return fmt.Errorf("RUN_ID %q is not an MLflow run id (32 lowercase hex digits)", id)
+	}
+	loc, err := artifacts.Parse(uri)
+	if err != nil {
+		return err
+	}
+	var client artifacts.S3
+	if loc.Bucket != "" {
+		if client, err = newS3(ctx); err != nil {
+			return err
+		}
+	}
+	files, err := artifacts.Fetch(ctx, client, loc, out)
+	if errors.Is(err, artifacts.ErrNotFound) && id != "" {
+		return fmt.Errorf("no such run %s: %w; check RUN_ID, or set MODEL_URI to where the run's model is", id, err)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "fetched %s → %s:", loc, out)
+	for _, f := range files {
+		fmt.Fprintf(stdout, " %s (%d B)", f.Name, f.Size)
+	}
+	fmt.Fprintln(stdout)
+	return nil
+}
+
+// newS3 is an S3 client from the SDK's standard configuration. A custom
+// endpoint (AWS_ENDPOINT_URL: moto, MinIO) is addressed path-style, as such
+// servers expect, and may send no checksums (not worth a log line); with no
+// region configured it asks us-east-1.
+func newS3(ctx context.Context) (*s3.Client, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if o.BaseEndpoint != nil {
+			o.UsePathStyle = true
+			o.DisableLogOutputChecksumValidationSkipped = true
+		}
+	}), nil
+}

@@ -1,0 +1,337 @@
+package training
+
+import (
+	"bytes"
+	"encoding/json"
+	"io/fs"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rideduration/rideduration/internal/golden"
+	"github.com/rideduration/rideduration/internal/testenv"
+)
+
+// The original's MLflow run and its artifact store.
+const (
+	originalRun = "def558fd38f44d8e9c4fc632668d3a47"
+	bucket      = "mlflow-nyc-taxi-reg-exp"
+)
+
+var runIDLine = regexp.MustCompile(`(?m)^run_id: .*$`)
+
+func modelKey(run string) string { return "4/" + run + "/artifacts/model/" }
+
+// copyRepo copies the module into a temporary directory, without its build
+// outputs, so that make model can overwrite the export, the golden
+// predictions and generated/ there: the repository's committed model is
+// never touched.
+func copyRepo(t *testing.T) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "repo")
+	src, err := filepath.Abs("..")
+	require.NoError(t, err)
+	require.NoError(t, filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		switch {
+		case rel == ".git" || rel == "build" || rel == "dist": // .git is a file in a worktree
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		case d.IsDir():
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		case !d.Type().IsRegular():
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, info.Mode().Perm())
+	}))
+	return dst
+}
+
+// makeIn runs make in dir against the S3 at endpoint, configured as a user
+// would (AWS_ENDPOINT_URL), and returns its combined output.
+func makeIn(t *testing.T, dir, endpoint string, args ...string) (string, error) {
+	return makeEnv(t, dir, endpoint, nil, args...)
+}
+
+// makeEnv is makeIn with more environment.
+func makeEnv(t *testing.T, dir, endpoint string, env []string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command("make", append([]string{"--no-print-directory"}, args...)...)
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		// An outer make (make test) must not steer this one (-j, -n, its variables).
+		if k, _, _ := strings.Cut(kv, "="); k != "MAKEFLAGS" && k != "MFLAGS" && k != "MAKELEVEL" && k != "MAKEOVERRIDES" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, testenv.AWSEnv(endpoint)...)
+	cmd.Env = append(cmd.Env, "AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull)
+	cmd.Env = append(cmd.Env, env...)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	t.Logf("make %s: %.1f s", strings.Join(args, " "), time.Since(start).Seconds())
+	t.Logf("make %s:\n%s", strings.Join(args, " "), out)
+	return string(out), err
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return b
+}
+
+// mlflowDir is the MLflow model directory of the fixture in testdata/name,
+// as S3 objects under run's key, with pickle as its model.pkl (if not nil)
+// and the MLmodel's run id and edits applied.
+func mlflowDir(t *testing.T, name, run string, pickle []byte, edits ...string) map[string][]byte {
+	t.Helper()
+	objects := map[string][]byte{}
+	entries, err := os.ReadDir(filepath.Join("testdata", name))
+	require.NoError(t, err)
+	for _, e := range entries {
+		b := readFile(t, filepath.Join("testdata", name, e.Name()))
+		if e.Name() == "MLmodel" {
+			s := runIDLine.ReplaceAllString(string(b), "run_id: "+run)
+			for i := 0; i+1 < len(edits); i += 2 {
+				require.Contains(t, s, edits[i])
+				s = strings.Replace(s, edits[i], edits[i+1], 1)
+			}
+			b = []byte(s)
+		}
+		objects[modelKey(run)+e.Name()] = b
+	}
+	if pickle != nil {
+		objects[modelKey(run)+"model.pkl"] = pickle
+	}
+	return objects
+}
+
+// make model RUN_ID=<the original's run>, the model served by moto's S3 in
+// the original's bucket layout, on a copy of the repository: the run's
+// pickle (the original's pipeline, fitted here by train.py) becomes the
+// generated package, whose Version is the run id and which predicts the
+// original's ride as the original did. Then the failures, each named by its
+// step and cause: a missing run, a model of another flavour, a corrupted
+// pickle, another estimator, another scikit-learn, golden tests failing.
+func TestMakeModel(t *testing.T) {
+	fitDir, _ := trained(t)
+	pickle := readFile(t, filepath.Join(fitDir, "model.pkl"))
+	linear := filepath.Join(t.TempDir(), "linear.pkl")
+	run(t, python, "-c", `import pickle, sys
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.linear_model import LinearRegression
+from sklearn.pipeline import make_pipeline
+p = make_pipeline(DictVectorizer(), LinearRegression())
+p.fit([{"PU_DO": "1_2", "trip_distance": 1.0}, {"PU_DO": "3_4", "trip_distance": 2.0}], [5.0, 9.0])
+pickle.dump(p, open(sys.argv[1], "wb"))`, linear)
+
+	const (
+		missingRun   = "00000000000000000000000000000000"
+		xgboostRun   = "1111111111111111111111111111111a"
+		truncatedRun = "2222222222222222222222222222222b"
+		linearRun    = "3333333333333333333333333333333c"
+		newerRun     = "4444444444444444444444444444444d"
+	)
+	endpoint := testenv.Moto(t)
+	c := testenv.S3(t, endpoint)
+	for _, objects := range []map[string][]byte{
+		mlflowDir(t, "mlflow-model", originalRun, pickle),
+		mlflowDir(t, "mlflow-xgboost", xgboostRun, nil),
+		mlflowDir(t, "mlflow-model", truncatedRun, pickle[:len(pickle)/2]),
+		mlflowDir(t, "mlflow-model", linearRun, readFile(t, linear)),
+		mlflowDir(t, "mlflow-model", newerRun, pickle, "sklearn_version: 1.2.1", "sklearn_version: 1.3.2"),
+	} {
+		testenv.PutObjects(t, c, bucket, objects)
+	}
+
+	repo := copyRepo(t)
+	// The validation table the fit was made with, as make prep writes it:
+	// newer than its sources, so make does not write it again.
+	require.NoError(t, os.MkdirAll(filepath.Join(repo, "build"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(repo, "build/valid.csv"), readFile(t, filepath.Join(fitDir, "valid.csv")), 0o644))
+	committed := map[string][]byte{}
+	for _, f := range []string{"testdata/model.json.zst", "testdata/golden_predictions.csv.zst", "generated/model.go"} {
+		committed[f] = readFile(t, filepath.Join(repo, f))
+	}
+	unchanged := func(t *testing.T) {
+		for f, b := range committed {
+			assert.True(t, bytes.Equal(b, readFile(t, filepath.Join(repo, f))), "%s changed by a failed make model", f)
+		}
+	}
+
+	for _, tc := range []struct {
+		name, run string
+		want      []string // lines of the output
+	}{
+		{"missing run", missingRun, []string{
+			"fetch: no such run " + missingRun + ": s3://" + bucket + "/" + modelKey(missingRun) + "MLmodel does not exist (S3 404 NoSuchKey): not found; check RUN_ID, or set MODEL_URI to where the run's model is",
+			"make model: step 1/4 fetch failed (RUN_ID=" + missingRun + "): nothing was changed",
+		}},
+		{"not sklearn", xgboostRun, []string{
+			"check: not a scikit-learn model: build/mlflow/" + xgboostRun + "/MLmodel has the flavors python_function, xgboost, not sklearn (make model takes models logged with mlflow.sklearn)",
+			"make model: step 2/4 export failed (RUN_ID=" + xgboostRun + "): nothing was changed",
+		}},
+		{"corrupted pickle", truncatedRun, []string{
+			"check: cannot unpickle build/mlflow/" + truncatedRun + "/model.pkl: UnpicklingError: pickle data was truncated: the file is corrupted, truncated or not a pickle",
+			"make model: step 2/4 export failed (RUN_ID=" + truncatedRun + "): nothing was changed",
+		}},
+		{"unsupported estimator", linearRun, []string{
+			"check: unsupported estimator Pipeline(DictVectorizer, LinearRegression): this generator compiles a fitted Pipeline(DictVectorizer, RandomForestRegressor), as make_pipeline(DictVectorizer(), RandomForestRegressor()) makes",
+			"make model: step 2/4 export failed (RUN_ID=" + linearRun + "): nothing was changed",
+		}},
+		{"sklearn version mismatch", newerRun, []string{
+			"check: version mismatch: the model was saved with scikit-learn 1.3.2 (its MLmodel); this machine has 1.2.1. " +
+				"scikit-learn does not support unpickling across versions: loading may fail, or give trees that predict differently from the run's. " +
+				"The golden predictions are made here, so the generated code would be exact to scikit-learn 1.2.1's predictions of what unpickled, " +
+				"not necessarily to what the run predicted. Use scikit-learn 1.3.2 here, or accept that with ALLOW_SKLEARN_MISMATCH=1 (--allow-sklearn-mismatch)",
+			"make model: step 2/4 export failed (RUN_ID=" + newerRun + "): nothing was changed",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := makeIn(t, repo, endpoint, "model", "RUN_ID="+tc.run)
+			require.Error(t, err)
+			for _, line := range tc.want {
+				assert.Contains(t, strings.Split(out, "\n"), line)
+			}
+			unchanged(t)
+		})
+	}
+	if t.Failed() {
+		return
+	}
+
+	out, err := makeIn(t, repo, endpoint, "model", "RUN_ID="+originalRun)
+	require.NoError(t, err)
+	assert.Contains(t, out, "check: MLmodel: flavors python_function, sklearn; scikit-learn 1.2.1 (here: 1.2.1); cloudpickle; mlflow 2.1.1; created 2023-04-15 09:52:04.502385; run "+originalRun+"\n")
+	assert.Contains(t, out, "RMSE on 66097 validation rides: 6.101\n")
+	assert.Contains(t, out, "exported model version a994c01e34f10df5d7958989a533fd5b (run "+originalRun+") to testdata/model.json.zst; test ride: 18.321633541366506 min\n")
+	assert.Contains(t, out, "ok  \tgithub.com/rideduration/rideduration/generated")
+	assert.Contains(t, out, "make model: model of run "+originalRun+" exported, generated (Version "+originalRun+") and golden-tested")
+	assert.Contains(t, string(readFile(t, filepath.Join(repo, "generated/model.go"))), `Version        = "`+originalRun+`"`)
+	assert.Equal(t, committed["testdata/golden_predictions.csv.zst"], readFile(t, filepath.Join(repo, "testdata/golden_predictions.csv.zst")),
+		"the run's model is the original's: the same golden predictions")
+
+	// The compiled model, as the function and the batch job serve it:
+	// RUN_ID unset, the events carry the run id.
+	ride := exec.Command("go", "run", "./cmd/predict")
+	ride.Dir = repo
+	ride.Env = append(os.Environ(), "RUN_ID=")
+	start := time.Now()
+	defer func() { t.Logf("go run ./cmd/predict: %.1f s", time.Since(start).Seconds()) }()
+	ride.Stdin = strings.NewReader(`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 123}` + "\n")
+	b, err := ride.Output()
+	require.NoError(t, err)
+	var event struct {
+		Version    string
+		Prediction struct {
+			RideDuration float64 `json:"ride_duration"`
+		}
+	}
+	require.NoError(t, json.Unmarshal(b, &event), "%s", b)
+	assert.Equal(t, originalRun, event.Version)
+	assert.Equal(t, math.Float64bits(golden.TestRide.Prediction), math.Float64bits(event.Prediction.RideDuration),
+		"the original's ride: %v, want 18.321633541366506", event.Prediction.RideDuration)
+
+	// Golden tests failing. No model makes the generated code disagree
+	// with sklearn (that is what the tests prove), so the fault is
+	// injected: one golden prediction one bit off, then the step make
+	// model ends with, as make model runs it.
+	t.Run("golden tests failing", func(t *testing.T) {
+		path := filepath.Join(repo, "testdata/golden_predictions.csv.zst")
+		rows := strings.SplitN(string(zstdDecode(t, readFile(t, path))), "\n", 3)
+		f := strings.Split(rows[1], ",")
+		p, err := strconv.ParseFloat(f[3], 64)
+		require.NoError(t, err)
+		f[3] = strconv.FormatFloat(math.Float64frombits(math.Float64bits(p)^1), 'g', -1, 64)
+		rows[1] = strings.Join(f, ",")
+		require.NoError(t, os.WriteFile(path, zstdEncode(t, []byte(strings.Join(rows, "\n"))), 0o644))
+		// Only the golden test that reads the file (GOFLAGS reaches go test):
+		// the whole package ran above.
+		out, err := makeEnv(t, repo, endpoint, []string{"GOFLAGS=-run=^TestPredictGolden$"}, "model-test", "RUN_ID="+originalRun)
+		require.Error(t, err)
+		assert.Contains(t, out, "--- FAIL: TestPredictGolden")
+		assert.Contains(t, strings.Split(out, "\n"), "make model: step 4/4 test failed (RUN_ID="+originalRun+"): the generated code does not reproduce sklearn's predictions: "+
+			"do not release it; testdata/ and generated/ hold the new model: git checkout -- testdata generated restores the committed one")
+	})
+
+	for f, b := range map[string]string{"../testdata/model.json.zst": "testdata/model.json.zst", "../generated/model.go": "generated/model.go"} {
+		assert.Equal(t, committed[b], readFile(t, f), "the repository's own %s is untouched", b)
+	}
+}
+
+func zstdDecode(t *testing.T, b []byte) []byte {
+	t.Helper()
+	d, err := zstd.NewReader(nil)
+	require.NoError(t, err)
+	defer d.Close()
+	out, err := d.DecodeAll(b, nil)
+	require.NoError(t, err)
+	return out
+}
+
+func zstdEncode(t *testing.T, b []byte) []byte {
+	t.Helper()
+	e, err := zstd.NewWriter(nil)
+	require.NoError(t, err)
+	return e.EncodeAll(b, nil)
+}
+
+// A pickle records the scikit-learn version of each estimator in it: a
+// pickle file from another version (no MLmodel to say so) is a mismatch
+// too, unless allowed; --run-id goes into the export's metadata.
+func TestExportChecksPickledVersion(t *testing.T) {
+	dir := t.TempDir()
+	pkl := filepath.Join(dir, "older.pkl")
+	run(t, python, "-c", `import pickle, sys
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.pipeline import make_pipeline
+p = make_pipeline(DictVectorizer(), RandomForestRegressor(n_estimators=2, random_state=0))
+p.fit([{"PU_DO": "1_2", "trip_distance": 1.0}, {"PU_DO": "3_4", "trip_distance": 2.0}], [5.0, 9.0])
+b = pickle.dumps(p)
+assert b"1.2.1" in b  # each estimator's _sklearn_version (pickle memoizes the string)
+open(sys.argv[1], "wb").write(b.replace(b"1.2.1", b"1.0.2"))`, pkl)
+	export := filepath.Join(dir, "model.json.zst")
+
+	cmd := exec.Command(python, "training/export.py", "--model", pkl, "--export", export)
+	cmd.Dir = ".."
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "%s", out)
+	assert.Contains(t, string(out), "check: version mismatch: the model was saved with scikit-learn 1.0.2 (recorded in older.pkl); this machine has 1.2.1.")
+	_, err = os.Stat(export)
+	assert.ErrorIs(t, err, os.ErrNotExist, "nothing exported")
+
+	got := run(t, python, "training/export.py", "--model", pkl, "--export", export, "--allow-sklearn-mismatch", "--run-id", originalRun)
+	assert.Contains(t, got, "check: warning: the model was saved with scikit-learn 1.0.2 (recorded in older.pkl); this machine has 1.2.1: going on (ALLOW_SKLEARN_MISMATCH)")
+	var doc struct {
+		Metadata struct {
+			RunID string `json:"run_id"`
+		}
+	}
+	require.NoError(t, json.Unmarshal(zstdDecode(t, readFile(t, export)), &doc))
+	assert.Equal(t, originalRun, doc.Metadata.RunID)
+}
