@@ -47,6 +47,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{"stream", "[flags] STREAM", "run the function on a Kinesis stream: a local event-source mapping", (*cli).stream},
+		{"backfill", "-o OUT [-errors FILE] FILE.parquet...", backfillSummary, (*cli).backfill},
 		{"help", "[COMMAND]", "list the commands, or show one command's flags", (*cli).help},
 	}
 }

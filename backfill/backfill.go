@@ -1,0 +1,184 @@
+// Package backfill scores history: every trip of TLC trip files that is a
+// valid ride gets the model's prediction, written with the trip's times, ids,
+// distance and actual duration (parquet or CSV). There is no duration
+// filter, unlike training: a backfill scores what happened, including trips
+// of under a minute or over an hour.
+//
+// A trip is scored exactly as the function scores the same ride: the same
+// feature.Features, the same model.Model. A trip that is not a valid ride (a
+// null id, distance or time, a negative distance, ...) is never dropped
+// silently: it is counted by reason and handed to Job.Bad.
+package backfill
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"io"
+	"strconv"
+
+	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/model"
+	"github.com/rideduration/rideduration/tlc"
+)
+
+// Job scores trip files into one output.
+type Job struct {
+	Model model.Model
+	Out   Output
+	// Bad, when set, is called for each trip that is not a valid ride.
+	Bad func(Bad) error
+	// Progress, when set, is called with the trips done and the trips in
+	// all files: once before the first, then after every chunk of trips.
+	Progress func(done, total int64)
+}
+
+// Bad is a trip that is not a valid ride, and why.
+type Bad struct {
+	File string
+	Row  int // the trip's row in its file, from 0
+	Err  *feature.FieldError
+}
+
+// Summary counts what a run did.
+type Summary struct {
+	Trips  int            // trips read
+	Scored int            // rows written
+	Bad    map[string]int // trips that are not valid rides, by reason (FieldError.Class)
+}
+
+// BadTrips is the number of trips that were not valid rides.
+func (s Summary) BadTrips() int { return s.Trips - s.Scored }
+
+// chunk is how many trips are scored and written at a time: the progress
+// step, and small enough for the rows to stay in cache.
+const chunk = 16 << 10
+
+// Run scores the trips of files, in order, into j.Out, and closes it.
+// It stops at the first error, or when ctx is cancelled.
+func (j *Job) Run(ctx context.Context, files ...string) (Summary, error) {
+	sum := Summary{Bad: map[string]int{}}
+	err := j.run(ctx, files, &sum)
+	if cerr := j.Out.Close(); err == nil {
+		err = cerr
+	}
+	return sum, err
+}
+
+func (j *Job) run(ctx context.Context, paths []string, sum *Summary) error {
+	files := make([]*tlc.File, 0, len(paths))
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	var total int64
+	for _, p := range paths {
+		f, err := tlc.Open(p)
+		if err != nil {
+			return err
+		}
+		files = append(files, f)
+		total += f.NumRows()
+	}
+	j.progress(0, total)
+	var trips tlc.Trips
+	rows := make([]Row, 0, chunk)
+	for _, f := range files {
+		row := 0 // of the file
+		for g := range f.NumRowGroups() {
+			if err := f.Read(g, &trips); err != nil {
+				return err
+			}
+			for lo := 0; lo < trips.Len(); lo += chunk {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				hi := min(lo+chunk, trips.Len())
+				var bad []Bad
+				rows = Score(j.Model.Predict, &trips, lo, hi, rows[:0], func(i int, err *feature.FieldError) {
+					bad = append(bad, Bad{File: f.Path, Row: row + i, Err: err})
+				})
+				if err := j.Out.Write(rows); err != nil {
+					return err
+				}
+				for _, b := range bad {
+					sum.Bad[b.Err.Class()]++
+					if j.Bad != nil {
+						if err := j.Bad(b); err != nil {
+							return err
+						}
+					}
+				}
+				sum.Trips += hi - lo
+				sum.Scored += len(rows)
+				j.progress(int64(sum.Trips), total)
+			}
+			row += trips.Len()
+		}
+	}
+	return nil
+}
+
+func (j *Job) progress(done, total int64) {
+	if j.Progress != nil {
+		j.Progress(done, total)
+	}
+}
+
+// Score predicts trips lo to hi of ts and appends their rows to rows. Each
+// trip that is not a valid ride is handed to bad, with its index in ts,
+// instead. A valid ride has valid features (feature.Trip.Features) and both
+// times, for its actual duration.
+func Score(predict func(feature.Features) float64, ts *tlc.Trips, lo, hi int, rows []Row, bad func(i int, err *feature.FieldError)) []Row {
+	for i := lo; i < hi; i++ {
+		x, err := ts.Features(i)
+		var minutes float64
+		if err == nil {
+			minutes, err = ts.Duration(i)
+		}
+		if err != nil {
+			var fe *feature.FieldError
+			if !errors.As(err, &fe) {
+				fe = &feature.FieldError{Field: "trip", Reason: err.Error()}
+			}
+			bad(i, fe)
+			continue
+		}
+		rows = append(rows, Row{
+			Pickup:       ts.Pickup[i],
+			Dropoff:      ts.Dropoff[i],
+			PULocationID: int64(x.PU),
+			DOLocationID: int64(x.DO),
+			TripDistance: x.Distance,
+			Duration:     minutes,
+			RideDuration: predict(x),
+		})
+	}
+	return rows
+}
+
+// BadCSV returns a Job.Bad that writes each bad trip as a CSV line,
+// file,row,field,reason, after a header; flush writes out what is buffered.
+func BadCSV(w io.Writer) (bad func(Bad) error, flush func() error) {
+	cw := csv.NewWriter(w)
+	header := false
+	bad = func(b Bad) error {
+		if !header {
+			header = true
+			if err := cw.Write([]string{"file", "row", "field", "reason"}); err != nil {
+				return err
+			}
+		}
+		return cw.Write([]string{b.File, strconv.Itoa(b.Row), b.Err.Field, b.Err.Reason})
+	}
+	flush = func() error {
+		if !header {
+			header = true
+			cw.Write([]string{"file", "row", "field", "reason"})
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	return bad, flush
+}
