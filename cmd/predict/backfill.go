@@ -77,7 +77,7 @@ func (c *cli) backfill(args []string) int {
 	}
 	meter.Done()
 	secs := time.Since(start).Seconds()
-	printBad(c, "backfill", sum.Bad)
+	printBad(c, "backfill", "not valid rides", sum.Bad)
 	fmt.Fprintf(c.stderr, "backfill: %d rows, %d bad, %.3f s, %.0f rows/s\n", sum.Trips, sum.BadTrips(), secs, float64(sum.Trips)/secs)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "predict: %v\n", err)
@@ -86,8 +86,9 @@ func (c *cli) backfill(args []string) int {
 	return 0
 }
 
-// printBad lists the trips that were not valid rides, by reason, most first.
-func printBad(c *cli, what string, bad map[string]int) {
+// printBad lists the trips that were not valid rides, by reason, most first:
+// "backfill: 3 trips not valid rides: trip_distance: null".
+func printBad(c *cli, what, done string, bad map[string]int) {
 	reasons := make([]string, 0, len(bad))
 	for r := range bad {
 		reasons = append(reasons, r)
@@ -99,7 +100,7 @@ func printBad(c *cli, what string, bad map[string]int) {
 		return reasons[i] < reasons[j]
 	})
 	for _, r := range reasons {
-		fmt.Fprintf(c.stderr, "%s: %d trips not valid rides: %s\n", what, bad[r], r)
+		fmt.Fprintf(c.stderr, "%s: %d trips %s: %s\n", what, bad[r], done, r)
 	}
 }
 

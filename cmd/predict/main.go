@@ -48,6 +48,7 @@ func init() {
 	commands = []command{
 		{"stream", "[flags] STREAM", "run the function on a Kinesis stream: a local event-source mapping", (*cli).stream},
 		{"backfill", "-o OUT [-errors FILE] FILE.parquet...", backfillSummary, (*cli).backfill},
+		{"replay", "-stream STREAM [-rate R] [-limit N] FILE.parquet...", replaySummary, (*cli).replay},
 		{"help", "[COMMAND]", "list the commands, or show one command's flags", (*cli).help},
 	}
 }
