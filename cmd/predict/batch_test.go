@@ -331,4 +331,3 @@ func BenchmarkScore(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(trips.Len()), "ns/trip")
 }
-
