@@ -16,6 +16,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/rideduration/rideduration/feature"
 	"github.com/rideduration/rideduration/model"
@@ -82,8 +83,18 @@ func (j *Job) run(ctx context.Context, paths []string, sum *Summary) error {
 		total += f.NumRows()
 	}
 	j.progress(0, total)
+	w := newWriteBehind(j.Out, 2) // one being scored into, one being written
+	err := j.score(ctx, files, total, w, sum)
+	if werr := w.close(); err == nil {
+		err = werr
+	}
+	return err
+}
+
+// score scores the files' trips chunk by chunk, handing the rows to w.
+func (j *Job) score(ctx context.Context, files []*tlc.File, total int64, w *writeBehind, sum *Summary) error {
 	var trips tlc.Trips
-	rows := make([]Row, 0, chunk)
+	var bad []Bad
 	for _, f := range files {
 		row := 0 // of the file
 		for g := range f.NumRowGroups() {
@@ -94,14 +105,17 @@ func (j *Job) run(ctx context.Context, paths []string, sum *Summary) error {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
+				if w.failed.Load() {
+					return nil // close returns the writer's error
+				}
 				hi := min(lo+chunk, trips.Len())
-				var bad []Bad
-				rows = Score(j.Model.Predict, &trips, lo, hi, rows[:0], func(i int, err *feature.FieldError) {
+				bad = bad[:0]
+				rows := Score(j.Model.Predict, &trips, lo, hi, w.buffer(), func(i int, err *feature.FieldError) {
 					bad = append(bad, Bad{File: f.Path, Row: row + i, Err: err})
 				})
-				if err := j.Out.Write(rows); err != nil {
-					return err
-				}
+				sum.Trips += hi - lo
+				sum.Scored += len(rows)
+				w.write(rows)
 				for _, b := range bad {
 					sum.Bad[b.Err.Class()]++
 					if j.Bad != nil {
@@ -110,14 +124,57 @@ func (j *Job) run(ctx context.Context, paths []string, sum *Summary) error {
 						}
 					}
 				}
-				sum.Trips += hi - lo
-				sum.Scored += len(rows)
 				j.progress(int64(sum.Trips), total)
 			}
 			row += trips.Len()
 		}
 	}
 	return nil
+}
+
+// writeBehind writes rows to an Output on its own goroutine, so that the
+// next chunk is read and scored while this one is encoded, compressed and
+// written, the larger part of the work.
+type writeBehind struct {
+	out    Output
+	todo   chan []Row
+	free   chan []Row
+	err    chan error
+	failed atomic.Bool
+}
+
+// newWriteBehind starts a writer with n row buffers of a chunk each.
+func newWriteBehind(out Output, n int) *writeBehind {
+	w := &writeBehind{out: out, todo: make(chan []Row, n), free: make(chan []Row, n), err: make(chan error, 1)}
+	for range n {
+		w.free <- make([]Row, 0, chunk)
+	}
+	go func() {
+		var err error
+		for rows := range w.todo {
+			if err == nil {
+				if err = out.Write(rows); err != nil {
+					w.failed.Store(true)
+				}
+			}
+			w.free <- rows[:0]
+		}
+		w.err <- err
+	}()
+	return w
+}
+
+// buffer returns an empty row buffer, once the writer is done with one.
+func (w *writeBehind) buffer() []Row { return <-w.free }
+
+// write queues rows, a buffer from buffer, to be written.
+func (w *writeBehind) write(rows []Row) { w.todo <- rows }
+
+// close waits for the rows queued to be written and returns the first
+// write error.
+func (w *writeBehind) close() error {
+	close(w.todo)
+	return <-w.err
 }
 
 func (j *Job) progress(done, total int64) {

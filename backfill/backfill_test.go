@@ -6,10 +6,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -112,6 +114,14 @@ func TestParquetSchema(t *testing.T) {
 	required double duration;
 	required double ride_duration;
 }`, f.Schema().String())
+	for _, c := range f.Metadata().RowGroups[0].Columns {
+		want := format.RLEDictionary
+		if strings.HasSuffix(c.MetaData.PathInSchema[0], "_datetime") {
+			want = format.DeltaBinaryPacked
+		}
+		assert.Contains(t, c.MetaData.Encoding, want, c.MetaData.PathInSchema)
+		assert.Equal(t, format.Uncompressed, c.MetaData.Codec, c.MetaData.PathInSchema)
+	}
 }
 
 func TestCreateErrors(t *testing.T) {

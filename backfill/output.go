@@ -11,19 +11,26 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress"
 )
 
 // Row is one scored trip: the output's columns. Times are the TLC's wall
 // times (New York, no time zone), in microseconds since 1970-01-01 00:00.
+//
+// In parquet, the columns are encoded rather than compressed: the times
+// (in pickup order, nearly) delta-encoded, every other column
+// dictionary-encoded (265 zones; distances and durations repeat: February
+// has 2,600 distinct distances, and the model's predictions are the values
+// of its table). That makes February 1.45 MB in 8 ms, where plain
+// encoding with parquet-go's Snappy took 2.0 MB in 21 ms, and plain
+// uncompressed 3.9 MB in 5 ms (see NOTES on speed).
 type Row struct {
-	Pickup       int64   `parquet:"lpep_pickup_datetime,timestamp(microsecond:local)"`
-	Dropoff      int64   `parquet:"lpep_dropoff_datetime,timestamp(microsecond:local)"`
-	PULocationID int64   `parquet:"PULocationID"`
-	DOLocationID int64   `parquet:"DOLocationID"`
-	TripDistance float64 `parquet:"trip_distance"`
-	Duration     float64 `parquet:"duration"`      // the actual duration, minutes (as pandas computes it)
-	RideDuration float64 `parquet:"ride_duration"` // the prediction, minutes
+	Pickup       int64   `parquet:"lpep_pickup_datetime,delta,timestamp(microsecond:local)"`
+	Dropoff      int64   `parquet:"lpep_dropoff_datetime,delta,timestamp(microsecond:local)"`
+	PULocationID int64   `parquet:"PULocationID,dict"`
+	DOLocationID int64   `parquet:"DOLocationID,dict"`
+	TripDistance float64 `parquet:"trip_distance,dict"`
+	Duration     float64 `parquet:"duration,dict"`      // the actual duration, minutes (as pandas computes it)
+	RideDuration float64 `parquet:"ride_duration,dict"` // the prediction, minutes
 }
 
 // csvHeader names Row's columns, in order, as the parquet schema does.
@@ -52,7 +59,7 @@ func Create(path string) (Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	bw := bufio.NewWriterSize(f, 1<<20)
+	bw := bufio.NewWriterSize(f, 256<<10)
 	return &fileOutput{Output: newOutput(bw), buf: bw, file: f}, nil
 }
 
@@ -74,18 +81,8 @@ func (o *fileOutput) Close() error {
 	return err
 }
 
-// Snappy: of parquet-go's codecs, the fastest to write for these columns
-// after none, at a third less size (see NOTES on speed).
-var compression compress.Codec = &parquet.Snappy
-
-func init() {
-	if os.Getenv("ZZ_NONE") != "" {
-		compression = &parquet.Uncompressed
-	}
-}
-
 func newParquet(w io.Writer) Output {
-	return parquetOutput{parquet.NewGenericWriter[Row](w, parquet.Compression(compression), parquet.MaxRowsPerRowGroup(chunk))}
+	return parquetOutput{parquet.NewGenericWriter[Row](w, parquet.MaxRowsPerRowGroup(chunk))}
 }
 
 type parquetOutput struct{ w *parquet.GenericWriter[Row] }
