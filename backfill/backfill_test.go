@@ -17,6 +17,7 @@ import (
 
 	"github.com/rideduration/rideduration/feature"
 	"github.com/rideduration/rideduration/model"
+	"github.com/rideduration/rideduration/tlc"
 )
 
 // tiny is a hand-made model: the distance plus the pickup id / 1000.
@@ -163,4 +164,43 @@ func TestCancelled(t *testing.T) {
 	cancel()
 	_, err := (&Job{Model: tiny, Out: NewCSV(&bytes.Buffer{})}).Run(ctx, in)
 	assert.ErrorIs(t, err, context.Canceled)
+}
+
+const february = "../testdata/green_tripdata_2022-02.parquet"
+
+// BenchmarkJob is backfill of February in process (read, score with the
+// tiny model, write parquet to memory): the job without process start-up
+// and without the real model's cache misses.
+func BenchmarkJob(b *testing.B) {
+	var out bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		out.Reset()
+		if _, err := (&Job{Model: tiny, Out: NewParquet(&out)}).Run(context.Background(), february); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/69399, "ns/trip")
+}
+
+// BenchmarkWriteParquet encodes February's 69,399 rows (scored by the tiny
+// model) as parquet, in memory.
+func BenchmarkWriteParquet(b *testing.B) {
+	f, err := tlc.Open(february)
+	require.NoError(b, err)
+	var trips tlc.Trips
+	require.NoError(b, f.Read(0, &trips))
+	rows := Score(tiny.Predict, &trips, 0, trips.Len(), nil, func(int, *feature.FieldError) {})
+	var out bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		out.Reset()
+		o := NewParquet(&out)
+		for lo := 0; lo < len(rows); lo += chunk {
+			require.NoError(b, o.Write(rows[lo:min(lo+chunk, len(rows))]))
+		}
+		require.NoError(b, o.Close())
+	}
+	b.ReportMetric(float64(out.Len()), "bytes")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(rows)), "ns/row")
 }

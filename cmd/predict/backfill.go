@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"time"
@@ -34,6 +35,13 @@ func (c *cli) backfill(args []string) int {
 		return 2
 	}
 	start := time.Now()
+	if os.Getenv("GOGC") == "" {
+		// The job's live memory is small and bounded (a row group's columns,
+		// two chunks of rows, the writer's buffers): a lazier collector,
+		// fewer collections, cut February's run from 76 to 57 ms (perf stat,
+		// 30 runs; the default collector also made it vary by ±11%).
+		debug.SetGCPercent(400)
+	}
 	if *cpuprofile != "" {
 		stop, err := startCPUProfile(*cpuprofile)
 		if err != nil {
