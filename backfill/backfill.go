@@ -93,43 +93,104 @@ func (j *Job) run(ctx context.Context, paths []string, sum *Summary) error {
 
 // score scores the files' trips chunk by chunk, handing the rows to w.
 func (j *Job) score(ctx context.Context, files []*tlc.File, total int64, w *writeBehind, sum *Summary) error {
-	var trips tlc.Trips
+	ctx, cancel := context.WithCancel(ctx)
+	chunks := readAhead(ctx, files)
+	defer func() {
+		cancel()
+		for range chunks { // wait for the reader to stop
+		}
+	}()
 	var bad []Bad
-	for _, f := range files {
-		row := 0 // of the file
-		for g := range f.NumRowGroups() {
-			if err := f.Read(g, &trips); err != nil {
-				return err
-			}
-			for lo := 0; lo < trips.Len(); lo += chunk {
-				if err := ctx.Err(); err != nil {
+	for c := range chunks {
+		if c.err != nil {
+			return c.err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if w.failed.Load() {
+			return nil // close returns the writer's error
+		}
+		bad = bad[:0]
+		rows := Score(j.Model.Predict, c.trips, 0, c.trips.Len(), w.buffer(), func(i int, err *feature.FieldError) {
+			bad = append(bad, Bad{File: c.file, Row: c.first + i, Err: err})
+		})
+		n := c.trips.Len()
+		c.done()
+		sum.Trips += n
+		sum.Scored += len(rows)
+		w.write(rows)
+		for _, b := range bad {
+			sum.Bad[b.Err.Class()]++
+			if j.Bad != nil {
+				if err := j.Bad(b); err != nil {
 					return err
 				}
-				if w.failed.Load() {
-					return nil // close returns the writer's error
-				}
-				hi := min(lo+chunk, trips.Len())
-				bad = bad[:0]
-				rows := Score(j.Model.Predict, &trips, lo, hi, w.buffer(), func(i int, err *feature.FieldError) {
-					bad = append(bad, Bad{File: f.Path, Row: row + i, Err: err})
-				})
-				sum.Trips += hi - lo
-				sum.Scored += len(rows)
-				w.write(rows)
-				for _, b := range bad {
-					sum.Bad[b.Err.Class()]++
-					if j.Bad != nil {
-						if err := j.Bad(b); err != nil {
-							return err
-						}
-					}
-				}
-				j.progress(int64(sum.Trips), total)
 			}
-			row += trips.Len()
+		}
+		j.progress(int64(sum.Trips), total)
+	}
+	return ctx.Err() // the reader stops early only when ctx ends
+}
+
+// chunkRead is a chunk of a file's trips, read ahead.
+type chunkRead struct {
+	file  string
+	first int // the row of its first trip in the file
+	trips *tlc.Trips
+	done  func() // hands trips back to the reader
+	err   error
+}
+
+// readAhead reads the files' trips on its own goroutine, a chunk at a time,
+// so that the next chunk is decompressed while this one is scored. It uses
+// two chunk buffers: a chunk's trips are valid until its done is called. It
+// stops at the first error (the last chunk sent) or when ctx ends.
+func readAhead(ctx context.Context, files []*tlc.File) <-chan chunkRead {
+	out := make(chan chunkRead)
+	free := make(chan *tlc.Trips, 2)
+	free <- new(tlc.Trips)
+	free <- new(tlc.Trips)
+	send := func(c chunkRead) bool {
+		select {
+		case out <- c:
+			return true
+		case <-ctx.Done():
+			return false
 		}
 	}
-	return nil
+	go func() {
+		defer close(out)
+		for _, f := range files {
+			if !readFile(ctx, f, free, send) {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// readFile reads one file for readAhead; false means stop.
+func readFile(ctx context.Context, f *tlc.File, free chan *tlc.Trips, send func(chunkRead) bool) bool {
+	r := f.Reader()
+	defer r.Close()
+	for first := 0; ; {
+		var t *tlc.Trips
+		select {
+		case t = <-free:
+		case <-ctx.Done():
+			return false
+		}
+		err := r.Read(t, chunk)
+		if errors.Is(err, io.EOF) {
+			free <- t
+			return true
+		}
+		if !send(chunkRead{file: f.Path, first: first, trips: t, done: func() { free <- t }, err: err}) || err != nil {
+			return false
+		}
+		first += t.Len()
+	}
 }
 
 // writeBehind writes rows to an Output on its own goroutine, so that the

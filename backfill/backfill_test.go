@@ -189,7 +189,7 @@ func BenchmarkWriteParquet(b *testing.B) {
 	f, err := tlc.Open(february)
 	require.NoError(b, err)
 	var trips tlc.Trips
-	require.NoError(b, f.Read(0, &trips))
+	require.NoError(b, f.Reader().Read(&trips, 1<<20))
 	rows := Score(tiny.Predict, &trips, 0, trips.Len(), nil, func(int, *feature.FieldError) {})
 	var out bytes.Buffer
 	b.ReportAllocs()
@@ -203,4 +203,25 @@ func BenchmarkWriteParquet(b *testing.B) {
 	}
 	b.ReportMetric(float64(out.Len()), "bytes")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(rows)), "ns/row")
+}
+
+// A file whose pages are damaged: the reader's error ends the job.
+func TestDamagedFile(t *testing.T) {
+	dir := t.TempDir()
+	var trips []feature.Trip
+	for i := range 5000 {
+		trips = append(trips, feature.Trip{PULocationID: i64(int64(i%265 + 1)), DOLocationID: i64(2), TripDistance: f64(float64(i)), Pickup: at(0), Dropoff: at(5)})
+	}
+	path := filepath.Join(dir, "damaged.parquet")
+	var b bytes.Buffer
+	require.NoError(t, parquet.Write(&b, trips, parquet.Compression(&parquet.Gzip)))
+	data := b.Bytes()
+	for i := 100; i < len(data)/2; i++ { // the first column chunks, not the footer
+		data[i] ^= 0x5a
+	}
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+	_, err := (&Job{Model: tiny, Out: NewCSV(&bytes.Buffer{})}).Run(context.Background(), path)
+	// e.g. ".../damaged.parquet: row group 0: column lpep_pickup_datetime:
+	// decoding thrift payload: ..."
+	assert.ErrorContains(t, err, path+": row group 0: column ")
 }

@@ -11,7 +11,9 @@ package replay
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 
 	"golang.org/x/time/rate"
@@ -97,37 +99,62 @@ func (r *Replay) Run(ctx context.Context, paths ...string) (Summary, error) {
 		}
 		return ctx.Err()
 	}
-	var id int64 // the ride id: the row number across files
-	var trips tlc.Trips
 	queued := 0
+	err := eachRide(files, b.size, sum.Skipped, func(x feature.Features, id int64) error {
+		if r.Limit > 0 && queued == r.Limit {
+			return errLimit
+		}
+		b.add(x, id)
+		queued++
+		if len(b.entries) == b.size {
+			return put()
+		}
+		return nil
+	})
+	if errors.Is(err, errLimit) {
+		err = nil
+	}
+	if err == nil {
+		err = put()
+	}
+	return sum, err
+}
+
+var errLimit = errors.New("limit reached")
+
+// eachRide calls fn with each valid ride of the files and its ride id, the
+// row number across the files, reading n trips at a time. It counts the
+// trips that are not valid rides in skipped, by reason, and stops at the
+// first error.
+func eachRide(files []*tlc.File, n int, skipped map[string]int, fn func(x feature.Features, id int64) error) error {
+	var id int64
+	var trips tlc.Trips
 	for _, f := range files {
-		for g := range f.NumRowGroups() {
-			if err := f.Read(g, &trips); err != nil {
-				return sum, err
-			}
-			for i := range trips.Len() {
-				if r.Limit > 0 && queued == r.Limit {
-					err := put()
-					return sum, err
+		err := func() error {
+			r := f.Reader()
+			defer r.Close()
+			for {
+				if err := r.Read(&trips, n); errors.Is(err, io.EOF) {
+					return nil
+				} else if err != nil {
+					return err
 				}
-				x, err := trips.Features(i)
-				if err != nil {
-					sum.Skipped[class(err)]++
-				} else {
-					b.add(x, id)
-					queued++
-					if len(b.entries) == b.size {
-						if err := put(); err != nil {
-							return sum, err
-						}
+				for i := range trips.Len() {
+					x, err := trips.Features(i)
+					if err != nil {
+						skipped[class(err)]++
+					} else if err := fn(x, id); err != nil {
+						return err
 					}
+					id++
 				}
-				id++
 			}
+		}()
+		if err != nil {
+			return err
 		}
 	}
-	err := put()
-	return sum, err
+	return nil
 }
 
 func (r *Replay) progress(put, total int64) {

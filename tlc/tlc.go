@@ -92,7 +92,6 @@ func (t *Trips) resize(n int) {
 	t.TripDistance = grow(t.TripDistance, n)
 	for c := range t.null {
 		t.null[c] = grow(t.null[c], n)
-		clear(t.null[c])
 	}
 }
 
@@ -192,38 +191,101 @@ func timestampUnit(typ parquet.Type) (time.Duration, bool) {
 // NumRows is the number of trips in the file.
 func (f *File) NumRows() int64 { return f.pf.NumRows() }
 
-// NumRowGroups is the number of row groups, the units Read reads.
-func (f *File) NumRowGroups() int { return len(f.pf.RowGroups()) }
+// Reader returns a reader of the file's trips, from the first.
+func (f *File) Reader() *Reader { return &Reader{f: f} }
 
-// Read reads row group g into t, reusing t's memory.
-func (f *File) Read(g int, t *Trips) error {
-	rg := f.pf.RowGroups()[g]
-	if !f.fast {
-		return f.readRows(rg, t)
+// Reader reads a file's trips in order, a chunk at a time: each column is
+// decoded a page at a time, so memory holds a chunk and a page per column,
+// not a row group.
+type Reader struct {
+	f    *File
+	g    int // the next row group
+	left int // rows of the current row group not read yet
+	ints [distance]*column[int64]
+	dist *column[float64]
+	rows *parquet.GenericReader[feature.Trip] // for other physical types
+	buf  []feature.Trip
+}
+
+// Read reads the next trips, at most n, into t, reusing t's memory. It
+// returns io.EOF when there are no more.
+func (r *Reader) Read(t *Trips, n int) error {
+	for r.left == 0 {
+		r.closeRowGroup()
+		if r.g == len(r.f.pf.RowGroups()) {
+			return io.EOF
+		}
+		r.openRowGroup(r.f.pf.RowGroups()[r.g])
+		r.g++
 	}
-	t.resize(int(rg.NumRows()))
+	m := min(n, r.left)
+	t.resize(m)
+	var err error
+	if r.rows != nil {
+		err = r.readRows(t)
+	} else {
+		err = r.readColumns(t)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: row group %d: %w", r.f.Path, r.g-1, err)
+	}
+	r.left -= m
+	return nil
+}
+
+// Close releases the pages being read.
+func (r *Reader) Close() error {
+	r.closeRowGroup()
+	return nil
+}
+
+func (r *Reader) openRowGroup(rg parquet.RowGroup) {
+	r.left = int(rg.NumRows())
+	if !r.f.fast {
+		r.rows = parquet.NewGenericRowGroupReader[feature.Trip](rg)
+		return
+	}
 	chunks := rg.ColumnChunks()
-	// The columns decompress in parallel: gzip's inflate is most of the
-	// time, and the two timestamp columns are most of the bytes.
+	for c := range r.ints {
+		r.ints[c] = &column[int64]{pages: chunks[r.f.leaf[c]].Pages()}
+	}
+	r.dist = &column[float64]{pages: chunks[r.f.leaf[distance]].Pages()}
+}
+
+func (r *Reader) closeRowGroup() {
+	for c, col := range r.ints {
+		if col != nil {
+			col.close()
+			r.ints[c] = nil
+		}
+	}
+	if r.dist != nil {
+		r.dist.close()
+		r.dist = nil
+	}
+	if r.rows != nil {
+		r.rows.Close()
+		r.rows = nil
+	}
+}
+
+// readColumns fills t from the columns, in parallel: gzip's inflate is
+// most of the time, and the two timestamp columns most of the bytes.
+func (r *Reader) readColumns(t *Trips) error {
 	var err [numColumns]error
 	var wg sync.WaitGroup
-	for c, read := range [numColumns]func(parquet.ColumnChunk) error{
-		pickup:   func(ch parquet.ColumnChunk) error { return readColumn(ch, t.Pickup, t.null[pickup]) },
-		dropoff:  func(ch parquet.ColumnChunk) error { return readColumn(ch, t.Dropoff, t.null[dropoff]) },
-		pu:       func(ch parquet.ColumnChunk) error { return readColumn(ch, t.PULocationID, t.null[pu]) },
-		do:       func(ch parquet.ColumnChunk) error { return readColumn(ch, t.DOLocationID, t.null[do]) },
-		distance: func(ch parquet.ColumnChunk) error { return readColumn(ch, t.TripDistance, t.null[distance]) },
-	} {
-		wg.Go(func() { err[c] = read(chunks[f.leaf[c]]) })
+	for c, dst := range [...][]int64{pickup: t.Pickup, dropoff: t.Dropoff, pu: t.PULocationID, do: t.DOLocationID} {
+		wg.Go(func() { err[c] = r.ints[c].read(dst, t.null[c]) })
 	}
+	wg.Go(func() { err[distance] = r.dist.read(t.TripDistance, t.null[distance]) })
 	wg.Wait()
 	for c, e := range err {
 		if e != nil {
-			return fmt.Errorf("%s: row group %d, column %s: %w", f.Path, g, columnNames[c], e)
+			return fmt.Errorf("column %s: %w", columnNames[c], e)
 		}
 	}
 	for c, times := range [][]int64{t.Pickup, t.Dropoff} {
-		switch f.unit[c] {
+		switch r.f.unit[c] {
 		case time.Millisecond:
 			for i := range times {
 				times[i] *= 1e3
@@ -240,76 +302,96 @@ func (f *File) Read(g int, t *Trips) error {
 // value is a column's Go type.
 type value interface{ int64 | float64 }
 
-// readColumn reads a column chunk of an optional, non-repeated column into
-// dst, marking nulls in null. Dictionary-encoded pages (what Arrow writes)
-// are looked up in their dictionary.
-func readColumn[T value](chunk parquet.ColumnChunk, dst []T, null []bool) error {
-	pages := chunk.Pages()
-	defer pages.Close()
-	var dict []T
-	var dictOf parquet.Dictionary
-	row := 0
-	for {
-		p, err := pages.ReadPage()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		n := int(p.NumRows())
-		if row+n > len(dst) {
-			parquet.Release(p)
-			return fmt.Errorf("pages hold more than the row group's %d rows", len(dst))
-		}
-		out, nulls := dst[row:row+n], null[row:row+n]
-		var dictIdx []int32
-		var vals []T // the page's non-null values, or nil when dictIdx holds them
-		if d := p.Dictionary(); d != nil {
-			if d != dictOf {
-				dictOf, dict = d, typed[T](d.Page().Data())
+// column is a cursor over a column chunk of an optional, non-repeated
+// column, decoding a page at a time. Dictionary-encoded pages (what Arrow
+// writes) are looked up in their dictionary.
+type column[T value] struct {
+	pages  parquet.Pages
+	dictOf parquet.Dictionary
+	dict   []T
+	page   parquet.Page // the page being read, or nil
+	def    []byte       // its definition levels; nil when it has no nulls
+	idx    []int32      // its dictionary indexes, or
+	vals   []T          // its values
+	n      int          // its rows
+	row, j int          // its next row and next value
+}
+
+// read fills dst and null with the column's next len(dst) rows.
+func (c *column[T]) read(dst []T, null []bool) error {
+	for k := 0; k < len(dst); {
+		if c.row == c.n {
+			if err := c.nextPage(); errors.Is(err, io.EOF) {
+				return fmt.Errorf("the column chunk ends %d rows early", len(dst)-k)
+			} else if err != nil {
+				return err
 			}
-			data := p.Data()
-			dictIdx = data.Int32()
-			for _, k := range dictIdx {
-				if uint32(k) >= uint32(len(dict)) {
-					parquet.Release(p)
-					return fmt.Errorf("dictionary index %d out of range", k)
-				}
-			}
-		} else {
-			vals = typed[T](p.Data())
+			continue
 		}
-		nv := len(vals) + len(dictIdx)
-		def := p.DefinitionLevels()
-		if def == nil && nv != n || def != nil && len(def) != n {
-			parquet.Release(p)
-			return fmt.Errorf("page of %d rows holds %d values", n, nv)
-		}
-		j := 0
+		m := min(len(dst)-k, c.n-c.row)
+		out, nulls := dst[k:k+m], null[k:k+m]
+		nv := len(c.idx) + len(c.vals)
 		for i := range out {
-			if def != nil && def[i] == 0 {
-				nulls[i] = true
+			if c.def != nil && c.def[c.row+i] == 0 {
+				out[i], nulls[i] = 0, true
 				continue
 			}
-			if j == nv {
-				parquet.Release(p)
-				return errors.New("page has fewer values than its definition levels say")
+			if c.j == nv {
+				return errors.New("a page has fewer values than its definition levels say")
 			}
-			if dictIdx != nil {
-				out[i] = dict[dictIdx[j]]
+			if c.idx != nil {
+				out[i] = c.dict[c.idx[c.j]]
 			} else {
-				out[i] = vals[j]
+				out[i] = c.vals[c.j]
 			}
-			j++
+			nulls[i] = false
+			c.j++
 		}
-		parquet.Release(p)
-		row += n
-	}
-	if row != len(dst) {
-		return fmt.Errorf("pages hold %d of the row group's %d rows", row, len(dst))
+		c.row += m
+		k += m
 	}
 	return nil
+}
+
+// nextPage reads the next page, checks it and releases the one before.
+func (c *column[T]) nextPage() error {
+	c.release()
+	p, err := c.pages.ReadPage()
+	if err != nil {
+		return err
+	}
+	c.page, c.n, c.row, c.j = p, int(p.NumRows()), 0, 0
+	c.def, c.idx, c.vals = p.DefinitionLevels(), nil, nil
+	if d := p.Dictionary(); d != nil {
+		if d != c.dictOf {
+			c.dictOf, c.dict = d, typed[T](d.Page().Data())
+		}
+		data := p.Data()
+		c.idx = data.Int32()
+		for _, k := range c.idx {
+			if uint32(k) >= uint32(len(c.dict)) {
+				return fmt.Errorf("dictionary index %d out of range", k)
+			}
+		}
+	} else {
+		c.vals = typed[T](p.Data())
+	}
+	if nv := len(c.idx) + len(c.vals); c.def == nil && nv != c.n || c.def != nil && len(c.def) != c.n {
+		return fmt.Errorf("a page of %d rows holds %d values", c.n, nv)
+	}
+	return nil
+}
+
+func (c *column[T]) release() {
+	if c.page != nil {
+		parquet.Release(c.page)
+		c.page = nil
+	}
+}
+
+func (c *column[T]) close() {
+	c.release()
+	c.pages.Close()
 }
 
 // typed returns a page's values as []T (they alias the page's memory).
@@ -324,36 +406,37 @@ func typed[T value](v encoding.Values) []T {
 	return out.([]T)
 }
 
-// readRows reads a row group through parquet-go's row reader, which
-// converts other physical types (int32 ids, float distances, INT96 times).
-func (f *File) readRows(rg parquet.RowGroup, t *Trips) error {
-	rows := make([]feature.Trip, rg.NumRows())
-	r := parquet.NewGenericRowGroupReader[feature.Trip](rg)
-	defer r.Close()
-	n, err := r.Read(rows)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s: %w", f.Path, err)
+// readRows fills t through parquet-go's row reader, which converts other
+// physical types (int32 ids, float distances, INT96 times).
+func (r *Reader) readRows(t *Trips) error {
+	r.buf = grow(r.buf, t.Len())
+	clear(r.buf)
+	for k := 0; k < len(r.buf); {
+		n, err := r.rows.Read(r.buf[k:])
+		k += n
+		if errors.Is(err, io.EOF) && k < len(r.buf) {
+			return fmt.Errorf("read %d of %d rows", k, len(r.buf))
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
 	}
-	if n != len(rows) {
-		return fmt.Errorf("%s: read %d of %d rows", f.Path, n, len(rows))
-	}
-	t.resize(n)
-	for i, r := range rows {
-		set(t.Pickup, t.null[pickup], i, micros(r.Pickup))
-		set(t.Dropoff, t.null[dropoff], i, micros(r.Dropoff))
-		set(t.PULocationID, t.null[pu], i, r.PULocationID)
-		set(t.DOLocationID, t.null[do], i, r.DOLocationID)
-		set(t.TripDistance, t.null[distance], i, r.TripDistance)
+	for i, row := range r.buf {
+		set(t.Pickup, t.null[pickup], i, micros(row.Pickup))
+		set(t.Dropoff, t.null[dropoff], i, micros(row.Dropoff))
+		set(t.PULocationID, t.null[pu], i, row.PULocationID)
+		set(t.DOLocationID, t.null[do], i, row.DOLocationID)
+		set(t.TripDistance, t.null[distance], i, row.TripDistance)
 	}
 	return nil
 }
 
 func set[T any](col []T, null []bool, i int, v *T) {
-	if v == nil {
-		null[i] = true
-		return
+	var zero T
+	col[i], null[i] = zero, v == nil
+	if v != nil {
+		col[i] = *v
 	}
-	col[i] = *v
 }
 
 func micros(t *time.Time) *int64 {

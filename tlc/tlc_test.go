@@ -2,7 +2,9 @@ package tlc
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -18,13 +20,20 @@ import (
 
 var months = []string{"../testdata/green_tripdata_2022-01.parquet", "../testdata/green_tripdata_2022-02.parquet"}
 
-// readAll reads every trip of a file, row group by row group.
-func readAll(t testing.TB, f *File) []feature.Trip {
+// readAll reads every trip of a file, n at a time.
+func readAll(t testing.TB, f *File, n int) []feature.Trip {
 	t.Helper()
 	var out []feature.Trip
-	for g := range f.NumRowGroups() {
-		var trips Trips // fresh: Trip's pointers point into it
-		require.NoError(t, f.Read(g, &trips))
+	r := f.Reader()
+	defer r.Close()
+	for {
+		var trips Trips // fresh: trip's pointers point into it
+		err := r.Read(&trips, n)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		require.LessOrEqual(t, trips.Len(), n)
 		for i := range trips.Len() {
 			out = append(out, trips.trip(i))
 		}
@@ -77,7 +86,9 @@ func TestCommittedMonths(t *testing.T) {
 		require.NoError(t, err)
 		defer f.Close()
 		require.True(t, f.fast, "the TLC's own files take the column-wise path")
-		equalTrips(t, want, readAll(t, f))
+		for _, n := range []int{len(want), 16 << 10, 1000, 7} {
+			equalTrips(t, want, readAll(t, f, n))
+		}
 	}
 }
 
@@ -163,7 +174,8 @@ func TestFeaturesAndDuration(t *testing.T) {
 	f, err := open("odd", bytes.NewReader(b.Bytes()), int64(b.Len()))
 	require.NoError(t, err)
 	var ts Trips
-	require.NoError(t, f.Read(0, &ts))
+	r := f.Reader()
+	require.NoError(t, r.Read(&ts, len(trips)))
 	for i, want := range trips {
 		x, err := ts.Features(i)
 		wx, werr := want.Features()
@@ -198,7 +210,9 @@ func TestEncodings(t *testing.T) {
 			f, err := open(name, bytes.NewReader(b.Bytes()), int64(b.Len()))
 			require.NoError(t, err)
 			require.True(t, f.fast)
-			equalTrips(t, trips, readAll(t, f))
+			for _, n := range []int{len(trips), 1000, 333, 1} {
+				equalTrips(t, trips, readAll(t, f, n))
+			}
 		}
 	}
 }
@@ -222,7 +236,9 @@ func TestOtherTypes(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, f.fast)
 	p, d, x := int64(130), int64(205), 3.5
-	equalTrips(t, []feature.Trip{{Pickup: &at, Dropoff: &drop, PULocationID: &p, DOLocationID: &d, TripDistance: &x}, {}}, readAll(t, f))
+	want := []feature.Trip{{Pickup: &at, Dropoff: &drop, PULocationID: &p, DOLocationID: &d, TripDistance: &x}, {}}
+	equalTrips(t, want, readAll(t, f, 2))
+	equalTrips(t, want, readAll(t, f, 1))
 }
 
 func TestOpenErrors(t *testing.T) {
@@ -245,17 +261,23 @@ func TestOpenErrors(t *testing.T) {
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
 
-// BenchmarkRead reads February 2022 (69,399 trips).
+// BenchmarkRead reads February 2022 (69,399 trips), 16,384 at a time.
 func BenchmarkRead(b *testing.B) {
 	var trips Trips
 	b.ReportAllocs()
 	for b.Loop() {
 		f, err := Open(months[1])
 		require.NoError(b, err)
-		for g := range f.NumRowGroups() {
-			require.NoError(b, f.Read(g, &trips))
+		r := f.Reader()
+		for {
+			if err := r.Read(&trips, 16<<10); errors.Is(err, io.EOF) {
+				break
+			} else {
+				require.NoError(b, err)
+			}
 		}
+		r.Close()
 		f.Close()
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(trips.Len()), "ns/trip")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/69399, "ns/trip")
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -49,8 +51,14 @@ func readRides(t testing.TB, path string) []ride {
 	defer f.Close()
 	var out []ride
 	var trips tlc.Trips
-	for g := range f.NumRowGroups() {
-		require.NoError(t, f.Read(g, &trips))
+	r := f.Reader()
+	defer r.Close()
+	for {
+		err := r.Read(&trips, 10000)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
 		for i := range trips.Len() {
 			r := ride{row: len(out)}
 			x, err := trips.Features(i)
@@ -322,7 +330,7 @@ func BenchmarkScore(b *testing.B) {
 	require.NoError(b, err)
 	defer f.Close()
 	var trips tlc.Trips
-	require.NoError(b, f.Read(0, &trips))
+	require.NoError(b, f.Reader().Read(&trips, 1<<20))
 	predict := compiled.Model().Predict
 	rows := make([]backfill.Row, 0, trips.Len())
 	b.ReportAllocs()
