@@ -20,9 +20,7 @@ const (
 )
 
 // Duration is dropoff − pickup in minutes, computed exactly as the original's
-// pandas code does (Timedelta.total_seconds() / 60, pandas 1.5): whole seconds
-// plus microseconds / 1e6, then / 60. Dividing the microseconds at once would
-// differ in the last bit for some trips, and so would the trained leaves.
+// pandas code does (Minutes).
 func (t Trip) Duration() (float64, error) {
 	if t.Pickup == nil {
 		return 0, &FieldError{Field: "lpep_pickup_datetime", Reason: "null"}
@@ -30,13 +28,21 @@ func (t Trip) Duration() (float64, error) {
 	if t.Dropoff == nil {
 		return 0, &FieldError{Field: "lpep_dropoff_datetime", Reason: "null"}
 	}
-	us := t.Dropoff.Sub(*t.Pickup).Microseconds()
+	return Minutes(t.Dropoff.Sub(*t.Pickup).Microseconds()), nil
+}
+
+// Minutes converts a duration of us microseconds to minutes exactly as the
+// original's pandas code does (Timedelta.total_seconds() / 60, pandas 1.5):
+// whole seconds plus microseconds / 1e6, then / 60. Dividing the
+// microseconds at once would differ in the last bit for some trips, and so
+// would the trained leaves.
+func Minutes(us int64) float64 {
 	// Python's timedelta normalisation: seconds floor-divided, 0 ≤ micros < 1e6.
 	secs, micros := us/1e6, us%1e6
 	if micros < 0 {
 		secs, micros = secs-1, micros+1e6
 	}
-	return (float64(secs) + float64(micros)/1e6) / 60, nil
+	return (float64(secs) + float64(micros)/1e6) / 60
 }
 
 // Keep reports whether a duration passes the training filter.

@@ -68,19 +68,20 @@ func (t *Trips) Features(i int) (feature.Features, error) {
 }
 
 // Duration returns trip i's actual duration in minutes, as pandas computes
-// it, or a *feature.FieldError naming a null time (feature.Trip.Duration).
+// it (feature.Minutes), or a *feature.FieldError naming a null time.
 func (t *Trips) Duration(i int) (float64, error) {
-	var r feature.Trip
-	var p, d time.Time // on the stack: Duration keeps no pointer
-	if !t.null[pickup][i] {
-		p = time.UnixMicro(t.Pickup[i])
-		r.Pickup = &p
+	if t.null[pickup][i] || t.null[dropoff][i] {
+		// feature.Trip.Duration words the error.
+		var r feature.Trip
+		if !t.null[pickup][i] {
+			r.Pickup = new(time.Time)
+		}
+		return r.Duration()
 	}
-	if !t.null[dropoff][i] {
-		d = time.UnixMicro(t.Dropoff[i])
-		r.Dropoff = &d
-	}
-	return r.Duration()
+	// The times are whole microseconds: their difference is Trip.Duration's
+	// dropoff.Sub(pickup).Microseconds(), without the time.Time arithmetic
+	// (a third of scoring's time).
+	return feature.Minutes(t.Dropoff[i] - t.Pickup[i]), nil
 }
 
 // resize makes every column n long, reusing the slices' memory.
