@@ -67,24 +67,15 @@ func (j *Job) Run(ctx context.Context, files ...string) (Summary, error) {
 }
 
 func (j *Job) run(ctx context.Context, paths []string, sum *Summary) error {
-	files := make([]*tlc.File, 0, len(paths))
-	defer func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}()
-	var total int64
-	for _, p := range paths {
-		f, err := tlc.Open(p)
-		if err != nil {
-			return err
-		}
-		files = append(files, f)
-		total += f.NumRows()
+	files, err := tlc.OpenAll(paths)
+	if err != nil {
+		return err
 	}
+	defer files.Close()
+	total := files.NumRows()
 	j.progress(0, total)
 	w := newWriteBehind(j.Out, 2) // one being scored into, one being written
-	err := j.score(ctx, files, total, w, sum)
+	err = j.score(ctx, files, total, w, sum)
 	if werr := w.close(); err == nil {
 		err = werr
 	}
@@ -92,7 +83,7 @@ func (j *Job) run(ctx context.Context, paths []string, sum *Summary) error {
 }
 
 // score scores the files' trips chunk by chunk, handing the rows to w.
-func (j *Job) score(ctx context.Context, files []*tlc.File, total int64, w *writeBehind, sum *Summary) error {
+func (j *Job) score(ctx context.Context, files tlc.Files, total int64, w *writeBehind, sum *Summary) error {
 	ctx, cancel := context.WithCancel(ctx)
 	chunks := readAhead(ctx, files)
 	defer func() {
@@ -146,7 +137,7 @@ type chunkRead struct {
 // so that the next chunk is decompressed while this one is scored. It uses
 // two chunk buffers: a chunk's trips are valid until its done is called. It
 // stops at the first error (the last chunk sent) or when ctx ends.
-func readAhead(ctx context.Context, files []*tlc.File) <-chan chunkRead {
+func readAhead(ctx context.Context, files tlc.Files) <-chan chunkRead {
 	out := make(chan chunkRead)
 	free := make(chan *tlc.Trips, 2)
 	free <- new(tlc.Trips)

@@ -55,21 +55,12 @@ type Summary struct {
 // stops with the writer's last error.
 func (r *Replay) Run(ctx context.Context, paths ...string) (Summary, error) {
 	sum := Summary{Skipped: map[string]int{}}
-	files := make([]*tlc.File, 0, len(paths))
-	defer func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}()
-	var total int64
-	for _, p := range paths {
-		f, err := tlc.Open(p)
-		if err != nil {
-			return sum, err
-		}
-		files = append(files, f)
-		total += f.NumRows()
+	files, err := tlc.OpenAll(paths)
+	if err != nil {
+		return sum, err
 	}
+	defer files.Close()
+	total := files.NumRows()
 	if r.Limit > 0 {
 		total = min(total, int64(r.Limit))
 	}
@@ -100,7 +91,7 @@ func (r *Replay) Run(ctx context.Context, paths ...string) (Summary, error) {
 		return ctx.Err()
 	}
 	queued := 0
-	err := eachRide(files, b.size, sum.Skipped, func(x feature.Features, id int64) error {
+	err = eachRide(files, b.size, sum.Skipped, func(x feature.Features, id int64) error {
 		if r.Limit > 0 && queued == r.Limit {
 			return errLimit
 		}
@@ -126,7 +117,7 @@ var errLimit = errors.New("limit reached")
 // row number across the files, reading n trips at a time. It counts the
 // trips that are not valid rides in skipped, by reason, and stops at the
 // first error.
-func eachRide(files []*tlc.File, n int, skipped map[string]int, fn func(x feature.Features, id int64) error) error {
+func eachRide(files tlc.Files, n int, skipped map[string]int, fn func(x feature.Features, id int64) error) error {
 	var id int64
 	var trips tlc.Trips
 	for _, f := range files {

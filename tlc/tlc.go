@@ -132,6 +132,41 @@ func Open(path string) (*File, error) {
 	return nil, err
 }
 
+// Files are open trip files, read one after the other.
+type Files []*File
+
+// OpenAll opens the files at paths (Open): all of them, or none.
+func OpenAll(paths []string) (Files, error) {
+	files := make(Files, 0, len(paths))
+	for _, p := range paths {
+		f, err := Open(p)
+		if err != nil {
+			files.Close()
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+// NumRows is the number of trips in all the files.
+func (fs Files) NumRows() int64 {
+	var n int64
+	for _, f := range fs {
+		n += f.NumRows()
+	}
+	return n
+}
+
+// Close closes the files.
+func (fs Files) Close() error {
+	var err error
+	for _, f := range fs {
+		err = errors.Join(err, f.Close())
+	}
+	return err
+}
+
 // Close closes the file.
 func (f *File) Close() error {
 	if f.closer == nil {
