@@ -85,7 +85,7 @@ func (c *cli) backfill(args []string) int {
 	}
 	meter.Done()
 	secs := time.Since(start).Seconds()
-	printBad(c, "backfill", "not valid rides", sum.Bad)
+	printBad(c, "backfill", "bad", sum.Bad)
 	fmt.Fprintf(c.stderr, "backfill: %d rows, %d bad, %.3f s, %.0f rows/s\n", sum.Trips, sum.BadTrips(), secs, float64(sum.Trips)/secs)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "predict: %v\n", err)
@@ -94,8 +94,8 @@ func (c *cli) backfill(args []string) int {
 	return 0
 }
 
-// printBad lists the trips that were not valid rides, by reason, most first:
-// "backfill: 3 trips not valid rides: trip_distance: null".
+// printBad counts the trips that were not valid rides by reason, most
+// first: "backfill: 3 bad: trip_distance: null".
 func printBad(c *cli, what, done string, bad map[string]int) {
 	reasons := make([]string, 0, len(bad))
 	for r := range bad {
@@ -108,7 +108,7 @@ func printBad(c *cli, what, done string, bad map[string]int) {
 		return reasons[i] < reasons[j]
 	})
 	for _, r := range reasons {
-		fmt.Fprintf(c.stderr, "%s: %d trips %s: %s\n", what, bad[r], done, r)
+		fmt.Fprintf(c.stderr, "%s: %d %s: %s\n", what, bad[r], done, r)
 	}
 }
 

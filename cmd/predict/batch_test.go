@@ -145,7 +145,7 @@ func TestBackfillFebruary(t *testing.T) {
 	assert.Equal(t, time.Date(2022, 2, 1, 0, 24, 30, 0, time.UTC).UnixMicro(), rows[0].Dropoff)
 }
 
-// withoutProgress drops the progress lines a slow run prints every 2 s.
+// withoutProgress drops the progress lines a slow run prints every 5 s.
 func withoutProgress(stderr string) string {
 	return regexp.MustCompile(`(?m)^[a-z]+: [0-9]+/[0-9]+ [a-z]+ \([0-9]+%\)\n`).ReplaceAllString(stderr, "")
 }
@@ -208,9 +208,9 @@ func TestBackfillBadTrips(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(withoutProgress(stderr), "\n"), "\n")
 	require.Len(t, lines, 4, stderr)
 	assert.Equal(t, []string{
-		"backfill: 2 trips not valid rides: trip_distance: must be ≥ 0",
-		"backfill: 1 trips not valid rides: PULocationID: null",
-		"backfill: 1 trips not valid rides: lpep_dropoff_datetime: null",
+		"backfill: 2 bad: trip_distance: must be ≥ 0",
+		"backfill: 1 bad: PULocationID: null",
+		"backfill: 1 bad: lpep_dropoff_datetime: null",
 	}, lines[:3])
 	assert.Regexp(t, `^backfill: 5 rows, 4 bad, `, lines[3])
 	got, err := os.ReadFile(bad)

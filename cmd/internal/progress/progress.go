@@ -21,13 +21,13 @@ type Meter interface {
 	Done()
 }
 
-// New returns a bar when w is a terminal, plain lines every few seconds
+// New returns a bar when w is a terminal, a plain line every 5 s
 // otherwise. what names the job ("backfill"), unit what it counts ("trips").
 func New(w io.Writer, what, unit string) Meter {
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		return NewBar(w, what, unit)
 	}
-	return NewLines(w, what, unit, 2*time.Second)
+	return NewLines(w, what, unit, 5*time.Second)
 }
 
 // NewBar returns a progress bar on w.
