@@ -18,9 +18,9 @@ import (
 //
 // In parquet, the columns are encoded rather than compressed: the times
 // (in pickup order, nearly) delta-encoded, every other column
-// dictionary-encoded (265 zones; distances and durations repeat: February
-// has 2,600 distinct distances, and the model's predictions are the values
-// of its table). That makes February 1.45 MB in 8 ms, where plain
+// dictionary-encoded (265 zones; values repeat: February's 69,399 trips have
+// 1,984 distinct distances, 4,190 durations and 14,067 predictions). That
+// makes February 1.45 MB in 8 ms, where plain
 // encoding with parquet-go's Snappy took 2.0 MB in 21 ms, and plain
 // uncompressed 3.9 MB in 5 ms (see NOTES on speed).
 type Row struct {
@@ -49,9 +49,9 @@ func Create(path string) (Output, error) {
 	var newOutput func(io.Writer) Output
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".parquet":
-		newOutput = func(w io.Writer) Output { return newParquet(w) }
+		newOutput = NewParquet
 	case ".csv":
-		newOutput = func(w io.Writer) Output { return newCSV(w) }
+		newOutput = NewCSV
 	default:
 		return nil, fmt.Errorf("%s: the output's extension must be .parquet or .csv", path)
 	}
@@ -81,7 +81,9 @@ func (o *fileOutput) Close() error {
 	return err
 }
 
-func newParquet(w io.Writer) Output {
+// NewParquet returns an Output writing parquet to w, in row groups of
+// 16,384 rows; Close writes the footer and does not close w.
+func NewParquet(w io.Writer) Output {
 	return parquetOutput{parquet.NewGenericWriter[Row](w, parquet.MaxRowsPerRowGroup(chunk))}
 }
 
@@ -102,14 +104,8 @@ type csvOutput struct {
 	header bool
 }
 
-func newCSV(w io.Writer) Output { return &csvOutput{w: w} }
-
 // NewCSV returns an Output writing CSV to w; Close does not close w.
-func NewCSV(w io.Writer) Output { return newCSV(w) }
-
-// NewParquet returns an Output writing parquet to w; Close writes the
-// footer and does not close w.
-func NewParquet(w io.Writer) Output { return newParquet(w) }
+func NewCSV(w io.Writer) Output { return &csvOutput{w: w} }
 
 func (o *csvOutput) Write(rows []Row) error {
 	b := o.buf[:0]
