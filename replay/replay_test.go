@@ -111,6 +111,15 @@ func TestReplay(t *testing.T) {
 		assert.Equal(t, 2, sum.Failed)
 	})
 
+	t.Run("cancelled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // Ctrl-C
+		r := &Replay{Writer: &putrecords.Writer{Client: c}, Stream: "all"}
+		sum, err := r.Run(ctx, jan)
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Equal(t, 0, sum.Rides)
+	})
+
 	t.Run("not a trip file", func(t *testing.T) {
 		r := &Replay{Writer: &putrecords.Writer{Client: c}, Stream: "all"}
 		_, err := r.Run(context.Background(), filepath.Join(dir, "nope.parquet"))
