@@ -260,3 +260,26 @@ lint-workflows: ## actionlint the GitHub workflows, their run: scripts with shel
 	@mkdir -p build/tools
 	GOBIN=$(CURDIR)/build/tools GOFLAGS= $(GO) install $(ACTIONLINT_MODULE)
 	build/tools/actionlint .github/workflows/*.yml
+
+## ---- batch jobs: backfill, replay ----
+# predict backfill scores a month of TLC trips into parquet or CSV; predict replay puts them on a
+# stream as ride events (here the local one of `make local`; see the README to point it at AWS).
+BACKFILL_OUT ?= build/predictions_$(VALID).parquet
+REPLAY_LIMIT ?= 10000
+REPLAY_RATE  ?= 0
+
+.PHONY: backfill replay bench-batch
+
+backfill: ## score every valid trip of VALID into BACKFILL_OUT (.parquet or .csv)
+	@mkdir -p $(dir $(BACKFILL_OUT))
+	$(GO) run ./cmd/predict backfill -o $(BACKFILL_OUT) $(VALID_PQ)
+
+replay: ## put REPLAY_LIMIT rides of VALID on the local ride_events at REPLAY_RATE/s (0: as fast as it takes them); make local first
+	$(LOCAL_AWS_ENV) $(GO) run ./cmd/predict replay -stream ride_events -limit $(REPLAY_LIMIT) -rate $(REPLAY_RATE) $(VALID_PQ)
+
+bench-batch: ## backfill of VALID as a whole process (hyperfine, built binary), and its parts (go test -bench)
+	@mkdir -p build
+	$(GO) build -o build/predict ./cmd/predict
+	@command -v hyperfine >/dev/null || { echo "hyperfine not found: apt-get install -y hyperfine" >&2; exit 1; }
+	hyperfine -N --warmup 5 --runs 50 'build/predict backfill -o build/bench.parquet $(VALID_PQ)' 'build/predict help'
+	$(GO) test ./tlc ./backfill ./cmd/predict -run '^$$' -bench 'BenchmarkRead$$|BenchmarkWriteParquet|BenchmarkJob|BenchmarkScore' -benchmem -count 5

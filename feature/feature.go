@@ -58,17 +58,18 @@ func New(pu, do int64, distance float64) (Features, error) {
 		return Features{}, err
 	}
 	if math.IsNaN(distance) || math.IsInf(distance, 0) {
-		return Features{}, &FieldError{Field: "trip_distance", Reason: fmt.Sprintf("must be finite, got %v", distance)}
+		return Features{}, &FieldError{Field: "trip_distance", Rule: "must be finite", Reason: fmt.Sprintf("must be finite, got %v", distance)}
 	}
 	if distance < 0 {
-		return Features{}, &FieldError{Field: "trip_distance", Reason: fmt.Sprintf("must be ≥ 0, got %v", distance)}
+		return Features{}, &FieldError{Field: "trip_distance", Rule: "must be ≥ 0", Reason: fmt.Sprintf("must be ≥ 0, got %v", distance)}
 	}
 	return Features{Key: Key{PU: int32(pu), DO: int32(do)}, Distance: distance}, nil
 }
 
 func checkID(field string, id int64) error {
 	if id <= 0 || id > math.MaxInt32 {
-		return &FieldError{Field: field, Reason: fmt.Sprintf("must be a positive integer location id, got %d", id)}
+		const rule = "must be a positive integer location id"
+		return &FieldError{Field: field, Rule: rule, Reason: fmt.Sprintf("%s, got %d", rule, id)}
 	}
 	return nil
 }
@@ -76,7 +77,19 @@ func checkID(field string, id int64) error {
 // FieldError says which input field is wrong and why.
 type FieldError struct {
 	Field  string // e.g. "ride.trip_distance"
-	Reason string
+	Reason string // e.g. "must be ≥ 0, got -1.5"
+	// Rule is Reason without the value ("must be ≥ 0"), when Reason shows
+	// one: jobs that meet many bad records count them by Field and Rule.
+	Rule string
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+
+// Class is the error without the offending value, "trip_distance: must be
+// ≥ 0", so that bad records can be counted by what is wrong with them.
+func (e *FieldError) Class() string {
+	if e.Rule != "" {
+		return e.Field + ": " + e.Rule
+	}
+	return e.Field + ": " + e.Reason
+}

@@ -31,7 +31,9 @@ func TestTripDuration(t *testing.T) {
 		assert.Equal(t, math.Float64bits(c.want), math.Float64bits(got), "%v: got %v want %v", c.d, got, c.want)
 	}
 	_, err := Trip{Pickup: &at}.Duration()
-	assert.Error(t, err)
+	assert.EqualError(t, err, "lpep_dropoff_datetime: null")
+	_, err = Trip{Dropoff: &at}.Duration()
+	assert.EqualError(t, err, "lpep_pickup_datetime: null")
 }
 
 func TestKeep(t *testing.T) {
@@ -47,6 +49,25 @@ func TestTripFeatures(t *testing.T) {
 	f, err := Trip{PULocationID: &pu, DOLocationID: &do, TripDistance: &dist}.Features()
 	require.NoError(t, err)
 	assert.Equal(t, Features{Key{130, 205}, 3.66}, f)
-	_, err = Trip{PULocationID: &pu, TripDistance: &dist}.Features()
-	assert.Error(t, err)
+
+	// Each error names the TLC column; Class leaves the value out, so that
+	// bad trips can be counted by it.
+	zero, neg, nan := int64(0), -1.5, math.NaN()
+	for _, c := range []struct {
+		trip         Trip
+		error, class string
+	}{
+		{Trip{DOLocationID: &do, TripDistance: &dist}, "PULocationID: null", "PULocationID: null"},
+		{Trip{PULocationID: &pu, TripDistance: &dist}, "DOLocationID: null", "DOLocationID: null"},
+		{Trip{PULocationID: &pu, DOLocationID: &do}, "trip_distance: null", "trip_distance: null"},
+		{Trip{PULocationID: &pu, DOLocationID: &do, TripDistance: &neg}, "trip_distance: must be ≥ 0, got -1.5", "trip_distance: must be ≥ 0"},
+		{Trip{PULocationID: &pu, DOLocationID: &do, TripDistance: &nan}, "trip_distance: must be finite, got NaN", "trip_distance: must be finite"},
+		{Trip{PULocationID: &zero, DOLocationID: &do, TripDistance: &dist}, "PULocationID: must be a positive integer location id, got 0", "PULocationID: must be a positive integer location id"},
+	} {
+		_, err := c.trip.Features()
+		var fe *FieldError
+		require.ErrorAs(t, err, &fe)
+		assert.Equal(t, c.error, fe.Error())
+		assert.Equal(t, c.class, fe.Class())
+	}
 }

@@ -47,6 +47,8 @@ var commands []command
 func init() {
 	commands = []command{
 		{"stream", "[flags] STREAM", "run the function on a Kinesis stream: a local event-source mapping", (*cli).stream},
+		{"backfill", "-o OUT [-errors FILE] FILE.parquet...", backfillSummary, (*cli).backfill},
+		{"replay", "-stream STREAM [-rate R] [-limit N] FILE.parquet...", replaySummary, (*cli).replay},
 		{"report", "-o DIR [-train FILE] FILE.parquet...", "the model's quality and drift on a month of trips: DIR/index.html, DIR/metrics.json", (*cli).report},
 		{"help", "[COMMAND]", "list the commands, or show one command's flags", (*cli).help},
 	}

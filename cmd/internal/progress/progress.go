@@ -1,0 +1,92 @@
+// Package progress shows how far a long job is, on stderr: a progress bar
+// (schollz/progressbar) when stderr is a terminal, and otherwise, in logs and
+// pipes, a plain line now and then, so that no cursor codes end up in a file.
+package progress
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// Meter shows a job's progress. Its methods are not safe for concurrent use.
+type Meter interface {
+	// Set reports done of total units.
+	Set(done, total int64)
+	// Done ends the display; the job's summary line follows it.
+	Done()
+}
+
+// New returns a bar when w is a terminal, a plain line every 5 s
+// otherwise. what names the job ("backfill"), unit what it counts ("trips").
+func New(w io.Writer, what, unit string) Meter {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return NewBar(w, what, unit)
+	}
+	return NewLines(w, what, unit, 5*time.Second)
+}
+
+// NewBar returns a progress bar on w.
+func NewBar(w io.Writer, what, unit string) Meter {
+	return &bar{bar: progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionSetItsString(unit),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)}
+}
+
+type bar struct {
+	bar   *progressbar.ProgressBar
+	total int64
+}
+
+func (b *bar) Set(done, total int64) {
+	if total != b.total {
+		b.total = total
+		b.bar.ChangeMax64(total)
+	}
+	b.bar.Set64(done)
+}
+
+func (b *bar) Done() { b.bar.Finish() }
+
+// NewLines returns a meter that writes "what: done/total unit (p%)" on w at
+// most once every interval, and nothing for a job shorter than that.
+func NewLines(w io.Writer, what, unit string, every time.Duration) Meter {
+	return &lines{w: w, what: what, unit: unit, every: every, last: time.Now()}
+}
+
+type lines struct {
+	w           io.Writer
+	what, unit  string
+	every       time.Duration
+	last        time.Time
+	done, total int64
+}
+
+func (l *lines) Set(done, total int64) {
+	l.done, l.total = done, total
+	if now := time.Now(); now.Sub(l.last) >= l.every {
+		l.last = now
+		l.print()
+	}
+}
+
+func (l *lines) print() {
+	if l.total > 0 {
+		fmt.Fprintf(l.w, "%s: %d/%d %s (%d%%)\n", l.what, l.done, l.total, l.unit, l.done*100/l.total)
+	} else {
+		fmt.Fprintf(l.w, "%s: %d %s\n", l.what, l.done, l.unit)
+	}
+}
+
+func (l *lines) Done() {}

@@ -1,0 +1,345 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/parquet-go/parquet-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rideduration/rideduration/backfill"
+	"github.com/rideduration/rideduration/cmd/internal/compiled"
+	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/internal/golden"
+	"github.com/rideduration/rideduration/internal/testenv"
+	"github.com/rideduration/rideduration/tlc"
+	"github.com/rideduration/rideduration/wire"
+)
+
+const february = "../../testdata/green_tripdata_2022-02.parquet"
+
+// ride is one trip of a TLC file: its row, and its features when it is a
+// valid ride (ok), its actual duration when it has one (hasDuration).
+type ride struct {
+	row         int
+	x           feature.Features
+	ok          bool
+	minutes     float64
+	hasDuration bool
+}
+
+// readRides reads every trip of a TLC file, in row order.
+func readRides(t testing.TB, path string) []ride {
+	t.Helper()
+	f, err := tlc.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	var out []ride
+	var trips tlc.Trips
+	r := f.Reader()
+	defer r.Close()
+	for {
+		err := r.Read(&trips, 10000)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		for i := range trips.Len() {
+			r := ride{row: len(out)}
+			x, err := trips.Features(i)
+			r.x, r.ok = x, err == nil
+			d, err := trips.Duration(i)
+			r.minutes, r.hasDuration = d, err == nil
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// goldenIndex maps a row of February to its golden row: the golden rows are
+// the valid rides of 1 to 60 minutes, in file order (training's filter).
+func goldenIndex(rides []ride) map[int]int {
+	idx := map[int]int{}
+	for _, r := range rides {
+		if r.ok && r.hasDuration && feature.Keep(r.minutes) {
+			idx[r.row] = len(idx)
+		}
+	}
+	return idx
+}
+
+// Every February trip through backfill (parquet and CSV): the prediction is
+// bit for bit the stdin job's for the same ride event, and sklearn's for
+// every ride in the golden set.
+func TestBackfillFebruary(t *testing.T) {
+	t.Setenv("RUN_ID", "")
+	dir := t.TempDir()
+	out, outCSV := filepath.Join(dir, "feb.parquet"), filepath.Join(dir, "feb.csv")
+	for _, o := range []string{out, outCSV} {
+		code, stdout, stderr := predict(t, "", "backfill", "-o", o, february)
+		require.Equal(t, 0, code, stderr)
+		assert.Empty(t, stdout)
+		assert.Regexp(t, `^backfill: 69399 rows, 0 bad, [0-9.]+ s, [0-9]+ rows/s\n$`, withoutProgress(stderr))
+	}
+	rows, err := parquet.ReadFile[backfill.Row](out)
+	require.NoError(t, err)
+	rides := readRides(t, february)
+	require.Len(t, rows, len(rides), "February's trips are all valid rides")
+
+	// The stdin job, on the same rides as ride events.
+	var in bytes.Buffer
+	for _, r := range rides {
+		in.Write(wire.AppendRideEvent(nil, r.x, int64(r.row)))
+		in.WriteByte('\n')
+	}
+	code, stdout, stderr := predict(t, in.String())
+	require.Equal(t, 0, code, stderr)
+	events := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	require.Len(t, events, len(rides))
+
+	gold, err := golden.Load()
+	require.NoError(t, err)
+	gi := goldenIndex(rides)
+	require.Len(t, gi, len(gold), "golden rows are February's 1–60 minute rides")
+
+	csvRows := readCSV(t, outCSV)
+	require.Len(t, csvRows, len(rows))
+	for i, row := range rows {
+		r := rides[i]
+		require.Equal(t, backfill.Row{
+			Pickup: row.Pickup, Dropoff: row.Dropoff, // checked below
+			PULocationID: int64(r.x.PU), DOLocationID: int64(r.x.DO), TripDistance: r.x.Distance,
+			Duration: r.minutes, RideDuration: row.RideDuration,
+		}, row, "row %d", i)
+		assert.Equal(t, math.Float64bits(r.minutes), math.Float64bits(row.Duration), "row %d: duration", i)
+
+		var p wire.PredictionEvent
+		require.NoError(t, json.Unmarshal([]byte(events[i]), &p))
+		require.Equal(t, strconv.Itoa(i), string(p.Prediction.RideID))
+		require.Equal(t, math.Float64bits(p.Prediction.RideDuration), math.Float64bits(row.RideDuration),
+			"row %d: backfill %v, stdin job %v", i, row.RideDuration, p.Prediction.RideDuration)
+		if k, ok := gi[i]; ok {
+			require.Equal(t, gold[k].Features, r.x, "row %d is golden row %d", i, k)
+			require.Equal(t, math.Float64bits(gold[k].Prediction), math.Float64bits(row.RideDuration),
+				"row %d: backfill %v, sklearn %v", i, row.RideDuration, gold[k].Prediction)
+		}
+		require.Equal(t, row, csvRows[i], "row %d: CSV and parquet", i)
+	}
+	// The first trip, as the TLC file has it (checked with pandas).
+	assert.Equal(t, time.Date(2022, 2, 1, 0, 20, 21, 0, time.UTC).UnixMicro(), rows[0].Pickup)
+	assert.Equal(t, time.Date(2022, 2, 1, 0, 24, 30, 0, time.UTC).UnixMicro(), rows[0].Dropoff)
+}
+
+// withoutProgress drops the progress lines a slow run prints every 5 s.
+func withoutProgress(stderr string) string {
+	return regexp.MustCompile(`(?m)^[a-z]+: [0-9]+/[0-9]+ [a-z]+ \([0-9]+%\)\n`).ReplaceAllString(stderr, "")
+}
+
+// readCSV reads backfill's CSV output back into rows.
+func readCSV(t *testing.T, path string) []backfill.Row {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	require.Equal(t, []string{"lpep_pickup_datetime", "lpep_dropoff_datetime", "PULocationID", "DOLocationID",
+		"trip_distance", "duration", "ride_duration"}, recs[0])
+	var rows []backfill.Row
+	for _, rec := range recs[1:] {
+		var r backfill.Row
+		times := []*int64{&r.Pickup, &r.Dropoff}
+		for i, s := range rec[:2] {
+			at, err := time.Parse("2006-01-02 15:04:05.999999", s)
+			require.NoError(t, err)
+			*times[i] = at.UnixMicro()
+		}
+		ints := []*int64{&r.PULocationID, &r.DOLocationID}
+		for i, s := range rec[2:4] {
+			*ints[i], err = strconv.ParseInt(s, 10, 64)
+			require.NoError(t, err)
+		}
+		floats := []*float64{&r.TripDistance, &r.Duration, &r.RideDuration}
+		for i, s := range rec[4:] {
+			*floats[i], err = strconv.ParseFloat(s, 64)
+			require.NoError(t, err)
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// Trips that are not valid rides are counted by reason and, with -errors,
+// written with their file and row; the others are scored. No duration
+// filter: a 90-minute trip is scored.
+func TestBackfillBadTrips(t *testing.T) {
+	dir := t.TempDir()
+	at := time.Date(2022, 2, 1, 10, 0, 0, 0, time.UTC)
+	later := at.Add(90 * time.Minute)
+	i64 := func(v int64) *int64 { return &v }
+	f64 := func(v float64) *float64 { return &v }
+	trips := []feature.Trip{
+		{PULocationID: i64(130), DOLocationID: i64(205), TripDistance: f64(3.66), Pickup: &at, Dropoff: &later},
+		{DOLocationID: i64(205), TripDistance: f64(3.66), Pickup: &at, Dropoff: &later},
+		{PULocationID: i64(130), DOLocationID: i64(205), TripDistance: f64(-1.5), Pickup: &at, Dropoff: &later},
+		{PULocationID: i64(130), DOLocationID: i64(205), TripDistance: f64(3.66), Pickup: &at},
+		{PULocationID: i64(130), DOLocationID: i64(205), TripDistance: f64(-0.5), Pickup: &at, Dropoff: &later},
+	}
+	in := filepath.Join(dir, "odd.parquet")
+	require.NoError(t, parquet.WriteFile(in, trips))
+	out, bad := filepath.Join(dir, "out.csv"), filepath.Join(dir, "bad.csv")
+	code, _, stderr := predict(t, "", "backfill", "-o", out, "-errors", bad, in)
+	require.Equal(t, 0, code, stderr)
+	lines := strings.Split(strings.TrimSuffix(withoutProgress(stderr), "\n"), "\n")
+	require.Len(t, lines, 4, stderr)
+	assert.Equal(t, []string{
+		"backfill: 2 bad: trip_distance: must be ≥ 0",
+		"backfill: 1 bad: PULocationID: null",
+		"backfill: 1 bad: lpep_dropoff_datetime: null",
+	}, lines[:3])
+	assert.Regexp(t, `^backfill: 5 rows, 4 bad, `, lines[3])
+	got, err := os.ReadFile(bad)
+	require.NoError(t, err)
+	assert.Equal(t, "file,row,field,reason\n"+
+		in+",1,PULocationID,null\n"+
+		in+`,2,trip_distance,"must be ≥ 0, got -1.5"`+"\n"+
+		in+",3,lpep_dropoff_datetime,null\n"+
+		in+`,4,trip_distance,"must be ≥ 0, got -0.5"`+"\n", string(got))
+	rows := readCSV(t, out)
+	require.Len(t, rows, 1)
+	assert.Equal(t, 90.0, rows[0].Duration)
+	assert.Equal(t, math.Float64bits(golden.TestRide.Prediction), math.Float64bits(rows[0].RideDuration))
+}
+
+func TestBackfillUsage(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"backfill", february}, {"backfill", "-o", filepath.Join(dir, "x.parquet")},
+		{"backfill", "-o", filepath.Join(dir, "x.json"), february},
+	} {
+		code, out, errs := predict(t, "", args...)
+		assert.Equal(t, 2, code, "%v", args)
+		assert.NotEmpty(t, errs, "%v", args)
+		assert.Empty(t, out, "%v", args)
+	}
+	code, _, errs := predict(t, "", "backfill", "-o", filepath.Join(dir, "x.csv"), filepath.Join(dir, "missing.parquet"))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errs, "missing.parquet: no such file or directory")
+
+	code, _, errs = predict(t, "", "replay", february)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errs, "usage: predict replay -stream STREAM")
+}
+
+// 10,000 February rides replayed onto a local Kinesis (moto_server) by the
+// built binary, through the local mapping (`predict stream`, also the built
+// binary) running the function: every prediction comes back once, bit for
+// bit the compiled model's for that trip, and sklearn's where the trip is a
+// golden ride.
+func TestReplayFebruary(t *testing.T) {
+	const n = 10000
+	endpoint := testenv.Moto(t)
+	c := testenv.Kinesis(t, endpoint)
+	testenv.CreateStream(t, c, "ride_events", 2)
+	testenv.CreateStream(t, c, "ride_prediction", 2)
+	bin := testenv.GoBuild(t, ".", "predict", nil)
+	env := append(os.Environ(), testenv.AWSEnv(endpoint)...)
+	env = append(env, "PREDICTIONS_STREAM_NAME=", "RUN_ID=", "TEST_RUN=", "DEAD_LETTER_STREAM_NAME=")
+
+	replay := exec.Command(bin, "replay", "-stream", "ride_events", "-limit", strconv.Itoa(n), february)
+	replay.Env = env
+	var replayErr bytes.Buffer
+	replay.Stderr = &replayErr
+	require.NoError(t, replay.Run(), replayErr.String())
+	assert.Regexp(t, `(?m)^replay: 10000 rides put on ride_events, 0 resends, 0 failed, 20 calls, [0-9.]+ s, [0-9]+ rides/s$`, replayErr.String())
+
+	mapping := exec.Command(bin, "stream", "-poll", "100ms", "-batch-size", "500", "ride_events")
+	mapping.Env = env
+	var mapErr bytes.Buffer
+	mapping.Stdout, mapping.Stderr = &bytes.Buffer{}, &mapErr
+	require.NoError(t, mapping.Start())
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			_ = mapping.Process.Kill()
+			_ = mapping.Wait()
+		}
+		if t.Failed() {
+			t.Logf("predict stream stderr:\n%s", mapErr.String())
+		}
+	})
+	waitFor(t, func() bool { return len(testenv.ReadStream(t, c, "ride_prediction")) >= n })
+	require.NoError(t, mapping.Process.Signal(syscall.SIGINT))
+	require.NoError(t, mapping.Wait(), mapErr.String())
+	stopped = true
+
+	rides := readRides(t, february)
+	gold, err := golden.Load()
+	require.NoError(t, err)
+	gi := goldenIndex(rides)
+	m := compiled.Model()
+	seen, inGolden := map[int]bool{}, 0
+	// Read the whole stream again: a record landing during an earlier read may
+	// have been missed by it.
+	for _, rec := range testenv.ReadStream(t, c, "ride_prediction") {
+		var p wire.PredictionEvent
+		require.NoError(t, json.Unmarshal(rec.Data, &p))
+		id, err := strconv.Atoi(string(p.Prediction.RideID))
+		require.NoError(t, err)
+		require.Equal(t, strconv.Itoa(id), aws.ToString(rec.PartitionKey))
+		require.False(t, seen[id], "ride %d predicted twice", id)
+		seen[id] = true
+		r := rides[id]
+		require.True(t, r.ok, "ride %d is a valid ride", id)
+		require.Equal(t, math.Float64bits(m.Predict(r.x)), math.Float64bits(p.Prediction.RideDuration),
+			"ride %d (%v): %v, want %v", id, r.x, p.Prediction.RideDuration, m.Predict(r.x))
+		if k, ok := gi[id]; ok {
+			inGolden++
+			require.Equal(t, gold[k].Features, r.x)
+			require.Equal(t, math.Float64bits(gold[k].Prediction), math.Float64bits(p.Prediction.RideDuration),
+				"ride %d: %v, sklearn %v", id, p.Prediction.RideDuration, gold[k].Prediction)
+		}
+	}
+	require.Len(t, seen, n)
+	for id := range n {
+		require.True(t, seen[id], "ride %d: no prediction (February's first %d trips are all valid rides)", id, n)
+	}
+	t.Logf("%d predictions bit-identical to the compiled model's, %d of them checked against sklearn's golden predictions", n, inGolden)
+	assert.Greater(t, inGolden, n*9/10)
+}
+
+// BenchmarkScore scores February's 69,399 trips already read, in chunks of
+// 16,384 as backfill does: the model's own speed inside backfill (features,
+// duration, prediction, output row).
+func BenchmarkScore(b *testing.B) {
+	f, err := tlc.Open(february)
+	require.NoError(b, err)
+	defer f.Close()
+	var trips tlc.Trips
+	require.NoError(b, f.Reader().Read(&trips, 1<<20))
+	predict := compiled.Model().Predict
+	const chunk = 16 << 10
+	rows := make([]backfill.Row, 0, chunk)
+	b.ReportAllocs()
+	for b.Loop() {
+		for lo := 0; lo < trips.Len(); lo += chunk {
+			rows = backfill.Score(predict, &trips, lo, min(lo+chunk, trips.Len()), rows[:0], func(int, *feature.FieldError) { b.Fatal("bad trip") })
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(trips.Len()), "ns/trip")
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/rideduration/rideduration/cmd/internal/progress"
+	"github.com/rideduration/rideduration/putrecords"
+	"github.com/rideduration/rideduration/replay"
+)
+
+const replaySummary = "put the trips of TLC trip files on a Kinesis stream as ride events"
+
+// replay puts the trips of the files on -stream as the original's ride
+// events, ride_id = row number across the files. Exit status 0 when every
+// ride was put, 1 otherwise.
+func (c *cli) replay(args []string) int {
+	fs := c.flags("replay", "-stream STREAM [-rate R] [-limit N] FILE.parquet...",
+		"Put the trips of the TLC green taxi trip files on the Kinesis stream STREAM as ride events,\n"+
+			"{\"ride\": {...}, \"ride_id\": ROW}, the row counting from 0 across the files, partition key = ride_id.\n"+
+			"Trips that are not valid rides are skipped and counted. The stream comes from the standard AWS\n"+
+			"configuration (AWS_REGION, credentials, AWS_ENDPOINT_URL for a local Kinesis).")
+	stream := fs.String("stream", "", "the Kinesis stream to put ride events on (e.g. ride_events)")
+	ridesPerSec := fs.Float64("rate", 0, "rides per second (0: as fast as the stream takes them)")
+	limit := fs.Int("limit", 0, "put this many rides, then stop (0: every trip)")
+	if err := fs.Parse(args); err != nil {
+		return usageStatus(err)
+	}
+	if *stream == "" || fs.NArg() == 0 || *ridesPerSec < 0 || *limit < 0 {
+		fs.Usage()
+		return 2
+	}
+	client, err := putrecords.NewClient(c.ctx)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "predict: %v\n", err)
+		return 1
+	}
+	start := time.Now()
+	meter := progress.New(c.stderr, "replay", "rides")
+	r := &replay.Replay{Writer: &putrecords.Writer{Client: client}, Stream: *stream,
+		Rate: *ridesPerSec, Limit: *limit, Progress: meter.Set}
+	sum, err := r.Run(c.ctx, fs.Args()...)
+	meter.Done()
+	secs := time.Since(start).Seconds()
+	printBad(c, "replay", "skipped", sum.Skipped)
+	fmt.Fprintf(c.stderr, "replay: %d rides put on %s, %d resends, %d failed, %d calls, %.1f s, %.0f rides/s\n",
+		sum.Rides, *stream, sum.Resent, sum.Failed, sum.Calls, secs, float64(sum.Rides)/secs)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "predict: %v\n", err)
+		return 1
+	}
+	return 0
+}
