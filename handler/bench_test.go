@@ -9,7 +9,7 @@ import (
 
 // BenchmarkHandler100 is one 100-record Kinesis event through the handler:
 // parse, predict and encode every record, TEST_RUN (nothing written).
-// Target: ≤ 150 µs/op on the 2-core CI machine.
+// Target: ≤ 30 µs/op on the 2-core CI machine, idle.
 func BenchmarkHandler100(b *testing.B) {
 	ev := rides(100)
 	h := New(Config{PredictionsStream: DefaultPredictionsStream, TestRun: true,
@@ -22,4 +22,17 @@ func BenchmarkHandler100(b *testing.B) {
 			b.Fatalf("%d predictions", len(resp.Predictions))
 		}
 	}
+}
+
+// At most one allocation per record (there are 3 per batch): a count, not a
+// time, so a test can hold it.
+func TestHandlerAllocs(t *testing.T) {
+	ev := rides(100)
+	h := New(Config{PredictionsStream: DefaultPredictionsStream, TestRun: true,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}, tiny("v"), nil)
+	allocs := testing.AllocsPerRun(50, func() { _, _ = h.Handle(context.Background(), ev) })
+	if allocs > float64(len(ev.Records)) {
+		t.Errorf("%v allocations for %d records", allocs, len(ev.Records))
+	}
+	t.Logf("%v allocations for %d records", allocs, len(ev.Records))
 }

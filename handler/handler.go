@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -26,6 +27,7 @@ import (
 type Handler struct {
 	cfg   Config
 	model model.Model
+	enc   *wire.Encoder // the model's events, their constant head encoded once
 	out   *putrecords.Writer
 	log   *slog.Logger
 }
@@ -38,7 +40,7 @@ func New(cfg Config, m model.Model, client putrecords.API) *Handler {
 		log = slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	}
 	out := &putrecords.Writer{Client: client, Attempts: cfg.Attempts, MaxBackoff: cfg.MaxBackoff}
-	return &Handler{cfg: cfg, model: m, out: out, log: log}
+	return &Handler{cfg: cfg, model: m, enc: wire.NewEncoder(m.Name, m.Version), out: out, log: log}
 }
 
 // Response is what the function returns: the original's predictions list plus
@@ -61,8 +63,11 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (Response,
 		Predictions:       make([]wire.PredictionEvent, 0, n),
 		BatchItemFailures: []events.KinesisBatchItemFailure{},
 	}
-	entries := make([]putrecords.Entry, 0, n)
-	buf := make([]byte, 0, 160*n)
+	// One buffer holds every record's JSON, one every partition key: no
+	// allocation a record, and the buffers are reused by the next batch.
+	sc := scratchPool.Get().(*scratch)
+	defer sc.put()
+	entries, buf, keyBuf, keyEnd := sc.entries, sc.buf, sc.keys, sc.keyEnd
 	var bad []badRecord
 	for r := range userRecords(ev.Records) {
 		ride, err := r.parse()
@@ -73,11 +78,17 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (Response,
 		}
 		p := h.model.Event(ride)
 		resp.Predictions = append(resp.Predictions, p)
-		// One buffer holds every record's JSON: one allocation, not n.
 		start := len(buf)
-		buf = p.AppendJSON(buf)
-		entries = append(entries, putrecords.Entry{Data: buf[start:len(buf):len(buf)], Key: ride.PartitionKey(), Index: r.index})
+		buf = h.enc.Append(buf, p.Prediction)
+		entries = append(entries, putrecords.Entry{Data: buf[start:len(buf):len(buf)], Index: r.index})
+		keyBuf = ride.AppendPartitionKey(keyBuf)
+		keyEnd = append(keyEnd, len(keyBuf))
 	}
+	keys, from := string(keyBuf), 0
+	for i, to := range keyEnd {
+		entries[i].Key, from = keys[from:to], to
+	}
+	sc.entries, sc.buf, sc.keys, sc.keyEnd = entries, buf, keyBuf, keyEnd // grown, if they had to
 
 	var written, dead putrecords.Result
 	if !h.cfg.TestRun {
@@ -130,4 +141,23 @@ func (h *Handler) logBatch(ctx context.Context, records, predicted, bad int, wri
 		}
 	}
 	h.log.Log(ctx, level, "batch", attrs...)
+}
+
+// scratch is a batch's working memory: the encoded events and their
+// partition keys, which nothing holds once Handle returns (the response
+// holds the events, not their encoding).
+type scratch struct {
+	entries []putrecords.Entry
+	buf     []byte
+	keys    []byte
+	keyEnd  []int
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// put empties the scratch and returns it to the pool.
+func (sc *scratch) put() {
+	clear(sc.entries) // no stale data or keys kept alive
+	sc.entries, sc.buf, sc.keys, sc.keyEnd = sc.entries[:0], sc.buf[:0], sc.keys[:0], sc.keyEnd[:0]
+	scratchPool.Put(sc)
 }

@@ -10,14 +10,38 @@ import (
 // writes (FuzzAppendJSON checks it), without reflection: encoding/json took a
 // sixth of the handler's time.
 func (p PredictionEvent) AppendJSON(b []byte) []byte {
+	return appendPrediction(appendHead(b, p.Model, p.Version), p.Prediction)
+}
+
+// An Encoder writes the prediction events of one model and version, as
+// AppendJSON does, with the events' constant head escaped once rather than
+// for every ride.
+type Encoder struct{ head []byte }
+
+// NewEncoder returns the encoder of model's events labelled version.
+func NewEncoder(model, version string) *Encoder {
+	return &Encoder{head: appendHead(nil, model, version)}
+}
+
+// Append appends the prediction event of p.
+func (e *Encoder) Append(b []byte, p Prediction) []byte {
+	return appendPrediction(append(b, e.head...), p)
+}
+
+// appendHead writes the event up to its prediction's first value.
+func appendHead(b []byte, model, version string) []byte {
 	b = append(b, `{"model":`...)
-	b = appendString(b, p.Model)
+	b = appendString(b, model)
 	b = append(b, `,"version":`...)
-	b = appendString(b, p.Version)
-	b = append(b, `,"prediction":{"ride_duration":`...)
-	b = appendFloat(b, p.Prediction.RideDuration)
+	b = appendString(b, version)
+	return append(b, `,"prediction":{"ride_duration":`...)
+}
+
+// appendPrediction writes the rest of the event.
+func appendPrediction(b []byte, p Prediction) []byte {
+	b = appendFloat(b, p.RideDuration)
 	b = append(b, `,"ride_id":`...)
-	b = appendRaw(b, p.Prediction.RideID)
+	b = appendRaw(b, p.RideID)
 	return append(b, "}}"...)
 }
 

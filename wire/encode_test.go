@@ -19,6 +19,7 @@ func TestAppendJSON(t *testing.T) {
 		want, err := json.Marshal(p)
 		require.NoError(t, err)
 		require.Equal(t, string(want), string(p.AppendJSON(nil)))
+		require.Equal(t, string(want), string(NewEncoder(p.Model, p.Version).Append([]byte{}, p.Prediction)))
 	}
 }
 
@@ -35,5 +36,6 @@ func FuzzAppendJSON(f *testing.F) {
 		want, err := json.Marshal(p)
 		require.NoError(t, err)
 		require.Equal(t, string(want), string(p.AppendJSON(nil)))
+		require.Equal(t, string(want), string(NewEncoder(p.Model, p.Version).Append(nil, p.Prediction)))
 	})
 }

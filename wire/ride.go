@@ -24,7 +24,9 @@ type RideEvent struct {
 	feature.Features
 	// RideID is the ride_id exactly as sent: a JSON number or a JSON string.
 	RideID json.RawMessage
-	idText string // the ride id as text: PartitionKey
+	// key is the ride id as text, the partition key: a string's content, a
+	// number's digits. It may share the record's bytes.
+	key []byte
 }
 
 // Limits of a ride event.
@@ -130,7 +132,7 @@ func parseJSON(data []byte) (RideEvent, error) {
 		fe := err.(*feature.FieldError)
 		return RideEvent{}, &FieldError{Field: "ride." + fe.Field, Reason: fe.Reason}
 	}
-	return RideEvent{Features: f, RideID: json.RawMessage(id), idText: idText}, nil
+	return RideEvent{Features: f, RideID: json.RawMessage(id), key: []byte(idText)}, nil
 }
 
 func mustUnmarshal(v jsontext.Value, into any) {
@@ -278,4 +280,8 @@ func rideID(raw, event jsontext.Value) (jsontext.Value, string, error) {
 }
 
 // PartitionKey is the ride id as text: a string's content, a number's digits.
-func (e RideEvent) PartitionKey() string { return e.idText }
+func (e RideEvent) PartitionKey() string { return string(e.key) }
+
+// AppendPartitionKey appends PartitionKey to b, without allocating a string
+// per ride (the handler builds one string for a whole batch's keys).
+func (e RideEvent) AppendPartitionKey(b []byte) []byte { return append(b, e.key...) }
