@@ -24,6 +24,8 @@ type Forest struct {
 	Metadata     Metadata `json:"metadata"`
 	FeatureNames []string `json:"feature_names"`
 	Trees        []Tree   `json:"trees"`
+
+	vocab *feature.Vocabulary // built by Check
 }
 
 // Metadata describes the model and how it was made.
@@ -38,6 +40,8 @@ type Metadata struct {
 	ValidRows          int            `json:"valid_rows"`
 	TrainData          string         `json:"train_data"`
 	TrainDataSHA256    string         `json:"train_data_sha256"`
+	TrainTableSHA256   string         `json:"train_table_sha256"`
+	ValidTableSHA256   string         `json:"valid_table_sha256"`
 	TestRidePrediction float64        `json:"test_ride_prediction"`
 	// RunID is the MLflow run the model came from (make model), empty for
 	// a model trained here.
@@ -100,12 +104,14 @@ func Read(r io.Reader) (*Forest, error) {
 // Check verifies what the generator relies on: the format, a vocabulary
 // package feature understands, and well-formed trees whose nodes each have
 // one parent and children after them (sklearn's depth-first node order), so
-// every walk ends.
+// every walk ends. It keeps the vocabulary it builds: see Vocabulary.
 func (f *Forest) Check() error {
+	f.vocab = nil
 	if f.Format != Format {
 		return fmt.Errorf("export format %q, want %q", f.Format, Format)
 	}
-	if _, err := feature.NewVocabulary(f.FeatureNames); err != nil {
+	vocab, err := feature.NewVocabulary(f.FeatureNames)
+	if err != nil {
 		return err
 	}
 	if len(f.Trees) == 0 || len(f.Trees) != f.Metadata.NEstimators {
@@ -116,8 +122,14 @@ func (f *Forest) Check() error {
 			return fmt.Errorf("tree %d: %w", i, err)
 		}
 	}
+	f.vocab = vocab
 	return nil
 }
+
+// Vocabulary returns the vocabulary of FeatureNames that the last successful
+// Check built (Load and Read check), or nil if f was not checked or the check
+// failed. A forest changed after its check must be checked again.
+func (f *Forest) Vocabulary() *feature.Vocabulary { return f.vocab }
 
 func (t *Tree) check(columns int) error {
 	n := len(t.ChildrenLeft)

@@ -1,9 +1,16 @@
 package export
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,6 +42,46 @@ func TestLoadCommittedExport(t *testing.T) {
 	}
 	assert.Equal(t, 177238, nodes)
 	assert.Equal(t, 6683, len(f.FeatureNames))
+	require.NotNil(t, f.Vocabulary(), "Load checks, and keeps the vocabulary")
+	assert.Equal(t, f.FeatureNames, f.Vocabulary().Names())
+	assert.Equal(t, "1cc25c4db1ff0961ec7bbf03e06f6eb0397d5d71463863070dd37905168ca994", f.Metadata.TrainTableSHA256)
+	assert.Equal(t, "378a2419f226432dd531baa84fc6402542c0f6d1600bbe56cca050af729936d8", f.Metadata.ValidTableSHA256)
+}
+
+// Metadata has a field for every metadata key of the committed export (and
+// doc.go documents them): none is dropped on the way to the generator.
+func TestMetadataKeepsEveryKey(t *testing.T) {
+	file, err := os.Open("../testdata/model.json.zst")
+	require.NoError(t, err)
+	defer file.Close()
+	zr, err := zstd.NewReader(file)
+	require.NoError(t, err)
+	defer zr.Close()
+	var raw struct {
+		Metadata map[string]json.RawMessage `json:"metadata"`
+	}
+	require.NoError(t, json.NewDecoder(zr).Decode(&raw))
+	var exported, fields []string
+	for k := range raw.Metadata {
+		exported = append(exported, k)
+	}
+	mt := reflect.TypeFor[Metadata]()
+	var optional []string // omitempty: an export may lack them (run_id, from make model)
+	for i := range mt.NumField() {
+		name, opts, _ := strings.Cut(mt.Field(i).Tag.Get("json"), ",")
+		fields = append(fields, name)
+		if opts == "omitempty" && !slices.Contains(exported, name) {
+			optional = append(optional, name)
+		}
+	}
+	slices.Sort(exported)
+	slices.Sort(fields)
+	assert.Equal(t, fields, slices.Sorted(slices.Values(append(slices.Clone(exported), optional...))))
+	doc, err := os.ReadFile("doc.go")
+	require.NoError(t, err)
+	for _, k := range fields {
+		assert.Contains(t, string(doc), k, "doc.go documents %s", k)
+	}
 }
 
 func TestMetadataID(t *testing.T) {
@@ -57,7 +104,10 @@ func TestCheckRejects(t *testing.T) {
 			}},
 		}
 	}
-	require.NoError(t, good().Check())
+	f := good()
+	require.NoError(t, f.Check())
+	require.NotNil(t, f.Vocabulary())
+	assert.Equal(t, 1, f.Vocabulary().DistanceIndex())
 	for name, breakIt := range map[string]func(f *Forest){
 		"format":          func(f *Forest) { f.Format = "other/v9" },
 		"n_estimators":    func(f *Forest) { f.Metadata.NEstimators = 2 },
@@ -73,7 +123,9 @@ func TestCheckRejects(t *testing.T) {
 		"no trees at all": func(f *Forest) { f.Trees = nil; f.Metadata.NEstimators = 0 },
 	} {
 		f := good()
+		require.NoError(t, f.Check())
 		breakIt(f)
 		assert.Error(t, f.Check(), name)
+		assert.Nil(t, f.Vocabulary(), "%s: a failed check keeps no vocabulary", name)
 	}
 }

@@ -9,9 +9,13 @@
 //     numeric feature, the forest is a step function of the distance for each
 //     key class (each key some tree splits on, plus "every other key"), with
 //     steps only at the trees' distance thresholds. The generator evaluates
-//     every (key class, threshold interval) and embeds the table; prediction
-//     is one binary search and one load. Used by Predict when the table fits
-//     Options.MaxTableBytes, else Predict uses the trees.
+//     every (key class, threshold interval) and stores the table as its
+//     distinct values plus an index per cell (lookup.Table), in a blob the
+//     package embeds and reads in place (lookup.View): nothing is decoded at
+//     start-up. Prediction is a key lookup, a branch-free search for the
+//     distance's interval (a bucket, then a few integer steps) and two loads.
+//     Used by Predict when the table fits Options.MaxTableBytes, else Predict
+//     uses the trees.
 //
 // Exactness follows sklearn: the distance is cast to float32 and compared
 // with float64 thresholds (here: the largest float32 ≤ each threshold, which
@@ -25,6 +29,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -40,8 +45,9 @@ type Options struct {
 	// Source names the export in the generated files' headers, e.g.
 	// "testdata/model.json.zst" (a path relative to the module, not the machine).
 	Source string
-	// MaxTableBytes bounds the in-memory table (float64 entries); a larger
-	// table is not generated and Predict uses the trees.
+	// MaxTableBytes bounds the table, counted as one float64 per cell (what
+	// it would take without its encoding, which is smaller); a larger table
+	// is not generated and Predict uses the trees.
 	MaxTableBytes int
 	// TreesPerFile splits the tree functions over files, to keep each file
 	// small enough to read and the build within a few seconds.
@@ -77,17 +83,11 @@ type model struct {
 	distance int32 // trip_distance's column
 }
 
-// Generate writes the Go package for forest f.
+// Generate writes the Go package for forest f. A forest from export.Load
+// or export.Read is checked already; any other is checked here.
 func Generate(f *export.Forest, opts Options) (Files, error) {
-	if err := f.Check(); err != nil {
-		return nil, err
-	}
-	vocab, err := feature.NewVocabulary(f.FeatureNames)
+	m, err := newModel(f, opts)
 	if err != nil {
-		return nil, err
-	}
-	m := &model{Forest: f, opts: opts, vocab: vocab, distance: int32(vocab.DistanceIndex())}
-	if err := m.checkSplits(); err != nil {
 		return nil, err
 	}
 	files := Files{}
@@ -108,6 +108,22 @@ func Generate(f *export.Forest, opts Options) (Files, error) {
 		return nil, err
 	}
 	return files, nil
+}
+
+// newModel checks f, unless it was checked, and takes the vocabulary its
+// check built: the vocabulary is built once from export to generated code.
+func newModel(f *export.Forest, opts Options) (*model, error) {
+	if f.Vocabulary() == nil {
+		if err := f.Check(); err != nil {
+			return nil, err
+		}
+	}
+	vocab := f.Vocabulary()
+	m := &model{Forest: f, opts: opts, vocab: vocab, distance: int32(vocab.DistanceIndex())}
+	if err := m.checkSplits(); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // checkSplits makes sure every one-hot split is "key is not k": sklearn puts
@@ -148,8 +164,8 @@ func (m *model) modelFile(fast bool, t *table) *jen.File {
 	f := m.newFile()
 	f.PackageComment(fmt.Sprintf("Package %s predicts ride durations with model %s: a scikit-learn %s\n"+
 		"RandomForestRegressor of %d trees over %d one-hot PU_DO columns and trip_distance,\n"+
-		"generated from %s by %s. Its predictions are bit-identical to sklearn's.",
-		m.opts.Package, m.Metadata.Version, m.Metadata.SklearnVersion, len(m.Trees), m.vocab.Len()-1, m.opts.Source, generator))
+		"generated from %s by %s. Its predictions are bit-identical to sklearn's.%s",
+		m.opts.Package, m.Metadata.Version, m.Metadata.SklearnVersion, len(m.Trees), m.vocab.Len()-1, m.opts.Source, generator, m.provenance()))
 	f.Comment("Model metadata, from the export.")
 	f.Const().Defs(
 		jen.Id("ModelName").Op("=").Lit(m.Metadata.ModelName),
@@ -190,6 +206,26 @@ func versionDoc(md *export.Metadata) string {
 	return "Version is the model version id: a hash of the exported trees and vocabulary."
 }
 
+// provenance names the data the model was trained and validated on, as the
+// export's metadata records it, for the package comment: "" if it records none.
+func (m *model) provenance() string {
+	md := m.Metadata
+	var lines []string
+	if md.TrainData != "" || md.TrainDataSHA256 != "" {
+		lines = append(lines, fmt.Sprintf("Training data: %s, sha256 %s.", md.TrainData, md.TrainDataSHA256))
+	}
+	if md.TrainTableSHA256 != "" {
+		lines = append(lines, fmt.Sprintf("Training table (%d rows): sha256 %s.", md.TrainRows, md.TrainTableSHA256))
+	}
+	if md.ValidTableSHA256 != "" {
+		lines = append(lines, fmt.Sprintf("Validation table (%d rows): sha256 %s.", md.ValidRows, md.ValidTableSHA256))
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return "\n\n" + strings.Join(lines, "\n")
+}
+
 // Write replaces the generated files in dir with files: stale generated
 // files (a trees file or table no longer produced) are removed.
 func Write(dir string, files Files) error {
@@ -212,8 +248,13 @@ func Write(dir string, files Files) error {
 	return nil
 }
 
+// formerTableFiles are tables earlier generators wrote (table.bin.zst: the
+// table zstd-compressed, decoded at init), listed so that Write removes them
+// and the staleness test notices one left behind.
+var formerTableFiles = []string{"table.bin.zst"}
+
 // Generated lists the files in dir that the generator wrote: Go files with
-// its header, and the table.
+// its header, and the table (current or former).
 func Generated(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -222,7 +263,7 @@ func Generated(dir string) ([]string, error) {
 	var names []string
 	for _, e := range entries {
 		name := e.Name()
-		if name == TableFile {
+		if name == TableFile || slices.Contains(formerTableFiles, name) {
 			names = append(names, name)
 			continue
 		}
@@ -241,7 +282,18 @@ func Generated(dir string) ([]string, error) {
 }
 
 // SourceName names an export as generated headers show it: a clean slash
-// path without leading "../" or "./", the same from any working directory.
+// path without its leading "../" elements, so that a path relative to a
+// package directory (go generate runs in generated/, one level down) names
+// the file as it is named from the module's root: "../testdata/m.json.zst"
+// and "testdata/m.json.zst" are both "testdata/m.json.zst". Only whole
+// elements go: ".cache/m" stays ".cache/m". An absolute path stays absolute.
 func SourceName(in string) string {
-	return strings.TrimLeft(filepath.ToSlash(filepath.Clean(in)), "./")
+	s := filepath.ToSlash(filepath.Clean(in))
+	for strings.HasPrefix(s, "../") {
+		s = s[len("../"):]
+	}
+	if s == ".." {
+		s = "."
+	}
+	return s
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -134,16 +136,30 @@ func TestGenerateRejects(t *testing.T) {
 // End to end, as stringer does: compile the generated package of the small
 // forest with a program that prints both backends' predictions over a grid
 // of keys and distances, and compare them bit for bit with the reference walk.
+// The program is a module of its own in a temporary directory, which reaches
+// this one through a replace directive: nothing is written into the source
+// tree, and it is built by the go command of the toolchain running the test.
 func TestEndToEnd(t *testing.T) {
 	forest := smallForest()
 	files, err := Generate(forest, smallOptions(1<<20))
 	require.NoError(t, err)
-	dir, err := os.MkdirTemp("testdata", "e2e-") // inside the module, so it can import feature
+	root, err := filepath.Abs("..")
 	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	goMod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	require.NoError(t, err)
+	goSum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	require.NoError(t, err)
+	module := strings.TrimSuffix(featurePkg, "/feature") // what generated code imports
+	goLine := regexp.MustCompile(`(?m)^go [0-9.]+$`).Find(goMod)
+	require.NotNil(t, goLine, "go directive in go.mod")
+
+	dir := t.TempDir()
 	pkg := filepath.Join(dir, "small")
 	require.NoError(t, os.Mkdir(pkg, 0o755))
 	require.NoError(t, Write(pkg, files))
+	mod := fmt.Sprintf("module e2e\n\n%s\n\nrequire %s v0.0.0\n\nreplace %s => %s\n", goLine, module, module, root)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.sum"), goSum, 0o644))
 
 	keys := []feature.Key{{PU: 1, DO: 2}, {PU: 3, DO: 4}, {PU: 5, DO: 6}, {PU: 9, DO: 9}}
 	var dists []float32
@@ -161,8 +177,8 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/rideduration/rideduration/feature"
-	"github.com/rideduration/rideduration/gen/` + filepath.ToSlash(pkg) + `"
+	"e2e/small"
+	"` + module + `/feature"
 )
 
 func main() {
@@ -175,8 +191,15 @@ func main() {
 }
 `
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(main), 0o644))
-	out, err := exec.Command("go", "run", "./"+dir).CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	cmd := exec.Command(goTool(t), "run", ".")
+	cmd.Dir = dir
+	// It imports only the standard library and this module (replaced by its
+	// directory): no network, no workspace, no toolchain switch.
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOPROXY=off", "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "%s", stderr.String())
 
 	v, err := feature.NewVocabulary(forest.FeatureNames)
 	require.NoError(t, err)
@@ -193,4 +216,83 @@ func main() {
 			require.Equal(t, want+" "+want, s.Text(), "key %s distance %v: Predict, PredictTrees", k, d)
 		}
 	}
+}
+
+// goTool is the go command of the toolchain running the tests (GOROOT, else
+// the root this test binary was built with), never whichever go is on PATH.
+func goTool(t *testing.T) string {
+	t.Helper()
+	for _, root := range []string{os.Getenv("GOROOT"), runtime.GOROOT()} {
+		if root == "" {
+			continue
+		}
+		p := filepath.Join(root, "bin", "go")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Fatal("no go command: set GOROOT to the toolchain's root")
+	return ""
+}
+
+func TestSourceName(t *testing.T) {
+	for in, want := range map[string]string{
+		"../testdata/model.json.zst":    "testdata/model.json.zst",
+		"testdata/model.json.zst":       "testdata/model.json.zst",
+		"./testdata/model.json.zst":     "testdata/model.json.zst",
+		"../../testdata/model.json.zst": "testdata/model.json.zst",
+		".cache/m":                      ".cache/m",
+		"./.cache/m":                    ".cache/m",
+		"../.cache/m":                   ".cache/m",
+		"..model.json.zst":              "..model.json.zst",
+		"a/../b/./m":                    "b/m",
+		"/abs/testdata/m":               "/abs/testdata/m",
+		"..":                            ".",
+	} {
+		require.Equal(t, want, SourceName(filepath.FromSlash(in)), "SourceName(%q)", in)
+	}
+}
+
+// The vocabulary is built once, by the export's check, and the generator
+// uses that one; a forest nobody checked is checked by Generate.
+func TestVocabularyBuiltOnce(t *testing.T) {
+	f := smallForest()
+	require.Nil(t, f.Vocabulary())
+	require.NoError(t, f.Check())
+	v := f.Vocabulary()
+	m, err := newModel(f, smallOptions(1<<20))
+	require.NoError(t, err)
+	require.Same(t, v, m.vocab)
+	require.Same(t, v, f.Vocabulary(), "not rebuilt")
+
+	f = smallForest()
+	m, err = newModel(f, smallOptions(1<<20))
+	require.NoError(t, err)
+	require.NotNil(t, m.vocab)
+	require.Same(t, f.Vocabulary(), m.vocab)
+}
+
+// Write removes what an earlier generator wrote and this one does not: tree
+// files beyond the forest's, a former table; hand-written files stay.
+func TestWriteRemovesStale(t *testing.T) {
+	dir := t.TempDir()
+	header := "// Code generated by genmodel from x (model v0); DO NOT EDIT.\n\npackage small\n"
+	for name, content := range map[string]string{
+		"trees_07.go":   header,
+		"table.bin.zst": "zstd",
+		"extra.go":      "package small\n",
+		"x_test.go":     header,
+	} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
+	}
+	files, err := Generate(smallForest(), smallOptions(1<<20))
+	require.NoError(t, err)
+	require.NoError(t, Write(dir, files))
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	require.ElementsMatch(t, append(files.Names(), "extra.go", "x_test.go"), names)
 }

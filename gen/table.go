@@ -13,7 +13,7 @@ import (
 )
 
 // TableFile is the embedded table's file name in the generated package.
-const TableFile = "table.bin.zst"
+const TableFile = "table.bin"
 
 const lookupPkg = "github.com/rideduration/rideduration/lookup"
 
@@ -134,68 +134,102 @@ func (t *table) searchSize() int {
 	return 1 << bits.Len(uint(len(t.thresholds)+1<<t.ladderSteps()))
 }
 
-// write emits table.go and the embedded table.
+// write emits table.go and the blob it embeds, TableFile: the table and
+// the search's arrays, laid out by lookup.Append, which the generated package
+// reads in place (lookup.View), so that its start-up computes nothing.
 func (t *table) write(m *model, files Files) error {
-	// One index per cell into the distinct values: uint16 when they fit.
-	cellType, encoded, nValues := jen.Uint16(), []byte(nil), 0
-	if tb, err := lookup.NewTable[uint16](t.values); err == nil {
-		encoded, nValues = tb.Encode(), len(tb.Values)
-	} else {
-		tb, err := lookup.NewTable[uint32](t.values)
-		if err != nil {
-			return err
-		}
-		cellType, encoded, nValues = jen.Uint32(), tb.Encode(), len(tb.Values)
+	tb, err := lookup.NewTable[uint32](t.values)
+	if err != nil {
+		return err
 	}
-	files[TableFile] = encoded
+	var search []uint32 // lookup.Order(threshold), padded with the largest key
+	for i := range t.searchSize() {
+		k := uint32(math.MaxUint32)
+		if i < len(t.thresholds) {
+			k = lookup.Order(t.thresholds[i])
+		}
+		search = append(search, k)
+	}
+	first := make([]uint32, 1<<bucketBits) // per bucket, the number of thresholds in lower buckets
+	n := 0
+	for b := range first {
+		for n < len(t.thresholds) && lookup.Order(t.thresholds[n])>>(32-bucketBits) < uint32(b) {
+			n++
+		}
+		first[b] = uint32(n)
+	}
+	classOf := make([]uint32, m.vocab.Len()+1) // per column+1, the key class
+	for i, col := range t.splitCols {
+		classOf[col+1] = uint32(i + 1)
+	}
+
+	// Widest elements first, so that no padding is needed; the cells last:
+	// the largest array.
+	blob, valuesAt := lookup.Append(nil, tb.Values)
+	blob, searchAt := lookup.Append(blob, search)
+	firstArr, classArr, cellArr := narrow(first), narrow(classOf), narrow(tb.Cells)
+	blob, firstAt := firstArr.append(blob)
+	blob, classAt := classArr.append(blob)
+	blob, cellsAt := cellArr.append(blob)
+	files[TableFile] = blob
 
 	f := m.newFile()
 	f.Anon("embed")
-	cols := make([]jen.Code, len(t.splitCols))
-	for i, c := range t.splitCols {
-		cols[i] = jen.Lit(int(c))
-	}
-	ths := make([]jen.Code, len(t.thresholds))
-	for i, x := range t.thresholds {
-		ths[i] = float32Lit(x)
-	}
-	steps, size := t.ladderSteps(), t.searchSize()
-	firstType := jen.Uint16()
-	if len(t.thresholds) >= math.MaxUint16 {
-		firstType = jen.Uint32()
-	}
-
-	f.Comment("splitColumns are the one-hot columns some tree splits on. The key of")
-	f.Comment("splitColumns[c-1] is key class c; class 0 is every other key.")
-	f.Var().Id("splitColumns").Op("=").Index(jen.Op("...")).Int32().Values(cols...)
-	f.Line()
-	f.Comment("thresholds are the trees' distance thresholds as float32, ascending. Interval i")
-	f.Comment("holds the distances x with thresholds[i-1] < x <= thresholds[i].")
-	f.Var().Id("thresholds").Op("=").Index(jen.Op("...")).Float32().Values(ths...)
-	f.Line()
+	f.Comment(fmt.Sprintf("The table holds the forest's prediction for each of %d key classes × %d distance", t.classes(), t.intervals()))
+	f.Comment("intervals. Key class c ≥ 1 is the key of the c-th one-hot column some tree")
+	f.Comment("splits on (in column order); class 0 is every other key. Interval i holds the")
+	f.Comment(fmt.Sprintf("distances x with threshold[i-1] < float32(x) <= threshold[i], of the trees' %d", len(t.thresholds)))
+	f.Comment(fmt.Sprintf("distinct distance thresholds (as float32). Its %d cells take %d distinct values.", t.classes()*t.intervals(), len(tb.Values)))
 	f.Const().Defs(
-		jen.Id("intervals").Op("=").Len(jen.Id("thresholds")).Op("+").Lit(1),
+		jen.Id("classes").Op("=").Lit(t.classes()),
+		jen.Id("intervals").Op("=").Lit(t.intervals()),
+		jen.Id("tableValues").Op("=").Lit(len(tb.Values)),
 		jen.Comment("bucketShift keeps the top bits of lookup.Order(x): the bucket a search starts from."),
 		jen.Id("bucketShift").Op("=").Lit(32-bucketBits),
 		jen.Comment("searchSize is a power of two with room for a full ladder past the last threshold."),
-		jen.Id("searchSize").Op("=").Lit(size),
-		jen.Comment("tableValues is the number of distinct predictions in the table."),
-		jen.Id("tableValues").Op("=").Lit(nValues),
+		jen.Id("searchSize").Op("=").Lit(t.searchSize()),
 	)
 	f.Line()
-	f.Comment("tableZst holds the forest's prediction for every (key class, interval), class-major:")
-	f.Comment(fmt.Sprintf("%d × %d cells taking %d distinct values, encoded by lookup.Table.", t.classes(), t.intervals(), nValues))
+	f.Comment("tableBin holds the arrays, little-endian, each at an offset that is a multiple of")
+	f.Comment("its element size (lookup.Append):")
+	f.Comment("  - values: the distinct predictions, float64, ascending;")
+	f.Comment("  - search: lookup.Order of each threshold, ascending, padded with the largest")
+	f.Comment("    uint32: no key, not even NaN's, is above it, so a search never leaves the")
+	f.Comment("    class's row;")
+	f.Comment("  - first: for each bucket, the number of thresholds in lower buckets;")
+	f.Comment("  - classOf: the key class of each vocabulary column, at column+1, so that")
+	f.Comment("    feature.Unseen (-1) is class 0;")
+	f.Comment("  - cells: for each (class, interval), class-major, the index of its value.")
+	f.Comment("")
 	f.Comment("//go:embed " + TableFile)
-	f.Var().Id("tableZst").Index().Byte()
+	f.Var().Id("tableBin").String()
 	f.Line()
-	f.Var().Defs(
-		jen.Id("classOf").Op("=").Id("classOfColumns").Call(),
-		jen.Id("search").Op("=").Id("searchArray").Call(),
-		jen.Id("first").Op("=").Id("firstArray").Call(),
-		jen.Id("table").Op("=").Id("decodeTable").Call(),
+	f.Comment("Where each array starts in tableBin, in bytes.")
+	f.Const().Defs(
+		jen.Id("valuesAt").Op("=").Lit(valuesAt),
+		jen.Id("searchAt").Op("=").Lit(searchAt),
+		jen.Id("firstAt").Op("=").Lit(firstAt),
+		jen.Id("classOfAt").Op("=").Lit(classAt),
+		jen.Id("cellsAt").Op("=").Lit(cellsAt),
 	)
 	f.Line()
-	f.Comment("predictTable is the fast path of Predict: a key lookup, a search, a load.")
+	view := func(typ jen.Code, at string, n jen.Code) *jen.Statement {
+		return jen.Qual(lookupPkg, "View").Types(typ).Call(jen.Id("tableBin"), jen.Id(at), n)
+	}
+	f.Comment("The arrays, read in place from the binary's read-only data (lookup.View): start-up")
+	f.Comment("decodes and copies nothing, and the OS maps a page in when a prediction first")
+	f.Comment("touches it.")
+	f.Var().Defs(
+		jen.Id("classOf").Op("=").Add(view(classArr.typ(), "classOfAt", jen.Len(jen.Id("columns")).Op("+").Lit(1))),
+		jen.Id("search").Op("=").Parens(jen.Op("*").Index(jen.Id("searchSize")).Uint32()).Call(view(jen.Uint32(), "searchAt", jen.Id("searchSize"))),
+		jen.Id("first").Op("=").Parens(jen.Op("*").Index(jen.Lit(1).Op("<<").Lit(bucketBits)).Add(firstArr.typ())).Call(view(firstArr.typ(), "firstAt", jen.Lit(1).Op("<<").Lit(bucketBits))),
+		jen.Id("table").Op("=").Qual(lookupPkg, "Table").Types(cellArr.typ()).Values(jen.Dict{
+			jen.Id("Values"): view(jen.Float64(), "valuesAt", jen.Id("tableValues")),
+			jen.Id("Cells"):  view(cellArr.typ(), "cellsAt", jen.Id("classes").Op("*").Id("intervals")),
+		}),
+	)
+	f.Line()
+	f.Comment("predictTable is the fast path of Predict: a key lookup, a search, two loads.")
 	f.Func().Id("predictTable").Params(jen.Id("f").Qual(featurePkg, "Features")).Float64().Block(
 		jen.Id("class").Op(":=").Int().Call(jen.Id("classOf").Index(jen.Id("Vocabulary").Dot("Index").Call(jen.Id("f").Dot("Key")).Op("+").Lit(1))),
 		jen.Return(jen.Id("table").Dot("At").Call(jen.Id("class").Op("*").Id("intervals").Op("+").Id("interval").Call(jen.Float32().Call(jen.Id("f").Dot("Distance"))))),
@@ -209,7 +243,7 @@ func (t *table) write(m *model, files Files) error {
 		jen.Id("k").Op(":=").Qual(lookupPkg, "Order").Call(jen.Id("x")),
 		jen.Id("i").Op(":=").Int().Call(jen.Id("first").Index(jen.Id("k").Op(">>").Id("bucketShift"))),
 	}
-	for step := 1 << steps >> 1; step >= 1; step /= 2 {
+	for step := 1 << t.ladderSteps() >> 1; step >= 1; step /= 2 {
 		at := jen.Parens(jen.Id("i").Op("+").Lit(step - 1)).Op("&").Parens(jen.Id("searchSize").Op("-").Lit(1))
 		less := jen.Parens(jen.Int64().Call(jen.Id("search").Index(at)).Op("-").Int64().Call(jen.Id("k"))).Op(">>").Lit(63)
 		ladder = append(ladder, jen.Id("i").Op("+=").Int().Call(jen.Add(less).Op("&").Lit(step)))
@@ -220,46 +254,34 @@ func (t *table) write(m *model, files Files) error {
 	f.Comment("(lookup.Order) without a branch: rides' distances are unpredictable, and")
 	f.Comment("mispredicted branches are what make tree walks slow.")
 	f.Func().Id("interval").Params(jen.Id("x").Float32()).Int().Block(ladder...)
-	f.Line()
-	f.Func().Id("classOfColumns").Params().Index().Uint16().Block(
-		jen.Comment("Indexed by column+1, so that feature.Unseen (-1) is class 0."),
-		jen.Id("c").Op(":=").Make(jen.Index().Uint16(), jen.Id("Vocabulary").Dot("Len").Call().Op("+").Lit(1)),
-		jen.For(jen.List(jen.Id("i"), jen.Id("col")).Op(":=").Range().Id("splitColumns")).Block(
-			jen.Id("c").Index(jen.Id("col").Op("+").Lit(1)).Op("=").Uint16().Call(jen.Id("i").Op("+").Lit(1)),
-		),
-		jen.Return(jen.Id("c")),
-	)
-	f.Line()
-	f.Comment("searchArray holds lookup.Order(threshold), padded with the largest uint32: no key,")
-	f.Comment("not even NaN's, is above it, so a search never leaves the class's row.")
-	f.Func().Id("searchArray").Params().Op("*").Index(jen.Id("searchSize")).Uint32().Block(
-		jen.Var().Id("s").Index(jen.Id("searchSize")).Uint32(),
-		jen.For(jen.Id("i").Op(":=").Range().Id("s")).Block(
-			jen.Id("s").Index(jen.Id("i")).Op("=").Qual("math", "MaxUint32"),
-			jen.If(jen.Id("i").Op("<").Len(jen.Id("thresholds"))).Block(
-				jen.Id("s").Index(jen.Id("i")).Op("=").Qual(lookupPkg, "Order").Call(jen.Id("thresholds").Index(jen.Id("i"))),
-			),
-		),
-		jen.Return(jen.Op("&").Id("s")),
-	)
-	f.Line()
-	f.Comment("firstArray holds, for each bucket, the number of thresholds in lower buckets.")
-	f.Func().Id("firstArray").Params().Op("*").Index(jen.Lit(1).Op("<<").Lit(bucketBits)).Add(firstType).Block(
-		jen.Var().Id("f").Index(jen.Lit(1).Op("<<").Lit(bucketBits)).Add(firstType),
-		jen.Id("n").Op(":=").Lit(0),
-		jen.For(jen.Id("b").Op(":=").Range().Id("f")).Block(
-			jen.For(jen.Id("n").Op("<").Len(jen.Id("thresholds")).Op("&&").Qual(lookupPkg, "Order").Call(jen.Id("thresholds").Index(jen.Id("n"))).Op(">>").Id("bucketShift").Op("<").Uint32().Call(jen.Id("b"))).Block(
-				jen.Id("n").Op("++"),
-			),
-			jen.Id("f").Index(jen.Id("b")).Op("=").Add(firstType).Call(jen.Id("n")),
-		),
-		jen.Return(jen.Op("&").Id("f")),
-	)
-	f.Line()
-	f.Func().Id("decodeTable").Params().Op("*").Qual(lookupPkg, "Table").Types(cellType).Block(
-		jen.List(jen.Id("t"), jen.Err()).Op(":=").Qual(lookupPkg, "Decode").Types(cellType).Call(jen.Id("tableZst"), jen.Id("tableValues"), jen.Parens(jen.Len(jen.Id("splitColumns")).Op("+").Lit(1)).Op("*").Id("intervals")),
-		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Panic(jen.Err())),
-		jen.Return(jen.Id("t")),
-	)
 	return m.writeFile(files, "table.go", f)
+}
+
+// uints is an array of small unsigned integers, stored as uint16 when every
+// one fits, else as uint32.
+type uints struct {
+	xs   []uint32
+	wide bool
+}
+
+func narrow(xs []uint32) uints {
+	return uints{xs: xs, wide: slices.ContainsFunc(xs, func(x uint32) bool { return x > math.MaxUint16 })}
+}
+
+func (u uints) typ() jen.Code {
+	if u.wide {
+		return jen.Uint32()
+	}
+	return jen.Uint16()
+}
+
+func (u uints) append(blob []byte) ([]byte, int) {
+	if u.wide {
+		return lookup.Append(blob, u.xs)
+	}
+	xs := make([]uint16, len(u.xs))
+	for i, x := range u.xs {
+		xs[i] = uint16(x)
+	}
+	return lookup.Append(blob, xs)
 }

@@ -4,6 +4,10 @@
 Package generated predicts ride durations with model a994c01e34f10df5d7958989a533fd5b: a scikit-learn 1.2.1
 RandomForestRegressor of 100 trees over 6682 one-hot PU_DO columns and trip_distance,
 generated from testdata/model.json.zst by github.com/rideduration/rideduration/cmd/genmodel. Its predictions are bit-identical to sklearn's.
+
+Training data: green_tripdata_2022-01.parquet, sha256 6a9efa68165ed2c52ec130cc9d8098b9e8a876f4316c17ddcbc170e46c45ad1d.
+Training table (59603 rows): sha256 1cc25c4db1ff0961ec7bbf03e06f6eb0397d5d71463863070dd37905168ca994.
+Validation table (66097 rows): sha256 378a2419f226432dd531baa84fc6402542c0f6d1600bbe56cca050af729936d8.
 */
 package generated
 

@@ -1,7 +1,9 @@
 // Package lookup is the small runtime of the generated table backend, kept
 // out of generated code so that it is written, and tested, once: the
-// order-preserving float32 key the search compares, and the table of
-// predictions with its codec.
+// order-preserving float32 key the search compares, the table of predictions
+// (its distinct values plus an index per cell), and the blob the generator
+// lays these arrays out in, which the generated package embeds and reads in
+// place.
 package lookup
 
 import (
@@ -11,8 +13,6 @@ import (
 	"math"
 	"slices"
 	"unsafe"
-
-	"github.com/klauspost/compress/zstd"
 )
 
 // Order maps a float32 to a uint32 with the same order (NaN aside): flip the
@@ -29,9 +29,10 @@ func Order(x float32) uint32 {
 type Index interface{ ~uint16 | ~uint32 }
 
 // Table holds one float64 per cell, stored as the distinct values and, per
-// cell, the index of its value. The forest's 847,000 predictions take 48,000
-// distinct values: 2.1 MB this way instead of 6.8 MB, and a cold start pays
-// for every page it touches (about 3.4 ms per MB here, more than decoding).
+// cell, the index of its value. A forest's precomputed predictions repeat a
+// lot (many cells of a key class share their trees' leaves), so this takes a
+// fraction of the memory of one float64 per cell, and a cold start pays for
+// every page it touches.
 type Table[I Index] struct {
 	Values []float64 // distinct, ascending
 	Cells  []I       // per cell, the index of its value
@@ -72,73 +73,88 @@ func orderKey(x float64) uint64 {
 	return b ^ (uint64(int64(b)>>63) | 1<<63)
 }
 
-// Encode packs the table, little-endian, values then cells, zstd-compressed,
-// deterministically (one encoder goroutine, a fixed level): the same table
-// always gives the same bytes.
-func (t *Table[I]) Encode() []byte {
-	var raw []byte
-	for _, v := range t.Values {
-		raw = binary.LittleEndian.AppendUint64(raw, math.Float64bits(v))
-	}
-	for _, c := range t.Cells {
-		if unsafe.Sizeof(c) == 2 {
-			raw = binary.LittleEndian.AppendUint16(raw, uint16(c))
-		} else {
-			raw = binary.LittleEndian.AppendUint32(raw, uint32(c))
-		}
-	}
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBestCompression), zstd.WithEncoderConcurrency(1))
-	if err != nil {
-		panic(err) // only for invalid options
-	}
-	defer enc.Close()
-	return enc.EncodeAll(raw, nil)
+// Number is a type of the numbers a blob holds.
+type Number interface {
+	~uint16 | ~uint32 | ~uint64 | ~float64
 }
 
-// Decode unpacks a table of nValues distinct values and nCells cells written
-// by Encode. It decompresses straight into the table's memory: no second
-// buffer, no conversion pass on little-endian machines (every Lambda
-// architecture), so a cold start pays only the decompression.
-func Decode[I Index](data []byte, nValues, nCells int) (*Table[I], error) {
-	cell := int(unsafe.Sizeof(I(0)))
-	size := 8*nValues + cell*nCells
-	mem := make([]uint64, (size+7)/8) // 8-byte aligned, for the float64s
-	if size == 0 {
-		return &Table[I]{Values: []float64{}, Cells: []I{}}, nil
+// Append appends xs to blob, little-endian, after zero bytes that pad blob to
+// a multiple of the size of T, and returns the new blob and the offset of xs
+// in it. Arrays laid out this way from the start of an aligned blob are each
+// aligned to their element size, so View can read them in place.
+// The bytes depend only on blob and xs, never on the machine.
+func Append[T Number](blob []byte, xs []T) ([]byte, int) {
+	size := int(unsafe.Sizeof(T(0)))
+	for len(blob)%size != 0 {
+		blob = append(blob, 0)
 	}
-	dst := unsafe.Slice((*byte)(unsafe.Pointer(&mem[0])), size)
-	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
-	if err != nil {
-		return nil, err
-	}
-	defer dec.Close()
-	out, err := dec.DecodeAll(data, dst[:0])
-	if err != nil {
-		return nil, fmt.Errorf("lookup table: %w", err)
-	}
-	if len(out) != size || &out[0] != &dst[0] {
-		return nil, fmt.Errorf("lookup table: %d bytes, want %d", len(out), size)
-	}
-	t := &Table[I]{Cells: unsafe.Slice((*I)(unsafe.Pointer(&dst[8*nValues])), nCells)}
-	if nValues > 0 {
-		t.Values = unsafe.Slice((*float64)(unsafe.Pointer(&dst[0])), nValues)
-	}
-	if binary.NativeEndian.Uint16([]byte{1, 0}) != 1 { // big-endian: put each number in native order
-		for i := range t.Values {
-			t.Values[i] = math.Float64frombits(binary.LittleEndian.Uint64(dst[8*i:]))
-		}
-		for i := range t.Cells {
-			if cell == 2 {
-				t.Cells[i] = I(binary.LittleEndian.Uint16(dst[8*nValues+2*i:]))
-			} else {
-				t.Cells[i] = I(binary.LittleEndian.Uint32(dst[8*nValues+4*i:]))
-			}
+	off := len(blob)
+	for _, x := range xs {
+		switch size {
+		case 2:
+			blob = binary.LittleEndian.AppendUint16(blob, *(*uint16)(unsafe.Pointer(&x)))
+		case 4:
+			blob = binary.LittleEndian.AppendUint32(blob, *(*uint32)(unsafe.Pointer(&x)))
+		default:
+			blob = binary.LittleEndian.AppendUint64(blob, *(*uint64)(unsafe.Pointer(&x)))
 		}
 	}
-	for i, c := range t.Cells {
-		if int(c) >= nValues {
-			return nil, fmt.Errorf("lookup table: cell %d indexes value %d of %d", i, c, nValues)
+	return blob, off
+}
+
+// View returns the n numbers that Append laid out at byte offset off of blob.
+//
+// Where the machine reads them as they are stored (a little-endian machine,
+// and blob+off aligned to the size of T: Append's layout and the linker's
+// alignment of large data give that), the slice points into blob itself:
+// nothing is read or copied. For a blob embedded in the binary (//go:embed
+// into a string), the numbers stay in the binary's read-only pages, which
+// the OS maps in as they are first touched, so start-up does not pay for
+// them. The slice must never be written: those pages are read-only.
+//
+// Otherwise View decodes a copy, the same numbers in fresh memory. It panics
+// when blob is too short.
+func View[T Number](blob string, off, n int) []T {
+	size := int(unsafe.Sizeof(T(0)))
+	if off < 0 || n < 0 || off > len(blob) || n > (len(blob)-off)/size {
+		panic(fmt.Sprintf("lookup: %d numbers of %d bytes at offset %d overrun a %d-byte blob", n, size, off, len(blob)))
+	}
+	if n == 0 {
+		return []T{}
+	}
+	p := unsafe.Add(unsafe.Pointer(unsafe.StringData(blob)), off)
+	if InPlace[T](blob, off) {
+		return unsafe.Slice((*T)(p), n)
+	}
+	out := make([]T, n)
+	b := blob[off : off+n*size]
+	for i := range out {
+		switch size {
+		case 2:
+			u := uint16(b[2*i]) | uint16(b[2*i+1])<<8
+			out[i] = *(*T)(unsafe.Pointer(&u))
+		case 4:
+			u := uint32(b[4*i]) | uint32(b[4*i+1])<<8 | uint32(b[4*i+2])<<16 | uint32(b[4*i+3])<<24
+			out[i] = *(*T)(unsafe.Pointer(&u))
+		default:
+			u := uint64(b[8*i]) | uint64(b[8*i+1])<<8 | uint64(b[8*i+2])<<16 | uint64(b[8*i+3])<<24 |
+				uint64(b[8*i+4])<<32 | uint64(b[8*i+5])<<40 | uint64(b[8*i+6])<<48 | uint64(b[8*i+7])<<56
+			out[i] = *(*T)(unsafe.Pointer(&u))
 		}
 	}
-	return t, nil
+	return out
+}
+
+// InPlace reports whether View[T](blob, off, n) reads blob in place rather
+// than decoding a copy: the machine is little-endian and blob+off is aligned
+// to the size of T.
+func InPlace[T Number](blob string, off int) bool {
+	size := uintptr(unsafe.Sizeof(T(0)))
+	addr := uintptr(unsafe.Pointer(unsafe.StringData(blob))) + uintptr(off)
+	return littleEndian() && addr%size == 0
+}
+
+func littleEndian() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
 }

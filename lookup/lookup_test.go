@@ -3,6 +3,7 @@ package lookup
 import (
 	"math"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,30 +22,71 @@ func TestOrderKeepsOrder(t *testing.T) {
 var cells = []float64{18.321633541366506, 0, math.Copysign(0, -1), 18.321633541366506, math.MaxFloat64,
 	math.SmallestNonzeroFloat64, -3.5, 1e-300, 0, -3.5}
 
+// A table laid out in a blob and viewed back, in place and, from a
+// misaligned copy of the blob, decoded: the same bits either way.
 func roundTrip[I Index](t *testing.T) {
 	tb, err := NewTable[I](cells)
 	require.NoError(t, err)
 	assert.Equal(t, []float64{-3.5, math.Copysign(0, -1), 0, math.SmallestNonzeroFloat64, 1e-300, 18.321633541366506, math.MaxFloat64}, tb.Values)
-	data := tb.Encode()
-	assert.Equal(t, data, tb.Encode(), "deterministic")
-	got, err := Decode[I](data, len(tb.Values), len(cells))
-	require.NoError(t, err)
-	for i, want := range cells {
-		assert.Equal(t, math.Float64bits(want), math.Float64bits(got.At(i)), "cell %d", i)
+	blob, valuesAt := Append(nil, tb.Values)
+	blob, cellsAt := Append(blob, tb.Cells)
+	assert.Equal(t, 0, valuesAt)
+	assert.Equal(t, 8*len(tb.Values), cellsAt)
+
+	aligned := alignedString(blob)
+	shifted := string(append([]byte{0xff}, blob...))[1:] // the same bytes at an odd address
+	for name, s := range map[string]string{"aligned": aligned, "misaligned": shifted} {
+		got := Table[I]{Values: View[float64](s, valuesAt, len(tb.Values)), Cells: View[I](s, cellsAt, len(cells))}
+		for i, want := range cells {
+			assert.Equal(t, math.Float64bits(want), math.Float64bits(got.At(i)), "%s: cell %d", name, i)
+		}
+		inPlace := name == "aligned"
+		assert.Equal(t, inPlace, InPlace[float64](s, valuesAt), name)
+		assert.Equal(t, inPlace, unsafe.Pointer(&got.Values[0]) == unsafe.Pointer(unsafe.StringData(s)), "%s: values read in place", name)
+		assert.Equal(t, inPlace, unsafe.Pointer(&got.Cells[0]) == unsafe.Add(unsafe.Pointer(unsafe.StringData(s)), cellsAt), "%s: cells read in place", name)
 	}
-	_, err = Decode[I](data, len(tb.Values), len(cells)+1)
-	assert.ErrorContains(t, err, "bytes, want")
-	bad := &Table[I]{Values: tb.Values, Cells: append([]I{}, tb.Cells...)}
-	bad.Cells[3] = I(len(tb.Values))
-	_, err = Decode[I](bad.Encode(), len(tb.Values), len(cells))
-	assert.ErrorContains(t, err, "cell 3 indexes value 7 of 7")
-	_, err = Decode[I](data[:len(data)-3], len(tb.Values), len(cells))
-	assert.Error(t, err)
 }
 
 func TestTableRoundTrip(t *testing.T) {
 	t.Run("uint16", roundTrip[uint16])
 	t.Run("uint32", roundTrip[uint32])
+}
+
+// alignedString copies b to memory aligned for any Number.
+func alignedString(b []byte) string {
+	mem := make([]uint64, (len(b)+7)/8)
+	dst := unsafe.Slice((*byte)(unsafe.Pointer(&mem[0])), len(b))
+	copy(dst, b)
+	return unsafe.String(&dst[0], len(dst))
+}
+
+// The layout is little-endian and padded to each array's element size,
+// whatever the machine.
+func TestAppendLayout(t *testing.T) {
+	blob, off := Append([]byte{1}, []uint16{0x0302})
+	assert.Equal(t, 2, off)
+	blob, off = Append(blob, []uint32{0x07060504})
+	assert.Equal(t, 4, off)
+	blob, off = Append(blob, []float64{1})
+	assert.Equal(t, 8, off)
+	blob, off = Append(blob, []uint64{})
+	assert.Equal(t, 16, off)
+	assert.Equal(t, []byte{1, 0, 2, 3, 4, 5, 6, 7, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f}, blob)
+
+	s := alignedString(blob)
+	assert.Equal(t, []uint16{0x0302}, View[uint16](s, 2, 1))
+	assert.Equal(t, []uint32{0x07060504}, View[uint32](s, 4, 1))
+	assert.Equal(t, []float64{1}, View[float64](s, 8, 1))
+	assert.Equal(t, []uint64{}, View[uint64](s, 16, 0))
+	assert.Equal(t, []uint16{0x0302}, View[uint16](s[1:], 1, 1), "misaligned: decoded")
+}
+
+func TestViewOverrun(t *testing.T) {
+	s := alignedString(make([]byte, 16))
+	assert.Len(t, View[uint32](s, 8, 2), 2)
+	for _, c := range []struct{ off, n int }{{8, 3}, {17, 0}, {-2, 1}, {0, -1}, {16, 1}} {
+		assert.Panics(t, func() { View[uint32](s, c.off, c.n) }, "offset %d, %d numbers", c.off, c.n)
+	}
 }
 
 func TestTableTooManyValues(t *testing.T) {
