@@ -68,6 +68,37 @@ func NewVocabulary(names []string) (*Vocabulary, error) {
 	return v, nil
 }
 
+// Dense returns what VocabularyFromDense takes besides the names: the
+// column of trip_distance, the largest location id in any key, and the
+// dense key → column table. A generator embeds them in the binary, so that
+// the program it writes builds nothing at start-up.
+func (v *Vocabulary) Dense() (distance int, maxID int32, dense []int32) {
+	return v.distance, v.maxID, v.dense
+}
+
+// VocabularyFromDense is NewVocabulary with its work done ahead of time:
+// distance, maxID and dense as Dense returned them for the same names. It
+// checks their sizes only; dense is used as it is (it may be read-only
+// memory) and must not be changed.
+func VocabularyFromDense(names []string, distance int, maxID int32, dense []int32) (*Vocabulary, error) {
+	stride := int(maxID) + 1
+	if distance < 0 || distance >= len(names) || names[distance] != DistanceColumn || maxID < 1 || len(dense) != stride*stride {
+		return nil, fmt.Errorf("vocabulary: %d names, trip_distance at %d, largest id %d, %d dense cells do not fit together",
+			len(names), distance, maxID, len(dense))
+	}
+	return &Vocabulary{names: names, distance: distance, maxID: maxID, dense: dense}, nil
+}
+
+// MustVocabularyFromDense is VocabularyFromDense for generated code, whose
+// parts the generator checked.
+func MustVocabularyFromDense(names []string, distance int, maxID int32, dense []int32) *Vocabulary {
+	v, err := VocabularyFromDense(names, distance, maxID, dense)
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
 // Index returns the column of key k, or Unseen.
 func (v *Vocabulary) Index(k Key) int {
 	if uint32(k.PU) > uint32(v.maxID) || uint32(k.DO) > uint32(v.maxID) {

@@ -37,6 +37,7 @@ import (
 
 	"github.com/rideduration/rideduration/export"
 	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/lookup"
 )
 
 // Options steer the generator.
@@ -107,6 +108,8 @@ func Generate(f *export.Forest, opts Options) (Files, error) {
 	if err := m.writeFile(files, "model.go", m.modelFile(fast, table)); err != nil {
 		return nil, err
 	}
+	_, _, dense := m.vocab.Dense()
+	files[VocabularyFile], _ = lookup.Append(nil, dense)
 	return files, nil
 }
 
@@ -177,8 +180,16 @@ func (m *model) modelFile(fast bool, t *table) *jen.File {
 		jen.Id("NEstimators").Op("=").Lit(len(m.Trees)),
 	)
 	f.Line()
+	f.Anon("embed")
+	distance, maxID, dense := m.vocab.Dense()
 	f.Comment("Vocabulary maps a ride's PU_DO key to its one-hot column (DictVectorizer.feature_names_).")
-	f.Var().Id("Vocabulary").Op("=").Qual(featurePkg, "MustVocabulary").Call(jen.Id("columns"))
+	f.Comment("Its dense key → column table was built by the generator and is read in place from")
+	f.Comment(VocabularyFile + " (lookup.View): start-up builds nothing.")
+	f.Var().Id("Vocabulary").Op("=").Qual(featurePkg, "MustVocabularyFromDense").Call(jen.Id("columns"), jen.Lit(distance),
+		jen.Lit(int(maxID)), jen.Qual(lookupPkg, "View").Types(jen.Int32()).Call(jen.Id("vocabularyBin"), jen.Lit(0), jen.Lit(len(dense))))
+	f.Line()
+	f.Comment("//go:embed " + VocabularyFile)
+	f.Var().Id("vocabularyBin").String()
 	f.Line()
 	names := make([]jen.Code, len(m.FeatureNames))
 	for i, n := range m.FeatureNames {
@@ -253,6 +264,10 @@ func Write(dir string, files Files) error {
 // and the staleness test notices one left behind.
 var formerTableFiles = []string{"table.bin.zst"}
 
+// VocabularyFile is the vocabulary's dense key → column table, int32
+// little-endian (lookup.Append), which the generated package embeds.
+const VocabularyFile = "vocabulary.bin"
+
 // Generated lists the files in dir that the generator wrote: Go files with
 // its header, and the table (current or former).
 func Generated(dir string) ([]string, error) {
@@ -263,7 +278,7 @@ func Generated(dir string) ([]string, error) {
 	var names []string
 	for _, e := range entries {
 		name := e.Name()
-		if name == TableFile || slices.Contains(formerTableFiles, name) {
+		if name == TableFile || name == VocabularyFile || slices.Contains(formerTableFiles, name) {
 			names = append(names, name)
 			continue
 		}

@@ -184,3 +184,11 @@ func TestGeneratedIsCurrent(t *testing.T) {
 		require.True(t, bytes.Equal(want, got), "%s is stale; run go generate ./generated", name)
 	}
 }
+
+// The vocabulary embedded by the generator is the one NewVocabulary builds
+// from the columns.
+func TestEmbeddedVocabulary(t *testing.T) {
+	built, err := feature.NewVocabulary(loadExport(t).FeatureNames)
+	require.NoError(t, err)
+	require.Equal(t, built, generated.Vocabulary)
+}

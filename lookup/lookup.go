@@ -75,7 +75,7 @@ func orderKey(x float64) uint64 {
 
 // Number is a type of the numbers a blob holds.
 type Number interface {
-	~uint16 | ~uint32 | ~uint64 | ~float64
+	~uint16 | ~int32 | ~uint32 | ~uint64 | ~float64
 }
 
 // Append appends xs to blob, little-endian, after zero bytes that pad blob to

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // The files Write writes in its directory.
@@ -39,26 +40,30 @@ func (r *Report) Write(dir string) error {
 //go:embed page.html.tmpl
 var pageTemplate string
 
-var page = template.Must(template.New("page").Funcs(template.FuncMap{
-	"pct": func(x float64) string { return fmt.Sprintf("%.2f%%", 100*x) },
-	"pp":  func(x float64) string { return fmt.Sprintf("%+.2f", 100*x) },
-	"f3":  func(x float64) string { return fmt.Sprintf("%.3f", x) },
-	"sf3": func(x float64) string { return fmt.Sprintf("%+.3f", x) },
-	"int": thousands,
-	"reason": func(k string) string {
-		return map[string]string{"no_duration": "without a pickup or drop-off time", "duration_outside_1_60": "outside 1–60 minutes",
-			"invalid_features": "with invalid features"}[k]
-	},
-	"level": func(l string) template.HTML {
-		if l == "none" {
-			return `<span class="ok">none</span>`
-		}
-		return template.HTML(`<span class="drift">` + template.HTMLEscapeString(l) + `</span>`)
-	},
-	"png": func(b []byte) template.URL {
-		return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b))
-	},
-}).Parse(pageTemplate))
+// page is parsed on first use, not at init: predict links this package,
+// and its other commands must not pay for the template at start-up.
+var page = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Funcs(template.FuncMap{
+		"pct": func(x float64) string { return fmt.Sprintf("%.2f%%", 100*x) },
+		"pp":  func(x float64) string { return fmt.Sprintf("%+.2f", 100*x) },
+		"f3":  func(x float64) string { return fmt.Sprintf("%.3f", x) },
+		"sf3": func(x float64) string { return fmt.Sprintf("%+.3f", x) },
+		"int": thousands,
+		"reason": func(k string) string {
+			return map[string]string{"no_duration": "without a pickup or drop-off time", "duration_outside_1_60": "outside 1–60 minutes",
+				"invalid_features": "with invalid features"}[k]
+		},
+		"level": func(l string) template.HTML {
+			if l == "none" {
+				return `<span class="ok">none</span>`
+			}
+			return template.HTML(`<span class="drift">` + template.HTMLEscapeString(l) + `</span>`)
+		},
+		"png": func(b []byte) template.URL {
+			return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b))
+		},
+	}).Parse(pageTemplate))
+})
 
 // Page renders index.html: one file, its plots inline as data: URIs, no
 // script and nothing fetched from the network.
@@ -68,7 +73,7 @@ func (r *Report) Page() ([]byte, error) {
 		return nil, fmt.Errorf("report: drawing the plots: %w", err)
 	}
 	var b bytes.Buffer
-	if err := page.Execute(&b, struct {
+	if err := page().Execute(&b, struct {
 		*Report
 		Figures []Figure
 		Bands   []float64

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 //go:embed taxi_zone_lookup.csv
@@ -26,12 +27,14 @@ type Zone struct {
 // ids 264 and 265 are in the borough "Unknown" too.
 const Unknown = "Unknown"
 
-var byID = mustParse(lookupCSV)
+// byID parses the lookup on first use, not at init: the function's binary
+// links this package (through predict) and must not pay for it at start-up.
+var byID = sync.OnceValue(func() map[int64]Zone { return mustParse(lookupCSV) })
 
 // Lookup returns the zone of a location id. An id the lookup does not hold
 // gets borough Unknown and a name saying so.
 func Lookup(id int64) Zone {
-	if z, ok := byID[id]; ok {
+	if z, ok := byID()[id]; ok {
 		return z
 	}
 	return Zone{ID: id, Borough: Unknown, Name: fmt.Sprintf("location %d (not in the TLC lookup)", id), Service: "N/A"}

@@ -14,7 +14,7 @@ func TestLookup(t *testing.T) {
 	assert.Equal(t, Unknown, Lookup(264).Borough)
 	assert.Equal(t, Unknown, Lookup(266).Borough)
 	assert.Contains(t, Lookup(266).Name, "266")
-	assert.Len(t, byID, 265)
+	assert.Len(t, byID(), 265)
 }
 
 func TestParseErrors(t *testing.T) {
