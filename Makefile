@@ -283,3 +283,21 @@ bench-batch: ## backfill of VALID as a whole process (hyperfine, built binary), 
 	@command -v hyperfine >/dev/null || { echo "hyperfine not found: apt-get install -y hyperfine" >&2; exit 1; }
 	hyperfine -N --warmup 5 --runs 50 'build/predict backfill -o build/bench.parquet $(VALID_PQ)' 'build/predict help'
 	$(GO) test ./tlc ./backfill ./cmd/predict -run '^$$' -bench 'BenchmarkRead$$|BenchmarkWriteParquet|BenchmarkJob|BenchmarkScore' -benchmem -count 5
+
+## ---- start-up ----
+# One ride through a fresh predict against the floor: a do-nothing binary that links the same
+# packages (every non-project package predict depends on, blank-imported, so their inits run
+# too). Both run under sh -c, which reads the ride from a file for predict: the same shell cost
+# on both sides. GODEBUG=inittrace=1 shows the project's own init.
+.PHONY: startup
+startup: ## one ride through a fresh predict vs the floor (hyperfine), and predict's own init (inittrace)
+	@mkdir -p build/floor
+	$(GO) build -o build/predict ./cmd/predict
+	@{ echo '// Command floor links what predict links, and does nothing.'; echo 'package main'; echo 'import ('; \
+	  $(GO) list -deps ./cmd/predict | grep '\.' | grep -v -e '^github.com/rideduration/' -e '/internal/' -e '/internal$$' -e '^vendor/' \
+	  | sed 's/.*/	_ "&"/'; echo ')'; echo 'func main() {}'; } > build/floor/main.go
+	$(GO) build -o build/floor/floor ./build/floor
+	@echo '{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 123}' > build/ride.json
+	GODEBUG=inittrace=1 build/predict < build/ride.json 2>&1 >/dev/null | grep rideduration
+	hyperfine --warmup 20 --runs 300 -N --export-json build/startup.json 'sh -c "build/floor/floor < build/ride.json"' 'sh -c "build/predict < build/ride.json"'
+	@python3 -c 'import json; r = json.load(open("build/startup.json"))["results"]; m = [x["median"] * 1000 for x in r]; print("medians: floor %.2f ms, predict %.2f ms: %.2fx" % (m[0], m[1], m[1] / m[0]))'
