@@ -118,7 +118,7 @@ func TestDockerignoreKeepsSources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	needed := []string{"go.mod", "go.sum", "cmd", "cmd/bootstrap", "cmd/bootstrap/main.go", "lambda", "generated", "generated/table.bin.zst"}
+	needed := []string{"go.mod", "go.sum", "cmd", "cmd/bootstrap", "cmd/bootstrap/main.go", "handler", "wire", "generated", "generated/table.bin", "generated/vocabulary.bin"}
 	for _, p := range strings.Split(string(src), "\n") {
 		p = strings.TrimSpace(p)
 		if p == "" || strings.HasPrefix(p, "#") || strings.HasPrefix(p, "!") {
