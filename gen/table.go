@@ -5,10 +5,12 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"strings"
 
 	"github.com/dave/jennifer/jen"
 
 	"github.com/rideduration/rideduration/export"
+	"github.com/rideduration/rideduration/feature"
 	"github.com/rideduration/rideduration/lookup"
 )
 
@@ -158,18 +160,18 @@ func (t *table) write(m *model, files Files) error {
 		}
 		first[b] = uint32(n)
 	}
-	classOf := make([]uint32, m.vocab.Len()+1) // per column+1, the key class
-	for i, col := range t.splitCols {
-		classOf[col+1] = uint32(i + 1)
+	stride, keyClass, err := t.keyClasses(m)
+	if err != nil {
+		return err
 	}
 
 	// Widest elements first, so that no padding is needed; the cells last:
 	// the largest array.
 	blob, valuesAt := lookup.Append(nil, tb.Values)
 	blob, searchAt := lookup.Append(blob, search)
-	firstArr, classArr, cellArr := narrow(first), narrow(classOf), narrow(tb.Cells)
+	firstArr, classArr, cellArr := narrow(first), narrow(keyClass), narrow(tb.Cells)
 	blob, firstAt := firstArr.append(blob)
-	blob, classAt := classArr.append(blob)
+	blob, keyClassAt := classArr.append(blob)
 	blob, cellsAt := cellArr.append(blob)
 	files[TableFile] = blob
 
@@ -188,6 +190,8 @@ func (t *table) write(m *model, files Files) error {
 		jen.Id("bucketShift").Op("=").Lit(32-bucketBits),
 		jen.Comment("searchSize is a power of two with room for a full ladder past the last threshold."),
 		jen.Id("searchSize").Op("=").Lit(t.searchSize()),
+		jen.Comment("keyStride is one more than the largest location id of any vocabulary key."),
+		jen.Id("keyStride").Op("=").Lit(stride),
 	)
 	f.Line()
 	f.Comment("tableBin holds the arrays, little-endian, each at an offset that is a multiple of")
@@ -197,8 +201,9 @@ func (t *table) write(m *model, files Files) error {
 	f.Comment("    uint32: no key, not even NaN's, is above it, so a search never leaves the")
 	f.Comment("    class's row;")
 	f.Comment("  - first: for each bucket, the number of thresholds in lower buckets;")
-	f.Comment("  - classOf: the key class of each vocabulary column, at column+1, so that")
-	f.Comment("    feature.Unseen (-1) is class 0;")
+	f.Comment("  - keyClass: the key class of Key{PU, DO} at PU*keyStride+DO, for every key whose")
+	f.Comment("    ids are both < keyStride, as Vocabulary maps keys to columns (keys with a")
+	f.Comment("    larger id are in no vocabulary: class 0);")
 	f.Comment("  - cells: for each (class, interval), class-major, the index of its value.")
 	f.Comment("")
 	f.Comment("//go:embed " + TableFile)
@@ -209,7 +214,7 @@ func (t *table) write(m *model, files Files) error {
 		jen.Id("valuesAt").Op("=").Lit(valuesAt),
 		jen.Id("searchAt").Op("=").Lit(searchAt),
 		jen.Id("firstAt").Op("=").Lit(firstAt),
-		jen.Id("classOfAt").Op("=").Lit(classAt),
+		jen.Id("keyClassAt").Op("=").Lit(keyClassAt),
 		jen.Id("cellsAt").Op("=").Lit(cellsAt),
 	)
 	f.Line()
@@ -220,7 +225,7 @@ func (t *table) write(m *model, files Files) error {
 	f.Comment("decodes and copies nothing, and the OS maps a page in when a prediction first")
 	f.Comment("touches it.")
 	f.Var().Defs(
-		jen.Id("classOf").Op("=").Add(view(classArr.typ(), "classOfAt", jen.Len(jen.Id("columns")).Op("+").Lit(1))),
+		jen.Id("keyClass").Op("=").Parens(jen.Op("*").Index(jen.Id("keyStride").Op("*").Id("keyStride")).Add(classArr.typ())).Call(view(classArr.typ(), "keyClassAt", jen.Id("keyStride").Op("*").Id("keyStride"))),
 		jen.Id("search").Op("=").Parens(jen.Op("*").Index(jen.Id("searchSize")).Uint32()).Call(view(jen.Uint32(), "searchAt", jen.Id("searchSize"))),
 		jen.Id("first").Op("=").Parens(jen.Op("*").Index(jen.Lit(1).Op("<<").Lit(bucketBits)).Add(firstArr.typ())).Call(view(firstArr.typ(), "firstAt", jen.Lit(1).Op("<<").Lit(bucketBits))),
 		jen.Id("table").Op("=").Qual(lookupPkg, "Table").Types(cellArr.typ()).Values(jen.Dict{
@@ -231,7 +236,10 @@ func (t *table) write(m *model, files Files) error {
 	f.Line()
 	f.Comment("predictTable is the fast path of Predict: a key lookup, a search, two loads.")
 	f.Func().Id("predictTable").Params(jen.Id("f").Qual(featurePkg, "Features")).Float64().Block(
-		jen.Id("class").Op(":=").Int().Call(jen.Id("classOf").Index(jen.Id("Vocabulary").Dot("Index").Call(jen.Id("f").Dot("Key")).Op("+").Lit(1))),
+		jen.Id("class").Op(":=").Lit(0).Comment("a key with an id ≥ keyStride is in no vocabulary"),
+		jen.If(jen.Uint32().Call(jen.Id("f").Dot("PU")).Op("<").Id("keyStride").Op("&&").Uint32().Call(jen.Id("f").Dot("DO")).Op("<").Id("keyStride")).Block(
+			jen.Id("class").Op("=").Int().Call(jen.Id("keyClass").Index(jen.Int().Call(jen.Id("f").Dot("PU")).Op("*").Id("keyStride").Op("+").Int().Call(jen.Id("f").Dot("DO")))),
+		),
 		jen.Return(jen.Id("table").Dot("At").Call(jen.Id("class").Op("*").Id("intervals").Op("+").Id("interval").Call(jen.Float32().Call(jen.Id("f").Dot("Distance"))))),
 	)
 	f.Line()
@@ -255,6 +263,37 @@ func (t *table) write(m *model, files Files) error {
 	f.Comment("mispredicted branches are what make tree walks slow.")
 	f.Func().Id("interval").Params(jen.Id("x").Float32()).Int().Block(ladder...)
 	return m.writeFile(files, "table.go", f)
+}
+
+// keyClasses maps every key whose ids are both below stride (one more than
+// the largest id in the vocabulary) to its key class, at PU*stride+DO:
+// class c ≥ 1 for the key of column splitCols[c-1], 0 for any other key. The
+// vocabulary decides which key is which column (m.vocab.Index), so the
+// generated lookup agrees with Vocabulary.Index for every key; a key with a
+// larger id is in no vocabulary.
+func (t *table) keyClasses(m *model) (stride int, classes []uint32, err error) {
+	var maxID int32
+	for _, name := range m.FeatureNames {
+		if s, ok := strings.CutPrefix(name, feature.KeyPrefix); ok {
+			k, err := feature.ParseKey(s)
+			if err != nil {
+				return 0, nil, err
+			}
+			maxID = max(maxID, k.PU, k.DO)
+		}
+	}
+	classOfColumn := map[int]uint32{}
+	for i, col := range t.splitCols {
+		classOfColumn[int(col)] = uint32(i + 1)
+	}
+	stride = int(maxID) + 1
+	classes = make([]uint32, stride*stride)
+	for pu := range stride {
+		for do := range stride {
+			classes[pu*stride+do] = classOfColumn[m.vocab.Index(feature.Key{PU: int32(pu), DO: int32(do)})]
+		}
+	}
+	return stride, classes, nil
 }
 
 // uints is an array of small unsigned integers, stored as uint16 when every

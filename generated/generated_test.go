@@ -131,9 +131,15 @@ func TestVocabularyGolden(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, s, k.String(), "key renders as Python's '%%s_%%s'")
 		require.Equal(t, i, v.Index(k), name)
+		for _, d := range []float64{0.5, 3.66, 12} { // Predict finds the key's class as the trees find its column
+			in := feature.Features{Key: k, Distance: d}
+			requireBits(t, generated.PredictTrees(in), generated.Predict(in), "key %s, distance %v", k, d)
+		}
 	}
 	for _, k := range []feature.Key{{PU: 1, DO: 2}, {PU: 266, DO: 1}, {PU: 1, DO: 100000}, {PU: 0, DO: 0}, {PU: -1, DO: 5}, {PU: math.MaxInt32, DO: math.MaxInt32}} {
 		assert.Equal(t, feature.Unseen, v.Index(k), k.String())
+		in := feature.Features{Key: k, Distance: 3.66}
+		requireBits(t, generated.PredictTrees(in), generated.Predict(in), "unseen key %s", k)
 	}
 	unseen := feature.Features{Key: feature.Key{PU: 1, DO: 2}, Distance: 3.66}
 	other := unseen

@@ -21,6 +21,8 @@ const (
 	bucketShift = 16
 	// searchSize is a power of two with room for a full ladder past the last threshold.
 	searchSize = 4096
+	// keyStride is one more than the largest location id of any vocabulary key.
+	keyStride = 266
 )
 
 // tableBin holds the arrays, little-endian, each at an offset that is a multiple of
@@ -30,8 +32,9 @@ const (
 //     uint32: no key, not even NaN's, is above it, so a search never leaves the
 //     class's row;
 //   - first: for each bucket, the number of thresholds in lower buckets;
-//   - classOf: the key class of each vocabulary column, at column+1, so that
-//     feature.Unseen (-1) is class 0;
+//   - keyClass: the key class of Key{PU, DO} at PU*keyStride+DO, for every key whose
+//     ids are both < keyStride, as Vocabulary maps keys to columns (keys with a
+//     larger id are in no vocabulary: class 0);
 //   - cells: for each (class, interval), class-major, the index of its value.
 //
 //go:embed table.bin
@@ -39,21 +42,21 @@ var tableBin string
 
 // Where each array starts in tableBin, in bytes.
 const (
-	valuesAt  = 0
-	searchAt  = 384864
-	firstAt   = 401248
-	classOfAt = 532320
-	cellsAt   = 545688
+	valuesAt   = 0
+	searchAt   = 384864
+	firstAt    = 401248
+	keyClassAt = 532320
+	cellsAt    = 673832
 )
 
 // The arrays, read in place from the binary's read-only data (lookup.View): start-up
 // decodes and copies nothing, and the OS maps a page in when a prediction first
 // touches it.
 var (
-	classOf = lookup.View[uint16](tableBin, classOfAt, len(columns)+1)
-	search  = (*[searchSize]uint32)(lookup.View[uint32](tableBin, searchAt, searchSize))
-	first   = (*[1 << 16]uint16)(lookup.View[uint16](tableBin, firstAt, 1<<16))
-	table   = lookup.Table[uint16]{
+	keyClass = (*[keyStride * keyStride]uint16)(lookup.View[uint16](tableBin, keyClassAt, keyStride*keyStride))
+	search   = (*[searchSize]uint32)(lookup.View[uint32](tableBin, searchAt, searchSize))
+	first    = (*[1 << 16]uint16)(lookup.View[uint16](tableBin, firstAt, 1<<16))
+	table    = lookup.Table[uint16]{
 		Cells:  lookup.View[uint16](tableBin, cellsAt, classes*intervals),
 		Values: lookup.View[float64](tableBin, valuesAt, tableValues),
 	}
@@ -61,7 +64,10 @@ var (
 
 // predictTable is the fast path of Predict: a key lookup, a search, two loads.
 func predictTable(f feature.Features) float64 {
-	class := int(classOf[Vocabulary.Index(f.Key)+1])
+	class := 0 // a key with an id ≥ keyStride is in no vocabulary
+	if uint32(f.PU) < keyStride && uint32(f.DO) < keyStride {
+		class = int(keyClass[int(f.PU)*keyStride+int(f.DO)])
+	}
 	return table.At(class*intervals + interval(float32(f.Distance)))
 }
 
