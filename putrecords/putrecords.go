@@ -79,28 +79,31 @@ type Writer struct {
 // Put writes entries to stream in calls of at most 500 records / 5 MiB.
 // PutRecords can succeed while failing some entries (throttling,
 // InternalFailure); only those are sent again, in rounds separated by a
-// jittered backoff, for as long as Put's time allows (see Writer.Margin
-// and Writer.Attempts). A call that returns an error has already been
-// retried by the SDK's retryer; if the error is one the SDK classifies as
-// retryable (throttling, 5xx, transport), its entries go into the next
-// round too, otherwise (no such stream, access denied, validation) they
-// are given up at once. The entries left are returned in Result.Failed.
+// jittered backoff (see Writer.backoff), for as long as Put's time allows
+// (see Writer.Margin and Writer.Attempts). A call that returns an error has
+// already been retried by the SDK's retryer; if the error is one the SDK
+// classifies as retryable (throttling, 5xx, transport), its entries go into
+// the next round too, otherwise (no such stream, access denied, validation)
+// they are given up at once. The entries left are returned in
+// Result.Failed.
 func (w *Writer) Put(ctx context.Context, stream string, entries []Entry) Result {
 	ctx, cancel := w.budget(ctx)
 	defer cancel()
 	var res Result
 	pending := entries
+	stalls := 0 // rounds that wrote nothing
 	for round := 1; len(pending) > 0; round++ {
 		if round > 1 {
 			if w.Attempts > 0 && round > w.Attempts {
 				break
 			}
-			if !sleep(ctx, w.backoff(round-1)) {
+			if !sleep(ctx, w.backoff(stalls)) {
 				break
 			}
 			res.Resent += len(pending)
 		}
 		var again []Entry
+		sent := len(pending)
 		for len(pending) > 0 && ctx.Err() == nil {
 			n := chunk(pending)
 			batch := pending[:n]
@@ -122,6 +125,9 @@ func (w *Writer) Put(ctx context.Context, stream string, entries []Entry) Result
 					}
 				}
 			}
+		}
+		if len(again) == sent {
+			stalls++
 		}
 		pending = append(again, pending...) // pending is not empty only if time is up
 	}
@@ -184,16 +190,20 @@ func appendIndexes(dst []int, entries []Entry) []int {
 	return dst
 }
 
-// backoff is "full jitter": a uniform wait in [0, min(cap, 50ms·2^retry)),
-// so that concurrent writers throttled together do not retry together. It
-// starts short (an entry failed among many written is the usual case) and
-// reaches the 1 s scale of Kinesis's per-shard limits by the fifth round.
-func (w *Writer) backoff(retry int) time.Duration {
+// backoff is the wait before a round of resends, "full jitter": uniform in
+// [0, min(MaxBackoff, 50ms·2^stalls)), where stalls counts the rounds so far
+// that wrote nothing. While rounds make progress (an entry failed here and
+// there among many written) the wait stays under 50 ms; each round the
+// stream refuses outright (a saturated shard: Kinesis limits a shard per
+// second, so every entry of a quick resend fails) doubles it, to the 1 s
+// scale of that limit by the fifth. The jitter keeps concurrent writers
+// throttled together from retrying together.
+func (w *Writer) backoff(stalls int) time.Duration {
 	limit := w.MaxBackoff
 	if limit <= 0 {
 		limit = time.Second
 	}
-	d := min(limit, 50*time.Millisecond<<min(retry, 20))
+	d := min(limit, 50*time.Millisecond<<min(stalls, 20))
 	return rand.N(d) + 1
 }
 

@@ -206,11 +206,11 @@ func TestChunk(t *testing.T) {
 
 func TestBackoff(t *testing.T) {
 	w := &Writer{MaxBackoff: 300 * time.Millisecond}
-	for retry := 1; retry < 70; retry++ {
-		limit := min(300*time.Millisecond, 50*time.Millisecond<<min(retry, 20))
+	for stalls := 0; stalls < 70; stalls++ {
+		limit := min(300*time.Millisecond, 50*time.Millisecond<<min(stalls, 20))
 		for range 50 {
-			d := w.backoff(retry)
-			require.True(t, d > 0 && d <= limit, "retry %d: %v not in (0, %v]", retry, d, limit)
+			d := w.backoff(stalls)
+			require.True(t, d > 0 && d <= limit, "stalls %d: %v not in (0, %v]", stalls, d, limit)
 		}
 	}
 }
