@@ -74,6 +74,10 @@ type Stats struct {
 	Delayed       int
 	Entries       int // PutRecords entries received
 	EntriesFailed int // PutRecords entries failed by the proxy
+	// SequenceReused counts PutRecords results in which moto acknowledged
+	// a record with a sequence number it had already given another record
+	// of the shard: that record overwrote the other one.
+	SequenceReused int
 }
 
 // Proxy is a running fault-injecting proxy.
@@ -87,6 +91,18 @@ type Proxy struct {
 	stats  map[string]*Stats
 	target *url.URL
 	next   http.RoundTripper
+	acked  map[string]bool // shard id + sequence number, of every record moto acknowledged
+	// motoLock keeps moto's races out of the tests. Its Shard.put_record
+	// "is not safe for concurrency" (its own comment): two PutRecords calls
+	// landing on one shard at once can be given the same sequence number,
+	// and the second record overwrites the first, a write acknowledged and
+	// lost that real Kinesis never does (seen in the soak with two
+	// ride_events shards, hence two handler invocations writing at once:
+	// Stats.SequenceReused counts it). And a GetRecords iterating a shard
+	// while a record is added fails with HTTP 500 ("OrderedDict mutated
+	// during iteration"). So writes are forwarded one at a time, and not
+	// while a read is; reads run together.
+	motoLock sync.RWMutex
 }
 
 // Start runs a proxy in front of target (moto_server's endpoint) on
@@ -104,6 +120,7 @@ func Start(t testing.TB, target string, seed uint64) *Proxy {
 		faults: map[string]Faults{},
 		down:   map[string]bool{},
 		stats:  map[string]*Stats{},
+		acked:  map[string]bool{},
 		target: u,
 		next:   http.DefaultTransport,
 	}
@@ -237,7 +254,7 @@ func (p *Proxy) RoundTrip(req *http.Request) (*http.Response, error) {
 	if c.answer != 0 {
 		return errorResponse(req, c.answer, c.code, message(c.code, c.stream)), nil
 	}
-	if op == "PutRecords" && c.faults.EntryFailure > 0 {
+	if op == "PutRecords" {
 		return p.putRecords(req, c, fields)
 	}
 	return p.forward(req, c, body)
@@ -252,6 +269,14 @@ func (p *Proxy) forward(req *http.Request, c call, body []byte) (*http.Response,
 	p.mu.Lock()
 	p.stats[c.op].Forwarded++
 	p.mu.Unlock()
+	// moto answers once it has done the work: the headers come last.
+	if c.op == "PutRecords" || c.op == "PutRecord" {
+		p.motoLock.Lock()
+		defer p.motoLock.Unlock()
+	} else {
+		p.motoLock.RLock()
+		defer p.motoLock.RUnlock()
+	}
 	resp, err := p.next.RoundTrip(req)
 	if err != nil || !c.lost {
 		return resp, err
@@ -299,6 +324,7 @@ func (p *Proxy) putRecords(req *http.Request, c call, fields map[string]json.Raw
 			return nil, fmt.Errorf("faultproxy: PutRecords response has %d results for %d entries: %s", len(upstream), len(survivors), b)
 		}
 		_ = json.Unmarshal(out["FailedRecordCount"], &upstreamFailed)
+		p.ack(upstream)
 	}
 
 	results := make([]json.RawMessage, len(records))
@@ -314,6 +340,24 @@ func (p *Proxy) putRecords(req *http.Request, c call, fields map[string]json.Raw
 	out["Records"] = mustJSON(results)
 	out["FailedRecordCount"] = mustJSON(failed)
 	return jsonResponse(req, http.StatusOK, mustJSON(out), nil), nil
+}
+
+// ack records the sequence numbers moto acknowledged, and counts those it
+// gave twice.
+func (p *Proxy) ack(results []json.RawMessage) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range results {
+		var e struct{ SequenceNumber, ShardId string }
+		if json.Unmarshal(r, &e) != nil || e.SequenceNumber == "" {
+			continue
+		}
+		k := e.ShardId + "/" + e.SequenceNumber
+		if p.acked[k] {
+			p.stats["PutRecords"].SequenceReused++
+		}
+		p.acked[k] = true
+	}
 }
 
 // streamName is the stream a call names, by StreamName or StreamARN;

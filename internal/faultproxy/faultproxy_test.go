@@ -2,6 +2,7 @@ package faultproxy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -69,7 +70,7 @@ func testPassThrough(t *testing.T, moto string) {
 	require.NoError(t, err)
 	assert.Zero(t, aws.ToInt32(out.FailedRecordCount))
 	assert.Equal(t, []string{"entry 0", "entry 1", "entry 2"}, written(t, direct, s))
-	assert.Equal(t, Stats{Calls: 1, Forwarded: 1}, p.Stats()["PutRecords"])
+	assert.Equal(t, Stats{Calls: 1, Forwarded: 1, Entries: 3}, p.Stats()["PutRecords"])
 }
 
 // Failed entries are not written; the response has one result per entry,
@@ -166,7 +167,7 @@ func testCallFaults(t *testing.T, moto string) {
 		require.Error(t, err)
 		assert.Equal(t, http.StatusInternalServerError, status(err))
 		assert.Len(t, written(t, direct, s), 2, "written, though the client was told otherwise")
-		assert.Equal(t, Stats{Calls: 1, Forwarded: 1, LostResponses: 1}, p.Stats()["PutRecords"])
+		assert.Equal(t, Stats{Calls: 1, Forwarded: 1, LostResponses: 1, Entries: 2}, p.Stats()["PutRecords"])
 	})
 
 	t.Run("GetRecords", func(t *testing.T) {
@@ -211,6 +212,17 @@ func testCallFaults(t *testing.T, moto string) {
 			_, err := put(via, s, 1)
 			require.NoError(t, err)
 		}
-		assert.Equal(t, Stats{Calls: 3, Forwarded: 3, Delayed: 3}, p.Stats()["PutRecords"])
+		assert.Equal(t, Stats{Calls: 3, Forwarded: 3, Delayed: 3, Entries: 3}, p.Stats()["PutRecords"])
 	})
+}
+
+// A sequence number moto gives twice (its race between concurrent writes,
+// which the proxy's lock keeps out) is counted.
+func TestSequenceReused(t *testing.T) {
+	p := &Proxy{acked: map[string]bool{}, stats: map[string]*Stats{"PutRecords": {}}}
+	p.ack([]json.RawMessage{[]byte(`{"SequenceNumber": "7", "ShardId": "shardId-000000000000"}`),
+		[]byte(`{"SequenceNumber": "7", "ShardId": "shardId-000000000001"}`)})
+	p.ack([]json.RawMessage{[]byte(`{"SequenceNumber": "7", "ShardId": "shardId-000000000000"}`),
+		[]byte(`{"ErrorCode": "InternalFailure"}`)})
+	assert.Equal(t, 1, p.Stats()["PutRecords"].SequenceReused)
 }
