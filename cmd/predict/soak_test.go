@@ -11,9 +11,9 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -85,16 +85,7 @@ func TestSoak(t *testing.T) {
 	}
 	p := newPipeline(t, int32(envInt(t, "SOAK_SHARDS", 1)), faults)
 	p.produce(0, rides)
-	run := p.startBinary()
-	delivered := p.waitDelivered(rides, run.exited)
-	run.stop()
-	fig := p.verify(rides)
-	fig.elapsed = delivered.Sub(run.started)
-	fig.logs(run.stderr.Bytes())
-	t.Logf("soak: %s", fig.report(p.proxy))
-	if os.Getenv("SOAK_LOG") != "" {
-		t.Logf("the function's log:\n%s", run.stderr.String())
-	}
+	fig := p.finish("soak", p.startBinary(), rides)
 	assert.Zero(t, fig.lost, "rides lost")
 	assert.LessOrEqual(t, fig.duplicates, rides/50, "duplicates above 2%% of the rides")
 }
@@ -141,12 +132,7 @@ func TestOutage(t *testing.T) {
 			time.Sleep(10 * time.Second)
 			p.proxy.SetDown(predictionsStream, false)
 			<-produced
-			delivered := p.waitDelivered(rides, run.exited)
-			run.stop()
-			fig := p.verify(rides)
-			fig.elapsed = delivered.Sub(run.started)
-			fig.logs(run.stderr.Bytes())
-			t.Logf("outage: %s", fig.report(p.proxy))
+			fig := p.finish("outage", run, rides)
 			assert.Zero(t, fig.lost, "rides lost")
 			assert.Positive(t, p.proxy.Stats()["PutRecords"].Unavailable, "the outage was felt")
 			if inProcess {
@@ -207,8 +193,40 @@ func (p *pipeline) produce(from, to int) {
 type process struct {
 	started time.Time
 	exited  chan struct{} // closed when the mapping stops by itself
-	stderr  *syncBuffer   // the function's and the mapping's JSON logs
+	log     *os.File      // the function's and the mapping's JSON logs
 	stop    func()        // Ctrl-C, and wait
+}
+
+// newProcess returns a process whose log is a file of the test's.
+func newProcess(t *testing.T) *process {
+	log, err := os.Create(filepath.Join(t.TempDir(), "log.jsonl"))
+	require.NoError(t, err)
+	t.Cleanup(func() { log.Close() })
+	return &process{exited: make(chan struct{}), log: log}
+}
+
+// logged is what the process has logged so far.
+func (r *process) logged(t *testing.T) []byte {
+	b, err := os.ReadFile(r.log.Name())
+	require.NoError(t, err)
+	return b
+}
+
+// finish waits until rides [0, n) are delivered, stops the mapping, checks
+// the predictions stream and reports the figures.
+func (p *pipeline) finish(name string, run *process, n int) figures {
+	delivered := p.waitDelivered(n, run.exited)
+	run.stop()
+	fig := p.verify(n)
+	fig.elapsed = delivered.Sub(run.started)
+	fig.logs(run.logged(p.t))
+	p.t.Logf("%s: %s", name, fig.report(p.proxy))
+	assert.Zero(p.t, p.proxy.Stats()["PutRecords"].SequenceReused,
+		"moto gave a sequence number twice: a record was overwritten (see faultproxy's motoLock)")
+	if os.Getenv("SOAK_LOG") != "" {
+		p.t.Logf("the function's log:\n%s", run.logged(p.t))
+	}
+	return fig
 }
 
 // startBinary runs the built `predict stream -batch-size 500 ride_events`,
@@ -220,8 +238,8 @@ func (p *pipeline) startBinary() *process {
 	cmd.Env = append(os.Environ(), testenv.AWSEnv(p.proxy.URL)...)
 	cmd.Env = append(cmd.Env, "PREDICTIONS_STREAM_NAME="+predictionsStream, "RUN_ID=", "TEST_RUN=",
 		"DEAD_LETTER_STREAM_NAME=", "DEADLINE_MARGIN=")
-	run := &process{exited: make(chan struct{}), stderr: &syncBuffer{}}
-	cmd.Stdout, cmd.Stderr = io.Discard, run.stderr
+	run := newProcess(t)
+	cmd.Stdout, cmd.Stderr = io.Discard, run.log
 	run.started = time.Now()
 	require.NoError(t, cmd.Start())
 	var err error
@@ -229,7 +247,7 @@ func (p *pipeline) startBinary() *process {
 	run.stop = func() {
 		select {
 		case <-run.exited:
-			t.Errorf("the mapping stopped by itself: %v; its log ends:\n%s", err, tail(run.stderr.String(), 2000))
+			t.Errorf("the mapping stopped by itself: %v; its log ends:\n%s", err, tail(string(run.logged(t)), 2000))
 			return
 		default:
 		}
@@ -264,8 +282,8 @@ func (p *pipeline) startInProcess(timeout time.Duration) *process {
 	}
 	client, err := putrecords.NewClient(context.Background())
 	require.NoError(t, err)
-	run := &process{exited: make(chan struct{}), stderr: &syncBuffer{}}
-	log := slog.New(slog.NewJSONHandler(run.stderr, nil))
+	run := newProcess(t)
+	log := slog.New(slog.NewJSONHandler(run.log, nil))
 	h := handler.New(handler.Config{PredictionsStream: predictionsStream, Logger: log}, compiled.Model(), client)
 	m := &eventsource.Mapping{Client: client, Stream: ridesStream, BatchSize: 500, Timeout: timeout, Logger: log,
 		Handler: func(ctx context.Context, ev events.KinesisEvent) ([]events.KinesisBatchItemFailure, error) {
@@ -439,16 +457,16 @@ func (f *figures) logs(stderr []byte) {
 }
 
 func (f figures) report(proxy *faultproxy.Proxy) string {
-	st := proxy.Stats()
-	put, get := st["PutRecords"], st["GetRecords"]
+	// The function's writes (the outage's producer writes through the proxy too).
+	put, get := proxy.StreamStats("PutRecords", predictionsStream), proxy.Stats()["GetRecords"]
 	secs := f.elapsed.Seconds()
 	return fmt.Sprintf("%d rides, %d lost, %d duplicates (%.2f%% of rides), %.0f rides/s, %.1f s; "+
 		"%d invocations (%d out of time, %d predictions, %d written), %d re-deliveries; PutRecords: %d calls by the handler, %d entries resent; "+
-		"proxy: PutRecords %d calls (%d throttled, %d HTTP 500, %d lost responses, %d unavailable, %d delayed), "+
+		"proxy: PutRecords to %s %d calls (%d throttled, %d HTTP 500, %d lost responses, %d unavailable, %d delayed), "+
 		"%d of %d entries failed, %d sequence numbers reused by moto; GetRecords %d calls (%d HTTP 500, %d delayed)",
 		f.rides, f.lost, f.duplicates, 100*float64(f.duplicates)/float64(f.rides), float64(f.rides)/secs, secs,
 		f.batches, f.outOfTime, f.predicted, f.written, f.redeliveries, f.calls, f.resent,
-		put.Calls, put.Throttled, put.ServerErrors, put.LostResponses, put.Unavailable, put.Delayed,
+		predictionsStream, put.Calls, put.Throttled, put.ServerErrors, put.LostResponses, put.Unavailable, put.Delayed,
 		put.EntriesFailed, put.Entries, put.SequenceReused, get.Calls, get.ServerErrors, get.Delayed)
 }
 
@@ -458,23 +476,3 @@ func tail(s string, n int) string {
 	}
 	return s
 }
-
-// syncBuffer is a buffer a process's output and the test can share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return bytes.Clone(s.b.Bytes())
-}
-
-func (s *syncBuffer) String() string { return string(s.Bytes()) }

@@ -88,7 +88,7 @@ type Proxy struct {
 	rng    *rand.Rand
 	faults map[string]Faults // by operation name, e.g. "PutRecords"
 	down   map[string]bool   // stream names
-	stats  map[string]*Stats
+	stats  map[opStream]*Stats
 	target *url.URL
 	next   http.RoundTripper
 	acked  map[string]bool // shard id + sequence number, of every record moto acknowledged
@@ -119,7 +119,7 @@ func Start(t testing.TB, target string, seed uint64) *Proxy {
 		rng:    rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		faults: map[string]Faults{},
 		down:   map[string]bool{},
-		stats:  map[string]*Stats{},
+		stats:  map[opStream]*Stats{},
 		acked:  map[string]bool{},
 		target: u,
 		next:   http.DefaultTransport,
@@ -155,15 +155,35 @@ func (p *Proxy) SetDown(stream string, down bool) {
 	p.down[stream] = down
 }
 
-// Stats returns the counts of every operation seen so far.
+// opStream is an operation on a stream ("" when the call names none).
+type opStream struct{ op, stream string }
+
+// Stats returns the counts of every operation seen so far, all streams
+// together.
 func (p *Proxy) Stats() map[string]Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make(map[string]Stats, len(p.stats))
-	for op, s := range p.stats {
-		out[op] = *s
+	out := map[string]Stats{}
+	for k, s := range p.stats {
+		out[k.op] = out[k.op].add(*s)
 	}
 	return out
+}
+
+// StreamStats returns the counts of operation op on stream.
+func (p *Proxy) StreamStats(op, stream string) Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s := p.stats[opStream{op, stream}]; s != nil {
+		return *s
+	}
+	return Stats{}
+}
+
+func (s Stats) add(o Stats) Stats {
+	return Stats{s.Calls + o.Calls, s.Forwarded + o.Forwarded, s.Throttled + o.Throttled, s.ServerErrors + o.ServerErrors,
+		s.LostResponses + o.LostResponses, s.Unavailable + o.Unavailable, s.Delayed + o.Delayed,
+		s.Entries + o.Entries, s.EntriesFailed + o.EntriesFailed, s.SequenceReused + o.SequenceReused}
 }
 
 // call is what was decided for one call.
@@ -180,10 +200,10 @@ type call struct {
 func (p *Proxy) decide(op, stream string) call {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st := p.stats[op]
+	st := p.stats[opStream{op, stream}]
 	if st == nil {
 		st = &Stats{}
-		p.stats[op] = st
+		p.stats[opStream{op, stream}] = st
 	}
 	st.Calls++
 	f := p.faults[op]
@@ -214,11 +234,11 @@ func (p *Proxy) decide(op, stream string) call {
 
 // failEntries draws which of n PutRecords entries fail, and how: the error
 // code of each failed entry, "" for the others.
-func (p *Proxy) failEntries(f Faults, n int) []string {
+func (p *Proxy) failEntries(stream string, f Faults, n int) []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	codes := make([]string, n)
-	st := p.stats["PutRecords"]
+	st := p.stats[opStream{"PutRecords", stream}]
 	st.Entries += n
 	for i := range codes {
 		if p.rng.Float64() < f.EntryFailure {
@@ -267,7 +287,7 @@ func (p *Proxy) forward(req *http.Request, c call, body []byte) (*http.Response,
 	req.ContentLength = int64(len(body))
 	req.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	p.mu.Lock()
-	p.stats[c.op].Forwarded++
+	p.stats[opStream{c.op, c.stream}].Forwarded++
 	p.mu.Unlock()
 	// moto answers once it has done the work: the headers come last.
 	if c.op == "PutRecords" || c.op == "PutRecord" {
@@ -293,7 +313,7 @@ func (p *Proxy) putRecords(req *http.Request, c call, fields map[string]json.Raw
 	if err := json.Unmarshal(fields["Records"], &records); err != nil {
 		return nil, fmt.Errorf("faultproxy: PutRecords without a Records list: %w", err)
 	}
-	codes := p.failEntries(c.faults, len(records))
+	codes := p.failEntries(c.stream, c.faults, len(records))
 	var survivors []json.RawMessage
 	for i, r := range records {
 		if codes[i] == "" {
@@ -324,7 +344,7 @@ func (p *Proxy) putRecords(req *http.Request, c call, fields map[string]json.Raw
 			return nil, fmt.Errorf("faultproxy: PutRecords response has %d results for %d entries: %s", len(upstream), len(survivors), b)
 		}
 		_ = json.Unmarshal(out["FailedRecordCount"], &upstreamFailed)
-		p.ack(upstream)
+		p.ack(c.stream, upstream)
 	}
 
 	results := make([]json.RawMessage, len(records))
@@ -344,7 +364,7 @@ func (p *Proxy) putRecords(req *http.Request, c call, fields map[string]json.Raw
 
 // ack records the sequence numbers moto acknowledged, and counts those it
 // gave twice.
-func (p *Proxy) ack(results []json.RawMessage) {
+func (p *Proxy) ack(stream string, results []json.RawMessage) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, r := range results {
@@ -352,9 +372,9 @@ func (p *Proxy) ack(results []json.RawMessage) {
 		if json.Unmarshal(r, &e) != nil || e.SequenceNumber == "" {
 			continue
 		}
-		k := e.ShardId + "/" + e.SequenceNumber
+		k := stream + "/" + e.ShardId + "/" + e.SequenceNumber
 		if p.acked[k] {
-			p.stats["PutRecords"].SequenceReused++
+			p.stats[opStream{"PutRecords", stream}].SequenceReused++
 		}
 		p.acked[k] = true
 	}

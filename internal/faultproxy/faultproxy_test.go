@@ -202,6 +202,8 @@ func testCallFaults(t *testing.T, moto string) {
 		p.SetDown(s, false)
 		_, err = put(via, s, 1)
 		assert.NoError(t, err)
+		assert.Equal(t, Stats{Calls: 2, Forwarded: 1, Unavailable: 1, Entries: 1}, p.StreamStats("PutRecords", s))
+		assert.Equal(t, Stats{Calls: 1, Forwarded: 1, Entries: 1}, p.StreamStats("PutRecords", "other"))
 		assert.Len(t, written(t, direct, s), 1)
 	})
 
@@ -219,10 +221,13 @@ func testCallFaults(t *testing.T, moto string) {
 // A sequence number moto gives twice (its race between concurrent writes,
 // which the proxy's lock keeps out) is counted.
 func TestSequenceReused(t *testing.T) {
-	p := &Proxy{acked: map[string]bool{}, stats: map[string]*Stats{"PutRecords": {}}}
-	p.ack([]json.RawMessage{[]byte(`{"SequenceNumber": "7", "ShardId": "shardId-000000000000"}`),
+	p := &Proxy{acked: map[string]bool{}, stats: map[opStream]*Stats{{"PutRecords", "s"}: {}, {"PutRecords", "t"}: {}}}
+	p.ack("t", []json.RawMessage{[]byte(`{"SequenceNumber": "7", "ShardId": "shardId-000000000000"}`)})
+	p.ack("s", []json.RawMessage{[]byte(`{"SequenceNumber": "7", "ShardId": "shardId-000000000000"}`),
 		[]byte(`{"SequenceNumber": "7", "ShardId": "shardId-000000000001"}`)})
-	p.ack([]json.RawMessage{[]byte(`{"SequenceNumber": "7", "ShardId": "shardId-000000000000"}`),
+	p.ack("s", []json.RawMessage{[]byte(`{"SequenceNumber": "7", "ShardId": "shardId-000000000000"}`),
 		[]byte(`{"ErrorCode": "InternalFailure"}`)})
+	assert.Equal(t, 1, p.StreamStats("PutRecords", "s").SequenceReused)
+	assert.Zero(t, p.StreamStats("PutRecords", "t").SequenceReused, "another stream's sequence numbers")
 	assert.Equal(t, 1, p.Stats()["PutRecords"].SequenceReused)
 }
