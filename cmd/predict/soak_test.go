@@ -85,7 +85,7 @@ func TestSoak(t *testing.T) {
 	}
 	p := newPipeline(t, int32(envInt(t, "SOAK_SHARDS", 1)), faults)
 	p.produce(0, rides)
-	fig := p.finish("soak", p.startBinary(), rides)
+	fig := p.finish(p.startBinary(), rides)
 	assert.Zero(t, fig.lost, "rides lost")
 	assert.LessOrEqual(t, fig.duplicates, rides/50, "duplicates above 2%% of the rides")
 }
@@ -132,7 +132,7 @@ func TestOutage(t *testing.T) {
 			time.Sleep(10 * time.Second)
 			p.proxy.SetDown(predictionsStream, false)
 			<-produced
-			fig := p.finish("outage", run, rides)
+			fig := p.finish(run, rides)
 			assert.Zero(t, fig.lost, "rides lost")
 			assert.Positive(t, p.proxy.Stats()["PutRecords"].Unavailable, "the outage was felt")
 			if inProcess {
@@ -214,13 +214,13 @@ func (r *process) logged(t *testing.T) []byte {
 
 // finish waits until rides [0, n) are delivered, stops the mapping, checks
 // the predictions stream and reports the figures.
-func (p *pipeline) finish(name string, run *process, n int) figures {
+func (p *pipeline) finish(run *process, n int) figures {
 	delivered := p.waitDelivered(n, run.exited)
 	run.stop()
 	fig := p.verify(n)
 	fig.elapsed = delivered.Sub(run.started)
 	fig.logs(run.logged(p.t))
-	p.t.Logf("%s: %s", name, fig.report(p.proxy))
+	p.t.Logf("%s: %s", p.t.Name(), fig.report(p.proxy))
 	assert.Zero(p.t, p.proxy.Stats()["PutRecords"].SequenceReused,
 		"moto gave a sequence number twice: a record was overwritten (see faultproxy's motoLock)")
 	if os.Getenv("SOAK_LOG") != "" {
