@@ -110,7 +110,7 @@ bench-handler: ## BenchmarkHandler100: one 100-record event through the handler 
 	$(GO) test ./handler -run '^$$' -bench BenchmarkHandler100 -benchmem -count 5
 
 test-function: ## the function's tests: handler (moto), mapping, RIE, end to end with the AWS CLI
-	$(GO) test ./wire ./putrecords ./handler ./eventsource ./cmd/... ./internal/testenv
+	$(GO) test ./wire ./putrecords ./handler ./eventsource ./cmd/... ./internal/testenv ./internal/faultproxy
 
 ## ---- deployment ----
 # The real AWS deployment; not run in CI. Needs the AWS CLI with credentials, Docker with buildx
@@ -301,3 +301,14 @@ startup: ## one ride through a fresh predict vs the floor (hyperfine), and predi
 	GODEBUG=inittrace=1 build/predict < build/ride.json 2>&1 >/dev/null | grep rideduration
 	hyperfine --warmup 20 --runs 300 -N --export-json build/startup.json 'sh -c "build/floor/floor < build/ride.json"' 'sh -c "build/predict < build/ride.json"'
 	@python3 -c 'import json; r = json.load(open("build/startup.json"))["results"]; m = [x["median"] * 1000 for x in r]; print("medians: floor %.2f ms, predict %.2f ms: %.2fx" % (m[0], m[1], m[1] / m[0]))'
+
+## ---- soak under faults (issue 7) ----
+# February rides through `predict stream -batch-size 500` with a fault-injecting proxy between the
+# function and moto (cmd/predict/soak_test.go): 30 % of PutRecords entries failed, 5 % of calls
+# throttled, 3 % HTTP 500, 3 % of GetRecords HTTP 500, some calls delayed; then the predictions
+# stream down for 10 s. CI runs the same tests with 2,000 rides.
+SOAK_RIDES ?= 10000
+.PHONY: soak
+soak: ## the full soak: SOAK_RIDES (10000) rides under faults, then a 10 s outage; prints lost, duplicates, rides/s
+	@bash -o pipefail -c "SOAK_RIDES=$(SOAK_RIDES) $(GO) test ./cmd/predict -run '^(TestSoak|TestOutage)$$' -count=1 -v -timeout 30m 2>&1 \
+	  | grep -E '^(--- |ok|FAIL|PASS)|soak_test.go'"

@@ -11,7 +11,7 @@ import (
 // is unset: the original's default, the stream its walkthrough creates.
 const DefaultPredictionsStream = "ride_prediction"
 
-// Config is the function's configuration. ConfigFromEnv fills the first three
+// Config is the function's configuration. ConfigFromEnv fills the first four
 // fields; the rest have working defaults and exist so that tests and the
 // local event-source mapping can tune them. The version the events carry
 // (RUN_ID) is the model's: see model.Model.
@@ -19,11 +19,16 @@ type Config struct {
 	PredictionsStream string // PREDICTIONS_STREAM_NAME
 	DeadLetterStream  string // DEAD_LETTER_STREAM_NAME; "" means bad records are only logged
 	TestRun           bool   // TEST_RUN=True: predict and encode, write nothing
+	// DeadlineMargin (DEADLINE_MARGIN): the handler resends the entries
+	// PutRecords failed until this long before the invocation's deadline,
+	// then reports what is left in batchItemFailures. 0 means
+	// putrecords.DefaultMargin (500ms); see putrecords.Writer.Margin.
+	DeadlineMargin time.Duration
 
-	// Attempts bounds the PutRecords calls made for one entry when the call
-	// succeeds but fails that entry (throttling, InternalFailure). 0 means 4.
+	// Attempts bounds the PutRecords calls made for one entry. 0 means no
+	// bound: the invocation's time is the bound.
 	Attempts int
-	// MaxBackoff caps the jittered wait between those calls. 0 means 1s.
+	// MaxBackoff caps the jittered wait between resends. 0 means 1s.
 	MaxBackoff time.Duration
 	// Logger receives the JSON log lines. nil means JSON on stdout.
 	Logger *slog.Logger
@@ -54,6 +59,13 @@ func ConfigFromEnv() (Config, error) {
 	}
 	if cfg.PredictionsStream == "" {
 		cfg.PredictionsStream = DefaultPredictionsStream
+	}
+	if v := os.Getenv("DEADLINE_MARGIN"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return Config{}, fmt.Errorf("DEADLINE_MARGIN=%q: want a positive duration such as 500ms or 2s", v)
+		}
+		cfg.DeadlineMargin = d
 	}
 	switch v := os.Getenv("TEST_RUN"); v {
 	case "True":

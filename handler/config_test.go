@@ -2,6 +2,7 @@ package handler
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -26,11 +27,16 @@ func TestConfigFromEnv(t *testing.T) {
 		{name: "TEST_RUN 1", env: map[string]string{"TEST_RUN": "1"}, err: `TEST_RUN="1"`},
 		{name: "bad stream name", env: map[string]string{"PREDICTIONS_STREAM_NAME": "ride prediction"}, err: `PREDICTIONS_STREAM_NAME="ride prediction": not a Kinesis stream name`},
 		{name: "bad dead-letter name", env: map[string]string{"DEAD_LETTER_STREAM_NAME": "arn:aws:kinesis:x"}, err: `DEAD_LETTER_STREAM_NAME="arn:aws:kinesis:x": not a Kinesis stream name`},
+		{name: "deadline margin", env: map[string]string{"DEADLINE_MARGIN": "2s"},
+			want: Config{PredictionsStream: "ride_prediction", DeadlineMargin: 2 * time.Second}},
+		{name: "deadline margin without unit", env: map[string]string{"DEADLINE_MARGIN": "500"}, err: `DEADLINE_MARGIN="500": want a positive duration such as 500ms or 2s`},
+		{name: "deadline margin zero", env: map[string]string{"DEADLINE_MARGIN": "0s"}, err: `DEADLINE_MARGIN="0s"`},
+		{name: "deadline margin negative", env: map[string]string{"DEADLINE_MARGIN": "-1s"}, err: `DEADLINE_MARGIN="-1s"`},
 		{name: "dead letters into predictions", env: map[string]string{"DEAD_LETTER_STREAM_NAME": "ride_prediction"}, err: "must differ from PREDICTIONS_STREAM_NAME"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, k := range []string{"PREDICTIONS_STREAM_NAME", "DEAD_LETTER_STREAM_NAME", "TEST_RUN"} {
+			for _, k := range []string{"PREDICTIONS_STREAM_NAME", "DEAD_LETTER_STREAM_NAME", "TEST_RUN", "DEADLINE_MARGIN"} {
 				t.Setenv(k, tc.env[k])
 			}
 			got, err := ConfigFromEnv()

@@ -39,7 +39,7 @@ func New(cfg Config, m model.Model, client putrecords.API) *Handler {
 	if log == nil {
 		log = slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	}
-	out := &putrecords.Writer{Client: client, Attempts: cfg.Attempts, MaxBackoff: cfg.MaxBackoff}
+	out := &putrecords.Writer{Client: client, Margin: cfg.DeadlineMargin, Attempts: cfg.Attempts, MaxBackoff: cfg.MaxBackoff}
 	return &Handler{cfg: cfg, model: m, enc: wire.NewEncoder(m.Name, m.Version), out: out, log: log}
 }
 
@@ -51,7 +51,9 @@ type Response struct {
 }
 
 // Handle predicts every ride of the event and writes the prediction events,
-// one PutRecords call per 500 records. It never fails the whole batch:
+// one PutRecords call per 500 records, resending the entries a call failed
+// until they are written or the invocation's time is nearly up (ctx's
+// deadline less Config.DeadlineMargin). It never fails the whole batch:
 // records that could not be written are returned as batch item failures
 // (Lambda re-delivers from the lowest one), bad records are logged and
 // dead-lettered, never retried. A KPL aggregate's user records are each a
@@ -92,10 +94,13 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (Response,
 
 	var written, dead putrecords.Result
 	if !h.cfg.TestRun {
-		written = h.out.Put(ctx, h.cfg.PredictionsStream, entries)
+		// Both writes at once: each has the invocation's whole time budget.
+		var wg sync.WaitGroup
 		if h.cfg.DeadLetterStream != "" && len(bad) > 0 {
-			dead = h.out.Put(ctx, h.cfg.DeadLetterStream, deadLetters(ev.Records, bad))
+			wg.Go(func() { dead = h.out.Put(ctx, h.cfg.DeadLetterStream, deadLetters(ev.Records, bad)) })
 		}
+		written = h.out.Put(ctx, h.cfg.PredictionsStream, entries)
+		wg.Wait()
 	}
 	// A bad record whose dead letter was not written is reported too, so
 	// that it is not lost: the event-source mapping re-delivers it and, after
@@ -133,10 +138,15 @@ func (h *Handler) logBatch(ctx context.Context, records, predicted, bad int, wri
 		if h.cfg.DeadLetterStream != "" {
 			attrs = append(attrs, "dead_lettered", bad-len(dead.Failed), "dead_letter_failed", len(dead.Failed))
 		}
+		if written.OutOfTime || dead.OutOfTime {
+			attrs = append(attrs, "out_of_time", true) // stopped at the deadline margin
+		}
 		for _, r := range []putrecords.Result{written, dead} {
 			if len(r.Failed) > 0 {
 				level = slog.LevelError
-				attrs = append(attrs, "error", r.LastErr.Error())
+				if r.LastErr != nil {
+					attrs = append(attrs, "error", r.LastErr.Error())
+				}
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -235,9 +236,9 @@ func TestHandleBadRecords(t *testing.T) {
 }
 
 // A transport error (nothing listens on the endpoint): the SDK's retryer
-// retries, then every record is a batch item failure, in order, and the
-// handler itself does not fail. The client is built as in production, from
-// the environment.
+// retries, then the handler resends until its deadline; every record is a
+// batch item failure, in order, and the handler itself does not fail. The
+// client is built as in production, from the environment.
 func TestHandleTransportError(t *testing.T) {
 	for _, kv := range testenv.AWSEnv(fmt.Sprintf("http://127.0.0.1:%d", testenv.UnusedPort(t))) {
 		k, v, _ := strings.Cut(kv, "=")
@@ -248,7 +249,9 @@ func TestHandleTransportError(t *testing.T) {
 	var logs logLines
 	h := New(Config{PredictionsStream: "predictions", Logger: logs.logger()}, tiny("v"), c)
 	ev := rides(3)
-	resp, err := h.Handle(context.Background(), ev)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // the function's timeout
+	defer cancel()
+	resp, err := h.Handle(ctx, ev)
 	require.NoError(t, err)
 	assert.Len(t, resp.Predictions, 3)
 	assert.Equal(t, failures(ev, 0, 1, 2), resp.BatchItemFailures)
@@ -256,6 +259,7 @@ func TestHandleTransportError(t *testing.T) {
 	require.Len(t, batch, 1)
 	assert.Equal(t, "ERROR", batch[0]["level"])
 	assert.Equal(t, 3.0, batch[0]["failed"])
+	assert.Equal(t, true, batch[0]["out_of_time"])
 	assert.Contains(t, batch[0]["error"], "connect")
 }
 

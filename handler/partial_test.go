@@ -98,18 +98,31 @@ func TestPartialFailures(t *testing.T) {
 		assert.Contains(t, batch["error"], "Rate exceeded")
 	})
 
-	t.Run("the function's deadline stops the backoff", func(t *testing.T) {
+	t.Run("the function's deadline stops the resends", func(t *testing.T) {
 		f := &flakyKinesis{fail: func(int, string) string { return throttled }}
-		ctx, cancel := context.WithCancel(ctx)
-		cancel()
+		ctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
 		var logs logLines
 		c := cfg(&logs)
-		c.MaxBackoff = time.Hour // only the context can end the wait
+		c.Attempts = 0 // no bound but the deadline
 		ev := rides(2)
 		resp, err := New(c, tiny("v"), f).Handle(ctx, ev)
 		require.NoError(t, err)
 		assert.Equal(t, failures(ev, 0, 1), resp.BatchItemFailures)
-		assert.Len(t, f.calls, 1)
+		assert.Greater(t, len(f.calls), 1)
+		assert.Equal(t, true, logs.withMsg(t, "batch")[0]["out_of_time"])
+	})
+
+	t.Run("a cancelled invocation writes nothing and reports every record", func(t *testing.T) {
+		f := &flakyKinesis{fail: func(int, string) string { return "" }}
+		ctx, cancel := context.WithCancel(ctx)
+		cancel()
+		var logs logLines
+		ev := rides(2)
+		resp, err := New(cfg(&logs), tiny("v"), f).Handle(ctx, ev)
+		require.NoError(t, err)
+		assert.Equal(t, failures(ev, 0, 1), resp.BatchItemFailures)
+		assert.Empty(t, f.calls)
 	})
 
 	t.Run("a dead letter not written is a batch item failure", func(t *testing.T) {

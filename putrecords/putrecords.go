@@ -42,62 +42,120 @@ func (e Entry) size() int { return len(e.Data) + len(e.Key) }
 type Result struct {
 	Failed  []int // Index of every entry that was not written
 	Calls   int
-	Resent  int   // entries sent again after a partial failure
+	Resent  int   // entries sent again after a failure
 	LastErr error // the last call error or entry error code seen
+	// OutOfTime reports that Put stopped with entries left because its time
+	// was up: the deadline less the margin, or ctx ended.
+	OutOfTime bool
 }
+
+// DefaultMargin is how long before its context's deadline Put stops when
+// Writer.Margin is 0. What must fit in it once Put has returned: the
+// handler's response (a few milliseconds even at a 128 MB Lambda's fraction
+// of a vCPU) and its trip to the runtime API; the call in flight is
+// cancelled at the margin, not waited for.
+const DefaultMargin = 500 * time.Millisecond
 
 // Writer writes entries to a stream.
 type Writer struct {
 	Client API
-	// Attempts bounds the PutRecords calls made for one entry when the call
-	// succeeds but fails that entry (throttling, InternalFailure). 0 means 4.
+	// Margin: when ctx has a deadline (a Lambda invocation's, or the local
+	// mapping's timeout), Put stops this long before it and reports what is
+	// left, so that the function answers in time: Lambda discards a late
+	// response and retries the whole batch. 0 means DefaultMargin. It is
+	// never more than half the time left when Put starts, so that a short
+	// timeout still leaves time to write.
+	Margin time.Duration
+	// Attempts bounds the PutRecords calls made for one entry; 0 means no
+	// bound: Put resends until every entry is written, its time is up or
+	// ctx is cancelled. Without a deadline (a job, not a Lambda invocation)
+	// an unbounded Put waits out any outage of the stream.
 	Attempts int
-	// MaxBackoff caps the jittered wait between those calls. 0 means 1s.
+	// MaxBackoff caps the jittered wait between rounds of resends. 0 means
+	// 1s: Kinesis throttles a shard per second.
 	MaxBackoff time.Duration
 }
 
 // Put writes entries to stream in calls of at most 500 records / 5 MiB.
-// PutRecords can succeed while failing some entries; only those are sent
-// again, after a jittered backoff, up to w.Attempts calls per entry.
-// A call that returns an error has already been retried by the SDK's
-// retryer (transport errors, throttling), so its entries are given up on at
-// once. The entries left over are returned in Result.Failed.
+// PutRecords can succeed while failing some entries (throttling,
+// InternalFailure); only those are sent again, in rounds separated by a
+// jittered backoff (see Writer.backoff), for as long as Put's time allows
+// (see Writer.Margin and Writer.Attempts). A call that returns an error has
+// already been retried by the SDK's retryer; if the error is one the SDK
+// classifies as retryable (throttling, 5xx, transport), its entries go into
+// the next round too, otherwise (no such stream, access denied, validation)
+// they are given up at once. The entries left are returned in
+// Result.Failed.
 func (w *Writer) Put(ctx context.Context, stream string, entries []Entry) Result {
+	ctx, cancel := w.budget(ctx)
+	defer cancel()
 	var res Result
 	pending := entries
-	for attempt := 1; len(pending) > 0; attempt++ {
-		if attempt > 1 {
-			res.Resent += len(pending)
-			if !sleep(ctx, w.backoff(attempt-1)) {
+	stalls := 0 // rounds that wrote nothing
+	for round := 1; len(pending) > 0; round++ {
+		if round > 1 {
+			if w.Attempts > 0 && round > w.Attempts {
 				break
 			}
+			if !sleep(ctx, w.backoff(stalls)) {
+				break
+			}
+			res.Resent += len(pending)
 		}
-		var retry []Entry
-		for len(pending) > 0 {
+		var again []Entry
+		sent := len(pending)
+		for len(pending) > 0 && ctx.Err() == nil {
 			n := chunk(pending)
 			batch := pending[:n]
 			pending = pending[n:]
 			res.Calls++
 			out, err := w.Client.PutRecords(ctx, request(stream, batch))
-			if err != nil {
+			switch {
+			case err != nil && (retryable(err) || ctx.Err() != nil):
+				res.LastErr = err
+				again = append(again, batch...)
+			case err != nil:
 				res.LastErr = err
 				res.Failed = appendIndexes(res.Failed, batch)
-				continue
-			}
-			for i, r := range out.Records {
-				if r.ErrorCode != nil {
-					res.LastErr = EntryError{Code: aws.ToString(r.ErrorCode), Message: aws.ToString(r.ErrorMessage)}
-					retry = append(retry, batch[i])
+			default:
+				for i, r := range out.Records {
+					if r.ErrorCode != nil {
+						res.LastErr = EntryError{Code: aws.ToString(r.ErrorCode), Message: aws.ToString(r.ErrorMessage)}
+						again = append(again, batch[i])
+					}
 				}
 			}
 		}
-		pending = retry
-		if attempt >= w.attempts() {
-			break
+		if len(again) == sent {
+			stalls++
 		}
+		pending = append(again, pending...) // pending is not empty only if time is up
 	}
+	res.OutOfTime = len(pending) > 0 && ctx.Err() != nil
 	res.Failed = appendIndexes(res.Failed, pending)
 	return res
+}
+
+// budget returns ctx bounded by its deadline less the margin (none without
+// a deadline).
+func (w *Writer) budget(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	margin := w.Margin
+	if margin <= 0 {
+		margin = DefaultMargin
+	}
+	margin = min(margin, time.Until(deadline)/2)
+	return context.WithDeadline(ctx, deadline.Add(-margin))
+}
+
+// retryable reports whether the SDK's standard retryer would retry err:
+// throttling, 5xx, transport errors. Its own attempts are spent, but the
+// cause can pass: Put tries again in its next round.
+func retryable(err error) bool {
+	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
 }
 
 // EntryError is a PutRecords entry's error code and message.
@@ -132,25 +190,24 @@ func appendIndexes(dst []int, entries []Entry) []int {
 	return dst
 }
 
-func (w *Writer) attempts() int {
-	if w.Attempts > 0 {
-		return w.Attempts
-	}
-	return 4
-}
-
-// backoff is "full jitter": a uniform wait in [0, min(cap, 50ms·2^retry)),
-// so that concurrent writers throttled together do not retry together.
-func (w *Writer) backoff(retry int) time.Duration {
+// backoff is the wait before a round of resends, "full jitter": uniform in
+// [0, min(MaxBackoff, 50ms·2^stalls)), where stalls counts the rounds so far
+// that wrote nothing. While rounds make progress (an entry failed here and
+// there among many written) the wait stays under 50 ms; each round the
+// stream refuses outright (a saturated shard: Kinesis limits a shard per
+// second, so every entry of a quick resend fails) doubles it, to the 1 s
+// scale of that limit by the fifth. The jitter keeps concurrent writers
+// throttled together from retrying together.
+func (w *Writer) backoff(stalls int) time.Duration {
 	limit := w.MaxBackoff
 	if limit <= 0 {
 		limit = time.Second
 	}
-	d := min(limit, 50*time.Millisecond<<min(retry, 20))
+	d := min(limit, 50*time.Millisecond<<min(stalls, 20))
 	return rand.N(d) + 1
 }
 
-// sleep waits d, or less if ctx ends first (the function's deadline): then it
+// sleep waits d, or less if ctx ends first (Put's time is up): then it
 // reports false and the remaining entries are reported failed.
 func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
