@@ -78,7 +78,19 @@ func TestWalkthrough(t *testing.T) {
 	assert.Equal(t, math.Float64bits(golden.TestRide.Prediction), math.Float64bits(got.Prediction.RideDuration),
 		"ride_duration %v", got.Prediction.RideDuration)
 	// The README shows what the walkthrough prints.
-	assert.JSONEq(t, string(block(t, readme, "which ends with the prediction:")), printed)
+	// The README shows what the walkthrough prints with the committed model;
+	// after `make model` brings in another run, its example is of the model
+	// it documents, and only its shape is checked.
+	example := block(t, readme, "which ends with the prediction:")
+	var documented wire.PredictionEvent
+	require.NoError(t, json.Unmarshal(example, &documented))
+	if documented.Version == generated.Version {
+		assert.JSONEq(t, string(example), printed)
+	} else {
+		t.Logf("the README's example is of model %s, this build's is %s: shape checked only", documented.Version, generated.Version)
+		assert.Equal(t, got.Model, documented.Model)
+		assert.Equal(t, string(got.Prediction.RideID), string(documented.Prediction.RideID))
+	}
 
 	// The original's step-4 record, "Hi test 1": a bad record, logged with
 	// its reason; the rides after it are all predicted.

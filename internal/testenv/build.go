@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -25,16 +26,15 @@ func GoBuild(t testing.TB, pkg, name string, env []string, extra ...string) stri
 // goTool is the go command of the toolchain running the tests.
 func goTool(t testing.TB) string {
 	t.Helper()
-	if goroot := os.Getenv("GOROOT"); goroot != "" {
-		if p := filepath.Join(goroot, "bin", "go"); fileExists(p) {
+	// go test sets GOROOT for the tests it runs; runtime.GOROOT is the
+	// toolchain that built this test binary. Never the go first on PATH.
+	for _, goroot := range []string{os.Getenv("GOROOT"), runtime.GOROOT()} { //nolint:staticcheck // the building toolchain
+		if p := filepath.Join(goroot, "bin", "go"); goroot != "" && fileExists(p) {
 			return p
 		}
 	}
-	p, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("go command not found: %v", err)
-	}
-	return p
+	t.Fatalf("the go command of the toolchain running the tests is not found (GOROOT=%q, runtime.GOROOT()=%q)", os.Getenv("GOROOT"), runtime.GOROOT())
+	return ""
 }
 
 func fileExists(p string) bool {
