@@ -94,13 +94,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (Response,
 
 	var written, dead putrecords.Result
 	if !h.cfg.TestRun {
-		// Both writes at once: each has the invocation's whole time budget.
-		var wg sync.WaitGroup
-		if h.cfg.DeadLetterStream != "" && len(bad) > 0 {
-			wg.Go(func() { dead = h.out.Put(ctx, h.cfg.DeadLetterStream, deadLetters(ev.Records, bad)) })
-		}
-		written = h.out.Put(ctx, h.cfg.PredictionsStream, entries)
-		wg.Wait()
+		written, dead = h.write(ctx, ev.Records, entries, bad)
 	}
 	// A bad record whose dead letter was not written is reported too, so
 	// that it is not lost: the event-source mapping re-delivers it and, after
@@ -114,6 +108,19 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (Response,
 	}
 	h.logBatch(ctx, n, len(entries), len(bad), written, dead)
 	return resp, nil
+}
+
+// write puts the prediction events and the dead letters, both at once: each
+// has the invocation's whole time budget. (A method of its own, so that
+// what its goroutine shares escapes to the heap only when there is a write.)
+func (h *Handler) write(ctx context.Context, recs []events.KinesisEventRecord, entries []putrecords.Entry, bad []badRecord) (written, dead putrecords.Result) {
+	var wg sync.WaitGroup
+	if h.cfg.DeadLetterStream != "" && len(bad) > 0 {
+		wg.Go(func() { dead = h.out.Put(ctx, h.cfg.DeadLetterStream, deadLetters(recs, bad)) })
+	}
+	written = h.out.Put(ctx, h.cfg.PredictionsStream, entries)
+	wg.Wait()
+	return written, dead
 }
 
 // shardID is the shard part of an event id "shardId-000000000000:4956…".
