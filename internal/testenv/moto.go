@@ -121,8 +121,9 @@ func AWSEnv(endpoint string) []string {
 	}
 }
 
-// Kinesis returns a client for the Kinesis API at endpoint.
-func Kinesis(t testing.TB, endpoint string) *kinesis.Client {
+// localConfig is the AWS configuration of every local client: the test
+// region and dummy credentials (the endpoint is each client's option).
+func localConfig(t testing.TB) aws.Config {
 	t.Helper()
 	cfg, err := config.LoadDefaultConfig(context.Background(),
 		config.WithRegion(Region),
@@ -131,6 +132,13 @@ func Kinesis(t testing.TB, endpoint string) *kinesis.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+// Kinesis returns a client for the Kinesis API at endpoint.
+func Kinesis(t testing.TB, endpoint string) *kinesis.Client {
+	t.Helper()
+	cfg := localConfig(t)
 	return kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(endpoint) })
 }
 
