@@ -40,6 +40,7 @@ func (c *cli) lines(args []string) int {
 	}
 
 	m := compiled.Model()
+	enc := wire.NewEncoder(m.Name, m.Version) // the events' constant head, encoded once
 	in := bufio.NewReaderSize(c.stdin, 64<<10)
 	out := bufio.NewWriterSize(c.stdout, 64<<10)
 	var buf []byte
@@ -59,7 +60,7 @@ func (c *cli) lines(args []string) int {
 				fmt.Fprintf(c.stderr, "line %d: %v\n", n, perr)
 				continue
 			}
-			buf = m.Event(ride).AppendJSON(buf[:0])
+			buf = enc.Append(buf[:0], m.Event(ride).Prediction)
 			out.Write(append(buf, '\n'))
 		}
 		if errors.Is(err, io.EOF) {

@@ -19,6 +19,7 @@ import (
 	"github.com/rideduration/rideduration/eventsource"
 	"github.com/rideduration/rideduration/handler"
 	"github.com/rideduration/rideduration/putrecords"
+	"github.com/rideduration/rideduration/wire"
 )
 
 // streamOptions are the flags of the local event-source mapping. Their
@@ -124,7 +125,9 @@ func (c *cli) runMapping(m *eventsource.Mapping, cfg handler.Config, onFailure s
 	}
 	log := slog.New(slog.NewJSONHandler(c.stderr, nil))
 	cfg.Logger = log
-	h := handler.New(cfg, compiled.Model(), client)
+	model := compiled.Model()
+	h := handler.New(cfg, model, client)
+	enc := wire.NewEncoder(model.Name, model.Version)
 	out := bufio.NewWriter(c.stdout)
 	var mu sync.Mutex // shards are polled, and the handler invoked, concurrently
 	var buf []byte
@@ -134,7 +137,7 @@ func (c *cli) runMapping(m *eventsource.Mapping, cfg handler.Config, onFailure s
 		mu.Lock()
 		defer mu.Unlock()
 		for _, p := range resp.Predictions {
-			buf = append(p.AppendJSON(buf[:0]), '\n')
+			buf = append(enc.Append(buf[:0], p.Prediction), '\n')
 			out.Write(buf)
 		}
 		out.Flush()
