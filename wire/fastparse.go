@@ -42,8 +42,8 @@ func fastParse(data []byte) (ride RideEvent, ok bool) {
 		if !ok {
 			return RideEvent{}, false
 		}
-		switch string(name) {
-		case "ride":
+		switch name {
+		case nameRide:
 			if seen&seenRide != 0 || !s.byte('{') {
 				return RideEvent{}, false
 			}
@@ -53,20 +53,20 @@ func fastParse(data []byte) (ride RideEvent, ok bool) {
 				if !ok {
 					return RideEvent{}, false
 				}
-				switch string(name) {
-				case "PULocationID":
+				switch name {
+				case namePU:
 					if seen&seenPU != 0 {
 						return RideEvent{}, false
 					}
 					seen |= seenPU
 					pu, ok = s.id()
-				case "DOLocationID":
+				case nameDO:
 					if seen&seenDO != 0 {
 						return RideEvent{}, false
 					}
 					seen |= seenDO
 					do, ok = s.id()
-				case "trip_distance":
+				case nameDistance:
 					if seen&seenDist != 0 {
 						return RideEvent{}, false
 					}
@@ -82,7 +82,7 @@ func fastParse(data []byte) (ride RideEvent, ok bool) {
 					return RideEvent{}, false
 				}
 			}
-		case "ride_id":
+		case nameRideID:
 			if seen&seenID != 0 {
 				return RideEvent{}, false
 			}
@@ -142,12 +142,57 @@ func (s *scanner) end() bool {
 	return s.i == len(s.b)
 }
 
-// name reads `"name":` and the white space around it.
-func (s *scanner) name() ([]byte, bool) {
+// The member names fastParse reads. Any other name, or one of these in
+// another case or written with an escape, is parseJSON's.
+const (
+	nameRide = iota + 1
+	nameRideID
+	namePU
+	nameDO
+	nameDistance
+)
+
+// quotedNames are the names as they must appear, quotes included: a name
+// is compared as a whole, not scanned byte by byte for its end, escapes and
+// control characters (that scanning was a fifth of the handler's time).
+var quotedNames = [...]string{
+	nameRide:     `"ride"`,
+	nameRideID:   `"ride_id"`,
+	namePU:       `"PULocationID"`,
+	nameDO:       `"DOLocationID"`,
+	nameDistance: `"trip_distance"`,
+}
+
+// name reads a member name fastParse knows, `"name":`, and the white space
+// around it.
+func (s *scanner) name() (name int, ok bool) {
 	s.ws()
-	name, ok := s.plainString()
-	if !ok || !s.byte(':') {
-		return nil, false
+	rest := s.b[s.i:]
+	if len(rest) < 6 || rest[0] != '"' {
+		return 0, false
+	}
+	switch rest[1] { // the names differ in their first letter, but ride and ride_id
+	case 'r':
+		name = nameRide
+		if rest[5] == '_' {
+			name = nameRideID
+		}
+	case 'P':
+		name = namePU
+	case 'D':
+		name = nameDO
+	case 't':
+		name = nameDistance
+	default:
+		return 0, false
+	}
+	q := quotedNames[name]
+	if len(rest) < len(q) || string(rest[:len(q)]) != q {
+		return 0, false
+	}
+	s.i += len(q)
+	if !s.byte(':') {
+		return 0, false
 	}
 	s.ws()
 	return name, true
@@ -247,12 +292,63 @@ func (s *scanner) id() (int64, bool) {
 }
 
 func (s *scanner) float() (float64, bool) {
+	if x, ok := s.shortFloat(); ok {
+		return x, true
+	}
 	num, ok := s.number()
 	if !ok {
 		return 0, false
 	}
 	x, err := strconv.ParseFloat(string(num), 64)
 	return x, err == nil
+}
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// shortFloat reads a number of at most 15 digits, without exponent, such
+// as a trip distance (3.66): its digits m and its power of ten 10^k are
+// both exact float64s, so m / 10^k, one IEEE division, is the correctly
+// rounded value, the one ParseFloat returns (Clinger's fast path, which is
+// strconv's too, without reading the text twice). Anything else it leaves
+// to ParseFloat, reading nothing.
+func (s *scanner) shortFloat() (float64, bool) {
+	b, j := s.b, s.i
+	neg := j < len(b) && b[j] == '-'
+	if neg {
+		j++
+	}
+	var m uint64
+	start := j
+	for ; j < len(b) && b[j] >= '0' && b[j] <= '9'; j++ {
+		m = m*10 + uint64(b[j]-'0')
+	}
+	if j == start || (b[start] == '0' && j-start > 1) { // no digits; 01 is not JSON
+		return 0, false
+	}
+	digits, frac := j-start, 0
+	if j < len(b) && b[j] == '.' {
+		j++
+		fracStart := j
+		for ; j < len(b) && b[j] >= '0' && b[j] <= '9'; j++ {
+			m = m*10 + uint64(b[j]-'0')
+		}
+		frac = j - fracStart
+		digits += frac
+		if frac == 0 {
+			return 0, false
+		}
+	}
+	if digits > 15 || (j < len(b) && (b[j] == 'e' || b[j] == 'E')) {
+		return 0, false
+	}
+	x := float64(m) / pow10[frac]
+	if neg {
+		x = -x
+	}
+	s.i = j
+	return x, true
 }
 
 // rideID reads a number, or a plain string of 1 to 256 characters of valid

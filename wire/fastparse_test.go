@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -101,4 +103,41 @@ func agree(t *testing.T, data []byte, ride RideEvent) {
 	require.Equal(t, math.Float64bits(want.Distance), math.Float64bits(ride.Distance), "%q", data)
 	require.True(t, bytes.Equal(want.RideID, ride.RideID), "ride id %q, want %q", ride.RideID, want.RideID)
 	require.Equal(t, want.PartitionKey(), ride.PartitionKey(), "%q", data)
+}
+
+// shortFloat reads exactly what ParseFloat reads, bit for bit, or leaves
+// the number to it: edge cases, then random numbers of 1 to 18 digits.
+func TestShortFloat(t *testing.T) {
+	check := func(num string) (ok bool) {
+		s := scanner{b: []byte(num)}
+		x, ok := s.shortFloat()
+		if !ok {
+			assert.Zero(t, s.i, "%s: read though it gave up", num)
+			return false
+		}
+		want, err := strconv.ParseFloat(num, 64)
+		require.NoError(t, err, num)
+		assert.Equal(t, math.Float64bits(want), math.Float64bits(x), "%s: %v, want %v", num, x, want)
+		assert.Equal(t, len(num), s.i, num)
+		return true
+	}
+	for num, fast := range map[string]bool{
+		"0": true, "-0": true, "-0.0": true, "3.66": true, "0.1": true, "123456789012345": true,
+		"0.00000000000001": true, "99999999999999.9": true, "-1.5": true,
+		"1234567890123456": false, "0.000000000000001": false, "9007199254740993": false,
+		"1e3": false, "1.5E-3": false, "01": false, "1.": false, ".5": false, "-": false, "": false,
+	} {
+		assert.Equal(t, fast, check(num), num)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200_000 {
+		digits := make([]byte, 1+rng.IntN(18))
+		for i := range digits {
+			digits[i] = '0' + byte(rng.IntN(10))
+		}
+		if at := rng.IntN(len(digits) + 1); at > 0 && at < len(digits) {
+			digits = slices.Insert(digits, at, '.')
+		}
+		check(string(digits))
+	}
 }
