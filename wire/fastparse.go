@@ -19,9 +19,11 @@ import (
 // fastParse answers, and checks its rides against an oracle of other code.
 // It exists because reflection took two thirds of the Lambda handler's time
 // (BenchmarkHandler100); BenchmarkParseRideEvent measures both paths.
-func fastParse(data []byte) (ride RideEvent, ok bool) {
-	// Straight-line loops, not a callback per member: the closures cost a
-	// third of the parse (BenchmarkParseRideEvent).
+//
+// Straight-line loops, not a callback per member (the closures cost a third
+// of the parse), and the position is a local the helpers take and return,
+// not a field behind a pointer, so that it stays in a register.
+func fastParse(b []byte) (ride RideEvent, ok bool) {
 	const (
 		seenRide = 1 << iota
 		seenID
@@ -30,27 +32,31 @@ func fastParse(data []byte) (ride RideEvent, ok bool) {
 		seenDist
 		seenAll = seenRide | seenID | seenPU | seenDO | seenDist
 	)
-	s := scanner{b: data}
-	var pu, do int64
-	var dist float64
-	var seen uint8
-	if !s.byte('{') {
+	var (
+		pu, do int64
+		dist   float64
+		seen   uint8
+		name   int
+		i      int
+	)
+	if i, ok = punct(b, 0, '{'); !ok {
 		return RideEvent{}, false
 	}
 	for more := true; more; {
-		name, ok := s.name()
-		if !ok {
+		if name, i, ok = memberName(b, i); !ok {
 			return RideEvent{}, false
 		}
 		switch name {
 		case nameRide:
-			if seen&seenRide != 0 || !s.byte('{') {
+			if seen&seenRide != 0 {
 				return RideEvent{}, false
 			}
 			seen |= seenRide
+			if i, ok = punct(b, i, '{'); !ok {
+				return RideEvent{}, false
+			}
 			for more := true; more; {
-				name, ok := s.name()
-				if !ok {
+				if name, i, ok = memberName(b, i); !ok {
 					return RideEvent{}, false
 				}
 				switch name {
@@ -59,26 +65,26 @@ func fastParse(data []byte) (ride RideEvent, ok bool) {
 						return RideEvent{}, false
 					}
 					seen |= seenPU
-					pu, ok = s.id()
+					pu, i, ok = scanID(b, i)
 				case nameDO:
 					if seen&seenDO != 0 {
 						return RideEvent{}, false
 					}
 					seen |= seenDO
-					do, ok = s.id()
+					do, i, ok = scanID(b, i)
 				case nameDistance:
 					if seen&seenDist != 0 {
 						return RideEvent{}, false
 					}
 					seen |= seenDist
-					dist, ok = s.float()
+					dist, i, ok = float(b, i)
 				default:
 					ok = false
 				}
 				if !ok {
 					return RideEvent{}, false
 				}
-				if more, ok = s.more(); !ok {
+				if more, i, ok = next(b, i); !ok {
 					return RideEvent{}, false
 				}
 			}
@@ -87,17 +93,17 @@ func fastParse(data []byte) (ride RideEvent, ok bool) {
 				return RideEvent{}, false
 			}
 			seen |= seenID
-			if ride.RideID, ride.key, ok = s.rideID(); !ok {
+			if ride.RideID, ride.key, i, ok = scanRideID(b, i); !ok {
 				return RideEvent{}, false
 			}
 		default:
 			return RideEvent{}, false
 		}
-		if more, ok = s.more(); !ok {
+		if more, i, ok = next(b, i); !ok {
 			return RideEvent{}, false
 		}
 	}
-	if seen != seenAll || !s.end() {
+	if seen != seenAll || skipSpace(b, i) != len(b) {
 		return RideEvent{}, false
 	}
 	f, err := feature.New(pu, do, dist)
@@ -108,38 +114,43 @@ func fastParse(data []byte) (ride RideEvent, ok bool) {
 	return ride, true
 }
 
-// scanner walks JSON bytes; every method reports false on anything it does
-// not handle, never an error.
-type scanner struct {
-	b []byte
-	i int
+// The helpers below read JSON at b[i:] and return where they stopped; each
+// reports false on anything it does not handle, never an error.
+
+// skipSpace returns the position of the first byte at or after i that is
+// not JSON white space.
+func skipSpace(b []byte, i int) int {
+	// One compare ends the loop on most bytes; a bit test tells the four
+	// space bytes from the other control characters.
+	const space = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r'
+	for i < len(b) && b[i] <= ' ' && space>>b[i]&1 != 0 {
+		i++
+	}
+	return i
 }
 
-func (s *scanner) ws() {
-	// Most calls find no white space at all: one test, then the loop.
-	for s.i < len(s.b) && s.b[s.i] <= ' ' {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
+// punct skips white space and then the byte c.
+func punct(b []byte, i int, c byte) (int, bool) {
+	i = skipSpace(b, i)
+	if i < len(b) && b[i] == c {
+		return i + 1, true
+	}
+	return i, false
+}
+
+// next reads what follows an object's member: a comma (more members) or
+// the closing brace (no more).
+func next(b []byte, i int) (more bool, j int, ok bool) {
+	i = skipSpace(b, i)
+	if i < len(b) {
+		switch b[i] {
+		case ',':
+			return true, i + 1, true
+		case '}':
+			return false, i + 1, true
 		}
 	}
-}
-
-// byte skips white space and then the byte c.
-func (s *scanner) byte(c byte) bool {
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == c {
-		s.i++
-		return true
-	}
-	return false
-}
-
-func (s *scanner) end() bool {
-	s.ws()
-	return s.i == len(s.b)
+	return false, i, false
 }
 
 // The member names fastParse reads. Any other name, or one of these in
@@ -152,155 +163,139 @@ const (
 	nameDistance
 )
 
-// quotedNames are the names as they must appear, quotes included: a name
-// is compared as a whole, not scanned byte by byte for its end, escapes and
-// control characters (that scanning was a fifth of the handler's time).
-var quotedNames = [...]string{
-	nameRide:     `"ride"`,
-	nameRideID:   `"ride_id"`,
-	namePU:       `"PULocationID"`,
-	nameDO:       `"DOLocationID"`,
-	nameDistance: `"trip_distance"`,
-}
-
-// name reads a member name fastParse knows, `"name":`, and the white space
-// around it.
-func (s *scanner) name() (name int, ok bool) {
-	s.ws()
-	rest := s.b[s.i:]
+// memberName reads a member name fastParse knows, `"name":`, and the white
+// space around it. The name's first letter gives its length, and the name is
+// compared whole, quotes included, with constants (which the compiler
+// turns into a few word compares), not scanned byte by byte for its end,
+// escapes and control characters: that scanning was a fifth of the
+// handler's time.
+func memberName(b []byte, i int) (name, j int, ok bool) {
+	i = skipSpace(b, i)
+	rest := b[i:]
 	if len(rest) < 6 || rest[0] != '"' {
-		return 0, false
+		return 0, i, false
 	}
-	switch rest[1] { // the names differ in their first letter, but ride and ride_id
+	var n int // the length of the quoted name, if it is one fastParse knows
+	switch rest[1] {
 	case 'r':
-		name = nameRide
+		n = len(`"ride"`)
 		if rest[5] == '_' {
-			name = nameRideID
+			n = len(`"ride_id"`)
 		}
-	case 'P':
-		name = namePU
-	case 'D':
-		name = nameDO
+	case 'P', 'D':
+		n = len(`"PULocationID"`)
 	case 't':
+		n = len(`"trip_distance"`)
+	}
+	if n == 0 || len(rest) < n {
+		return 0, i, false
+	}
+	switch string(rest[:n]) {
+	case `"ride"`:
+		name = nameRide
+	case `"ride_id"`:
+		name = nameRideID
+	case `"PULocationID"`:
+		name = namePU
+	case `"DOLocationID"`:
+		name = nameDO
+	case `"trip_distance"`:
 		name = nameDistance
 	default:
-		return 0, false
+		return 0, i, false
 	}
-	q := quotedNames[name]
-	if len(rest) < len(q) || string(rest[:len(q)]) != q {
-		return 0, false
+	if i, ok = punct(b, i+n, ':'); !ok {
+		return 0, i, false
 	}
-	s.i += len(q)
-	if !s.byte(':') {
-		return 0, false
-	}
-	s.ws()
-	return name, true
-}
-
-// more reads what follows an object's member: a comma (more members) or
-// the closing brace (no more).
-func (s *scanner) more() (more, ok bool) {
-	s.ws()
-	if s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-			return true, true
-		case '}':
-			s.i++
-			return false, true
-		}
-	}
-	return false, false
+	return name, skipSpace(b, i), true
 }
 
 // plainString reads a string with no escapes and no control characters,
 // returning its content.
-func (s *scanner) plainString() ([]byte, bool) {
-	if s.i >= len(s.b) || s.b[s.i] != '"' {
-		return nil, false
+func plainString(b []byte, i int) (text []byte, j int, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, i, false
 	}
-	start := s.i + 1
-	for j := start; j < len(s.b); j++ {
-		switch c := s.b[j]; {
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
 		case c == '"':
-			s.i = j + 1
-			return s.b[start:j], true
+			return b[i+1 : j], j + 1, true
 		case c == '\\' || c < 0x20:
-			return nil, false
+			return nil, i, false
 		}
 	}
-	return nil, false
+	return nil, i, false
 }
 
-// number reads a JSON number, returning its text.
-func (s *scanner) number() ([]byte, bool) {
-	b, start := s.b, s.i
-	j := start
-	digits := func() bool {
-		k := j
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			j++
-		}
-		return j > k
+// digits returns the position of the first byte at or after i that is not
+// a decimal digit.
+func digits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
 	}
+	return i
+}
+
+// scanNumber reads a JSON number, returning its text.
+func scanNumber(b []byte, i int) (num []byte, j int, ok bool) {
+	j = i
 	if j < len(b) && b[j] == '-' {
 		j++
 	}
 	if j < len(b) && b[j] == '0' {
 		j++
-	} else if !digits() {
-		return nil, false
+	} else if k := digits(b, j); k > j {
+		j = k
+	} else {
+		return nil, i, false
 	}
 	if j < len(b) && b[j] == '.' {
-		j++
-		if !digits() {
-			return nil, false
+		k := digits(b, j+1)
+		if k == j+1 {
+			return nil, i, false
 		}
+		j = k
 	}
 	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
 		j++
 		if j < len(b) && (b[j] == '+' || b[j] == '-') {
 			j++
 		}
-		if !digits() {
-			return nil, false
+		k := digits(b, j)
+		if k == j {
+			return nil, i, false
 		}
+		j = k
 	}
-	s.i = j
-	return b[start:j], true
+	return b[i:j], j, true
 }
 
-// id reads a location id written as plain digits, at most 10 of them (130,
-// not 130.0 or 1.3e2 or 0130: those go to parseJSON).
-func (s *scanner) id() (int64, bool) {
-	b, j := s.b, s.i
-	var id int64
-	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+// scanID reads a location id written as plain digits, at most 10 of
+// them (130, not 130.0 or 1.3e2 or 0130: those go to parseJSON).
+func scanID(b []byte, i int) (id int64, j int, ok bool) {
+	for j = i; j < len(b) && b[j] >= '0' && b[j] <= '9'; j++ {
 		id = id*10 + int64(b[j]-'0')
-		j++
 	}
-	if n := j - s.i; n == 0 || n > 10 || b[s.i] == '0' {
-		return 0, false
+	if n := j - i; n == 0 || n > 10 || b[i] == '0' {
+		return 0, i, false
 	}
 	if j < len(b) && (b[j] == '.' || b[j] == 'e' || b[j] == 'E') {
-		return 0, false
+		return 0, i, false
 	}
-	s.i = j
-	return id, true
+	return id, j, true
 }
 
-func (s *scanner) float() (float64, bool) {
-	if x, ok := s.shortFloat(); ok {
-		return x, true
+// float reads a JSON number as a float64.
+func float(b []byte, i int) (float64, int, bool) {
+	if x, j, ok := shortFloat(b, i); ok {
+		return x, j, true
 	}
-	num, ok := s.number()
+	num, j, ok := scanNumber(b, i)
 	if !ok {
-		return 0, false
+		return 0, i, false
 	}
 	x, err := strconv.ParseFloat(string(num), 64)
-	return x, err == nil
+	return x, j, err == nil
 }
 
 // pow10 are the powers of ten a float64 holds exactly.
@@ -313,8 +308,8 @@ var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 // rounded value, the one ParseFloat returns (Clinger's fast path, which is
 // strconv's too, without reading the text twice). Anything else it leaves
 // to ParseFloat, reading nothing.
-func (s *scanner) shortFloat() (float64, bool) {
-	b, j := s.b, s.i
+func shortFloat(b []byte, i int) (x float64, j int, ok bool) {
+	j = i
 	neg := j < len(b) && b[j] == '-'
 	if neg {
 		j++
@@ -325,50 +320,47 @@ func (s *scanner) shortFloat() (float64, bool) {
 		m = m*10 + uint64(b[j]-'0')
 	}
 	if j == start || (b[start] == '0' && j-start > 1) { // no digits; 01 is not JSON
-		return 0, false
+		return 0, i, false
 	}
-	digits, frac := j-start, 0
+	n, frac := j-start, 0
 	if j < len(b) && b[j] == '.' {
 		j++
 		fracStart := j
 		for ; j < len(b) && b[j] >= '0' && b[j] <= '9'; j++ {
 			m = m*10 + uint64(b[j]-'0')
 		}
-		frac = j - fracStart
-		digits += frac
-		if frac == 0 {
-			return 0, false
+		if frac = j - fracStart; frac == 0 {
+			return 0, i, false
 		}
+		n += frac
 	}
-	if digits > 15 || (j < len(b) && (b[j] == 'e' || b[j] == 'E')) {
-		return 0, false
+	if n > 15 || (j < len(b) && (b[j] == 'e' || b[j] == 'E')) {
+		return 0, i, false
 	}
-	x := float64(m) / pow10[frac]
+	x = float64(m) / pow10[frac]
 	if neg {
 		x = -x
 	}
-	s.i = j
-	return x, true
+	return x, j, true
 }
 
-// rideID reads a number, or a plain string of 1 to 256 characters of valid
+// scanRideID reads a number, or a plain string of 1 to 256 characters of valid
 // UTF-8, returning it as sent and as the partition key: both slices of the
 // record, nothing copied.
-func (s *scanner) rideID() (raw, key []byte, ok bool) {
-	start := s.i
-	if s.i < len(s.b) && s.b[s.i] == '"' {
-		text, ok := s.plainString()
+func scanRideID(b []byte, i int) (raw, key []byte, j int, ok bool) {
+	if i < len(b) && b[i] == '"' {
+		text, j, ok := plainString(b, i)
 		if !ok || !utf8.Valid(text) {
-			return nil, nil, false
+			return nil, nil, i, false
 		}
 		if n := utf8.RuneCount(text); n == 0 || n > MaxRideIDLen {
-			return nil, nil, false
+			return nil, nil, i, false
 		}
-		return s.b[start:s.i], text, true
+		return b[i:j], text, j, true
 	}
-	num, ok := s.number()
+	num, j, ok := scanNumber(b, i)
 	if !ok || len(num) > MaxRideIDLen {
-		return nil, nil, false // too long a key: parseJSON says so
+		return nil, nil, i, false // too long a key: parseJSON says so
 	}
-	return num, num, true
+	return num, num, j, true
 }

@@ -109,16 +109,15 @@ func agree(t *testing.T, data []byte, ride RideEvent) {
 // the number to it: edge cases, then random numbers of 1 to 18 digits.
 func TestShortFloat(t *testing.T) {
 	check := func(num string) (ok bool) {
-		s := scanner{b: []byte(num)}
-		x, ok := s.shortFloat()
+		x, j, ok := shortFloat([]byte(num), 0)
 		if !ok {
-			assert.Zero(t, s.i, "%s: read though it gave up", num)
+			assert.Zero(t, j, "%s: read though it gave up", num)
 			return false
 		}
 		want, err := strconv.ParseFloat(num, 64)
 		require.NoError(t, err, num)
 		assert.Equal(t, math.Float64bits(want), math.Float64bits(x), "%s: %v, want %v", num, x, want)
-		assert.Equal(t, len(num), s.i, num)
+		assert.Equal(t, len(num), j, num)
 		return true
 	}
 	for num, fast := range map[string]bool{
