@@ -21,9 +21,8 @@ const defaultTrain = "testdata/green_tripdata_2022-01.parquet"
 // (cmd/internal/progress) and a line of counts go to stderr, a summary to
 // stdout.
 func (c *cli) report(args []string) int {
-	const usage = "-o DIR [-train FILE] FILE.parquet..."
-	fs := c.flags("report", usage, "Score the TLC green taxi trips of FILE.parquet... with the compiled model, keeping trips of 1 to 60\n"+
-		"minutes as validation does, and compare them with the training month: DIR/index.html (tables and\n"+
+	fs := c.flags("Score the TLC green taxi trips of FILE.parquet... with the compiled model, keeping trips of 1 to 60\n" +
+		"minutes as validation does, and compare them with the training month: DIR/index.html (tables and\n" +
 		"plots, self-contained), DIR/metrics.json (every figure), a summary on stdout.")
 	out := fs.String("o", "", "the directory to write index.html and metrics.json in (created if missing)")
 	train := fs.String("train", defaultTrain, "the training month's parquet file, the drift reference")
