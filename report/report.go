@@ -18,18 +18,20 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/rideduration/rideduration/drift"
 	"github.com/rideduration/rideduration/feature"
 	"github.com/rideduration/rideduration/metrics"
 	"github.com/rideduration/rideduration/model"
+	"github.com/rideduration/rideduration/tlc"
 	"github.com/rideduration/rideduration/zones"
 )
 
-// Month is a set of trips: one TLC file or several.
+// Month is a set of trips: one TLC file or several (tlc.ReadFile).
 type Month struct {
 	Name  string // what the page calls it, e.g. "green_tripdata_2022-02"
-	Trips []feature.Trip
+	Trips tlc.Trips
 }
 
 // Config is what the report is computed with.
@@ -236,10 +238,11 @@ type rides struct {
 // score keeps the trips validation keeps, in order (cmd/prep's filter:
 // duration first, then features), and predicts them.
 func score(m model.Model, month Month) (rides, Source) {
-	s := Source{Name: month.Name, Trips: len(month.Trips), Excluded: map[string]int{}}
+	t := &month.Trips
+	s := Source{Name: month.Name, Trips: t.Len(), Excluded: map[string]int{}}
 	var r rides
-	for i, t := range month.Trips {
-		d, err := t.Duration()
+	for i := range t.Len() {
+		d, err := t.Duration(i)
 		if err != nil {
 			s.Excluded["no_duration"]++
 			continue
@@ -248,7 +251,7 @@ func score(m model.Model, month Month) (rides, Source) {
 			s.Excluded["duration_outside_1_60"]++
 			continue
 		}
-		x, err := t.Features()
+		x, err := t.Features(i)
 		if err != nil {
 			if s.Excluded["invalid_features"] == 0 {
 				s.FirstInvalid = "trip " + strconv.Itoa(i) + ": " + err.Error()
@@ -260,7 +263,7 @@ func score(m model.Model, month Month) (rides, Source) {
 		r.predicted = append(r.predicted, m.Predict(x))
 		r.distance = append(r.distance, x.Distance)
 		r.key = append(r.key, x.Key)
-		r.day = append(r.day, t.Pickup.UTC().Format("2006-01-02"))
+		r.day = append(r.day, time.UnixMicro(t.Pickup[i]).UTC().Format("2006-01-02"))
 	}
 	s.Rides = len(r.actual)
 	return r, s

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/rideduration/rideduration/internal/golden"
 	"github.com/rideduration/rideduration/metrics"
 	"github.com/rideduration/rideduration/model"
+	"github.com/rideduration/rideduration/tlc"
 )
 
 // tiny is a hand-made model: 2 minutes a mile, plus 3.
@@ -29,9 +29,18 @@ var tiny = model.Model{Name: "tiny", Version: "v1", Predict: func(f feature.Feat
 
 func readMonth(t *testing.T, name string) Month {
 	t.Helper()
-	trips, err := parquet.ReadFile[feature.Trip](filepath.Join("..", "testdata", name+".parquet"))
-	require.NoError(t, err)
-	return Month{Name: name, Trips: trips}
+	m := Month{Name: name}
+	require.NoError(t, tlc.ReadFile(filepath.Join("..", "testdata", name+".parquet"), &m.Trips))
+	return m
+}
+
+// month is a month of hand-made trips.
+func month(name string, trips ...feature.Trip) Month {
+	m := Month{Name: name}
+	for _, t := range trips {
+		m.Trips.AppendTrip(t)
+	}
+	return m
 }
 
 // On February the report scores exactly train.py's validation rides, in
@@ -79,7 +88,7 @@ func TestBuild(t *testing.T) {
 	noDrop.Dropoff = nil
 	noPU := trip(74, 75, 1, 0, 10)
 	noPU.PULocationID = nil
-	data := Month{Name: "feb", Trips: []feature.Trip{
+	data := month("feb",
 		trip(74, 75, 0.5, 0, 5),  // Manhattan, 0–1 mi: predicted 4
 		trip(74, 75, 1.5, 0, 6),  // 1–2 mi: 6
 		trip(1, 1, 25, 1, 50),    // EWR, ≥ 20 mi: 53
@@ -90,10 +99,10 @@ func TestBuild(t *testing.T) {
 		trip(74, 75, 1, 0, 61),
 		trip(74, 75, -1, 0, 10),
 		noPU,
-	}}
-	train := Month{Name: "jan", Trips: []feature.Trip{
+	)
+	train := month("jan",
 		trip(74, 75, 0.7, 0, 7), trip(1, 1, 20, 0, 45), trip(999, 74, 3, 0, 15), trip(74, 75, 1.1, 0, 30),
-	}}
+	)
 	r, err := Build(Config{Model: tiny}, data, train)
 	require.NoError(t, err)
 
@@ -145,8 +154,8 @@ func TestBuild(t *testing.T) {
 }
 
 func TestBuildErrors(t *testing.T) {
-	good := Month{Name: "jan", Trips: []feature.Trip{trip(74, 75, 1, 0, 10)}}
-	short := Month{Name: "feb", Trips: []feature.Trip{trip(74, 75, 1, 0, 0.2)}}
+	good := month("jan", trip(74, 75, 1, 0, 10))
+	short := month("feb", trip(74, 75, 1, 0, 0.2))
 	_, err := Build(Config{Model: tiny}, short, good)
 	assert.EqualError(t, err, "report: the month feb has no trip with a duration of 1 to 60 minutes and valid features (1 trips read; excluded: 1 duration_outside_1_60)")
 	_, err = Build(Config{Model: tiny}, good, Month{Name: "dec"})
@@ -162,8 +171,8 @@ func TestWrite(t *testing.T) {
 	train := Month{Name: "jan"}
 	for i := range 500 {
 		d := float64(i%40) / 4
-		data.Trips = append(data.Trips, trip(int64(i%9+1), int64(i%7+1), d, i%20, 2+3*d+float64(i%5)))
-		train.Trips = append(train.Trips, trip(int64(i%8+1), int64(i%7+1), d*0.9, i%20, 2+3*d))
+		data.Trips.AppendTrip(trip(int64(i%9+1), int64(i%7+1), d, i%20, 2+3*d+float64(i%5)))
+		train.Trips.AppendTrip(trip(int64(i%8+1), int64(i%7+1), d*0.9, i%20, 2+3*d))
 	}
 	r, err := Build(Config{Model: tiny}, data, train)
 	require.NoError(t, err)
@@ -208,7 +217,7 @@ func TestWrite(t *testing.T) {
 
 // R² of a single ride is undefined: null in metrics.json, n/a on the page.
 func TestOneRide(t *testing.T) {
-	one := Month{Name: "one", Trips: []feature.Trip{trip(74, 75, 1, 0, 10)}}
+	one := month("one", trip(74, 75, 1, 0, 10))
 	r, err := Build(Config{Model: tiny}, one, one)
 	require.NoError(t, err)
 	b, err := json.Marshal(r)

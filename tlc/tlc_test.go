@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -89,7 +90,47 @@ func TestCommittedMonths(t *testing.T) {
 		for _, n := range []int{len(want), 16 << 10, 1000, 7} {
 			equalTrips(t, want, readAll(t, f, n))
 		}
+		var all Trips
+		require.NoError(t, ReadFile(path, &all))
+		equalTrips(t, want, all.trips())
 	}
+}
+
+// trips is every trip of t as parquet-go's row reader reads them.
+func (t *Trips) trips() []feature.Trip {
+	out := make([]feature.Trip, t.Len())
+	for i := range out {
+		out[i] = t.trip(i)
+	}
+	return out
+}
+
+// Trips made by hand, and appended, hold what they were given, nulls too.
+func TestAppend(t *testing.T) {
+	trips, _ := odd(300)
+	var a, b Trips
+	for _, tr := range trips[:120] {
+		a.AppendTrip(tr)
+	}
+	for _, tr := range trips[120:] {
+		b.AppendTrip(tr)
+	}
+	equalTrips(t, trips[:120], a.trips())
+	a.Append(&b)
+	equalTrips(t, trips, a.trips())
+	equalTrips(t, trips[120:], b.trips())
+
+	// ReadFile appends every row group of a file, after what t holds.
+	_, rows := odd(3000)
+	path := filepath.Join(t.TempDir(), "groups.parquet")
+	require.NoError(t, parquet.WriteFile(path, rows, parquet.MaxRowsPerRowGroup(1200)))
+	f, err := Open(path)
+	require.NoError(t, err)
+	require.Len(t, f.pf.RowGroups(), 3)
+	f.Close()
+	require.NoError(t, ReadFile(path, &b))
+	want, _ := odd(3000)
+	equalTrips(t, slices.Concat(trips[120:], want), b.trips())
 }
 
 // tlcRow has the TLC files' physical types: optional int64 ids and
@@ -259,6 +300,9 @@ func TestOpenErrors(t *testing.T) {
 
 	_, err = Open(filepath.Join(dir, "missing.parquet"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
+	var trips Trips
+	assert.ErrorIs(t, ReadFile(filepath.Join(dir, "missing.parquet"), &trips), os.ErrNotExist)
+	assert.EqualError(t, ReadFile(other, &trips), other+": no column lpep_pickup_datetime: not a TLC green taxi trip file")
 }
 
 // BenchmarkRead reads February 2022 (69,399 trips), 16,384 at a time.

@@ -20,10 +20,9 @@ const backfillSummary = "score TLC green taxi trip files (parquet) into a parque
 // not valid rides are counted by reason on stderr and, with -errors, written
 // out. Exit status 0 when every trip was scored or reported, 1 on an error.
 func (c *cli) backfill(args []string) int {
-	fs := c.flags("backfill", "-o OUT [-errors FILE] FILE.parquet...",
-		"Predict every trip of the TLC green taxi trip files that is a valid ride, with no duration filter,\n"+
-			"into OUT (.parquet or .csv): pickup and drop-off times, PULocationID, DOLocationID, trip_distance,\n"+
-			"the actual duration and ride_duration (the prediction), in minutes.")
+	fs := c.flags("Predict every trip of the TLC green taxi trip files that is a valid ride, with no duration filter,\n" +
+		"into OUT (.parquet or .csv): pickup and drop-off times, PULocationID, DOLocationID, trip_distance,\n" +
+		"the actual duration and ride_duration (the prediction), in minutes.")
 	out := fs.String("o", "", "the output file: .parquet or .csv")
 	errorsTo := fs.String("errors", "", "write the trips that are not valid rides to this CSV file (file,row,field,reason)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")

@@ -21,7 +21,7 @@ const linesSummary = "predict the ride events on stdin, one JSON per line; predi
 //
 // -stream STREAM is the old spelling of the stream command.
 func (c *cli) lines(args []string) int {
-	fs := c.flags("", "[-stream STREAM [stream flags]]", linesSummary)
+	fs := c.flags(linesSummary)
 	stream := fs.String("stream", "", "the old spelling of `predict stream STREAM`")
 	opts := streamFlags(fs)
 	if err := fs.Parse(args); err != nil {

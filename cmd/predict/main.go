@@ -1,10 +1,8 @@
 // Command predict runs the ride duration model without AWS: the compiled
-// model, the function's handler and the local event-source mapping, as
-// subcommands.
-//
-//	predict [-h]                      ride events on stdin, prediction events on stdout
-//	predict stream [flags] STREAM     the local Kinesis event-source mapping
-//	predict help [COMMAND]            the subcommands, or one command's flags
+// model, the function's handler, the local event-source mapping and the
+// batch jobs, as subcommands. `predict` alone reads ride events on stdin and
+// writes prediction events on stdout; `predict help` lists the subcommands
+// (the commands table below) and `predict help COMMAND` shows one's flags.
 //
 // `predict -stream STREAM [flags]` is the old spelling of `predict stream`,
 // kept working.
@@ -27,21 +25,26 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// cli is one run of the command: its context and standard streams.
+// cli is one run of the command: its context, standard streams and the
+// command running.
 type cli struct {
 	ctx            context.Context
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	cmd            command
 }
 
-// command is a subcommand: `predict NAME ARGS...`.
+// command is a subcommand: `predict NAME ARGS...`. args is its synopsis,
+// written only here: help and the command's usage (cli.flags) show it.
 type command struct {
 	name, args, summary string
 	run                 func(c *cli, args []string) int
 }
 
-// commands lists the subcommands, in the order help shows them. The stdin
-// job is `predict` with no command.
+// stdinJob is `predict` with no command.
+var stdinJob = command{"", "[-stream STREAM [stream flags]]", linesSummary, (*cli).lines}
+
+// commands lists the subcommands, in the order help shows them.
 var commands []command
 
 func init() {
@@ -57,43 +60,63 @@ func init() {
 // run is main, testable: it returns the exit status (0 ok, 1 failed, 2 usage).
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := &cli{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
+	cmd := stdinJob
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		for _, cmd := range commands {
-			if cmd.name == args[0] {
-				return cmd.run(c, args[1:])
-			}
+		var ok bool
+		if cmd, ok = lookup(args[0]); !ok {
+			fmt.Fprintf(stderr, "predict: unknown command %q (predict help lists them)\n", args[0])
+			return 2
 		}
-		fmt.Fprintf(stderr, "predict: unknown command %q (predict help lists them)\n", args[0])
-		return 2
+		args = args[1:]
 	}
-	return c.lines(args)
+	return c.exec(cmd, args)
 }
 
-// flags returns a flag set for a command, writing its errors and usage to
-// stderr.
-func (c *cli) flags(name, args, summary string) *flag.FlagSet {
-	fs := flag.NewFlagSet("predict "+name, flag.ContinueOnError)
+// lookup finds a subcommand by name.
+func lookup(name string) (command, bool) {
+	for _, cmd := range commands {
+		if cmd.name == name {
+			return cmd, true
+		}
+	}
+	return command{}, false
+}
+
+// exec runs cmd with args.
+func (c *cli) exec(cmd command, args []string) int {
+	c.cmd = cmd
+	return cmd.run(c, args)
+}
+
+// flags returns the running command's flag set, writing its errors and
+// usage to stderr: the command's synopsis, then about, then the flags.
+func (c *cli) flags(about string) *flag.FlagSet {
+	name := strings.TrimSpace("predict " + c.cmd.name)
+	args := c.cmd.args
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: predict %s %s\n\n%s\n", name, args, summary)
+		fmt.Fprintf(fs.Output(), "usage: %s %s\n\n%s\n", name, args, about)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
 func (c *cli) help(args []string) int {
-	if len(args) > 0 {
-		for _, cmd := range commands {
-			if len(args) == 1 && cmd.name == args[0] {
-				return cmd.run(c, []string{"-h"})
-			}
+	fs := c.flags("List the commands, or show the flags of COMMAND.")
+	if err := fs.Parse(args); err != nil {
+		return usageStatus(err)
+	}
+	if fs.NArg() > 0 {
+		if cmd, ok := lookup(fs.Arg(0)); ok && fs.NArg() == 1 {
+			return c.exec(cmd, []string{"-h"})
 		}
-		fmt.Fprintf(c.stderr, "predict: unknown command %q (predict help lists them)\n", strings.Join(args, " "))
+		fmt.Fprintf(c.stderr, "predict: unknown command %q (predict help lists them)\n", strings.Join(fs.Args(), " "))
 		return 2
 	}
 	w := c.stdout
 	fmt.Fprint(w, "usage: predict [COMMAND] [flags] [ARGS]\n\n")
-	fmt.Fprintf(w, "  %-8s %s\n", "(none)", linesSummary)
+	fmt.Fprintf(w, "  %-8s %s\n", "(none)", stdinJob.summary)
 	for _, cmd := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", cmd.name, cmd.summary)
 	}

@@ -80,6 +80,22 @@ func TestUsage(t *testing.T) {
 	assert.Contains(t, errs, "usage: predict stream [flags] STREAM")
 	assert.Contains(t, errs, "-batch-size")
 
+	// Each command's usage starts with its synopsis from the commands table,
+	// through help COMMAND as through COMMAND -h; help's own too.
+	for _, cmd := range append([]command{stdinJob}, commands...) {
+		usage := "usage: " + strings.Join(strings.Fields("predict "+cmd.name+" "+cmd.args), " ") + "\n\n"
+		if cmd.name != "" {
+			code, out, errs := predict(t, "", "help", cmd.name)
+			assert.Equal(t, 0, code, cmd.name)
+			assert.Empty(t, out, cmd.name)
+			assert.True(t, strings.HasPrefix(errs, usage), "predict help %s:\n%s", cmd.name, errs)
+		}
+		code, out, errs := predict(t, "", strings.Fields(cmd.name+" -h")...)
+		assert.Equal(t, 0, code, cmd.name)
+		assert.Empty(t, out, cmd.name)
+		assert.True(t, strings.HasPrefix(errs, usage), "predict %s -h:\n%s", cmd.name, errs)
+	}
+
 	// The stream mapping refuses a function configuration it cannot use.
 	t.Setenv("TEST_RUN", "yes")
 	code, _, errs = predict(t, "", "stream", "ride_events")

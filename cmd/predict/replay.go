@@ -15,11 +15,10 @@ const replaySummary = "put the trips of TLC trip files on a Kinesis stream as ri
 // events, ride_id = row number across the files. Exit status 0 when every
 // ride was put, 1 otherwise.
 func (c *cli) replay(args []string) int {
-	fs := c.flags("replay", "-stream STREAM [-rate R] [-limit N] FILE.parquet...",
-		"Put the trips of the TLC green taxi trip files on the Kinesis stream STREAM as ride events,\n"+
-			"{\"ride\": {...}, \"ride_id\": ROW}, the row counting from 0 across the files, partition key = ride_id.\n"+
-			"Trips that are not valid rides are skipped and counted. The stream comes from the standard AWS\n"+
-			"configuration (AWS_REGION, credentials, AWS_ENDPOINT_URL for a local Kinesis).")
+	fs := c.flags("Put the trips of the TLC green taxi trip files on the Kinesis stream STREAM as ride events,\n" +
+		"{\"ride\": {...}, \"ride_id\": ROW}, the row counting from 0 across the files, partition key = ride_id.\n" +
+		"Trips that are not valid rides are skipped and counted. The stream comes from the standard AWS\n" +
+		"configuration (AWS_REGION, credentials, AWS_ENDPOINT_URL for a local Kinesis).")
 	stream := fs.String("stream", "", "the Kinesis stream to put ride events on (e.g. ride_events)")
 	ridesPerSec := fs.Float64("rate", 0, "rides per second (0: as fast as the stream takes them)")
 	limit := fs.Int("limit", 0, "put this many rides, then stop (0: every trip)")

@@ -6,11 +6,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
-
 	"github.com/rideduration/rideduration/cmd/internal/compiled"
-	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/cmd/internal/progress"
 	"github.com/rideduration/rideduration/report"
+	"github.com/rideduration/rideduration/tlc"
 )
 
 // defaultTrain is the month the compiled model was trained on, from the
@@ -19,11 +18,11 @@ const defaultTrain = "testdata/green_tripdata_2022-01.parquet"
 
 // report scores TLC parquet files with the compiled model and writes the
 // quality and drift report (package report) into a directory. Progress
-// goes to stderr, a summary to stdout.
+// (cmd/internal/progress) and a line of counts go to stderr, a summary to
+// stdout.
 func (c *cli) report(args []string) int {
-	const usage = "-o DIR [-train FILE] FILE.parquet..."
-	fs := c.flags("report", usage, "Score the TLC green taxi trips of FILE.parquet... with the compiled model, keeping trips of 1 to 60\n"+
-		"minutes as validation does, and compare them with the training month: DIR/index.html (tables and\n"+
+	fs := c.flags("Score the TLC green taxi trips of FILE.parquet... with the compiled model, keeping trips of 1 to 60\n" +
+		"minutes as validation does, and compare them with the training month: DIR/index.html (tables and\n" +
 		"plots, self-contained), DIR/metrics.json (every figure), a summary on stdout.")
 	out := fs.String("o", "", "the directory to write index.html and metrics.json in (created if missing)")
 	train := fs.String("train", defaultTrain, "the training month's parquet file, the drift reference")
@@ -35,48 +34,62 @@ func (c *cli) report(args []string) int {
 		return 2
 	}
 	start := time.Now()
-	progress := func(format string, args ...any) {
-		fmt.Fprintf(c.stderr, "report: %5.1fs  %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
-	}
-	data, err := readMonth(fs.Args(), progress)
+	// The steps: each file read, scoring, drawing and writing.
+	meter := progress.New(c.stderr, "report", "steps")
+	r, err := buildReport(meter, fs.Args(), *train, *out)
+	meter.Done()
 	if err != nil {
 		fmt.Fprintf(c.stderr, "predict report: %v\n", err)
 		return 1
 	}
-	ref, err := readMonth([]string{*train}, progress)
-	if err != nil {
-		fmt.Fprintf(c.stderr, "predict report: -train: %v\n", err)
-		return 1
-	}
-	r, err := report.Build(report.Config{Model: compiled.Model(), Vocabulary: compiled.Vocabulary()}, data, ref)
-	if err != nil {
-		fmt.Fprintf(c.stderr, "predict report: %v\n", err)
-		return 1
-	}
-	progress("scored %d + %d rides; drawing the plots", r.Data.Rides, r.Train.Rides)
-	if err := r.Write(*out); err != nil {
-		fmt.Fprintf(c.stderr, "predict report: %v\n", err)
-		return 1
-	}
-	progress("wrote %s and %s", filepath.Join(*out, report.PageFile), filepath.Join(*out, report.MetricsFile))
+	fmt.Fprintf(c.stderr, "report: %d + %d trips read, %d + %d rides scored, %.2f s; wrote %s and %s\n",
+		r.Data.Trips, r.Train.Trips, r.Data.Rides, r.Train.Rides, time.Since(start).Seconds(),
+		filepath.Join(*out, report.PageFile), filepath.Join(*out, report.MetricsFile))
 	if err := r.Summary(c.stdout); err != nil {
 		return 1
 	}
 	return 0
 }
 
+// buildReport reads the month's files and the training month's, scores
+// them and writes the report into out.
+func buildReport(meter progress.Meter, paths []string, train, out string) (*report.Report, error) {
+	done, steps := int64(0), int64(len(paths)+3)
+	step := func() {
+		done++
+		meter.Set(done, steps)
+	}
+	meter.Set(0, steps)
+	data, err := readMonth(paths, step)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := readMonth([]string{train}, step)
+	if err != nil {
+		return nil, fmt.Errorf("-train: %w", err)
+	}
+	r, err := report.Build(report.Config{Model: compiled.Model(), Vocabulary: compiled.Vocabulary()}, data, ref)
+	if err != nil {
+		return nil, err
+	}
+	step()
+	if err := r.Write(out); err != nil {
+		return nil, err
+	}
+	step()
+	return r, nil
+}
+
 // readMonth reads TLC parquet files into one month, named by the files'
-// base names without the extension.
-func readMonth(paths []string, progress func(string, ...any)) (report.Month, error) {
+// base names without the extension, calling read after each file.
+func readMonth(paths []string, read func()) (report.Month, error) {
 	var m report.Month
 	var names []string
 	for _, p := range paths {
-		trips, err := parquet.ReadFile[feature.Trip](p)
-		if err != nil {
-			return m, fmt.Errorf("%s: %w", p, err)
+		if err := tlc.ReadFile(p, &m.Trips); err != nil {
+			return m, err
 		}
-		progress("read %s: %d trips", p, len(trips))
-		m.Trips = append(m.Trips, trips...)
+		read()
 		names = append(names, strings.TrimSuffix(filepath.Base(p), ".parquet"))
 	}
 	m.Name = strings.Join(names, " + ")

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
@@ -46,7 +47,7 @@ func TestReport(t *testing.T) {
 	assert.Contains(t, out, "green_tripdata_2022-02: 66,097 rides scored of 69,399 trips; excluded: 3,302 duration_outside_1_60\n")
 	assert.Contains(t, out, "  RMSE 6.101 (6.101201727016494)  MAE ")
 	assert.Contains(t, out, "drift against green_tripdata_2022-01 (59,603 rides)")
-	assert.Contains(t, errs, "read testdata/green_tripdata_2022-01.parquet: 62495 trips", "the default -train")
+	assert.Contains(t, errs, "report: 69399 + 62495 trips read, 66097 + 59603 rides scored, ", "the default -train")
 
 	var m struct {
 		Count     int     `json:"count"`
@@ -83,7 +84,7 @@ func TestReport(t *testing.T) {
 // The compiled model's vocabulary is January's keys (DictVectorizer was fit
 // on them): with or without it, the report finds the same unseen rides.
 func TestReportVocabularyIsTrainingMonths(t *testing.T) {
-	quiet := func(string, ...any) {}
+	quiet := func() {}
 	feb, err := readMonth([]string{"../../testdata/green_tripdata_2022-02.parquet"}, quiet)
 	require.NoError(t, err)
 	jan, err := readMonth([]string{"../../testdata/green_tripdata_2022-01.parquet"}, quiet)
@@ -100,6 +101,21 @@ func TestReportVocabularyIsTrainingMonths(t *testing.T) {
 	assert.Equal(t, 3630, u.Rides)
 }
 
+// steps records a report's progress.
+type steps []string
+
+func (s *steps) Set(done, total int64) { *s = append(*s, fmt.Sprintf("%d/%d", done, total)) }
+func (s *steps) Done()                 {}
+
+// The report's progress counts its steps: each file read, scoring, writing.
+func TestReportProgress(t *testing.T) {
+	feb := "../../testdata/green_tripdata_2022-02.parquet"
+	var s steps
+	_, err := buildReport(&s, []string{feb, feb}, "../../testdata/green_tripdata_2022-01.parquet", t.TempDir())
+	require.NoError(t, err)
+	assert.Equal(t, steps{"0/5", "1/5", "2/5", "3/5", "4/5", "5/5"}, s)
+}
+
 func TestReportErrors(t *testing.T) {
 	feb := "../../testdata/green_tripdata_2022-02.parquet"
 	dir := t.TempDir()
@@ -112,9 +128,9 @@ func TestReportErrors(t *testing.T) {
 	}{
 		{[]string{"report", feb}, 2, "usage: predict report -o DIR"},
 		{[]string{"report", "-o", dir}, 2, "usage: predict report -o DIR"},
-		{[]string{"report", "-o", dir, "nope.parquet"}, 1, "predict report: nope.parquet: open nope.parquet: no such file or directory"},
+		{[]string{"report", "-o", dir, "nope.parquet"}, 1, "predict report: open nope.parquet: no such file or directory"},
 		{[]string{"report", "-o", dir, notParquet}, 1, "predict report: " + notParquet + ": "},
-		{[]string{"report", "-o", dir, "-train", "nope.parquet", feb}, 1, "predict report: -train: nope.parquet: "},
+		{[]string{"report", "-o", dir, "-train", "nope.parquet", feb}, 1, "predict report: -train: open nope.parquet: "},
 	} {
 		code, out, errs := predict(t, "", c.args...)
 		assert.Equal(t, c.code, code, "%v", c.args)

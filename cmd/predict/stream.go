@@ -62,7 +62,7 @@ func streamFlags(fs *flag.FlagSet) *streamOptions {
 // flight (exit status 0); a fatal error (the stream or the on-failure
 // queue missing or deleted, access denied) stops it with exit status 1.
 func (c *cli) stream(args []string) int {
-	fs := c.flags("stream", "[flags] STREAM", "Run the function's handler on every shard of the Kinesis stream STREAM (e.g. ride_events),\nas Lambda's event-source mapping does, configured as deploy/template.yaml configures it.\nConfiguration: the function's environment.")
+	fs := c.flags("Run the function's handler on every shard of the Kinesis stream STREAM (e.g. ride_events),\nas Lambda's event-source mapping does, configured as deploy/template.yaml configures it.\nConfiguration: the function's environment.")
 	opts := streamFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return usageStatus(err)

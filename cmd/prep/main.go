@@ -1,5 +1,6 @@
 // Command prep turns TLC green taxi parquet files into the tables the Python
-// trainer reads, with the features defined once, in package feature.
+// trainer reads, with the features defined once, in package feature. It reads
+// the files with package tlc, as backfill, replay and the report do.
 //
 //	prep -o build/train.csv testdata/green_tripdata_2022-01.parquet
 //
@@ -20,9 +21,8 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/parquet-go/parquet-go"
-
 	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/tlc"
 )
 
 func main() {
@@ -44,17 +44,17 @@ func run(out string, inputs []string) error {
 	w := bufio.NewWriter(f)
 	fmt.Fprintln(w, "PULocationID,DOLocationID,PU_DO,trip_distance,duration")
 	for _, in := range inputs {
-		trips, err := parquet.ReadFile[feature.Trip](in)
-		if err != nil {
-			return fmt.Errorf("%s: %w", in, err)
+		var trips tlc.Trips
+		if err := tlc.ReadFile(in, &trips); err != nil {
+			return err
 		}
 		kept, invalid := 0, 0
-		for _, t := range trips {
-			d, err := t.Duration()
+		for i := range trips.Len() {
+			d, err := trips.Duration(i)
 			if err != nil || !feature.Keep(d) {
 				continue
 			}
-			x, err := t.Features()
+			x, err := trips.Features(i)
 			if err != nil {
 				// A trip the function would refuse (a null id, a negative
 				// distance) is no training example either. None in 2022-01/02.
@@ -76,7 +76,7 @@ func run(out string, inputs []string) error {
 			w.Write(b)
 		}
 		log.Printf("%s: %d trips, %d kept (%g ≤ duration ≤ %g min), %d dropped for invalid features",
-			in, len(trips), kept, feature.MinDuration, feature.MaxDuration, invalid)
+			in, trips.Len(), kept, feature.MinDuration, feature.MaxDuration, invalid)
 	}
 	if err := w.Flush(); err != nil {
 		return err

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"log"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rideduration/rideduration/feature"
@@ -33,10 +36,14 @@ func TestPrep(t *testing.T) {
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "trips.parquet"), filepath.Join(dir, "table.csv")
 	require.NoError(t, parquet.WriteFile(in, trips))
+	var logged strings.Builder
+	log.SetOutput(&logged)
+	t.Cleanup(func() { log.SetOutput(os.Stderr) })
 	require.NoError(t, run(out, []string{in}))
 	got, err := os.ReadFile(out)
 	require.NoError(t, err)
 	require.Equal(t, "PULocationID,DOLocationID,PU_DO,trip_distance,duration\n"+
 		"130,205,130_205,3.66,18.5\n"+
 		"42,42,42_42,0,60\n", string(got))
+	assert.Contains(t, logged.String(), "trips.parquet: 6 trips, 2 kept (1 ≤ duration ≤ 60 min), 2 dropped for invalid features\n")
 }
