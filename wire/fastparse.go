@@ -20,9 +20,11 @@ import (
 // It exists because reflection took two thirds of the Lambda handler's time
 // (BenchmarkHandler100); BenchmarkParseRideEvent measures both paths.
 //
-// Straight-line loops, not a callback per member (the closures cost a third
-// of the parse), and the position is a local the helpers take and return,
-// not a field behind a pointer, so that it stays in a register.
+// The original's own spelling (canonical) is tried first: a third faster
+// than scanning members. The scan is straight-line loops, not a callback
+// per member (the closures cost a third of the parse), and its position is
+// a local the helpers take and return, not a field behind a pointer, so
+// that it stays in a register.
 func fastParse(b []byte) (ride RideEvent, ok bool) {
 	const (
 		seenRide = 1 << iota
@@ -39,6 +41,9 @@ func fastParse(b []byte) (ride RideEvent, ok bool) {
 		name   int
 		i      int
 	)
+	if ride, ok = canonical(b); ok {
+		return ride, true
+	}
 	if i, ok = punct(b, 0, '{'); !ok {
 		return RideEvent{}, false
 	}
@@ -106,11 +111,55 @@ func fastParse(b []byte) (ride RideEvent, ok bool) {
 	if seen != seenAll || skipSpace(b, i) != len(b) {
 		return RideEvent{}, false
 	}
-	f, err := feature.New(pu, do, dist)
-	if err != nil {
+	if ride.Features, ok = features(pu, do, dist); !ok {
 		return RideEvent{}, false
 	}
-	ride.Features = f
+	return ride, true
+}
+
+// features is feature.New, for a ride fastParse accepts: its errors are
+// parseJSON's to word.
+func features(pu, do int64, dist float64) (feature.Features, bool) {
+	f, err := feature.New(pu, do, dist)
+	return f, err == nil
+}
+
+// The event as the original's producer writes it (and Python's json.dumps,
+// with its default separators), constant text between the values.
+const (
+	canon0 = `{"ride": {"PULocationID": `
+	canon1 = `, "DOLocationID": `
+	canon2 = `, "trip_distance": `
+	canon3 = `}, "ride_id": `
+)
+
+// canonical reads an event spelled exactly as the original's producer
+// spells it: the constant text is compared with constants (a few word
+// compares each), only the values are scanned.
+func canonical(b []byte) (ride RideEvent, ok bool) {
+	var (
+		pu, do int64
+		dist   float64
+		i      = len(canon0)
+	)
+	if len(b) < i || string(b[:i]) != canon0 {
+		return RideEvent{}, false
+	}
+	if pu, i, ok = scanID(b, i); !ok || len(b)-i < len(canon1) || string(b[i:][:len(canon1)]) != canon1 {
+		return RideEvent{}, false
+	}
+	if do, i, ok = scanID(b, i+len(canon1)); !ok || len(b)-i < len(canon2) || string(b[i:][:len(canon2)]) != canon2 {
+		return RideEvent{}, false
+	}
+	if dist, i, ok = float(b, i+len(canon2)); !ok || len(b)-i < len(canon3) || string(b[i:][:len(canon3)]) != canon3 {
+		return RideEvent{}, false
+	}
+	if ride.RideID, ride.key, i, ok = scanRideID(b, i+len(canon3)); !ok || i != len(b)-1 || b[i] != '}' {
+		return RideEvent{}, false
+	}
+	if ride.Features, ok = features(pu, do, dist); !ok {
+		return RideEvent{}, false
+	}
 	return ride, true
 }
 

@@ -47,11 +47,35 @@ func TestFastParse(t *testing.T) {
 		{``, false},
 	}
 	for _, tc := range cases {
+		if ride, ok := canonical([]byte(tc.data)); ok {
+			agree(t, []byte(tc.data), ride)
+		}
 		ride, ok := fastParse([]byte(tc.data))
 		assert.Equal(t, tc.fast, ok, "%s", tc.data)
 		if ok {
 			agree(t, []byte(tc.data), ride)
 		}
+	}
+}
+
+// canonical reads the original's events, and leaves every other spelling
+// to the rest of fastParse.
+func TestCanonical(t *testing.T) {
+	for data, want := range map[string]bool{
+		`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 123}`:       true,
+		`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": "abc"}`:     true,
+		`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 123} `:      false,
+		`{"ride":{"PULocationID":130,"DOLocationID":205,"trip_distance":3.66},"ride_id":123}`:               false,
+		`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1, "x": 2}`: false,
+		`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}}`:                       false,
+	} {
+		ride, ok := canonical([]byte(data))
+		assert.Equal(t, want, ok, data)
+		if ok {
+			agree(t, []byte(data), ride)
+		}
+		_, fast := fastParse([]byte(data))
+		assert.Equal(t, !strings.Contains(data, `"x"`) && strings.Contains(data, "ride_id"), fast, data)
 	}
 }
 
@@ -71,6 +95,9 @@ func FuzzFastParse(f *testing.F) {
 		if ride, ok := fastParse(data); ok {
 			agree(t, data, ride)
 			oracle(t, data, ride)
+		}
+		if ride, ok := canonical(data); ok {
+			agree(t, data, ride)
 		}
 	})
 }
