@@ -18,7 +18,7 @@ const (
 	intervals   = 2741
 	tableValues = 48108
 	// bucketShift keeps the top bits of lookup.Order(x): the bucket a search starts from.
-	bucketShift = 16
+	bucketShift = 14
 	// searchSize is a power of two with room for a full ladder past the last threshold.
 	searchSize = 4096
 	// keyStride is one more than the largest location id of any vocabulary key.
@@ -45,8 +45,8 @@ const (
 	valuesAt   = 0
 	searchAt   = 384864
 	firstAt    = 401248
-	keyClassAt = 532320
-	cellsAt    = 673832
+	keyClassAt = 925536
+	cellsAt    = 1067048
 )
 
 // The arrays, read in place from the binary's read-only data (lookup.View): start-up
@@ -55,7 +55,7 @@ const (
 var (
 	keyClass = (*[keyStride * keyStride]uint16)(lookup.View[uint16](tableBin, keyClassAt, keyStride*keyStride))
 	search   = (*[searchSize]uint32)(lookup.View[uint32](tableBin, searchAt, searchSize))
-	first    = (*[1 << 16]uint16)(lookup.View[uint16](tableBin, firstAt, 1<<16))
+	first    = (*[1 << 18]uint16)(lookup.View[uint16](tableBin, firstAt, 1<<18))
 	table    = lookup.Table[uint16]{
 		Cells:  lookup.View[uint16](tableBin, cellsAt, classes*intervals),
 		Values: lookup.View[float64](tableBin, valuesAt, tableValues),
@@ -78,8 +78,6 @@ func predictTable(f feature.Features) float64 {
 func interval(x float32) int {
 	k := lookup.Order(x)
 	i := int(first[k>>bucketShift])
-	i += int((int64(search[(i+15)&(searchSize-1)]) - int64(k)) >> 63 & 16)
-	i += int((int64(search[(i+7)&(searchSize-1)]) - int64(k)) >> 63 & 8)
 	i += int((int64(search[(i+3)&(searchSize-1)]) - int64(k)) >> 63 & 4)
 	i += int((int64(search[(i+1)&(searchSize-1)]) - int64(k)) >> 63 & 2)
 	i += int((int64(search[(i+0)&(searchSize-1)]) - int64(k)) >> 63 & 1)
