@@ -2,9 +2,12 @@ package handler
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"testing"
+
+	"github.com/aws/aws-lambda-go/lambda"
 )
 
 // BenchmarkHandler100 is one 100-record Kinesis event through the handler:
@@ -12,8 +15,7 @@ import (
 // Target: ≤ 30 µs/op on the 2-core CI machine, idle.
 func BenchmarkHandler100(b *testing.B) {
 	ev := rides(100)
-	h := New(Config{PredictionsStream: DefaultPredictionsStream, TestRun: true,
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}, tiny("bench"), nil)
+	h := benchHandler()
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -35,4 +37,41 @@ func TestHandlerAllocs(t *testing.T) {
 		t.Errorf("%v allocations for %d records", allocs, len(ev.Records))
 	}
 	t.Logf("%v allocations for %d records", allocs, len(ev.Records))
+}
+
+// BenchmarkInvoke100 is the same event as the Lambda runtime hands it over:
+// its JSON (60 KB) read, handled, and the response written. It is the
+// function's CPU time per batch (the capacity model's CPUPerRide × 100),
+// all but the runtime's own HTTP exchange with Lambda.
+func BenchmarkInvoke100(b *testing.B) {
+	benchmarkInvoke(b, benchHandler())
+}
+
+// BenchmarkInvoke100ReflectJSON is what Invoke replaced: aws-lambda-go
+// calling Handle, reading the event and writing the response by
+// reflection (encoding/json).
+func BenchmarkInvoke100ReflectJSON(b *testing.B) {
+	benchmarkInvoke(b, lambda.NewHandler(benchHandler().Handle))
+}
+
+// benchHandler is the benchmarks' handler: TEST_RUN, logging nowhere.
+func benchHandler() *Handler {
+	return New(Config{PredictionsStream: DefaultPredictionsStream, TestRun: true,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}, tiny("bench"), nil)
+}
+
+// benchmarkInvoke invokes h with the 100-ride event's JSON.
+func benchmarkInvoke(b *testing.B, h lambda.Handler) {
+	payload, err := json.Marshal(rides(100))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(payload)))
+	for b.Loop() {
+		if _, err := h.Invoke(ctx, payload); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -31,9 +31,9 @@ func (e *Encoder) Append(b []byte, p Prediction) []byte {
 // appendHead writes the event up to its prediction's first value.
 func appendHead(b []byte, model, version string) []byte {
 	b = append(b, `{"model":`...)
-	b = appendString(b, model)
+	b = AppendString(b, model)
 	b = append(b, `,"version":`...)
-	b = appendString(b, version)
+	b = AppendString(b, version)
 	return append(b, `,"prediction":{"ride_duration":`...)
 }
 
@@ -79,7 +79,9 @@ func plain(s string, raw bool) bool {
 	return true
 }
 
-func appendString(b []byte, s string) []byte {
+// AppendString appends s as a JSON string, byte for byte as json.Marshal
+// writes it.
+func AppendString(b []byte, s string) []byte {
 	if plain(s, false) {
 		b = append(b, '"')
 		b = append(b, s...)

@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/internal/jsonscan"
 )
 
 // fastParse reads a ride event of the usual shape without reflection:
@@ -44,7 +45,7 @@ func fastParse(b []byte) (ride RideEvent, ok bool) {
 	if ride, ok = canonical(b); ok {
 		return ride, true
 	}
-	if i, ok = punct(b, 0, '{'); !ok {
+	if i, ok = jsonscan.Punct(b, 0, '{'); !ok {
 		return RideEvent{}, false
 	}
 	for more := true; more; {
@@ -57,7 +58,7 @@ func fastParse(b []byte) (ride RideEvent, ok bool) {
 				return RideEvent{}, false
 			}
 			seen |= seenRide
-			if i, ok = punct(b, i, '{'); !ok {
+			if i, ok = jsonscan.Punct(b, i, '{'); !ok {
 				return RideEvent{}, false
 			}
 			for more := true; more; {
@@ -89,7 +90,7 @@ func fastParse(b []byte) (ride RideEvent, ok bool) {
 				if !ok {
 					return RideEvent{}, false
 				}
-				if more, i, ok = next(b, i); !ok {
+				if more, i, ok = jsonscan.Next(b, i, '}'); !ok {
 					return RideEvent{}, false
 				}
 			}
@@ -104,11 +105,11 @@ func fastParse(b []byte) (ride RideEvent, ok bool) {
 		default:
 			return RideEvent{}, false
 		}
-		if more, i, ok = next(b, i); !ok {
+		if more, i, ok = jsonscan.Next(b, i, '}'); !ok {
 			return RideEvent{}, false
 		}
 	}
-	if seen != seenAll || skipSpace(b, i) != len(b) {
+	if seen != seenAll || jsonscan.SkipSpace(b, i) != len(b) {
 		return RideEvent{}, false
 	}
 	if ride.Features, ok = features(pu, do, dist); !ok {
@@ -163,45 +164,6 @@ func canonical(b []byte) (ride RideEvent, ok bool) {
 	return ride, true
 }
 
-// The helpers below read JSON at b[i:] and return where they stopped; each
-// reports false on anything it does not handle, never an error.
-
-// skipSpace returns the position of the first byte at or after i that is
-// not JSON white space.
-func skipSpace(b []byte, i int) int {
-	// One compare ends the loop on most bytes; a bit test tells the four
-	// space bytes from the other control characters.
-	const space = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r'
-	for i < len(b) && b[i] <= ' ' && space>>b[i]&1 != 0 {
-		i++
-	}
-	return i
-}
-
-// punct skips white space and then the byte c.
-func punct(b []byte, i int, c byte) (int, bool) {
-	i = skipSpace(b, i)
-	if i < len(b) && b[i] == c {
-		return i + 1, true
-	}
-	return i, false
-}
-
-// next reads what follows an object's member: a comma (more members) or
-// the closing brace (no more).
-func next(b []byte, i int) (more bool, j int, ok bool) {
-	i = skipSpace(b, i)
-	if i < len(b) {
-		switch b[i] {
-		case ',':
-			return true, i + 1, true
-		case '}':
-			return false, i + 1, true
-		}
-	}
-	return false, i, false
-}
-
 // The member names fastParse reads. Any other name, or one of these in
 // another case or written with an escape, is parseJSON's.
 const (
@@ -219,7 +181,7 @@ const (
 // escapes and control characters: that scanning was a fifth of the
 // handler's time.
 func memberName(b []byte, i int) (name, j int, ok bool) {
-	i = skipSpace(b, i)
+	i = jsonscan.SkipSpace(b, i)
 	rest := b[i:]
 	if len(rest) < 6 || rest[0] != '"' {
 		return 0, i, false
@@ -253,70 +215,10 @@ func memberName(b []byte, i int) (name, j int, ok bool) {
 	default:
 		return 0, i, false
 	}
-	if i, ok = punct(b, i+n, ':'); !ok {
+	if i, ok = jsonscan.Punct(b, i+n, ':'); !ok {
 		return 0, i, false
 	}
-	return name, skipSpace(b, i), true
-}
-
-// plainString reads a string with no escapes and no control characters,
-// returning its content.
-func plainString(b []byte, i int) (text []byte, j int, ok bool) {
-	if i >= len(b) || b[i] != '"' {
-		return nil, i, false
-	}
-	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			return b[i+1 : j], j + 1, true
-		case c == '\\' || c < 0x20:
-			return nil, i, false
-		}
-	}
-	return nil, i, false
-}
-
-// digits returns the position of the first byte at or after i that is not
-// a decimal digit.
-func digits(b []byte, i int) int {
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		i++
-	}
-	return i
-}
-
-// scanNumber reads a JSON number, returning its text.
-func scanNumber(b []byte, i int) (num []byte, j int, ok bool) {
-	j = i
-	if j < len(b) && b[j] == '-' {
-		j++
-	}
-	if j < len(b) && b[j] == '0' {
-		j++
-	} else if k := digits(b, j); k > j {
-		j = k
-	} else {
-		return nil, i, false
-	}
-	if j < len(b) && b[j] == '.' {
-		k := digits(b, j+1)
-		if k == j+1 {
-			return nil, i, false
-		}
-		j = k
-	}
-	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
-		j++
-		if j < len(b) && (b[j] == '+' || b[j] == '-') {
-			j++
-		}
-		k := digits(b, j)
-		if k == j {
-			return nil, i, false
-		}
-		j = k
-	}
-	return b[i:j], j, true
+	return name, jsonscan.SkipSpace(b, i), true
 }
 
 // scanID reads a location id written as plain digits, at most 10 of
@@ -339,7 +241,7 @@ func float(b []byte, i int) (float64, int, bool) {
 	if x, j, ok := shortFloat(b, i); ok {
 		return x, j, true
 	}
-	num, j, ok := scanNumber(b, i)
+	num, j, ok := jsonscan.Number(b, i)
 	if !ok {
 		return 0, i, false
 	}
@@ -398,7 +300,7 @@ func shortFloat(b []byte, i int) (x float64, j int, ok bool) {
 // record, nothing copied.
 func scanRideID(b []byte, i int) (raw, key []byte, j int, ok bool) {
 	if i < len(b) && b[i] == '"' {
-		text, j, ok := plainString(b, i)
+		text, j, ok := jsonscan.PlainString(b, i)
 		if !ok || !utf8.Valid(text) {
 			return nil, nil, i, false
 		}
@@ -407,7 +309,7 @@ func scanRideID(b []byte, i int) (raw, key []byte, j int, ok bool) {
 		}
 		return b[i:j], text, j, true
 	}
-	num, j, ok := scanNumber(b, i)
+	num, j, ok := jsonscan.Number(b, i)
 	if !ok || len(num) > MaxRideIDLen {
 		return nil, nil, i, false // too long a key: parseJSON says so
 	}

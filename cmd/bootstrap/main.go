@@ -27,7 +27,7 @@ func main() {
 		log.Error("invalid configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(h) // h.Invoke: the event read without reflection
 }
 
 // newHandler is the function as configured by its environment.
