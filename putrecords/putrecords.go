@@ -112,7 +112,12 @@ func (w *Writer) Put(ctx context.Context, stream string, entries []Entry) Result
 			out, err := w.Client.PutRecords(ctx, request(stream, batch))
 			switch {
 			case err != nil && (retryable(err) || ctx.Err() != nil):
-				res.LastErr = err
+				// A call cut at the deadline says only that time ran out
+				// (OutOfTime says so); the error before it says why the
+				// entries were not written.
+				if ctx.Err() == nil || res.LastErr == nil {
+					res.LastErr = err
+				}
 				again = append(again, batch...)
 			case err != nil:
 				res.LastErr = err
