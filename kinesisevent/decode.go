@@ -207,15 +207,18 @@ func (d *Decoder) kinesis(b []byte, i int, k *events.KinesisRecord, spans []span
 	})
 }
 
-// stringField reads the string value of field f. Most fields repeat from
-// record to record (the region, the stream, the event name): a value equal
-// to the previous record's is not kept twice.
+// unique are the fields that differ from record to record; the others
+// repeat (the region, the stream, the event name).
+const unique = 1<<eventID | 1<<partitionKey | 1<<sequenceNumber
+
+// stringField reads the string value of field f. A value of a repeating
+// field equal to the previous record's is not kept twice.
 func (d *Decoder) stringField(b []byte, i int, spans []span, f int) (int, bool) {
 	s, i, ok := jsonscan.PlainString(b, i)
 	if !ok || !utf8.Valid(s) { // encoding/json would replace the invalid bytes
 		return i, false
 	}
-	if r := len(d.spans) - 2*stringFields; r >= 0 {
+	if r := len(d.spans) - 2*stringFields; r >= 0 && unique&(1<<f) == 0 {
 		if prev := d.spans[r+f]; string(d.text[prev.from:prev.to]) == string(s) {
 			spans[f] = prev
 			return i, true
