@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/bits"
@@ -169,15 +170,30 @@ func (t *table) write(m *model, files Files) error {
 	if err != nil {
 		return err
 	}
+	// Each distinct prediction's JSON text, as encoding/json writes it, end
+	// to end, and where each starts (and the last ends).
+	var text []byte
+	textOff := []uint32{0}
+	for _, v := range tb.Values {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("prediction %v: %w", v, err)
+		}
+		text = append(text, b...)
+		textOff = append(textOff, uint32(len(text)))
+	}
 
 	// Widest elements first, so that no padding is needed; the cells last:
 	// the largest array.
 	blob, valuesAt := lookup.Append(nil, tb.Values)
 	blob, searchAt := lookup.Append(blob, search)
+	blob, textOffAt := lookup.Append(blob, textOff)
 	firstArr, classArr, cellArr := narrow(first), narrow(keyClass), narrow(tb.Cells)
 	blob, firstAt := firstArr.append(blob)
 	blob, keyClassAt := classArr.append(blob)
 	blob, cellsAt := cellArr.append(blob)
+	textAt := len(blob)
+	blob = append(blob, text...)
 	files[TableFile] = blob
 
 	f := m.newFile()
@@ -202,6 +218,7 @@ func (t *table) write(m *model, files Files) error {
 	f.Comment("tableBin holds the arrays, little-endian, each at an offset that is a multiple of")
 	f.Comment("its element size (lookup.Append):")
 	f.Comment("  - values: the distinct predictions, float64, ascending;")
+	f.Comment("  - textOff: where each value's text starts in text, and where the last ends;")
 	f.Comment("  - search: lookup.Order of each threshold, ascending, padded with the largest")
 	f.Comment("    uint32: no key, not even NaN's, is above it, so a search never leaves the")
 	f.Comment("    class's row;")
@@ -209,7 +226,8 @@ func (t *table) write(m *model, files Files) error {
 	f.Comment("  - keyClass: the key class of Key{PU, DO} at PU*keyStride+DO, for every key whose")
 	f.Comment("    ids are both < keyStride, as Vocabulary maps keys to columns (keys with a")
 	f.Comment("    larger id are in no vocabulary: class 0);")
-	f.Comment("  - cells: for each (class, interval), class-major, the index of its value.")
+	f.Comment("  - cells: for each (class, interval), class-major, the index of its value;")
+	f.Comment("  - text: each value's JSON text, as encoding/json writes the float64, end to end.")
 	f.Comment("")
 	f.Comment("//go:embed " + TableFile)
 	f.Var().Id("tableBin").String()
@@ -218,9 +236,11 @@ func (t *table) write(m *model, files Files) error {
 	f.Const().Defs(
 		jen.Id("valuesAt").Op("=").Lit(valuesAt),
 		jen.Id("searchAt").Op("=").Lit(searchAt),
+		jen.Id("textOffAt").Op("=").Lit(textOffAt),
 		jen.Id("firstAt").Op("=").Lit(firstAt),
 		jen.Id("keyClassAt").Op("=").Lit(keyClassAt),
 		jen.Id("cellsAt").Op("=").Lit(cellsAt),
+		jen.Id("textAt").Op("=").Lit(textAt),
 	)
 	f.Line()
 	view := func(typ jen.Code, at string, n jen.Code) *jen.Statement {
@@ -232,6 +252,7 @@ func (t *table) write(m *model, files Files) error {
 	f.Var().Defs(
 		jen.Id("keyClass").Op("=").Parens(jen.Op("*").Index(jen.Id("keyStride").Op("*").Id("keyStride")).Add(classArr.typ())).Call(view(classArr.typ(), "keyClassAt", jen.Id("keyStride").Op("*").Id("keyStride"))),
 		jen.Id("search").Op("=").Parens(jen.Op("*").Index(jen.Id("searchSize")).Uint32()).Call(view(jen.Uint32(), "searchAt", jen.Id("searchSize"))),
+		jen.Id("textOff").Op("=").Parens(jen.Op("*").Index(jen.Id("tableValues").Op("+").Lit(1)).Uint32()).Call(view(jen.Uint32(), "textOffAt", jen.Id("tableValues").Op("+").Lit(1))),
 		jen.Id("first").Op("=").Parens(jen.Op("*").Index(jen.Lit(1).Op("<<").Lit(bucketBits)).Add(firstArr.typ())).Call(view(firstArr.typ(), "firstAt", jen.Lit(1).Op("<<").Lit(bucketBits))),
 		jen.Id("table").Op("=").Qual(lookupPkg, "Table").Types(cellArr.typ()).Values(jen.Dict{
 			jen.Id("Values"): view(jen.Float64(), "valuesAt", jen.Id("tableValues")),
@@ -241,11 +262,24 @@ func (t *table) write(m *model, files Files) error {
 	f.Line()
 	f.Comment("predictTable is the fast path of Predict: a key lookup, a search, two loads.")
 	f.Func().Id("predictTable").Params(jen.Id("f").Qual(featurePkg, "Features")).Float64().Block(
+		jen.Return(jen.Id("table").Dot("Values").Index(jen.Id("value").Call(jen.Id("f")))),
+	)
+	f.Line()
+	f.Comment("PredictText returns Predict(f) and its JSON text, as encoding/json writes the")
+	f.Comment("float64: the text of each distinct prediction is in the table, so that serving")
+	f.Comment("a ride formats no float (model.Model's PredictText).")
+	f.Func().Id("PredictText").Params(jen.Id("f").Qual(featurePkg, "Features")).Params(jen.Float64(), jen.String()).Block(
+		jen.Id("v").Op(":=").Id("value").Call(jen.Id("f")),
+		jen.Return(jen.Id("table").Dot("Values").Index(jen.Id("v")), jen.Id("tableBin").Index(jen.Id("textAt").Op("+").Id("textOff").Index(jen.Id("v")).Op(":").Id("textAt").Op("+").Id("textOff").Index(jen.Id("v").Op("+").Lit(1)))),
+	)
+	f.Line()
+	f.Comment("value returns the index of f's prediction among the table's distinct values.")
+	f.Func().Id("value").Params(jen.Id("f").Qual(featurePkg, "Features")).Int().Block(
 		jen.Id("class").Op(":=").Lit(0).Comment("a key with an id ≥ keyStride is in no vocabulary"),
 		jen.If(jen.Uint32().Call(jen.Id("f").Dot("PU")).Op("<").Id("keyStride").Op("&&").Uint32().Call(jen.Id("f").Dot("DO")).Op("<").Id("keyStride")).Block(
 			jen.Id("class").Op("=").Int().Call(jen.Id("keyClass").Index(jen.Int().Call(jen.Id("f").Dot("PU")).Op("*").Id("keyStride").Op("+").Int().Call(jen.Id("f").Dot("DO")))),
 		),
-		jen.Return(jen.Id("table").Dot("At").Call(jen.Id("class").Op("*").Id("intervals").Op("+").Id("interval").Call(jen.Float32().Call(jen.Id("f").Dot("Distance"))))),
+		jen.Return(jen.Int().Call(jen.Id("table").Dot("Cells").Index(jen.Id("class").Op("*").Id("intervals").Op("+").Id("interval").Call(jen.Float32().Call(jen.Id("f").Dot("Distance")))))),
 	)
 	f.Line()
 	// The ladder: after each step, every threshold below search[i] is < x.

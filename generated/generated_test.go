@@ -71,6 +71,11 @@ func TestPredictGolden(t *testing.T) {
 	for i, r := range loadGolden(t) {
 		requireBits(t, r.Prediction, generated.Predict(r.Features), "Predict, row %d %+v", i, r.Features)
 		requireBits(t, r.Prediction, generated.PredictTrees(r.Features), "PredictTrees, row %d %+v", i, r.Features)
+		x, text := generated.PredictText(r.Features)
+		requireBits(t, r.Prediction, x, "PredictText, row %d %+v", i, r.Features)
+		if want := strconv.FormatFloat(x, 'f', -1, 64); text != want { // predictions are minutes: no exponent
+			require.Failf(t, "PredictText's text", "row %d: %q, want %q", i, text, want)
+		}
 	}
 }
 
@@ -164,6 +169,7 @@ func TestMetadata(t *testing.T) {
 func TestPredictDoesNotAllocate(t *testing.T) {
 	r := golden.TestRide.Features
 	assert.Zero(t, testing.AllocsPerRun(100, func() { generated.Predict(r) }))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { generated.PredictText(r) }))
 	assert.Zero(t, testing.AllocsPerRun(10, func() { generated.PredictTrees(r) }))
 }
 

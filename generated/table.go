@@ -28,6 +28,7 @@ const (
 // tableBin holds the arrays, little-endian, each at an offset that is a multiple of
 // its element size (lookup.Append):
 //   - values: the distinct predictions, float64, ascending;
+//   - textOff: where each value's text starts in text, and where the last ends;
 //   - search: lookup.Order of each threshold, ascending, padded with the largest
 //     uint32: no key, not even NaN's, is above it, so a search never leaves the
 //     class's row;
@@ -35,7 +36,8 @@ const (
 //   - keyClass: the key class of Key{PU, DO} at PU*keyStride+DO, for every key whose
 //     ids are both < keyStride, as Vocabulary maps keys to columns (keys with a
 //     larger id are in no vocabulary: class 0);
-//   - cells: for each (class, interval), class-major, the index of its value.
+//   - cells: for each (class, interval), class-major, the index of its value;
+//   - text: each value's JSON text, as encoding/json writes the float64, end to end.
 //
 //go:embed table.bin
 var tableBin string
@@ -44,9 +46,11 @@ var tableBin string
 const (
 	valuesAt   = 0
 	searchAt   = 384864
-	firstAt    = 401248
-	keyClassAt = 925536
-	cellsAt    = 1067048
+	textOffAt  = 401248
+	firstAt    = 593684
+	keyClassAt = 1117972
+	cellsAt    = 1259484
+	textAt     = 2953422
 )
 
 // The arrays, read in place from the binary's read-only data (lookup.View): start-up
@@ -55,6 +59,7 @@ const (
 var (
 	keyClass = (*[keyStride * keyStride]uint16)(lookup.View[uint16](tableBin, keyClassAt, keyStride*keyStride))
 	search   = (*[searchSize]uint32)(lookup.View[uint32](tableBin, searchAt, searchSize))
+	textOff  = (*[tableValues + 1]uint32)(lookup.View[uint32](tableBin, textOffAt, tableValues+1))
 	first    = (*[1 << 18]uint16)(lookup.View[uint16](tableBin, firstAt, 1<<18))
 	table    = lookup.Table[uint16]{
 		Cells:  lookup.View[uint16](tableBin, cellsAt, classes*intervals),
@@ -64,11 +69,24 @@ var (
 
 // predictTable is the fast path of Predict: a key lookup, a search, two loads.
 func predictTable(f feature.Features) float64 {
+	return table.Values[value(f)]
+}
+
+// PredictText returns Predict(f) and its JSON text, as encoding/json writes the
+// float64: the text of each distinct prediction is in the table, so that serving
+// a ride formats no float (model.Model's PredictText).
+func PredictText(f feature.Features) (float64, string) {
+	v := value(f)
+	return table.Values[v], tableBin[textAt+textOff[v] : textAt+textOff[v+1]]
+}
+
+// value returns the index of f's prediction among the table's distinct values.
+func value(f feature.Features) int {
 	class := 0 // a key with an id ≥ keyStride is in no vocabulary
 	if uint32(f.PU) < keyStride && uint32(f.DO) < keyStride {
 		class = int(keyClass[int(f.PU)*keyStride+int(f.DO)])
 	}
-	return table.At(class*intervals + interval(float32(f.Distance)))
+	return int(table.Cells[class*intervals+interval(float32(f.Distance))])
 }
 
 // interval returns the number of thresholds < x: the interval holding x.

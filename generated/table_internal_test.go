@@ -1,6 +1,7 @@
 package generated
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -18,6 +19,20 @@ func TestTableReadInPlace(t *testing.T) {
 	assert.True(t, lookup.InPlace[uint16](tableBin, firstAt), "first")
 	assert.True(t, lookup.InPlace[uint16](tableBin, keyClassAt), "keyClass")
 	assert.True(t, lookup.InPlace[uint16](tableBin, cellsAt), "cells")
+	assert.True(t, lookup.InPlace[uint32](tableBin, textOffAt), "textOff")
+}
+
+// Each distinct prediction's text is what encoding/json writes of it.
+func TestTableText(t *testing.T) {
+	require.Equal(t, uint32(0), textOff[0])
+	require.Equal(t, len(tableBin), textAt+int(textOff[tableValues]), "the text ends the blob")
+	for v, x := range table.Values {
+		want, err := json.Marshal(x)
+		require.NoError(t, err)
+		if got := tableBin[textAt+textOff[v] : textAt+textOff[v+1]]; got != string(want) {
+			require.Failf(t, "text differs from encoding/json's", "value %d (%v): %q, want %q", v, x, got, want)
+		}
+	}
 }
 
 // Every cell indexes one of the values, and every key class is a row: no

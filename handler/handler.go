@@ -127,10 +127,10 @@ func (h *Handler) handle(ctx context.Context, ev events.KinesisEvent, sc *scratc
 			h.log.Warn("bad record", append(r.logAttrs(&ev.Records[r.index]), "reason", err.Error())...)
 			continue
 		}
-		p := h.model.Event(ride)
+		p, duration := h.model.EventText(ride)
 		resp.Predictions = append(resp.Predictions, p)
 		start := len(buf)
-		buf = h.enc.Append(buf, p.Prediction)
+		buf = h.enc.AppendText(buf, p.Prediction, duration)
 		entries = append(entries, putrecords.Entry{Data: buf[start:len(buf):len(buf)], Index: r.index})
 		keyBuf = ride.AppendPartitionKey(keyBuf)
 		keyEnd = append(keyEnd, len(keyBuf))

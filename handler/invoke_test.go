@@ -3,12 +3,16 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/model"
 )
 
 // Invoke answers what aws-lambda-go answered, byte for byte: the event read
@@ -38,6 +42,7 @@ func TestInvoke(t *testing.T) {
 	for name, ev := range cases {
 		for _, h := range []*Handler{
 			New(Config{PredictionsStream: DefaultPredictionsStream, TestRun: true, Logger: (&logLines{}).logger()}, tiny("v"), nil),
+			New(Config{PredictionsStream: DefaultPredictionsStream, TestRun: true, Logger: (&logLines{}).logger()}, tinyText("v"), nil),
 			New(Config{PredictionsStream: "p", Attempts: 2, MaxBackoff: time.Millisecond, Logger: (&logLines{}).logger()}, tiny("v"), failing),
 		} {
 			payload, err := json.Marshal(ev)
@@ -58,6 +63,16 @@ func TestInvoke(t *testing.T) {
 	resp, err := New(Config{PredictionsStream: "p", Attempts: 1, Logger: (&logLines{}).logger()}, tiny("v"), failing).Handle(ctx, mixed)
 	require.NoError(t, err)
 	assert.NotEmpty(t, resp.BatchItemFailures)
+}
+
+// tinyText is tiny with its predictions' text, as a compiled model keeps it.
+func tinyText(version string) model.Model {
+	m := tiny(version)
+	m.PredictText = func(f feature.Features) (float64, string) {
+		x := tinyPredict(f)
+		return x, strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return m
 }
 
 // An invocation whose payload is no Kinesis event fails, with

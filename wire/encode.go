@@ -10,7 +10,7 @@ import (
 // writes (FuzzAppendJSON checks it), without reflection: encoding/json took a
 // sixth of the handler's time.
 func (p PredictionEvent) AppendJSON(b []byte) []byte {
-	return appendPrediction(appendHead(b, p.Model, p.Version), p.Prediction)
+	return appendPrediction(appendHead(b, p.Model, p.Version), p.Prediction, "")
 }
 
 // An Encoder writes the prediction events of one model and version, as
@@ -25,7 +25,13 @@ func NewEncoder(model, version string) *Encoder {
 
 // Append appends the prediction event of p.
 func (e *Encoder) Append(b []byte, p Prediction) []byte {
-	return appendPrediction(append(b, e.head...), p)
+	return appendPrediction(append(b, e.head...), p, "")
+}
+
+// AppendText is Append given the JSON text of p.RideDuration, as
+// json.Marshal writes it (a model's PredictText), or "" to format it.
+func (e *Encoder) AppendText(b []byte, p Prediction, duration string) []byte {
+	return appendPrediction(append(b, e.head...), p, duration)
 }
 
 // appendHead writes the event up to its prediction's first value.
@@ -37,9 +43,14 @@ func appendHead(b []byte, model, version string) []byte {
 	return append(b, `,"prediction":{"ride_duration":`...)
 }
 
-// appendPrediction writes the rest of the event.
-func appendPrediction(b []byte, p Prediction) []byte {
-	b = appendFloat(b, p.RideDuration)
+// appendPrediction writes the rest of the event, with the duration's text
+// when it is given.
+func appendPrediction(b []byte, p Prediction, duration string) []byte {
+	if duration != "" {
+		b = append(b, duration...)
+	} else {
+		b = appendFloat(b, p.RideDuration)
+	}
 	b = append(b, `,"ride_id":`...)
 	b = appendRaw(b, p.RideID)
 	return append(b, "}}"...)

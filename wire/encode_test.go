@@ -20,7 +20,14 @@ func TestAppendJSON(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, string(want), string(p.AppendJSON(nil)))
 		require.Equal(t, string(want), string(NewEncoder(p.Model, p.Version).Append([]byte{}, p.Prediction)))
+		text, err := json.Marshal(p.Prediction.RideDuration)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(NewEncoder(p.Model, p.Version).AppendText(nil, p.Prediction, string(text))))
 	}
+	// The text given is the text written: nothing is formatted.
+	e := NewEncoder("m", "v")
+	require.Equal(t, `{"model":"m","version":"v","prediction":{"ride_duration":1.50,"ride_id":1}}`,
+		string(e.AppendText(nil, Prediction{RideDuration: 1.5, RideID: json.RawMessage("1")}, "1.50")))
 }
 
 // FuzzAppendJSON checks AppendJSON against json.Marshal.

@@ -60,7 +60,8 @@ func (c *cli) lines(args []string) int {
 				fmt.Fprintf(c.stderr, "line %d: %v\n", n, perr)
 				continue
 			}
-			buf = enc.Append(buf[:0], m.Event(ride).Prediction)
+			p, duration := m.EventText(ride)
+			buf = enc.AppendText(buf[:0], p.Prediction, duration)
 			out.Write(append(buf, '\n'))
 		}
 		if errors.Is(err, io.EOF) {

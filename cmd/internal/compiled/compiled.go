@@ -19,7 +19,7 @@ func Model() model.Model {
 	if version == "" {
 		version = generated.Version
 	}
-	return model.Model{Name: generated.ModelName, Version: version, Predict: generated.Predict}
+	return model.Model{Name: generated.ModelName, Version: version, Predict: generated.Predict, PredictText: generated.PredictText}
 }
 
 // Vocabulary is the compiled model's PU_DO vocabulary: the keys it saw in
