@@ -106,8 +106,9 @@ rie: ## run bootstrap under aws-lambda-rie on 127.0.0.1:RIE_PORT (8080), TEST_RU
 	TEST_RUN=True RUN_ID=Test123 AWS_DEFAULT_REGION=us-east-1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 \
 	  build/rie/aws-lambda-rie --runtime-interface-emulator-address 127.0.0.1:$(RIE_PORT) build/rie/bootstrap
 
-bench-handler: ## BenchmarkHandler100: one 100-record event through the handler (TEST_RUN), with allocs
-	$(GO) test ./handler -run '^$$' -bench BenchmarkHandler100 -benchmem -count 5
+bench-handler: ## one 100-record event through the handler and through Invoke (TEST_RUN): tiny model, then the compiled one
+	$(GO) test ./handler -run '^$$' -bench 'BenchmarkHandler100|BenchmarkInvoke100' -benchmem -count 5
+	$(GO) test ./cmd/bootstrap ./kinesisevent -run '^$$' -bench . -benchmem -count 5
 
 test-function: ## the function's tests: handler (moto), mapping, RIE, end to end with the AWS CLI
 	$(GO) test ./wire ./putrecords ./handler ./eventsource ./cmd/... ./internal/testenv ./internal/faultproxy

@@ -38,7 +38,8 @@ type Figures struct {
 	// RideEventBytes and PredictionBytes are the records' sizes on the streams.
 	RideEventBytes, PredictionBytes int
 	// CPUPerRide is the function's CPU time per ride at one full vCPU:
-	// parse, predict, encode (the Go handler: BenchmarkHandler100 / 100).
+	// read the event, parse, predict, encode, write the response (the Go
+	// function: cmd/bootstrap's BenchmarkInvoke100 / 100).
 	CPUPerRide float64 // seconds
 	// PutCallsPerRide is how many write calls a ride costs: 1/500 for one
 	// PutRecords call per 500 predictions, 1 for a PutRecord per ride.

@@ -4,7 +4,7 @@
 // package capacity. Flags override the Go function's figures, so the table
 // can be redone when a measurement or the deployment changes:
 //
-//	capacity -cpu-per-ride 0.3us -latency 15ms -memory 256 -batch-size 500
+//	capacity -cpu-per-ride 2us -latency 15ms -memory 256 -batch-size 500
 package main
 
 import (
@@ -17,7 +17,7 @@ import (
 
 func main() {
 	f := capacity.Go
-	cpu := flag.Duration("cpu-per-ride", time.Duration(f.CPUPerRide*1e9), "the handler's CPU time per ride at one vCPU (BenchmarkHandler100 / 100)")
+	cpu := flag.Duration("cpu-per-ride", time.Duration(f.CPUPerRide*1e9), "the function's CPU time per ride at one vCPU (cmd/bootstrap's BenchmarkInvoke100 / 100)")
 	latency := flag.Duration("latency", time.Duration(f.PutLatency*1e9), "one PutRecords round trip (both designs)")
 	flag.IntVar(&f.MemoryMB, "memory", f.MemoryMB, "the function's memory in MB (its CPU share)")
 	flag.IntVar(&f.BatchSize, "batch-size", f.BatchSize, "records per invocation (the event-source mapping's BatchSize)")
