@@ -26,11 +26,13 @@ GOLDEN     = testdata/golden_predictions.csv.zst
 
 .PHONY: deps data prep train generate test bench
 
-# Debian packages the tests need: sklearn 1.2.1, pandas and zstandard to retrain, yaml to read
-# MLflow's MLmodel (make model), AWS CLI v2 (/usr/bin/aws) for the end-to-end walkthrough, zip for
+# Debian packages the tests need: sklearn 1.2.1, xgboost 1.7, pandas and zstandard to retrain and
+# to train a small model of each kind, yaml to read MLflow's MLmodel (make model), qemu-user-static
+# to run the arm64 golden tests, AWS CLI v2 (/usr/bin/aws) for the end-to-end walkthrough, zip for
 # make package, chromium for the report page's browser test, protoc for kpl's regenerate-and-compare
 # test, shellcheck for actionlint (make lint-workflows). Installed only when missing (needs root).
-DEB_PACKAGES = python3-sklearn python3-pandas python3-zstandard python3-yaml awscli zip chromium protobuf-compiler shellcheck
+DEB_PACKAGES = python3-sklearn python3-xgboost python3-pandas python3-zstandard python3-yaml qemu-user-static \
+  awscli zip chromium protobuf-compiler shellcheck
 deps: ## install the Debian packages the tests need, if missing
 	@dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PACKAGES); }
@@ -54,8 +56,17 @@ train: prep ## fit the forest (Debian python3-sklearn), print the RMSE, export i
 generate: ## regenerate generated/ from the export (go generate)
 	$(GO) generate ./generated
 
-test: deps ## install what the tests need, then run every test (what .ci/run runs)
+test: deps ## install what the tests need, then run every test, and the golden tests on arm64 (what .ci/run runs)
 	$(GO) test ./...
+	$(MAKE) --no-print-directory test-arm64
+
+# The golden tests built for arm64 (the SAM template's default architecture, where Go fuses
+# x*y + z into one FMA unless the product is rounded explicitly) and run under qemu.
+.PHONY: test-arm64
+test-arm64: ## the generated model's golden tests on arm64, under qemu-aarch64-static
+	@mkdir -p build/arm64
+	CGO_ENABLED=0 GOARCH=arm64 $(GO) test -c -o build/arm64/generated.test ./generated
+	cd generated && qemu-aarch64-static ../build/arm64/generated.test -test.run 'Golden|TestRide|Keys|Thresholds'
 
 bench: ## benchmark the generated model, with sklearn's time on the same rows when it is installed
 	$(GO) test ./generated -run '^$$' -bench . -benchmem -count 5
@@ -201,14 +212,17 @@ report-screenshot: ## re-take docs/report.png, the README's screenshot of the re
 
 ## ---- release: an MLflow run → model → test → package → deploy ----
 # make model RUN_ID=<run> fetches the run's MLflow model directory (MODEL_URI: the original's
-# artifact layout in S3 by default; any s3:// prefix or local directory), checks it, exports it with
-# sklearn's golden predictions over the VALID month, regenerates generated/ and runs the golden
-# tests. It overwrites EXPORT, GOLDEN and generated/ once the checks pass (git checkout -- testdata
+# artifact layout in S3 by default; any s3:// prefix or local directory), and the DictVectorizer an
+# XGBoost run keeps beside it (PREPROCESSOR_URI: artifacts/preprocessor/preprocessor.b, next to the
+# model directory, by default), checks it, exports it with the library's golden predictions over the
+# VALID month, regenerates generated/ and runs the golden tests. It overwrites EXPORT, GOLDEN and generated/ once the checks pass (git checkout -- testdata
 # generated restores the committed model). The generated Version is the run id. Each failure names
 # its step; the line above it, from the step's tool, says the cause.
 MLFLOW_ARTIFACTS       ?= s3://mlflow-nyc-taxi-reg-exp/4
 MODEL_URI              ?= $(MLFLOW_ARTIFACTS)/$(RUN_ID)/artifacts/model
 MODEL_DIR              ?= build/mlflow/$(RUN_ID)
+PREPROCESSOR_URI       ?= $(dir $(patsubst %/,%,$(MODEL_URI)))preprocessor/preprocessor.b
+PREPROCESSOR           = $(MODEL_DIR).preprocessor.b
 ALLOW_SKLEARN_MISMATCH ?=
 ACTIONLINT_MODULE       = github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 # $(call model-step,N/4 NAME,what a failure leaves,command)
@@ -218,7 +232,7 @@ MODEL_CHANGED = testdata/ and generated/ hold the new model: git checkout -- tes
 
 .PHONY: model model-fetch model-export model-generate model-test release deploy-verify lint-workflows
 
-model: ## RUN_ID=<MLflow run> [MODEL_URI=s3://…|dir]: fetch, check, export + golden predictions, generate, golden tests
+model: ## RUN_ID=<MLflow run> [MODEL_URI=s3://…|dir] [PREPROCESSOR_URI=…]: fetch, check, export + golden predictions, generate, golden tests
 	@test -n "$(RUN_ID)" || { echo "make model: set RUN_ID=<MLflow run id>" >&2; exit 2; }
 	@$(MAKE) --no-print-directory -j1 model-fetch model-export model-generate model-test
 	@echo "make model: model of run $(RUN_ID) exported, generated (Version $(RUN_ID)) and golden-tested; next: make test package, or make release"
@@ -226,11 +240,14 @@ model: ## RUN_ID=<MLflow run> [MODEL_URI=s3://…|dir]: fetch, check, export + g
 model-fetch:
 	@echo "==> model 1/4 fetch: $(MODEL_URI) → $(MODEL_DIR)"
 	@$(call model-step,1/4 fetch,$(MODEL_KEPT),$(GO) build -o build/tools/fetchmodel ./cmd/fetchmodel && \
-	  build/tools/fetchmodel -run-id '$(RUN_ID)' -out '$(MODEL_DIR)' '$(MODEL_URI)')
+	  build/tools/fetchmodel -run-id '$(RUN_ID)' -out '$(MODEL_DIR)' \
+	    -preprocessor '$(PREPROCESSOR_URI)' -preprocessor-out '$(PREPROCESSOR)' \
+	    $(if $(filter command line environment,$(origin PREPROCESSOR_URI)),-preprocessor-required) '$(MODEL_URI)')
 
 model-export: build/valid.csv
-	@echo "==> model 2/4 export: check the model, export it, golden predictions over $(VALID) (training/export.py)"
+	@echo "==> model 2/4 export: check the model, export it, the library's golden predictions over $(VALID) (training/export.py)"
 	@$(call model-step,2/4 export,$(MODEL_KEPT),$(PYTHON) training/export.py --model '$(MODEL_DIR)' --run-id '$(RUN_ID)' \
+	  $$(test -f '$(PREPROCESSOR)' && echo --preprocessor '$(PREPROCESSOR)') \
 	  $(if $(ALLOW_SKLEARN_MISMATCH),--allow-sklearn-mismatch) --valid build/valid.csv --export $(EXPORT) --golden $(GOLDEN))
 
 model-generate:
@@ -239,7 +256,7 @@ model-generate:
 
 model-test:
 	@echo "==> model 4/4 test: golden tests, go test ./generated"
-	@$(call model-step,4/4 test,the generated code does not reproduce sklearn's predictions: do not release it; $(MODEL_CHANGED),$(GO) test -count=1 ./generated)
+	@$(call model-step,4/4 test,the generated code does not reproduce the library's predictions: do not release it; $(MODEL_CHANGED),$(GO) test -count=1 ./generated)
 
 release: ## RUN_ID=<MLflow run>: make model, make test, then deploy-zip (package, upload, deploy) and deploy-verify
 	@test -n "$(RUN_ID)" || { echo "make release: set RUN_ID=<MLflow run id>" >&2; exit 2; }

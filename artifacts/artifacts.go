@@ -237,3 +237,33 @@ func copyFile(from, to string) (int64, error) {
 	}
 	return n, err
 }
+
+// FetchFile copies one file, at loc (an S3 key, or a local path in Dir), to
+// the path to, replacing it only once the whole file has arrived. A missing
+// file is an error wrapping ErrNotFound. It fetches what a model directory
+// refers to from beside it: the course's XGBoost runs keep their
+// DictVectorizer apart from the model, as artifacts/preprocessor/preprocessor.b.
+func FetchFile(ctx context.Context, client S3, loc Location, to string) (File, error) {
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return File{}, err
+	}
+	tmp := to + ".fetch"
+	defer os.Remove(tmp)
+	var n int64
+	var err error
+	if loc.Bucket != "" {
+		n, err = getObject(ctx, client, loc.Bucket, loc.Prefix, tmp)
+		if err != nil {
+			err = s3Error(loc.Bucket, loc.Prefix, err)
+		}
+	} else {
+		n, err = copyFile(loc.Dir, tmp)
+		if errors.Is(err, fs.ErrNotExist) {
+			err = fmt.Errorf("%s does not exist: %w", loc.Dir, ErrNotFound)
+		}
+	}
+	if err != nil {
+		return File{}, err
+	}
+	return File{Name: filepath.Base(to), Size: n}, os.Rename(tmp, to)
+}

@@ -13,25 +13,51 @@ import (
 )
 
 // Format is the export format this package reads.
-const Format = "rideduration-forest/v1"
+const Format = "rideduration-forest/v2"
 
 // Leaf marks a missing child in children_left/children_right.
 const Leaf = -1
 
-// Forest is a decoded export.
-type Forest struct {
+// Ensemble is a decoded export: trees, and how their outputs combine.
+type Ensemble struct {
 	Format       string   `json:"format"`
 	Metadata     Metadata `json:"metadata"`
 	FeatureNames []string `json:"feature_names"`
+	Sparse       bool     `json:"sparse"`
+	Combine      Combine  `json:"ensemble"`
 	Trees        []Tree   `json:"trees"`
 
-	vocab *feature.Vocabulary // built by Check
+	columns feature.Columns // built by Check
 }
+
+// Combine says how the library evaluates its trees: see doc.go.
+type Combine struct {
+	Input   string  `json:"input"`  // "float32" or "float64"
+	Split   string  `json:"split"`  // "<=" or "<"
+	Absent  string  `json:"absent"` // "zero" or "missing"
+	Sum     string  `json:"sum"`    // "float64" or "float32"
+	Base    float64 `json:"base"`
+	Scale   float64 `json:"scale"`
+	Divisor float64 `json:"divisor"`
+}
+
+// The values of Combine's fields.
+const (
+	Float32 = "float32"
+	Float64 = "float64"
+	LE      = "<="
+	LT      = "<"
+	Zero    = "zero"
+	Missing = "missing"
+)
 
 // Metadata describes the model and how it was made.
 type Metadata struct {
 	ModelName          string         `json:"model_name"`
 	Version            string         `json:"version"`
+	Estimator          string         `json:"estimator"`
+	Library            string         `json:"library"`
+	LibraryVersion     string         `json:"library_version"`
 	SklearnVersion     string         `json:"sklearn_version"`
 	NEstimators        int            `json:"n_estimators"`
 	Params             map[string]any `json:"params"`
@@ -57,84 +83,116 @@ func (m *Metadata) ID() string {
 	return m.Version
 }
 
-// Tree holds sklearn's tree_ arrays, one entry per node.
+// Tree holds a tree's node arrays, one entry per node.
 type Tree struct {
 	ChildrenLeft  []int32   `json:"children_left"`
 	ChildrenRight []int32   `json:"children_right"`
 	Feature       []int32   `json:"feature"`
 	Threshold     []float64 `json:"threshold"`
 	Value         []float64 `json:"value"`
-	NNodeSamples  []int64   `json:"n_node_samples"`
+	MissingLeft   []uint8   `json:"missing_left,omitempty"`
+	NNodeSamples  []int64   `json:"n_node_samples,omitempty"`
 }
 
 // IsLeaf reports whether node n is a leaf.
 func (t *Tree) IsLeaf(n int32) bool { return t.ChildrenLeft[n] == Leaf }
 
+// Nodes is the number of nodes.
+func (t *Tree) Nodes() int { return len(t.ChildrenLeft) }
+
 // Load reads and checks the export at path.
-func Load(path string) (*Forest, error) {
+func Load(path string) (*Ensemble, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	forest, err := Read(f)
+	e, err := Read(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return forest, nil
+	return e, nil
 }
 
 // Read decodes and checks an export.
-func Read(r io.Reader) (*Forest, error) {
+func Read(r io.Reader) (*Ensemble, error) {
 	zr, err := zstd.NewReader(r)
 	if err != nil {
 		return nil, err
 	}
 	defer zr.Close()
-	var f Forest
-	if err := json.NewDecoder(zr).Decode(&f); err != nil {
+	var e Ensemble
+	if err := json.NewDecoder(zr).Decode(&e); err != nil {
 		return nil, fmt.Errorf("decode export: %w", err)
 	}
-	if err := f.Check(); err != nil {
+	if err := e.Check(); err != nil {
 		return nil, err
 	}
-	return &f, nil
+	return &e, nil
 }
 
-// Check verifies what the generator relies on: the format, a vocabulary
-// package feature understands, and well-formed trees whose nodes each have
-// one parent and children after them (sklearn's depth-first node order), so
-// every walk ends. It keeps the vocabulary it builds: see Vocabulary.
-func (f *Forest) Check() error {
-	f.vocab = nil
-	if f.Format != Format {
-		return fmt.Errorf("export format %q, want %q", f.Format, Format)
+// Check verifies what the generator relies on: the format, columns a ride
+// can feed (feature.NewColumns), a combination rule this package knows, and
+// well-formed trees whose nodes each have one parent and children after
+// them, so every walk ends. It keeps the columns it builds: see Columns.
+func (e *Ensemble) Check() error {
+	e.columns = nil
+	if e.Format != Format {
+		return fmt.Errorf("export format %q, want %q", e.Format, Format)
 	}
-	vocab, err := feature.NewVocabulary(f.FeatureNames)
+	cols, err := feature.NewColumns(e.FeatureNames)
 	if err != nil {
+		return fmt.Errorf("the model's %w", err)
+	}
+	if err := e.Combine.check(); err != nil {
 		return err
 	}
-	if len(f.Trees) == 0 || len(f.Trees) != f.Metadata.NEstimators {
-		return fmt.Errorf("export has %d trees, metadata says n_estimators %d", len(f.Trees), f.Metadata.NEstimators)
+	if len(e.Trees) == 0 || len(e.Trees) != e.Metadata.NEstimators {
+		return fmt.Errorf("export has %d trees, metadata says n_estimators %d", len(e.Trees), e.Metadata.NEstimators)
 	}
-	for i := range f.Trees {
-		if err := f.Trees[i].check(len(f.FeatureNames)); err != nil {
+	missing := e.Sparse && e.Combine.Absent == Missing
+	for i := range e.Trees {
+		if err := e.Trees[i].check(len(e.FeatureNames), missing); err != nil {
 			return fmt.Errorf("tree %d: %w", i, err)
 		}
 	}
-	f.vocab = vocab
+	e.columns = cols
 	return nil
 }
 
-// Vocabulary returns the vocabulary of FeatureNames that the last successful
-// Check built (Load and Read check), or nil if f was not checked or the check
-// failed. A forest changed after its check must be checked again.
-func (f *Forest) Vocabulary() *feature.Vocabulary { return f.vocab }
+func (c *Combine) check() error {
+	switch {
+	case c.Input != Float32 && c.Input != Float64:
+		return fmt.Errorf("ensemble input %q: want float32 or float64", c.Input)
+	case c.Split != LE && c.Split != LT:
+		return fmt.Errorf("ensemble split %q: want <= or <", c.Split)
+	case c.Absent != Zero && c.Absent != Missing:
+		return fmt.Errorf("ensemble absent %q: want zero or missing", c.Absent)
+	case c.Sum != Float32 && c.Sum != Float64:
+		return fmt.Errorf("ensemble sum %q: want float32 or float64", c.Sum)
+	case !finite(c.Base) || !finite(c.Scale) || !finite(c.Divisor) || c.Divisor == 0:
+		return fmt.Errorf("ensemble base %v, scale %v, divisor %v: want finite numbers, a divisor not 0", c.Base, c.Scale, c.Divisor)
+	case c.Sum == Float32 && (float64(float32(c.Base)) != c.Base || float64(float32(c.Scale)) != c.Scale || float64(float32(c.Divisor)) != c.Divisor):
+		return fmt.Errorf("ensemble sums in float32, but base %v, scale %v or divisor %v is not a float32", c.Base, c.Scale, c.Divisor)
+	}
+	return nil
+}
 
-func (t *Tree) check(columns int) error {
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+// Columns returns the columns of FeatureNames that the last successful
+// Check built (Load and Read check), or nil if e was not checked or the
+// check failed. An ensemble changed after its check must be checked again.
+func (e *Ensemble) Columns() feature.Columns { return e.columns }
+
+func (t *Tree) check(columns int, missing bool) error {
 	n := len(t.ChildrenLeft)
-	if n == 0 || len(t.ChildrenRight) != n || len(t.Feature) != n || len(t.Threshold) != n || len(t.Value) != n || len(t.NNodeSamples) != n {
+	if n == 0 || len(t.ChildrenRight) != n || len(t.Feature) != n || len(t.Threshold) != n || len(t.Value) != n ||
+		(t.MissingLeft != nil && len(t.MissingLeft) != n) || (t.NNodeSamples != nil && len(t.NNodeSamples) != n) {
 		return fmt.Errorf("node arrays differ in length or are empty")
+	}
+	if missing && t.MissingLeft == nil {
+		return fmt.Errorf("absent entries are missing values, but the tree has no missing_left")
 	}
 	parents := make([]int, n)
 	for i := range n {
@@ -143,7 +201,7 @@ func (t *Tree) check(columns int) error {
 			return fmt.Errorf("node %d has one child", i)
 		}
 		if l == Leaf {
-			if math.IsNaN(t.Value[i]) || math.IsInf(t.Value[i], 0) {
+			if !finite(t.Value[i]) {
 				return fmt.Errorf("leaf %d has value %v", i, t.Value[i])
 			}
 			continue
@@ -166,35 +224,4 @@ func (t *Tree) check(columns int) error {
 		}
 	}
 	return nil
-}
-
-// Threshold32 is the largest float32 ≤ t: for every float32 x,
-// x <= t exactly when x <= Threshold32(t). sklearn compares float32 inputs
-// with float64 thresholds; this lets Go code compare in float32.
-func Threshold32(t float64) float32 {
-	f := float32(t)
-	if float64(f) > t {
-		f = math.Nextafter32(f, float32(math.Inf(-1)))
-	}
-	return f
-}
-
-// Predict is the reference evaluation, as sklearn does it, over a dense row
-// of float32 inputs (one per feature column). It is slow and plain: the
-// generated code is tested against it and against sklearn's own outputs.
-func (f *Forest) Predict(x []float32) float64 {
-	var sum float64
-	for i := range f.Trees {
-		t := &f.Trees[i]
-		n := int32(0)
-		for !t.IsLeaf(n) {
-			if float64(x[t.Feature[n]]) <= t.Threshold[n] {
-				n = t.ChildrenLeft[n]
-			} else {
-				n = t.ChildrenRight[n]
-			}
-		}
-		sum += t.Value[n]
-	}
-	return sum / float64(len(f.Trees))
 }

@@ -34,6 +34,8 @@ func TestThreshold32(t *testing.T) {
 func TestLoadCommittedExport(t *testing.T) {
 	f, err := Load("../testdata/model.json.zst")
 	require.NoError(t, err)
+	assert.Equal(t, Format, f.Format)
+	require.NoError(t, err)
 	assert.Equal(t, 100, len(f.Trees))
 	assert.Equal(t, "1.2.1", f.Metadata.SklearnVersion)
 	nodes := 0
@@ -42,8 +44,10 @@ func TestLoadCommittedExport(t *testing.T) {
 	}
 	assert.Equal(t, 177238, nodes)
 	assert.Equal(t, 6683, len(f.FeatureNames))
-	require.NotNil(t, f.Vocabulary(), "Load checks, and keeps the vocabulary")
-	assert.Equal(t, f.FeatureNames, f.Vocabulary().Names())
+	require.NotNil(t, f.Columns(), "Load checks, and keeps the columns")
+	assert.Equal(t, f.FeatureNames, f.Columns().Names())
+	assert.Equal(t, Combine{Input: Float32, Split: LE, Absent: Zero, Sum: Float64, Base: 0, Scale: 1, Divisor: 100}, f.Combine, "a forest: the mean of its trees")
+	assert.Equal(t, "RandomForestRegressor", f.Metadata.Estimator)
 	assert.Equal(t, "1cc25c4db1ff0961ec7bbf03e06f6eb0397d5d71463863070dd37905168ca994", f.Metadata.TrainTableSHA256)
 	assert.Equal(t, "378a2419f226432dd531baa84fc6402542c0f6d1600bbe56cca050af729936d8", f.Metadata.ValidTableSHA256)
 }
@@ -85,18 +89,19 @@ func TestMetadataKeepsEveryKey(t *testing.T) {
 }
 
 func TestMetadataID(t *testing.T) {
-	m := Metadata{Version: "a994c01e34f10df5d7958989a533fd5b"}
-	assert.Equal(t, "a994c01e34f10df5d7958989a533fd5b", m.ID(), "trained here: the content hash")
+	m := Metadata{Version: "4723ad0b98d26d3d636d19bb13604f1c"}
+	assert.Equal(t, "4723ad0b98d26d3d636d19bb13604f1c", m.ID(), "trained here: the content hash")
 	m.RunID = "def558fd38f44d8e9c4fc632668d3a47"
 	assert.Equal(t, "def558fd38f44d8e9c4fc632668d3a47", m.ID(), "from an MLflow run: the run id")
 }
 
 func TestCheckRejects(t *testing.T) {
-	good := func() *Forest {
-		return &Forest{
+	good := func() *Ensemble {
+		return &Ensemble{
 			Format:       Format,
 			Metadata:     Metadata{NEstimators: 1},
 			FeatureNames: []string{"PU_DO=1_2", "trip_distance"},
+			Combine:      forest(1),
 			Trees: []Tree{{
 				ChildrenLeft: []int32{1, Leaf, Leaf}, ChildrenRight: []int32{2, Leaf, Leaf},
 				Feature: []int32{1, -2, -2}, Threshold: []float64{1.5, -2, -2},
@@ -106,26 +111,34 @@ func TestCheckRejects(t *testing.T) {
 	}
 	f := good()
 	require.NoError(t, f.Check())
-	require.NotNil(t, f.Vocabulary())
-	assert.Equal(t, 1, f.Vocabulary().DistanceIndex())
-	for name, breakIt := range map[string]func(f *Forest){
-		"format":          func(f *Forest) { f.Format = "other/v9" },
-		"n_estimators":    func(f *Forest) { f.Metadata.NEstimators = 2 },
-		"vocabulary":      func(f *Forest) { f.FeatureNames = []string{"PU_DO=1_2"} },
-		"lengths":         func(f *Forest) { f.Trees[0].Value = f.Trees[0].Value[:2] },
-		"one child":       func(f *Forest) { f.Trees[0].ChildrenRight[0] = Leaf },
-		"child before":    func(f *Forest) { f.Trees[0].ChildrenLeft[0] = 0 },
-		"shared child":    func(f *Forest) { f.Trees[0].ChildrenRight[0] = 1 },
-		"column range":    func(f *Forest) { f.Trees[0].Feature[0] = 7 },
-		"NaN threshold":   func(f *Forest) { f.Trees[0].Threshold[0] = math.NaN() },
-		"infinite leaf":   func(f *Forest) { f.Trees[0].Value[1] = math.Inf(1) },
-		"child past end":  func(f *Forest) { f.Trees[0].ChildrenLeft[0] = 3 },
-		"no trees at all": func(f *Forest) { f.Trees = nil; f.Metadata.NEstimators = 0 },
+	require.NotNil(t, f.Columns())
+	for name, breakIt := range map[string]func(f *Ensemble){
+		"format":          func(f *Ensemble) { f.Format = "other/v9" },
+		"n_estimators":    func(f *Ensemble) { f.Metadata.NEstimators = 2 },
+		"columns":         func(f *Ensemble) { f.FeatureNames = []string{"PU_DO=1_2", "fare_amount"} },
+		"input":           func(f *Ensemble) { f.Combine.Input = "float16" },
+		"split":           func(f *Ensemble) { f.Combine.Split = ">" },
+		"absent":          func(f *Ensemble) { f.Combine.Absent = "" },
+		"sum":             func(f *Ensemble) { f.Combine.Sum = "int" },
+		"divisor":         func(f *Ensemble) { f.Combine.Divisor = 0 },
+		"NaN base":        func(f *Ensemble) { f.Combine.Base = math.NaN() },
+		"float32 base":    func(f *Ensemble) { f.Combine.Sum = Float32; f.Combine.Base = 0.1 },
+		"no missing_left": func(f *Ensemble) { f.Sparse = true; f.Combine.Absent = Missing },
+		"missing lengths": func(f *Ensemble) { f.Trees[0].MissingLeft = []uint8{1} },
+		"lengths":         func(f *Ensemble) { f.Trees[0].Value = f.Trees[0].Value[:2] },
+		"one child":       func(f *Ensemble) { f.Trees[0].ChildrenRight[0] = Leaf },
+		"child before":    func(f *Ensemble) { f.Trees[0].ChildrenLeft[0] = 0 },
+		"shared child":    func(f *Ensemble) { f.Trees[0].ChildrenRight[0] = 1 },
+		"column range":    func(f *Ensemble) { f.Trees[0].Feature[0] = 7 },
+		"NaN threshold":   func(f *Ensemble) { f.Trees[0].Threshold[0] = math.NaN() },
+		"infinite leaf":   func(f *Ensemble) { f.Trees[0].Value[1] = math.Inf(1) },
+		"child past end":  func(f *Ensemble) { f.Trees[0].ChildrenLeft[0] = 3 },
+		"no trees at all": func(f *Ensemble) { f.Trees = nil; f.Metadata.NEstimators = 0 },
 	} {
 		f := good()
 		require.NoError(t, f.Check())
 		breakIt(f)
 		assert.Error(t, f.Check(), name)
-		assert.Nil(t, f.Vocabulary(), "%s: a failed check keeps no vocabulary", name)
+		assert.Nil(t, f.Columns(), "%s: a failed check keeps no columns", name)
 	}
 }

@@ -1,14 +1,14 @@
 // Package feature is the single definition of the model's input, shared by
 // training preparation, serving and tests.
 //
-// The model sees two features, as scikit-learn's DictVectorizer saw them:
+// A ride carries three values: its pickup and drop-off TLC location ids and
+// its distance. A model sees them through DictVectorizer's columns
+// (Columns): the original's PU_DO, the string "<PULocationID>_<DOLocationID>"
+// one-hot, and trip_distance, a number; or the ids as categories or as
+// numbers, in any combination.
 //
-//   - PU_DO, one-hot: the string "<PULocationID>_<DOLocationID>", which for the
-//     integer TLC location ids equals Python's '%s_%s' % (PU, DO);
-//   - trip_distance, numeric, in miles.
-//
-// A Key holds the two ids as integers, so mapping a ride to its vocabulary
-// column (Vocabulary.Index) needs no string building.
+// A Key holds the two ids as integers, so matching a ride to a one-hot column
+// (Column.Match) needs no string building.
 package feature
 
 import (
@@ -28,18 +28,19 @@ func (k Key) String() string {
 	return strconv.Itoa(int(k.PU)) + "_" + strconv.Itoa(int(k.DO))
 }
 
-// ParseKey parses "130_205" (both ids positive integers).
+// ParseKey parses "130_205" as '%s_%s' % (PU, DO) writes it: both ids
+// positive integers, without a sign or leading zeros.
 func ParseKey(s string) (Key, error) {
 	pu, do, ok := strings.Cut(s, "_")
 	if !ok {
 		return Key{}, fmt.Errorf("PU_DO key %q: want <PULocationID>_<DOLocationID>", s)
 	}
-	p, err1 := strconv.ParseInt(pu, 10, 32)
-	d, err2 := strconv.ParseInt(do, 10, 32)
-	if err1 != nil || err2 != nil || p <= 0 || d <= 0 {
-		return Key{}, fmt.Errorf("PU_DO key %q: ids must be positive integers", s)
+	p, err1 := parseID(pu)
+	d, err2 := parseID(do)
+	if err1 != nil || err2 != nil {
+		return Key{}, fmt.Errorf("PU_DO key %q: ids must be positive integers, as a ride carries them", s)
 	}
-	return Key{PU: int32(p), DO: int32(d)}, nil
+	return Key{PU: p, DO: d}, nil
 }
 
 // Features is one ride as the model sees it.

@@ -1,43 +1,51 @@
-// Package gen turns a forest export into plain Go source that predicts
-// exactly what scikit-learn predicts.
+// Package gen turns a tree-ensemble export into plain Go source that
+// predicts exactly what the library that trained it predicts: decision
+// trees, forests, gradient boosting and XGBoost alike, over any columns a
+// ride event can feed (package feature).
 //
-// It writes two backends into one package:
+// It chooses one of two backends to serve Predict, and says which in the
+// generated package's documentation:
 //
-//   - trees: one if/else function per tree, readable, for any forest over
-//     the one-hot PU_DO columns and trip_distance;
-//   - table: the forest evaluated in advance. Over one one-hot key and one
-//     numeric feature, the forest is a step function of the distance for each
-//     key class (each key some tree splits on, plus "every other key"), with
-//     steps only at the trees' distance thresholds. The generator evaluates
-//     every (key class, threshold interval) and stores the table as its
-//     distinct values plus an index per cell (lookup.Table), in a blob the
-//     package embeds and reads in place (lookup.View): nothing is decoded at
-//     start-up. Prediction is a key lookup, a branch-free search for the
-//     distance's interval (a bucket, then a few integer steps) and two loads.
-//     Used by Predict when the table fits Options.MaxTableBytes, else Predict
-//     uses the trees.
+//   - table: the ensemble evaluated in advance. Over the ride's key (its
+//     pickup and drop-off ids) and one float32 number (trip_distance), the
+//     ensemble is a step function of the distance for each key class (keys
+//     that every split treats alike), with steps only at the trees'
+//     distance thresholds. The generator evaluates every (key class,
+//     threshold interval) and stores the table as its distinct values plus
+//     an index per cell (lookup.Table), in a blob the package embeds and reads
+//     in place (lookup.View): nothing is decoded at start-up. Prediction is a
+//     key lookup, a branch-free search for the distance's interval and two
+//     loads. Used when the table fits Options.MaxTableBytes and the inputs
+//     are float32.
+//   - trees: one if/else function per tree, readable. Used otherwise.
 //
-// Exactness follows sklearn: the distance is cast to float32 and compared
-// with float64 thresholds (here: the largest float32 ≤ each threshold, which
-// decides every float32 the same way), tree outputs are summed in estimator
-// order from 0 and divided by the number of trees.
+// The trees are always generated: when the table serves, into _test.go
+// files, where the tests hold the table to them, and production builds do
+// not compile them.
+//
+// Exactness follows each library's arithmetic as the export records it
+// (export.Combine): inputs converted to float32 or float64, thresholds
+// compared as the library compares them (here: the largest float32 on the
+// same side, which decides every float32 the same way), leaves scaled,
+// added in tree order in the library's type, divided at the end.
 package gen
 
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/dave/jennifer/jen"
 
 	"github.com/rideduration/rideduration/export"
 	"github.com/rideduration/rideduration/feature"
-	"github.com/rideduration/rideduration/lookup"
 )
 
 // Options steer the generator.
@@ -53,10 +61,15 @@ type Options struct {
 	// TreesPerFile splits the tree functions over files, to keep each file
 	// small enough to read and the build within a few seconds.
 	TreesPerFile int
+	// MaxTreeNodes bounds the nodes written as if/else code: the Go
+	// compiler takes about a minute and 1 GB a million nodes. Above it,
+	// when the table does not serve, the trees are written as node arrays
+	// that package flat walks.
+	MaxTreeNodes int
 }
 
 // DefaultOptions are what go generate uses.
-var DefaultOptions = Options{Package: "generated", MaxTableBytes: 64 << 20, TreesPerFile: 10}
+var DefaultOptions = Options{Package: "generated", MaxTableBytes: 64 << 20, TreesPerFile: 10, MaxTreeNodes: 1 << 20}
 
 const (
 	featurePkg = "github.com/rideduration/rideduration/feature"
@@ -76,74 +89,67 @@ func (fs Files) Names() []string {
 	return names
 }
 
-// model is the checked export with what both backends need.
+// model is the checked export with what every backend needs.
 type model struct {
-	*export.Forest
-	opts     Options
-	vocab    *feature.Vocabulary
-	distance int32 // trip_distance's column
+	*export.Ensemble
+	opts Options
+	cols feature.Columns
+	// fields are the ride's values the trees read, in the order of
+	// feature.Inputs: the generated input struct has a field for each used.
+	used [len(feature.Inputs)]bool
 }
 
-// Generate writes the Go package for forest f. A forest from export.Load
-// or export.Read is checked already; any other is checked here.
-func Generate(f *export.Forest, opts Options) (Files, error) {
-	m, err := newModel(f, opts)
-	if err != nil {
-		return nil, err
+// Generate writes the Go package for ensemble e. An ensemble from
+// export.Load or export.Read is checked already; any other is checked here.
+func Generate(e *export.Ensemble, opts Options) (Files, error) {
+	if e.Columns() == nil {
+		if err := e.Check(); err != nil {
+			return nil, err
+		}
 	}
+	m := &model{Ensemble: e, opts: opts, cols: e.Columns()}
+	for i := range m.Trees {
+		t := &m.Trees[i]
+		for n, col := range t.Feature {
+			if !t.IsLeaf(int32(n)) {
+				m.used[m.cols[col].Input] = true
+			}
+		}
+	}
+	table, why := m.table()
 	files := Files{}
-	if err := m.trees(files); err != nil {
-		return nil, err
+	nodes := 0
+	for i := range m.Trees {
+		nodes += m.Trees[i].Nodes()
 	}
-	table, err := m.table()
-	if err != nil {
-		return nil, err
+	backend := "predictTable"
+	switch {
+	case nodes > m.opts.MaxTreeNodes:
+		// Too large to compile as code: node arrays, which serve when the table does not.
+		why += fmt.Sprintf(" The trees' %d nodes are more than the %d written as code: package flat walks them as node arrays.", nodes, m.opts.MaxTreeNodes)
+		if table == nil {
+			backend = "predictFlat"
+		}
+		if err := m.flat(files); err != nil {
+			return nil, err
+		}
+	case table == nil:
+		backend = "predictTrees"
+		fallthrough
+	default:
+		if err := m.trees(files, table == nil); err != nil {
+			return nil, err
+		}
 	}
-	fast := table.bytes() <= opts.MaxTableBytes
-	if fast {
+	if table != nil {
 		if err := table.write(m, files); err != nil {
 			return nil, err
 		}
 	}
-	if err := m.writeFile(files, "model.go", m.modelFile(fast, table)); err != nil {
+	if err := m.writeFile(files, "model.go", m.modelFile(backend, why)); err != nil {
 		return nil, err
 	}
-	_, _, dense := m.vocab.Dense()
-	files[VocabularyFile], _ = lookup.Append(nil, dense)
 	return files, nil
-}
-
-// newModel checks f, unless it was checked, and takes the vocabulary its
-// check built: the vocabulary is built once from export to generated code.
-func newModel(f *export.Forest, opts Options) (*model, error) {
-	if f.Vocabulary() == nil {
-		if err := f.Check(); err != nil {
-			return nil, err
-		}
-	}
-	vocab := f.Vocabulary()
-	m := &model{Forest: f, opts: opts, vocab: vocab, distance: int32(vocab.DistanceIndex())}
-	if err := m.checkSplits(); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// checkSplits makes sure every one-hot split is "key is not k": sklearn puts
-// the threshold of a 0/1 column at 0.5; anything in [0, 1) means the same.
-func (m *model) checkSplits() error {
-	for i := range m.Trees {
-		t := &m.Trees[i]
-		for n := range t.Feature {
-			if t.IsLeaf(int32(n)) || t.Feature[n] == m.distance {
-				continue
-			}
-			if th := t.Threshold[n]; !(th >= 0 && th < 1) {
-				return fmt.Errorf("tree %d node %d: one-hot column %s split at %v, want a threshold in [0, 1)", i, n, m.FeatureNames[t.Feature[n]], th)
-			}
-		}
-	}
-	return nil
 }
 
 // newFile starts a generated file with the standard header, naming the
@@ -163,49 +169,82 @@ func (m *model) writeFile(files Files, name string, f *jen.File) error {
 	return nil
 }
 
-func (m *model) modelFile(fast bool, t *table) *jen.File {
+// describe says what the model is, for the package comment: "a
+// scikit-learn 1.2.1 RandomForestRegressor of 100 trees over 6682 PU_DO
+// categories and trip_distance".
+func (m *model) describe() string {
+	lib := m.Metadata.Library
+	if lib == "" {
+		lib = "scikit-learn"
+	}
+	if v := m.Metadata.LibraryVersion; v != "" {
+		lib += " " + v
+	}
+	var cats [len(feature.Inputs)]int
+	var over []string
+	for _, c := range m.cols {
+		if c.OneHot {
+			cats[c.Input]++
+		}
+	}
+	for i, name := range feature.Inputs {
+		switch {
+		case cats[i] > 0:
+			over = append(over, fmt.Sprintf("%d %s categories", cats[i], name))
+		case slices.ContainsFunc(m.cols, func(c feature.Column) bool { return !c.OneHot && c.Input == feature.Input(i) }):
+			over = append(over, name)
+		}
+	}
+	trees := "trees"
+	if len(m.Trees) == 1 {
+		trees = "tree"
+	}
+	list := strings.Join(over, ", ")
+	if len(over) > 1 {
+		list = strings.Join(over[:len(over)-1], ", ") + " and " + over[len(over)-1]
+	}
+	return fmt.Sprintf("a %s %s of %d %s over %s", lib, m.Metadata.Estimator, len(m.Trees), trees, list)
+}
+
+func (m *model) modelFile(backend, why string) *jen.File {
 	f := m.newFile()
-	f.PackageComment(fmt.Sprintf("Package %s predicts ride durations with model %s: a scikit-learn %s\n"+
-		"RandomForestRegressor of %d trees over %d one-hot PU_DO columns and trip_distance,\n"+
-		"generated from %s by %s. Its predictions are bit-identical to sklearn's.%s",
-		m.opts.Package, m.Metadata.Version, m.Metadata.SklearnVersion, len(m.Trees), m.vocab.Len()-1, m.opts.Source, generator, m.provenance()))
+	f.PackageComment(fmt.Sprintf("Package %s predicts ride durations with model %s:\n%s,\n"+
+		"generated from %s by %s. Its predictions are bit-identical to the library's.\n\n%s%s",
+		m.opts.Package, m.Metadata.Version, m.describe(), m.opts.Source, generator, why, m.provenance()))
 	f.Comment("Model metadata, from the export.")
 	f.Const().Defs(
 		jen.Id("ModelName").Op("=").Lit(m.Metadata.ModelName),
 		jen.Comment(versionDoc(&m.Metadata)),
 		jen.Id("Version").Op("=").Lit(m.Metadata.ID()),
+		jen.Comment("Estimator is the class of the model the library trained."),
+		jen.Id("Estimator").Op("=").Lit(m.Metadata.Estimator),
 		jen.Id("SklearnVersion").Op("=").Lit(m.Metadata.SklearnVersion),
 		jen.Comment("RMSE is the model's root mean squared error on the validation month, in minutes."),
 		jen.Id("RMSE").Op("=").Lit(m.Metadata.RMSE),
 		jen.Id("NEstimators").Op("=").Lit(len(m.Trees)),
 	)
 	f.Line()
-	f.Anon("embed")
-	distance, maxID, dense := m.vocab.Dense()
-	f.Comment("Vocabulary maps a ride's PU_DO key to its one-hot column (DictVectorizer.feature_names_).")
-	f.Comment("Its dense key → column table was built by the generator and is read in place from")
-	f.Comment(VocabularyFile + " (lookup.View): start-up builds nothing.")
-	f.Var().Id("Vocabulary").Op("=").Qual(featurePkg, "MustVocabularyFromDense").Call(jen.Id("columns"), jen.Lit(distance),
-		jen.Lit(int(maxID)), jen.Qual(lookupPkg, "View").Types(jen.Int32()).Call(jen.Id("vocabularyBin"), jen.Lit(0), jen.Lit(len(dense))))
-	f.Line()
-	f.Comment("//go:embed " + VocabularyFile)
-	f.Var().Id("vocabularyBin").String()
-	f.Line()
 	names := make([]jen.Code, len(m.FeatureNames))
 	for i, n := range m.FeatureNames {
 		names[i] = jen.Lit(n)
 	}
-	f.Var().Id("columns").Op("=").Index().String().Values(names...)
+	f.Comment("FeatureNames are the model's columns, DictVectorizer.feature_names_ (see feature.NewColumns).")
+	f.Var().Id("FeatureNames").Op("=").Index().String().Values(names...)
 	f.Line()
-	backend, why := "predictTable", fmt.Sprintf("It reads a precomputed table (%d key classes × %d distance intervals).", t.classes(), t.intervals())
-	if !fast {
-		backend, why = "PredictTrees", fmt.Sprintf("It walks the trees: the table (%d bytes) exceeds the %d-byte bound.", t.bytes(), m.opts.MaxTableBytes)
-	}
-	f.Comment("Predict returns the ride's duration in minutes, bit-identical to sklearn's")
-	f.Comment("RandomForestRegressor.predict, without allocating. " + why)
+	ret := map[string]string{"predictTable": "It reads the precomputed table.", "predictTrees": "It walks the trees.", "predictFlat": "It walks the trees' node arrays."}[backend]
+	f.Comment("Predict returns the ride's duration in minutes, bit-identical to the library's")
+	f.Comment("predict, without allocating. " + ret)
 	f.Func().Id("Predict").Params(jen.Id("f").Qual(featurePkg, "Features")).Float64().Block(
 		jen.Return(jen.Id(backend).Call(jen.Id("f"))),
 	)
+	if backend != "predictTable" {
+		f.Line()
+		f.Comment("PredictText returns Predict(f), and \"\": the trees keep no text of their")
+		f.Comment("predictions, so the caller formats it (model.Model's PredictText).")
+		f.Func().Id("PredictText").Params(jen.Id("f").Qual(featurePkg, "Features")).Params(jen.Float64(), jen.String()).Block(
+			jen.Return(jen.Id(backend).Call(jen.Id("f")), jen.Lit("")),
+		)
+	}
 	return f
 }
 
@@ -214,7 +253,7 @@ func versionDoc(md *export.Metadata) string {
 	if md.RunID != "" {
 		return "Version is the id of the MLflow run the model came from (content hash " + md.Version + ")."
 	}
-	return "Version is the model version id: a hash of the exported trees and vocabulary."
+	return "Version is the model version id: a hash of the exported trees and columns."
 }
 
 // provenance names the data the model was trained and validated on, as the
@@ -235,6 +274,24 @@ func (m *model) provenance() string {
 		return ""
 	}
 	return "\n\n" + strings.Join(lines, "\n")
+}
+
+// floatLit renders v as a Go constant that converts back to v exactly in
+// its type: the shortest decimal (Go rounds an untyped constant to the
+// nearest value of the type), so the code reads "x <= 2.345". Infinities
+// and −0, which constants cannot hold, are spelled with package math.
+func floatLit(v float64, bits int) jen.Code {
+	switch {
+	case math.IsInf(v, 0):
+		return jen.Qual("math", "Inf").Call(jen.Lit(int(math.Copysign(1, v))))
+	case v == 0 && math.Signbit(v):
+		return jen.Qual("math", "Copysign").Call(jen.Lit(0), jen.Lit(-1))
+	}
+	s := strconv.FormatFloat(v, 'g', -1, bits)
+	if !strings.ContainsAny(s, ".eE") {
+		s += ".0"
+	}
+	return jen.Op(s)
 }
 
 // Write replaces the generated files in dir with files: stale generated
@@ -259,17 +316,14 @@ func Write(dir string, files Files) error {
 	return nil
 }
 
-// formerTableFiles are tables earlier generators wrote (table.bin.zst: the
-// table zstd-compressed, decoded at init), listed so that Write removes them
-// and the staleness test notices one left behind.
-var formerTableFiles = []string{"table.bin.zst"}
+// formerFiles are data files earlier generators wrote (table.bin.zst: the
+// table zstd-compressed, decoded at init; vocabulary.bin: a PU_DO key →
+// column table), listed so that Write removes them and the staleness test
+// notices one left behind.
+var formerFiles = []string{"table.bin.zst", "vocabulary.bin"}
 
-// VocabularyFile is the vocabulary's dense key → column table, int32
-// little-endian (lookup.Append), which the generated package embeds.
-const VocabularyFile = "vocabulary.bin"
-
-// Generated lists the files in dir that the generator wrote: Go files with
-// its header, and the table (current or former).
+// Generated lists the files in dir that the generator wrote: Go files (test
+// files too) with its header, and the table (current or former).
 func Generated(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -278,11 +332,11 @@ func Generated(dir string) ([]string, error) {
 	var names []string
 	for _, e := range entries {
 		name := e.Name()
-		if name == TableFile || name == VocabularyFile || slices.Contains(formerTableFiles, name) {
+		if name == TableFile || name == FlatFile || slices.Contains(formerFiles, name) {
 			names = append(names, name)
 			continue
 		}
-		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+		if !strings.HasSuffix(name, ".go") {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(dir, name))

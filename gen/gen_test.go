@@ -25,12 +25,14 @@ var update = flag.Bool("update", false, "rewrite the golden generated files in t
 
 // smallForest is a hand-made forest over three keys and the distance, with
 // a threshold float32 cannot hold (1.0000001 is between two float32s).
-func smallForest() *export.Forest {
+func smallForest() *export.Ensemble {
 	const leaf = export.Leaf
-	return &export.Forest{
-		Format:       export.Format,
-		Metadata:     export.Metadata{ModelName: "small", Version: "v1", SklearnVersion: "1.2.1", NEstimators: 2, RMSE: 1.5},
+	return &export.Ensemble{
+		Format: export.Format,
+		Metadata: export.Metadata{ModelName: "small", Version: "v1", SklearnVersion: "1.2.1", NEstimators: 2, RMSE: 1.5,
+			Estimator: "RandomForestRegressor", Library: "scikit-learn", LibraryVersion: "1.2.1"},
 		FeatureNames: []string{"PU_DO=1_2", "PU_DO=3_4", "PU_DO=5_6", "trip_distance"},
+		Combine:      export.Combine{Input: export.Float32, Split: export.LE, Absent: export.Zero, Sum: export.Float64, Base: 0, Scale: 1, Divisor: 2},
 		Trees: []export.Tree{
 			{ // x <= 2.5 ? (key != 3_4 ? 10 : 20) : (x <= 7.25 ? 30 : 40)
 				ChildrenLeft:  []int32{1, 2, leaf, leaf, 5, leaf, leaf},
@@ -53,14 +55,22 @@ func smallForest() *export.Forest {
 }
 
 func smallOptions(maxTable int) Options {
-	return Options{Package: "small", Source: "gen/testdata/small.json.zst", MaxTableBytes: maxTable, TreesPerFile: 1}
+	return Options{Package: "small", Source: "gen/testdata/small.json.zst", MaxTableBytes: maxTable, TreesPerFile: 1, MaxTreeNodes: 100}
+}
+
+// flatOptions write the small forest's trees as node arrays: no table, and
+// fewer nodes allowed as code than it has.
+func flatOptions() Options {
+	o := smallOptions(0)
+	o.MaxTreeNodes = 4
+	return o
 }
 
 // Whole generated files compared with golden copies (go test -update rewrites them).
 func TestGolden(t *testing.T) {
-	for dir, maxTable := range map[string]int{"small": 1 << 20, "small_trees": 0} {
+	for dir, opts := range map[string]Options{"small": smallOptions(1 << 20), "small_trees": smallOptions(0), "small_flat": flatOptions()} {
 		t.Run(dir, func(t *testing.T) {
-			files, err := Generate(smallForest(), smallOptions(maxTable))
+			files, err := Generate(smallForest(), opts)
 			require.NoError(t, err)
 			golden := filepath.Join("testdata", dir)
 			if *update {
@@ -83,18 +93,20 @@ func TestGolden(t *testing.T) {
 				require.Equal(t, string(want), string(files[name]), "%s differs from its golden copy (go test ./gen -update)", name)
 			}
 			_, hasTable := files[TableFile]
-			require.Equal(t, maxTable > 0, hasTable, "the table is generated only under the size bound")
+			require.Equal(t, opts.MaxTableBytes > 0, hasTable, "the table is generated only under the size bound")
 		})
 	}
 }
 
 // The table of the small forest, computed by hand: class 0 is keys other than
-// 3_4 and 1_2 ... in column order: splitCols = [0 (1_2), 1 (3_4)].
+// 1_2 and 3_4, then one class for each.
 func TestSmallTable(t *testing.T) {
-	m := &model{Forest: smallForest(), opts: smallOptions(1 << 20), distance: 3}
-	tb, err := m.table()
-	require.NoError(t, err)
-	require.Equal(t, []int32{0, 1}, tb.splitCols)
+	e := smallForest()
+	require.NoError(t, e.Check())
+	m := &model{Ensemble: e, opts: smallOptions(1 << 20), cols: e.Columns()}
+	tb, why := m.table()
+	require.NotNil(t, tb, why)
+	require.Equal(t, []feature.Key{{}, {PU: 1, DO: 2}, {PU: 3, DO: 4}}, tb.reps, "other keys, then the keys split on")
 	require.Equal(t, []float32{math.Nextafter32(1.0000001, 0), 2.5, 7.25}, tb.thresholds)
 	// intervals: x<=1.0000001-, ≤2.5, ≤7.25, >7.25
 	want := []float64{
@@ -114,18 +126,18 @@ func TestVersionIsTheRunID(t *testing.T) {
 	require.NoError(t, err)
 	src := string(files["model.go"])
 	require.Contains(t, src, "\t// Version is the id of the MLflow run the model came from (content hash v1).\n")
-	require.Contains(t, src, `Version        = "def558fd38f44d8e9c4fc632668d3a47"`)
+	require.Contains(t, src, `Version = "def558fd38f44d8e9c4fc632668d3a47"`)
 
 	files, err = Generate(smallForest(), smallOptions(1<<20))
 	require.NoError(t, err)
-	require.Contains(t, string(files["model.go"]), `Version        = "v1"`)
+	require.Contains(t, string(files["model.go"]), `Version = "v1"`)
 }
 
 func TestGenerateRejects(t *testing.T) {
 	f := smallForest()
-	f.Trees[0].Threshold[1] = 1.5 // a one-hot split that is always left
+	f.FeatureNames[2] = "fare_amount"
 	_, err := Generate(f, smallOptions(1<<20))
-	require.ErrorContains(t, err, "one-hot column PU_DO=3_4 split at 1.5")
+	require.ErrorContains(t, err, `the model's feature 2 "fare_amount": not something a ride event carries`)
 
 	f = smallForest()
 	f.Trees[1].ChildrenLeft[1] = 0 // a cycle
@@ -134,8 +146,9 @@ func TestGenerateRejects(t *testing.T) {
 }
 
 // End to end, as stringer does: compile the generated package of the small
-// forest with a program that prints both backends' predictions over a grid
-// of keys and distances, and compare them bit for bit with the reference walk.
+// forest, with the table, the trees and the flat trees serving, with a
+// program that prints both packages' predictions over a grid of keys and
+// distances, and compare them bit for bit with the reference walk.
 // The program is a module of its own in a temporary directory, which reaches
 // this one through a replace directive: nothing is written into the source
 // tree, and it is built by the go command of the toolchain running the test.
@@ -143,6 +156,17 @@ func TestEndToEnd(t *testing.T) {
 	forest := smallForest()
 	files, err := Generate(forest, smallOptions(1<<20))
 	require.NoError(t, err)
+	require.Contains(t, files, TableFile)
+	treesOpts := smallOptions(0)
+	treesOpts.Package = "smalltrees"
+	trees, err := Generate(forest, treesOpts)
+	require.NoError(t, err)
+	require.NotContains(t, trees, TableFile)
+	flatOpts := flatOptions()
+	flatOpts.Package = "smallflat"
+	flatFiles, err := Generate(forest, flatOpts)
+	require.NoError(t, err)
+	require.Contains(t, flatFiles, FlatFile)
 	root, err := filepath.Abs("..")
 	require.NoError(t, err)
 	goMod, err := os.ReadFile(filepath.Join(root, "go.mod"))
@@ -157,6 +181,10 @@ func TestEndToEnd(t *testing.T) {
 	pkg := filepath.Join(dir, "small")
 	require.NoError(t, os.Mkdir(pkg, 0o755))
 	require.NoError(t, Write(pkg, files))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "smalltrees"), 0o755))
+	require.NoError(t, Write(filepath.Join(dir, "smalltrees"), trees))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "smallflat"), 0o755))
+	require.NoError(t, Write(filepath.Join(dir, "smallflat"), flatFiles))
 	mod := fmt.Sprintf("module e2e\n\n%s\n\nrequire %s v0.0.0\n\nreplace %s => %s\n", goLine, module, module, root)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.sum"), goSum, 0o644))
@@ -178,6 +206,8 @@ import (
 	"math"
 
 	"e2e/small"
+	"e2e/smallflat"
+	"e2e/smalltrees"
 	"` + module + `/feature"
 )
 
@@ -185,7 +215,7 @@ func main() {
 	for _, k := range []feature.Key{` + fmt.Sprintf("%#v", keys)[len("[]feature.Key{"):] + ` {
 		for _, d := range ` + fmt.Sprintf("%#v", bits) + ` {
 			f := feature.Features{Key: k, Distance: float64(math.Float32frombits(d))}
-			fmt.Println(math.Float64bits(small.Predict(f)), math.Float64bits(small.PredictTrees(f)))
+			fmt.Println(math.Float64bits(small.Predict(f)), math.Float64bits(smalltrees.Predict(f)), math.Float64bits(smallflat.Predict(f)))
 		}
 	}
 }
@@ -201,19 +231,12 @@ func main() {
 	out, err := cmd.Output()
 	require.NoError(t, err, "%s", stderr.String())
 
-	v, err := feature.NewVocabulary(forest.FeatureNames)
-	require.NoError(t, err)
 	s := bufio.NewScanner(bytes.NewReader(out))
 	for _, k := range keys {
 		for _, d := range dists {
 			require.True(t, s.Scan(), "output ends early")
-			x := make([]float32, 4)
-			if col := v.Index(k); col != feature.Unseen {
-				x[col] = 1
-			}
-			x[3] = d
-			want := strconv.FormatUint(math.Float64bits(forest.Predict(x)), 10)
-			require.Equal(t, want+" "+want, s.Text(), "key %s distance %v: Predict, PredictTrees", k, d)
+			want := strconv.FormatUint(math.Float64bits(forest.Predict(feature.Features{Key: k, Distance: float64(d)})), 10)
+			require.Equal(t, want+" "+want+" "+want, s.Text(), "key %s distance %v: table, trees, flat", k, d)
 		}
 	}
 }
@@ -253,27 +276,9 @@ func TestSourceName(t *testing.T) {
 	}
 }
 
-// The vocabulary is built once, by the export's check, and the generator
-// uses that one; a forest nobody checked is checked by Generate.
-func TestVocabularyBuiltOnce(t *testing.T) {
-	f := smallForest()
-	require.Nil(t, f.Vocabulary())
-	require.NoError(t, f.Check())
-	v := f.Vocabulary()
-	m, err := newModel(f, smallOptions(1<<20))
-	require.NoError(t, err)
-	require.Same(t, v, m.vocab)
-	require.Same(t, v, f.Vocabulary(), "not rebuilt")
-
-	f = smallForest()
-	m, err = newModel(f, smallOptions(1<<20))
-	require.NoError(t, err)
-	require.NotNil(t, m.vocab)
-	require.Same(t, f.Vocabulary(), m.vocab)
-}
-
 // Write removes what an earlier generator wrote and this one does not: tree
-// files beyond the forest's, a former table; hand-written files stay.
+// files beyond the forest's, generated tests, a former table; hand-written
+// files stay.
 func TestWriteRemovesStale(t *testing.T) {
 	dir := t.TempDir()
 	header := "// Code generated by genmodel from x (model v0); DO NOT EDIT.\n\npackage small\n"
@@ -282,6 +287,7 @@ func TestWriteRemovesStale(t *testing.T) {
 		"table.bin.zst": "zstd",
 		"extra.go":      "package small\n",
 		"x_test.go":     header,
+		"y_test.go":     "package small\n",
 	} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
 	}
@@ -294,5 +300,5 @@ func TestWriteRemovesStale(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	require.ElementsMatch(t, append(files.Names(), "extra.go", "x_test.go"), names)
+	require.ElementsMatch(t, append(files.Names(), "extra.go", "y_test.go"), names)
 }

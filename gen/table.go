@@ -1,12 +1,14 @@
 package gen
 
 import (
+	"bytes"
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"math"
 	"math/bits"
 	"slices"
-	"strings"
+	"text/template"
 
 	"github.com/dave/jennifer/jen"
 
@@ -20,41 +22,73 @@ const TableFile = "table.bin"
 
 const lookupPkg = "github.com/rideduration/rideduration/lookup"
 
-// table is the forest evaluated at every (key class, distance interval).
+// table is the ensemble evaluated at every (key class, distance interval).
 //
-// Key class 0 is every key no tree splits on (unseen keys too); class c ≥ 1
-// is the key of column splitCols[c-1]. Interval i holds the float32
-// distances x with thresholds[i-1] < x <= thresholds[i] (thresholds[-1] is
-// -Inf, thresholds[len] is +Inf): within it every distance split of every
-// tree goes the same way, so the forest's output is constant.
+// A key class is a set of keys (PU, DO) that every split on the key treats
+// alike: the same PU_DO, PULocationID and DOLocationID categories matched
+// among those the trees split on, and the ids in the same intervals of the
+// trees' numeric splits on them. Interval i holds the float32 distances x
+// with thresholds[i-1] < x <= thresholds[i] (thresholds[-1] is -Inf,
+// thresholds[len] is +Inf): within it every distance split of every tree
+// goes the same way, so the ensemble's output is constant.
 type table struct {
-	splitCols  []int32   // one-hot columns some tree splits on, ascending
-	thresholds []float32 // distinct distance thresholds (as float32), ascending
-	values     []float64 // predictions, class-major: values[c*intervals()+i]
+	stride     int           // keys with both ids below stride have a class of their own
+	keyClass   []uint32      // class of the key (PU, DO) at PU*stride+DO
+	reps       []feature.Key // a key of each class
+	thresholds []float32     // distinct distance thresholds (as float32), ascending
+	values     []float64     // predictions, class-major: values[c*intervals()+i]
 }
 
-func (t *table) classes() int   { return len(t.splitCols) + 1 }
+func (t *table) classes() int   { return len(t.reps) }
 func (t *table) intervals() int { return len(t.thresholds) + 1 }
 func (t *table) bytes() int     { return t.classes() * t.intervals() * 8 }
 
-// table evaluates the forest over all classes and intervals, unless the
-// table would exceed the size bound (then values stay nil).
-func (m *model) table() (*table, error) {
+// maxStride bounds the key → class array: stride² entries.
+const maxStride = 4096
+
+// table evaluates the ensemble over all classes and intervals, or returns
+// nil and why it cannot: the inputs are not float32, an id is too large
+// for a key array, or the table would exceed the size bound. why, or what
+// the table holds, goes into the package comment.
+func (m *model) table() (*table, string) {
+	if m.Combine.Input != export.Float32 {
+		return nil, fmt.Sprintf("Predict walks the trees: the model compares %s inputs, and the table searches float32 distances.", m.Combine.Input)
+	}
 	t := &table{}
+	// Everything about the key that some split looks at: the categories
+	// split on, and the numeric thresholds on the ids.
+	var splitOn [len(feature.Inputs)]map[feature.Key]bool
+	var idCuts [len(feature.Inputs)][]float64
+	maxID := int32(0)
+	for i := range splitOn {
+		splitOn[i] = map[feature.Key]bool{}
+	}
 	for i := range m.Trees {
 		tr := &m.Trees[i]
 		for n, col := range tr.Feature {
+			if tr.IsLeaf(int32(n)) {
+				continue
+			}
+			c := &m.cols[col]
 			switch {
-			case tr.IsLeaf(int32(n)):
-			case col == m.distance:
-				t.thresholds = append(t.thresholds, export.Threshold32(tr.Threshold[n]))
+			case c.Input == feature.InputDistance:
+				t.thresholds = append(t.thresholds, float32(m.Threshold(tr, int32(n))))
+			case c.OneHot:
+				splitOn[c.Input][c.Category] = true
+				maxID = max(maxID, c.Category.PU, c.Category.DO)
 			default:
-				t.splitCols = append(t.splitCols, col)
+				th := m.Threshold(tr, int32(n))
+				idCuts[c.Input] = append(idCuts[c.Input], th)
+				maxID = max(maxID, int32(min(math.Ceil(max(th, 0)), maxStride)))
 			}
 		}
 	}
-	slices.Sort(t.splitCols)
-	t.splitCols = slices.Compact(t.splitCols)
+	// Every id ≥ stride-1 is above every category and threshold: the
+	// generated code clamps ids to stride-1.
+	t.stride = int(maxID) + 2
+	if t.stride > maxStride {
+		return nil, fmt.Sprintf("Predict walks the trees: the trees split on location id %d, too large for a key table.", maxID)
+	}
 	for i, th := range t.thresholds {
 		if th == 0 {
 			t.thresholds[i] = 0 // -0 → +0: the same split, and one order for interval's integer search
@@ -62,50 +96,91 @@ func (m *model) table() (*table, error) {
 	}
 	slices.Sort(t.thresholds)
 	t.thresholds = slices.Compact(t.thresholds)
+	for i := range idCuts {
+		slices.Sort(idCuts[i])
+		idCuts[i] = slices.Compact(idCuts[i])
+	}
+	// An id's class on one side: the category it matches, if split on, and
+	// its interval among the numeric thresholds.
+	type side struct {
+		category int32
+		interval int
+	}
+	sideOf := func(in feature.Input, id int32) side {
+		s := side{}
+		k := feature.Key{PU: id}
+		if in == feature.InputDO {
+			k = feature.Key{DO: id}
+		}
+		if splitOn[in][k] {
+			s.category = id
+		}
+		s.interval, _ = slices.BinarySearch(idCuts[in], float64(float32(id)))
+		return s
+	}
+	type class struct {
+		pudo   feature.Key
+		pu, do side
+	}
+	classOf := map[class]uint32{}
+	t.keyClass = make([]uint32, t.stride*t.stride)
+	for pu := range int32(t.stride) {
+		for do := range int32(t.stride) {
+			k := feature.Key{PU: pu, DO: do}
+			c := class{pu: sideOf(feature.InputPU, pu), do: sideOf(feature.InputDO, do)}
+			if splitOn[feature.InputPUDO][k] {
+				c.pudo = k
+			}
+			id, ok := classOf[c]
+			if !ok {
+				id = uint32(len(t.reps))
+				classOf[c] = id
+				t.reps = append(t.reps, k)
+			}
+			t.keyClass[int(pu)*t.stride+int(do)] = id
+		}
+	}
 	if t.bytes() > m.opts.MaxTableBytes {
-		return t, nil
+		return nil, fmt.Sprintf("Predict walks the trees: the table (%d key classes × %d distance intervals, %d bytes) exceeds the %d-byte bound.",
+			t.classes(), t.intervals(), t.bytes(), m.opts.MaxTableBytes)
 	}
 
 	// Each tree adds its leaf to every interval of a class in one walk that
 	// splits the interval range at each distance node. Trees are taken in
-	// estimator order, so every entry is summed in sklearn's order.
+	// tree order, so every entry is summed in the library's order.
 	t.values = make([]float64, t.classes()*t.intervals())
-	for c := range t.classes() {
-		col := int32(-1) // class 0 matches no split column
-		if c > 0 {
-			col = t.splitCols[c-1]
-		}
+	for c, k := range t.reps {
 		row := t.values[c*t.intervals() : (c+1)*t.intervals()]
+		for i := range row {
+			row[i] = m.Combine.Base
+		}
+		ride := feature.Features{Key: k}
 		for i := range m.Trees {
-			t.walk(&m.Trees[i], 0, col, m.distance, 0, len(row), row)
+			t.walk(m, &m.Trees[i], 0, ride, 0, len(row), row)
 		}
 		for i := range row {
-			row[i] /= float64(len(m.Trees))
+			row[i] = m.Combine.End(row[i])
 		}
 	}
-	return t, nil
+	return t, fmt.Sprintf("Predict reads a precomputed table: %d key classes × %d distance intervals.", t.classes(), t.intervals())
 }
 
-// walk adds tree tr's outputs for key column col to row[lo:hi], from node n.
-func (t *table) walk(tr *export.Tree, n, col, distance int32, lo, hi int, row []float64) {
+// walk adds tree tr's outputs for the key of ride to row[lo:hi], from node n.
+func (t *table) walk(m *model, tr *export.Tree, n int32, ride feature.Features, lo, hi int, row []float64) {
 	for lo < hi {
 		if tr.IsLeaf(n) {
 			for i := lo; i < hi; i++ {
-				row[i] += tr.Value[n]
+				row[i] = m.Combine.Add(row[i], tr.Value[n])
 			}
 			return
 		}
-		if tr.Feature[n] != distance {
-			if tr.Feature[n] == col { // the key matches: x[col] = 1 > threshold
-				n = tr.ChildrenRight[n]
-			} else {
-				n = tr.ChildrenLeft[n]
-			}
+		if m.cols[tr.Feature[n]].Input != feature.InputDistance {
+			n = m.Next(tr, n, ride)
 			continue
 		}
 		// Interval i goes left when its distances are <= thresholds[j], i.e. i <= j.
-		j, _ := slices.BinarySearch(t.thresholds, export.Threshold32(tr.Threshold[n]))
-		t.walk(tr, tr.ChildrenLeft[n], col, distance, lo, min(hi, j+1), row)
+		j, _ := slices.BinarySearch(t.thresholds, float32(m.Threshold(tr, n)))
+		t.walk(m, tr, tr.ChildrenLeft[n], ride, lo, min(hi, j+1), row)
 		n, lo = tr.ChildrenRight[n], max(lo, j+1)
 	}
 }
@@ -166,10 +241,7 @@ func (t *table) write(m *model, files Files) error {
 		}
 		first[b] = uint32(n)
 	}
-	stride, keyClass, err := t.keyClasses(m)
-	if err != nil {
-		return err
-	}
+	stride, keyClass := t.stride, t.keyClass
 	// Each distinct prediction's JSON text, as encoding/json writes it, end
 	// to end, and where each starts (and the last ends).
 	var text []byte
@@ -198,9 +270,9 @@ func (t *table) write(m *model, files Files) error {
 
 	f := m.newFile()
 	f.Anon("embed")
-	f.Comment(fmt.Sprintf("The table holds the forest's prediction for each of %d key classes × %d distance", t.classes(), t.intervals()))
-	f.Comment("intervals. Key class c ≥ 1 is the key of the c-th one-hot column some tree")
-	f.Comment("splits on (in column order); class 0 is every other key. Interval i holds the")
+	f.Comment(fmt.Sprintf("The table holds the model's prediction for each of %d key classes × %d distance", t.classes(), t.intervals()))
+	f.Comment("intervals. A key class is a set of keys (PU, DO) that every split on the key")
+	f.Comment("treats alike. Interval i holds the")
 	f.Comment(fmt.Sprintf("distances x with threshold[i-1] < float32(x) <= threshold[i], of the trees' %d", len(t.thresholds)))
 	f.Comment(fmt.Sprintf("distinct distance thresholds (as float32). Its %d cells take %d distinct values.", t.classes()*t.intervals(), len(tb.Values)))
 	f.Const().Defs(
@@ -211,7 +283,8 @@ func (t *table) write(m *model, files Files) error {
 		jen.Id("bucketShift").Op("=").Lit(32-bucketBits),
 		jen.Comment("searchSize is a power of two with room for a full ladder past the last threshold."),
 		jen.Id("searchSize").Op("=").Lit(t.searchSize()),
-		jen.Comment("keyStride is one more than the largest location id of any vocabulary key."),
+		jen.Comment("keyStride is two more than the largest location id any split looks at: ids ≥"),
+		jen.Comment("keyStride-1 are treated alike, and clamped to it."),
 		jen.Id("keyStride").Op("=").Lit(stride),
 	)
 	f.Line()
@@ -223,9 +296,8 @@ func (t *table) write(m *model, files Files) error {
 	f.Comment("    uint32: no key, not even NaN's, is above it, so a search never leaves the")
 	f.Comment("    class's row;")
 	f.Comment("  - first: for each bucket, the number of thresholds in lower buckets;")
-	f.Comment("  - keyClass: the key class of Key{PU, DO} at PU*keyStride+DO, for every key whose")
-	f.Comment("    ids are both < keyStride, as Vocabulary maps keys to columns (keys with a")
-	f.Comment("    larger id are in no vocabulary: class 0);")
+	f.Comment("  - keyClass: the key class of Key{PU, DO} at PU*keyStride+DO, ids clamped to")
+	f.Comment("    keyStride-1;")
 	f.Comment("  - cells: for each (class, interval), class-major, the index of its value;")
 	f.Comment("  - text: each value's JSON text, as encoding/json writes the float64, end to end.")
 	f.Comment("")
@@ -275,10 +347,9 @@ func (t *table) write(m *model, files Files) error {
 	f.Line()
 	f.Comment("value returns the index of f's prediction among the table's distinct values.")
 	f.Func().Id("value").Params(jen.Id("f").Qual(featurePkg, "Features")).Int().Block(
-		jen.Id("class").Op(":=").Lit(0).Comment("a key with an id ≥ keyStride is in no vocabulary"),
-		jen.If(jen.Uint32().Call(jen.Id("f").Dot("PU")).Op("<").Id("keyStride").Op("&&").Uint32().Call(jen.Id("f").Dot("DO")).Op("<").Id("keyStride")).Block(
-			jen.Id("class").Op("=").Int().Call(jen.Id("keyClass").Index(jen.Int().Call(jen.Id("f").Dot("PU")).Op("*").Id("keyStride").Op("+").Int().Call(jen.Id("f").Dot("DO")))),
-		),
+		jen.Id("class").Op(":=").Int().Call(jen.Id("keyClass").Index(
+			jen.Min(jen.Uint32().Call(jen.Id("f").Dot("PU")), jen.Id("keyStride").Op("-").Lit(1)).Op("*").Id("keyStride").Op("+").
+				Min(jen.Uint32().Call(jen.Id("f").Dot("DO")), jen.Id("keyStride").Op("-").Lit(1)))),
 		jen.Return(jen.Int().Call(jen.Id("table").Dot("Cells").Index(jen.Id("class").Op("*").Id("intervals").Op("+").Id("interval").Call(jen.Float32().Call(jen.Id("f").Dot("Distance")))))),
 	)
 	f.Line()
@@ -301,39 +372,24 @@ func (t *table) write(m *model, files Files) error {
 	f.Comment("(lookup.Order) without a branch: rides' distances are unpredictable, and")
 	f.Comment("mispredicted branches are what make tree walks slow.")
 	f.Func().Id("interval").Params(jen.Id("x").Float32()).Int().Block(ladder...)
-	return m.writeFile(files, "table.go", f)
+	if err := m.writeFile(files, "table.go", f); err != nil {
+		return err
+	}
+	var test bytes.Buffer
+	err = tableTest.Execute(&test, map[string]any{
+		"Source": m.opts.Source, "Version": m.Metadata.Version, "Package": m.opts.Package,
+		"First": firstArr.typeName(), "KeyClass": classArr.typeName(), "Cells": cellArr.typeName(),
+	})
+	files["table_test.go"] = test.Bytes()
+	return err
 }
 
-// keyClasses maps every key whose ids are both below stride (one more than
-// the largest id in the vocabulary) to its key class, at PU*stride+DO:
-// class c ≥ 1 for the key of column splitCols[c-1], 0 for any other key. The
-// vocabulary decides which key is which column (m.vocab.Index), so the
-// generated lookup agrees with Vocabulary.Index for every key; a key with a
-// larger id is in no vocabulary.
-func (t *table) keyClasses(m *model) (stride int, classes []uint32, err error) {
-	var maxID int32
-	for _, name := range m.FeatureNames {
-		if s, ok := strings.CutPrefix(name, feature.KeyPrefix); ok {
-			k, err := feature.ParseKey(s)
-			if err != nil {
-				return 0, nil, err
-			}
-			maxID = max(maxID, k.PU, k.DO)
-		}
-	}
-	classOfColumn := map[int]uint32{}
-	for i, col := range t.splitCols {
-		classOfColumn[int(col)] = uint32(i + 1)
-	}
-	stride = int(maxID) + 1
-	classes = make([]uint32, stride*stride)
-	for pu := range stride {
-		for do := range stride {
-			classes[pu*stride+do] = classOfColumn[m.vocab.Index(feature.Key{PU: int32(pu), DO: int32(do)})]
-		}
-	}
-	return stride, classes, nil
-}
+// tableTest checks the generated table's arrays from inside the package.
+//
+//go:embed table_test.go.tmpl
+var tableTestText string
+
+var tableTest = template.Must(template.New("table_test.go").Parse(tableTestText))
 
 // uints is an array of small unsigned integers, stored as uint16 when every
 // one fits, else as uint32.
@@ -351,6 +407,13 @@ func (u uints) typ() jen.Code {
 		return jen.Uint32()
 	}
 	return jen.Uint16()
+}
+
+func (u uints) typeName() string {
+	if u.wide {
+		return "uint32"
+	}
+	return "uint16"
 }
 
 func (u uints) append(blob []byte) ([]byte, int) {

@@ -37,11 +37,11 @@ type Month struct {
 // Config is what the report is computed with.
 type Config struct {
 	Model model.Model
-	// Vocabulary is the model's PU_DO vocabulary (its one-hot columns), which
-	// defines the keys the model saw. When nil, the training month's keys
-	// stand for it: the same set when the model was trained on that month
-	// with the same filter, as the compiled one was.
-	Vocabulary *feature.Vocabulary
+	// Columns are the model's columns, whose categories define the keys the
+	// model saw. When nil, the training month's keys stand for them: the
+	// same set when the model was trained on that month with the same
+	// filter, as the compiled one was.
+	Columns feature.Columns
 }
 
 // Report is the content of metrics.json (the JSON names are the fields'
@@ -221,7 +221,7 @@ func Build(cfg Config, data, train Month) (*Report, error) {
 	r.Drift = Drift{
 		Moderate:    drift.Moderate,
 		Significant: drift.Significant,
-		UnseenPUDO:  unseen(cfg.Vocabulary, r.cur, r.ref),
+		UnseenPUDO:  unseen(cfg.Columns, r.cur, r.ref),
 		Columns:     columns(r.cur, r.ref),
 		PickupZones: pickupZones(r.cur, r.ref),
 	}
@@ -315,10 +315,10 @@ func band(d float64) string {
 	return bandNames[max(i, 0)]
 }
 
-func unseen(v *feature.Vocabulary, cur, ref rides) Unseen {
+func unseen(cols feature.Columns, cur, ref rides) Unseen {
 	u := Unseen{Vocabulary: "model"}
-	seen := func(k feature.Key) bool { return v.Index(k) != feature.Unseen }
-	if v == nil {
+	seen := cols.Categories().Seen
+	if cols == nil {
 		u.Vocabulary = "training month"
 		keys := make(map[feature.Key]bool)
 		for _, k := range ref.key {

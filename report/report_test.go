@@ -134,9 +134,9 @@ func TestBuild(t *testing.T) {
 
 	// Without the model's vocabulary, the training month's keys: 74_76 is new.
 	assert.Equal(t, Unseen{Vocabulary: "training month", Rides: 1, Share: 0.2, Keys: 1}, r.Drift.UnseenPUDO)
-	vocab, err := feature.NewVocabulary([]string{"PU_DO=74_75", "trip_distance"})
+	vocab, err := feature.NewColumns([]string{"PU_DO=74_75", "trip_distance"})
 	require.NoError(t, err)
-	r2, err := Build(Config{Model: tiny, Vocabulary: vocab}, data, train)
+	r2, err := Build(Config{Model: tiny, Columns: vocab}, data, train)
 	require.NoError(t, err)
 	assert.Equal(t, Unseen{Vocabulary: "model", Rides: 3, Share: 0.6, Keys: 3}, r2.Drift.UnseenPUDO)
 

@@ -1,22 +1,33 @@
-"""Check and export an already-trained pipeline for the Go generator.
+"""Check and export an already-trained model for the Go generator.
 
     python3 training/export.py --model build/mlflow/<run id> --run-id <run id> \\
         --export testdata/model.json.zst --valid build/valid.csv --golden testdata/golden_predictions.csv.zst
 
 --model is an MLflow model directory (an MLflow run's artifacts/model: its
-MLmodel file names the pickle) or a pickle file of a fitted
-make_pipeline(DictVectorizer(), RandomForestRegressor()). With --valid (a
-prep table), it also prints the RMSE and, with --golden, writes sklearn's
-predictions (n_jobs=1) for the Go golden tests. With --run-id, or when the
-MLmodel names its run, the run id goes into the export's metadata, and the
-generated package's Version is the run id.
+MLmodel file names the model file) or a pickle file. What it may hold
+(forestexport.SUPPORTED): a fitted Pipeline(DictVectorizer, R), R a
+scikit-learn tree, forest, gradient boosting or histogram gradient boosting
+regressor or an XGBRegressor, logged with mlflow.sklearn or pickled; or an
+XGBoost model logged with mlflow.xgboost (a Booster, as the course's
+xgb.train makes, or an XGBRegressor) whose DictVectorizer was pickled
+separately: give that with --preprocessor (the course's
+artifacts/preprocessor/preprocessor.b).
 
-Checks, before anything is written, each failing with "check: <cause>":
-an MLflow directory must have the sklearn flavour, pickled with pickle or
-cloudpickle; the model's scikit-learn version (the MLmodel's, and the one
-each pickled estimator records) must be this machine's, unless
---allow-sklearn-mismatch; the pickle must load; it must be a pipeline this
-generator compiles. Only unpickle files you trust.
+With --valid (a prep table), it prints the RMSE and, with --golden, writes
+the library's predictions (n_jobs=1) for the Go golden tests. With --run-id,
+or when the MLmodel names its run, the run id goes into the export's
+metadata, and the generated package's Version is the run id.
+
+Checks, before anything is written, each failing with "check: <cause>": an
+MLflow directory must have the sklearn flavour (pickled with pickle or
+cloudpickle) or the xgboost flavour (with --preprocessor); the model's
+scikit-learn version (the MLmodel's, and the one each pickled estimator
+records) must be this machine's, unless --allow-sklearn-mismatch; the
+pickle must load; it must be a model this exporter compiles, over features
+a ride carries; and the export, evaluated as export/doc.go says
+(reference.py), must reproduce the library's own predictions bit for bit
+on every validation ride, the test ride and synthetic rides. Only unpickle
+files you trust.
 """
 
 import argparse
@@ -24,13 +35,14 @@ import os
 import pickle
 import re
 import sys
+import time
 import warnings
 
 import sklearn
-from sklearn.metrics import mean_squared_error
 
 import forestexport
-import train
+import reference
+import tables
 
 
 class Failure(Exception):
@@ -53,7 +65,8 @@ def mismatch(declared, where, allowed):
 
 
 def read_mlmodel(model_dir):
-    """Returns (the sklearn flavour, the MLmodel document) of an MLflow model directory."""
+    """Returns (the flavour's name, its section, the MLmodel document) of an
+    MLflow model directory: sklearn, or else xgboost."""
     path = os.path.join(model_dir, "MLmodel")
     if not os.path.isfile(path):
         raise Failure(f"{model_dir} has no MLmodel file: not an MLflow model directory")
@@ -69,24 +82,26 @@ def read_mlmodel(model_dir):
     flavors = doc.get("flavors") if isinstance(doc, dict) else None
     if not isinstance(flavors, dict) or not flavors:
         raise Failure(f"{path} lists no flavors: not an MLflow model")
-    flavor = flavors.get("sklearn")
-    if not isinstance(flavor, dict):
-        raise Failure(f"not a scikit-learn model: {path} has the flavors {', '.join(sorted(flavors))}, "
-                      "not sklearn (make model takes models logged with mlflow.sklearn)")
-    fmt = flavor.get("serialization_format", "pickle")  # MLflow before 1.2 wrote none: pickle
-    if fmt not in ("pickle", "cloudpickle"):
-        raise Failure(f"{path}: serialization_format {fmt!r} is not supported: want pickle or cloudpickle")
-    pickled = flavor.get("pickled_model")
-    if not isinstance(pickled, str) or not pickled or os.path.basename(pickled) != pickled:
-        raise Failure(f"{path}: the sklearn flavor's pickled_model {pickled!r} is not a file name")
-    return flavor, doc
-
-
-def describe(model):
-    steps = getattr(model, "steps", None)
-    if steps is None:
-        return type(model).__name__
-    return f"{type(model).__name__}({', '.join(type(s).__name__ for _, s in steps)})"
+    for name, key in (("sklearn", "pickled_model"), ("xgboost", "data")):
+        flavor = flavors.get(name)
+        if not isinstance(flavor, dict):
+            continue
+        if name == "sklearn":
+            fmt = flavor.get("serialization_format", "pickle")  # MLflow before 1.2 wrote none: pickle
+            if fmt not in ("pickle", "cloudpickle"):
+                raise Failure(f"{path}: serialization_format {fmt!r} is not supported: want pickle or cloudpickle")
+        else:
+            fmt = flavor.get("model_format", "xgb")
+            if fmt not in ("xgb", "json", "ubj"):
+                raise Failure(f"{path}: the xgboost flavor's model_format {fmt!r} is not supported: want xgb, json "
+                              "or ubj")
+        file = flavor.get(key)
+        if not isinstance(file, str) or not file or os.path.basename(file) != file:
+            raise Failure(f"{path}: the {name} flavor's {key} {file!r} is not a file name")
+        return name, flavor, doc
+    raise Failure(f"not a model this exporter compiles: {path} has the flavors {', '.join(sorted(flavors))}, "
+                  "not sklearn or xgboost (make model takes models logged with mlflow.sklearn, or with "
+                  "mlflow.xgboost and their DictVectorizer)")
 
 
 def load(path, allow_mismatch):
@@ -111,46 +126,83 @@ def load(path, allow_mismatch):
                 raise Failure(msg)
             print(f"check: warning: {msg}", file=sys.stderr)
             break
-    try:
-        forestexport.forest_parts(model)
-    except ValueError as e:
-        raise Failure(f"unsupported estimator {describe(model)}: {e}")
     return model
 
 
-def check(args):
-    """Returns the fitted pipeline and the metadata the checks found."""
-    meta = {}
-    path = args.model
-    if os.path.isdir(args.model):
-        flavor, doc = read_mlmodel(args.model)
-        declared = str(flavor.get("sklearn_version", ""))
-        if declared and declared != sklearn.__version__:
-            msg = mismatch(declared, "its MLmodel", args.allow_sklearn_mismatch)
-            if not args.allow_sklearn_mismatch:
-                raise Failure(msg)
-            print(f"check: warning: {msg}", file=sys.stderr)
-        run_id = doc.get("run_id")
-        if args.run_id and run_id and run_id != args.run_id:
-            raise Failure(f"{args.model}/MLmodel is the model of run {run_id}, not of RUN_ID {args.run_id}: check MODEL_URI")
-        args.run_id = args.run_id or run_id
-        path = os.path.join(args.model, flavor["pickled_model"])
-        print(f"check: MLmodel: flavors {', '.join(sorted(doc['flavors']))}; scikit-learn {declared or '?'} "
-              f"(here: {sklearn.__version__}); {flavor.get('serialization_format', 'pickle')}; "
-              f"mlflow {doc.get('mlflow_version', '?')}; created {doc.get('utc_time_created', '?')}; run {run_id or '?'}")
-    elif not os.path.isfile(path):
-        raise Failure(f"{path} does not exist")
-    pipeline = load(path, args.allow_sklearn_mismatch)
-    _, rf = forestexport.forest_parts(pipeline)
-    print(f"check: {os.path.basename(path)}: {describe(pipeline)} of {len(rf.estimators_)} trees")
-    if args.run_id:
-        meta["run_id"] = args.run_id
-    return pipeline, meta
+XGB_CLASSES = {"xgboost.core.Booster": "Booster", "xgboost.sklearn.XGBRegressor": "XGBRegressor"}
+
+
+def load_xgboost(path, model_class):
+    try:
+        import xgboost as xgb
+    except ImportError:
+        raise Failure("an MLflow xgboost model needs XGBoost: apt-get install python3-xgboost")
+    if model_class not in XGB_CLASSES:
+        raise Failure(f"the xgboost flavor's model_class is {model_class!r}: {forestexport.SUPPORTED}")
+    model = xgb.Booster() if XGB_CLASSES[model_class] == "Booster" else xgb.XGBRegressor()
+    try:
+        model.load_model(path)
+    except Exception as e:
+        raise Failure(f"cannot load {path} as an XGBoost model: {type(e).__name__}: {str(e).splitlines()[0]}: "
+                      "the file is corrupted, truncated or not an XGBoost model")
+    return model
+
+
+def load_model(model_path, preprocessor=None, run_id=None, allow_mismatch=False, log=print):
+    """Loads what --model names (and --preprocessor); returns
+    (forestexport.Model, the run id the MLmodel names or run_id)."""
+    path = model_path
+    dv = None
+    if os.path.isdir(model_path):
+        flavor_name, flavor, doc = read_mlmodel(model_path)
+        mlrun = doc.get("run_id")
+        if run_id and mlrun and mlrun != run_id:
+            raise Failure(f"{model_path}/MLmodel is the model of run {mlrun}, not of RUN_ID {run_id}: check MODEL_URI")
+        run_id = run_id or mlrun
+        about = (f"mlflow {doc.get('mlflow_version', '?')}; created {doc.get('utc_time_created', '?')}; "
+                 f"run {mlrun or '?'}")
+        if flavor_name == "sklearn":
+            declared = str(flavor.get("sklearn_version", ""))
+            if declared and declared != sklearn.__version__:
+                msg = mismatch(declared, "its MLmodel", allow_mismatch)
+                if not allow_mismatch:
+                    raise Failure(msg)
+                print(f"check: warning: {msg}", file=sys.stderr)
+            path = os.path.join(model_path, flavor["pickled_model"])
+            log(f"check: MLmodel: flavors {', '.join(sorted(doc['flavors']))}; scikit-learn {declared or '?'} "
+                f"(here: {sklearn.__version__}); {flavor.get('serialization_format', 'pickle')}; {about}")
+            obj = load(path, allow_mismatch)
+        else:
+            if not preprocessor:
+                raise Failure(f"{model_path} is an MLflow xgboost model, which holds the trees but not the "
+                              "DictVectorizer that turns a ride into their columns: give the vectorizer the run "
+                              "pickled (the course's artifacts/preprocessor/preprocessor.b) with --preprocessor PATH "
+                              "(make model: PREPROCESSOR_URI=s3://…/preprocessor.b)")
+            import xgboost as xgb
+            declared = str(flavor.get("xgb_version", ""))
+            path = os.path.join(model_path, flavor["data"])
+            log(f"check: MLmodel: flavors {', '.join(sorted(doc['flavors']))}; xgboost {declared or '?'} "
+                f"(here: {xgb.__version__}); {flavor.get('model_class', '?')}; {about}")
+            obj = load_xgboost(path, flavor.get("model_class", "xgboost.core.Booster"))
+    elif not os.path.isfile(model_path):
+        raise Failure(f"{model_path} does not exist")
+    else:
+        obj = load(model_path, allow_mismatch)
+    if preprocessor:
+        if not os.path.isfile(preprocessor):
+            raise Failure(f"--preprocessor {preprocessor} does not exist")
+        dv = load(preprocessor, allow_mismatch)
+    try:
+        model = forestexport.Model.of(obj, dv)
+    except forestexport.Unsupported as e:
+        raise Failure(str(e))
+    return model, run_id
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, help="MLflow model directory or pickle file")
+    ap.add_argument("--preprocessor", help="the DictVectorizer, pickled, of an MLflow xgboost model")
     ap.add_argument("--export", required=True)
     ap.add_argument("--run-id", help="the MLflow run the model came from: the generated Version")
     ap.add_argument("--allow-sklearn-mismatch", action="store_true",
@@ -161,32 +213,40 @@ def main():
     if args.golden and not args.valid:
         ap.error("--golden needs --valid")
 
+    start = time.perf_counter()
     try:
-        pipeline, meta = check(args)
+        model, run_id = load_model(args.model, args.preprocessor, args.run_id, args.allow_sklearn_mismatch)
+        body = model.body()  # also refuses what cannot be exported
+        ntrees = len(body["trees"])
+        print(f"check: {os.path.basename(os.path.normpath(args.model))}: {model.describe()} of {ntrees} trees "
+              f"over {model.forms.describe()}")
+        meta = {"run_id": run_id} if run_id else {}
+        valid = (*tables.read_table(args.valid), args.valid) if args.valid else None
+        res = forestexport.export(model, args.export, meta, valid=valid, golden=args.golden, body=body)
+    except forestexport.Unsupported as e:
+        print(f"check: {e}", file=sys.stderr)
+        sys.exit(1)
+    except reference.Mismatch as e:
+        print(f"check: self-check failed: {e}", file=sys.stderr)
+        sys.exit(1)
     except Failure as e:
         print(f"check: {e}", file=sys.stderr)
         sys.exit(1)
-
-    forestexport.forest_parts(pipeline)[1].set_params(n_jobs=1)  # estimator-order sums
-    meta["test_ride_prediction"] = float(pipeline.predict([train.TEST_RIDE])[0])
-    pred = valid_ids = None
-    if args.valid:
-        X_valid, y_valid, valid_ids = train.read_table(args.valid)
-        pred = pipeline.predict(X_valid)
-        meta["rmse"] = float(mean_squared_error(y_valid, pred, squared=False))
-        meta["valid_rows"] = len(X_valid)
-        meta["valid_table_sha256"] = forestexport.sha256_file(args.valid)
-        print(f"RMSE on {len(X_valid)} validation rides: {meta['rmse']:.3f}")
-    # Both files are written aside and then renamed: a failure leaves the old pair.
-    version = forestexport.export(pipeline, args.export + ".tmp", meta)
+    library, version = model.library
+    if valid:
+        print(f"RMSE on {len(valid[0])} validation rides: {res['rmse']:.3f}")
+    print(f"self-check: the export reproduces {library} {version}'s predictions bit for bit "
+          f"({res['checked'][0]} validation rides, the test ride, {res['checked'][1]} synthetic rides)")
+    print(f"exported model version {res['version']}" + (f" (run {run_id})" if run_id else "") +
+          f" to {args.export}; test ride: {res['test_ride_prediction']!r} min")
+    e = res["ensemble"]
+    print(f"export: {res['trees']} trees, {res['nodes']} nodes, {res['json_bytes']} bytes of JSON, "
+          f"{res['zst_bytes']} compressed; ensemble input {e['input']}, split {e['split']}, absent {e['absent']}, "
+          f"sum {e['sum']}, base {e['base']!r}, scale {e['scale']!r}, divisor {e['divisor']!r}; "
+          f"{time.perf_counter() - start:.1f} s")
     if args.golden:
-        train.write_golden(args.golden + ".tmp", valid_ids, pred)
-        os.replace(args.golden + ".tmp", args.golden)
-    os.replace(args.export + ".tmp", args.export)
-    print(f"exported model version {version}" + (f" (run {args.run_id})" if args.run_id else "") +
-          f" to {args.export}; test ride: {meta['test_ride_prediction']!r} min")
-    if args.golden:
-        print(f"golden predictions (scikit-learn {sklearn.__version__}, n_jobs=1) to {args.golden}")
+        print(f"golden predictions ({library} {version}" + (", n_jobs=1" if model.kind.endswith("ForestRegressor")
+              or model.kind == "ExtraTreesRegressor" else "") + f") to {args.golden}")
 
 
 if __name__ == "__main__":

@@ -1,31 +1,66 @@
-"""Export a fitted DictVectorizer + RandomForestRegressor pipeline.
+"""Export a fitted tree ensemble and its DictVectorizer for the Go generator.
 
-The export is the one contract between Python and Go; its format is
-documented in export/doc.go (package export reads it). In short: zstd-compressed
-JSON, keys sorted, no whitespace:
+The export is the one contract between Python and Go; its format,
+"rideduration-forest/v2", is documented in export/doc.go (package export
+reads it). In short: zstd-compressed JSON, keys sorted, no whitespace:
 
-    {"format": "rideduration-forest/v1",
+    {"format": "rideduration-forest/v2",
      "metadata": {...},
      "feature_names": [DictVectorizer.feature_names_],
-     "trees": [{"children_left": [...], "children_right": [...],
-                "feature": [...], "threshold": [...], "value": [...],
-                "n_node_samples": [...]}, ...]}
+     "sparse": DictVectorizer.sparse,
+     "ensemble": {"input", "split", "absent", "sum", "base", "scale", "divisor"},
+     "trees": [{"children_left", "children_right", "feature", "threshold",
+                "value", ["missing_left"], ["n_node_samples"]}, ...]}
 
 Floats are written by Python's repr (shortest round-trip), so Go parses the
 exact float64 values. The same fitted model always gives the same bytes.
+
+Model.of recognises what can be exported (SUPPORTED) and refuses anything
+else before anything is written; Model.body builds the export's content;
+Model.predict is the library's own prediction, which the export must
+reproduce bit for bit (reference.py checks it).
 """
 
 import hashlib
 import json
+import math
+from fractions import Fraction
 
+import numpy as np
 import sklearn
 import zstandard
-from sklearn.ensemble import RandomForestRegressor
+from sklearn.dummy import DummyRegressor
+from sklearn.ensemble import (ExtraTreesRegressor, GradientBoostingRegressor, HistGradientBoostingRegressor,
+                              RandomForestRegressor)
 from sklearn.feature_extraction import DictVectorizer
+from sklearn.pipeline import Pipeline
+from sklearn.tree import DecisionTreeRegressor
 
-FORMAT = "rideduration-forest/v1"
+import features
+
+FORMAT = "rideduration-forest/v2"
 MODEL_NAME = "ride_duration_prediction_model"
+# zstd level: 19 for an export of up to BIG_JSON bytes of JSON. Level 19 runs
+# at ~1.1 MB/s here (the committed forest: 7.6 MB of JSON → 1.72 MB in 7 s);
+# a bigger export (a forest of hundreds of deep trees) is compressed at
+# BIG_LEVEL, ~25 MB/s and ~15 % larger (the committed forest: 1.98 MB in 0.3 s).
 ZSTD_LEVEL = 19
+BIG_JSON = 16 << 20
+BIG_LEVEL = 9
+
+SUPPORTED = (
+    "this generator compiles a fitted Pipeline(DictVectorizer, R) as make_pipeline(DictVectorizer(), R) makes, "
+    "logged with mlflow.sklearn or pickled, R one of: DecisionTreeRegressor, RandomForestRegressor, "
+    "ExtraTreesRegressor, GradientBoostingRegressor (any loss; init None or 'zero'), "
+    "HistGradientBoostingRegressor (DictVectorizer(sparse=False); loss squared_error, absolute_error or quantile; "
+    "no categorical_features), xgboost.XGBRegressor (booster gbtree, objective reg:squarederror; no categorical "
+    "splits); or an XGBoost Booster or XGBRegressor logged with mlflow.xgboost, with its DictVectorizer pickled "
+    "separately (--preprocessor, PREPROCESSOR_URI). Each regresses one output"
+)
+
+
+class Unsupported(ValueError):
+    """The model is not something this exporter compiles, and why."""
 
 
 def sha256_file(path):
@@ -36,10 +71,75 @@ def sha256_file(path):
     return h.hexdigest()
 
 
-def _tree(estimator):
+def dumps(obj):
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+
+
+def compress(data):
+    """zstd at ZSTD_LEVEL, or BIG_LEVEL for data over BIG_JSON bytes."""
+    return zstandard.ZstdCompressor(level=ZSTD_LEVEL if len(data) <= BIG_JSON else BIG_LEVEL).compress(data)
+
+
+def _describe(obj):
+    steps = getattr(obj, "steps", None)
+    if steps is None:
+        return type(obj).__name__
+    return f"{type(obj).__name__}({', '.join(type(s).__name__ for _, s in steps)})"
+
+
+def _scalar_params(params):
+    out = {}
+    for k, v in sorted(params.items()):
+        if k == "n_jobs":  # how it was fitted, not what it is
+            continue
+        if isinstance(v, np.generic):
+            v = v.item()
+        if isinstance(v, float) and not math.isfinite(v):
+            continue
+        if isinstance(v, (int, float, str, bool, type(None))):
+            out[k] = v
+    return out
+
+
+# ---- float32 from XGBoost's shortest decimals ----
+
+def float32_values(decimals):
+    """The float64 values of the float32s nearest the decimal strings
+    (round half to even), exactly.
+
+    decimal → float64 → float32 rounds twice; that can differ from rounding
+    once only when the float64 lands exactly on a midpoint between two
+    float32s (the midpoint of two adjacent float32s is a float64). Those are
+    found and decided on the decimal itself, with fractions.
+    """
+    d64 = np.array([float(s) for s in decimals], dtype=np.float64)
+    with np.errstate(over="ignore"):
+        f32 = d64.astype(np.float32)
+    if not np.all(np.isfinite(f32)):
+        i = int(np.argmin(np.isfinite(f32)))
+        raise Unsupported(f"XGBoost model value {decimals[i]} is not a finite float32")
+    up = np.where(d64 > f32.astype(np.float64), np.float32(np.inf), np.float32(-np.inf)).astype(np.float32)
+    other = np.nextafter(f32, up)
+    mid = (f32.astype(np.float64) + other.astype(np.float64)) / 2  # exact
+    for i in np.flatnonzero((d64 != f32.astype(np.float64)) & (d64 == mid)):
+        exact = Fraction(decimals[i])
+        lo, hi = Fraction(float(f32[i])), Fraction(float(other[i]))
+        if exact != Fraction(float(mid[i])):
+            f32[i] = f32[i] if abs(exact - lo) < abs(exact - hi) else other[i]
+    return f32.astype(np.float64)
+
+
+def float32_value(decimal):
+    return float(float32_values([decimal])[0])
+
+
+# ---- trees ----
+
+def _sklearn_tree(estimator):
+    """A scikit-learn tree_'s arrays, as format v1 wrote them."""
     t = estimator.tree_
     if t.n_outputs != 1 or t.value.shape[2] != 1:
-        raise ValueError("only single-output regression trees can be exported")
+        raise Unsupported("only single-output regression trees can be exported")
     return {
         "children_left": t.children_left.tolist(),
         "children_right": t.children_right.tolist(),
@@ -50,44 +150,492 @@ def _tree(estimator):
     }
 
 
-def _dumps(obj):
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+def _preorder(left, right):
+    """Node ids reachable from the root (0), in depth-first preorder."""
+    order, stack = [], [0]
+    while stack:
+        n = stack.pop()
+        order.append(n)
+        if left[n] != -1:
+            stack.append(right[n])
+            stack.append(left[n])
+    return order
 
 
-def forest_parts(pipeline):
-    """Returns (DictVectorizer, RandomForestRegressor) of a fitted pipeline."""
-    steps = [s for _, s in getattr(pipeline, "steps", [])]
-    if len(steps) != 2 or not isinstance(steps[0], DictVectorizer) or not isinstance(steps[1], RandomForestRegressor):
-        raise ValueError("this generator compiles a fitted Pipeline(DictVectorizer, RandomForestRegressor), "
-                         "as make_pipeline(DictVectorizer(), RandomForestRegressor()) makes")
-    if not hasattr(steps[1], "estimators_"):
-        raise ValueError("the RandomForestRegressor is not fitted")
-    if steps[1].n_outputs_ != 1:
-        raise ValueError(f"the forest predicts {steps[1].n_outputs_} outputs: want one (a single-output regression)")
-    return steps[0], steps[1]
+def _renumbered(order, left, right):
+    new = {old: i for i, old in enumerate(order)}
+    cl = [new[left[o]] if left[o] != -1 else -1 for o in order]
+    cr = [new[right[o]] if left[o] != -1 else -1 for o in order]
+    return cl, cr
 
 
-def export(pipeline, path, metadata):
-    """Writes the export of a fitted pipeline to path; returns the model version id.
+# HistGradientBoosting writes +inf as the threshold of a split that sends
+# every non-missing value left (a "split on NaNs"). JSON has no infinity: the
+# export writes the largest float64 instead, which sends every finite value
+# left as +inf does (rides carry finite values only).
+_HGB_INF = 1.7976931348623157e308
 
-    The version id is derived from the model content (features and trees), so
-    retraining on the same data with the same sklearn gives the same id.
-    """
-    dv, rf = forest_parts(pipeline)
-    body = {"feature_names": list(dv.feature_names_), "trees": [_tree(e) for e in rf.estimators_]}
-    version = hashlib.sha256(_dumps(body)).hexdigest()[:32]
-    params = rf.get_params()
-    params.pop("n_jobs", None)  # how it was fitted, not what it is
+
+def _hgb_tree(predictor):
+    nodes = predictor.nodes
+    left = nodes["left"].tolist()
+    right = nodes["right"].tolist()
+    leaf = nodes["is_leaf"].tolist()
+    left = [-1 if leaf[i] else left[i] for i in range(len(nodes))]
+    order = _preorder(left, right)
+    cl, cr = _renumbered(order, left, right)
+    thr = []
+    for o in order:
+        if leaf[o]:
+            thr.append(-2.0)
+        else:
+            x = float(nodes["num_threshold"][o])
+            if math.isnan(x) or x == -math.inf:
+                raise Unsupported(f"HistGradientBoosting threshold {x}")
+            thr.append(_HGB_INF if x == math.inf else x)
+    return {
+        "children_left": cl,
+        "children_right": cr,
+        "feature": [-2 if leaf[o] else int(nodes["feature_idx"][o]) for o in order],
+        "threshold": thr,
+        "value": [float(nodes["value"][o]) for o in order],
+        "missing_left": [0 if leaf[o] else int(nodes["missing_go_to_left"][o]) for o in order],
+        "n_node_samples": [int(nodes["count"][o]) for o in order],
+    }
+
+
+def _xgb_tree(tree, i):
+    if any(tree.get("split_type", [])) or tree.get("categories"):
+        raise Unsupported(f"XGBoost tree {i} has categorical splits: export trees with numeric splits only")
+    left, right = tree["left_children"], tree["right_children"]
+    order = _preorder(left, right)
+    cl, cr = _renumbered(order, left, right)
+    conds = float32_values([tree["split_conditions"][o] for o in order])
+    is_leaf = [left[o] == -1 for o in order]
+    return {
+        "children_left": cl,
+        "children_right": cr,
+        "feature": [-2 if is_leaf[j] else int(tree["split_indices"][o]) for j, o in enumerate(order)],
+        "threshold": [-2.0 if is_leaf[j] else float(conds[j]) for j in range(len(order))],
+        "value": [float(conds[j]) if is_leaf[j] else 0.0 for j in range(len(order))],
+        "missing_left": [0 if is_leaf[j] else int(tree["default_left"][o]) for j, o in enumerate(order)],
+    }
+
+
+def _xgb_config(booster):
+    return json.loads(booster.save_config())
+
+
+def _xgb_model_json(booster):
+    # Floats as their decimal strings: float32_values converts them.
+    return json.loads(bytes(booster.save_raw("json")), parse_float=str)
+
+
+def _xgb_check(booster, what):
+    cfg = _xgb_config(booster)["learner"]
+    name = cfg["gradient_booster"]["name"]
+    if name != "gbtree":
+        raise Unsupported(f"{what} has booster {name!r}: only 'gbtree' is exported (not dart or gblinear)")
+    objective = cfg["objective"]["name"]
+    if objective not in ("reg:squarederror", "reg:linear"):
+        raise Unsupported(f"{what} has objective {objective!r}: only reg:squarederror (reg:linear) is exported")
+    mp = cfg["learner_model_param"]
+    if int(mp.get("num_class", "0")) > 1 or int(mp.get("num_target", "1")) != 1:
+        raise Unsupported(f"{what} predicts more than one output")
+    return cfg
+
+
+def _xgb_params(cfg):
+    """A Booster's parameters that its model file keeps (a loaded Booster's
+    training parameters are not in it: save_config shows defaults)."""
+    out = {"booster": cfg["gradient_booster"]["name"], "objective": cfg["objective"]["name"]}
+    merged = dict(cfg["gradient_booster"].get("gbtree_model_param", {}))
+    merged.update(cfg["learner_model_param"])
+    for k, v in merged.items():
+        for conv in (int, float):
+            try:
+                v = conv(v)
+                break
+            except (TypeError, ValueError):
+                pass
+        if isinstance(v, float) and not math.isfinite(v):
+            continue
+        out[k] = v
+    return dict(sorted(out.items()))
+
+
+# ---- the model ----
+
+class Model:
+    """A fitted model this exporter compiles: a DictVectorizer and a tree
+    ensemble (a scikit-learn estimator, an XGBRegressor or a Booster)."""
+
+    def __init__(self, dv, estimator, pipeline=None):
+        self.dv = dv
+        self.estimator = estimator
+        self.pipeline = pipeline  # predict through it when the model is one
+        self.kind = None
+        self._check()
+        self.forms = _forms(dv)
+
+    @classmethod
+    def of(cls, obj, preprocessor=None):
+        """Recognises obj (a pipeline, or a bare estimator with the
+        preprocessor, its DictVectorizer); Unsupported says why not."""
+        if preprocessor is not None:
+            if type(preprocessor) is not DictVectorizer:
+                raise Unsupported(f"the preprocessor is a {_describe(preprocessor)}, not a DictVectorizer: {SUPPORTED}")
+            if isinstance(obj, Pipeline):
+                raise Unsupported(f"the model is a {_describe(obj)}, which has its own steps, and a preprocessor "
+                                  f"was given too: {SUPPORTED}")
+            return cls(preprocessor, obj)
+        if not isinstance(obj, Pipeline):
+            if _is_booster(obj) or type(obj).__name__ in ("XGBRegressor",) or hasattr(obj, "predict"):
+                raise Unsupported(f"{_describe(obj)} is a bare estimator, without the DictVectorizer that turns a "
+                                  f"ride into its columns: {SUPPORTED}")
+            raise Unsupported(f"{_describe(obj)} is not a model: {SUPPORTED}")
+        steps = [s for _, s in obj.steps]
+        if len(steps) != 2 or type(steps[0]) is not DictVectorizer:
+            raise Unsupported(f"unsupported estimator {_describe(obj)}: {SUPPORTED}")
+        return cls(steps[0], steps[1], obj)
+
+    def _check(self):
+        est = self.estimator
+        t = type(est)
+        what = _describe(est)
+        if not hasattr(self.dv, "feature_names_"):
+            raise Unsupported("the DictVectorizer is not fitted")
+        if t in (DecisionTreeRegressor, RandomForestRegressor, ExtraTreesRegressor, GradientBoostingRegressor,
+                 HistGradientBoostingRegressor):
+            fitted = "_predictors" if t is HistGradientBoostingRegressor else \
+                "tree_" if t is DecisionTreeRegressor else "estimators_"
+            if not hasattr(est, fitted):
+                raise Unsupported(f"the {what} is not fitted")
+            n_out = getattr(est, "n_outputs_", 1)
+            if t is HistGradientBoostingRegressor:
+                n_out = est.n_trees_per_iteration_
+            if n_out != 1:
+                raise Unsupported(f"the {what} predicts {n_out} outputs: want one (a single-output regression)")
+            self.kind = t.__name__
+            if t is GradientBoostingRegressor:
+                self._check_gb()
+            elif t is HistGradientBoostingRegressor:
+                self._check_hgb()
+            return
+        if _is_xgb_regressor(est):
+            if not hasattr(est, "_Booster"):
+                raise Unsupported(f"the {what} is not fitted")
+            if est.booster not in (None, "gbtree"):
+                raise Unsupported(f"the {what} has booster {est.booster!r}: only 'gbtree' is exported")
+            if callable(est.objective) or est.objective not in (None, "reg:squarederror", "reg:linear"):
+                raise Unsupported(f"the {what} has objective {est.objective!r}: only reg:squarederror is exported")
+            if not (isinstance(est.missing, float) and math.isnan(est.missing)):
+                raise Unsupported(f"the {what} has missing={est.missing!r}: only the default, NaN, is exported "
+                                  "(a value equal to missing would be missing, which the export cannot say)")
+            if getattr(est, "enable_categorical", False):
+                raise Unsupported(f"the {what} has enable_categorical: categorical splits are not exported")
+            _xgb_check(est.get_booster(), f"the {what}")
+            self.kind = "XGBRegressor"
+            return
+        if _is_booster(est):
+            _xgb_check(est, "the Booster")
+            self.kind = "Booster"
+            return
+        raise Unsupported(f"unsupported estimator {_describe(self.pipeline or est)}: {SUPPORTED}")
+
+    def _check_gb(self):
+        est = self.estimator
+        init = est.init_
+        if not (isinstance(init, str) and init == "zero") and type(init) is not DummyRegressor:
+            raise Unsupported(f"the GradientBoostingRegressor's init is {_describe(init)}: only init=None (its loss's "
+                              "DummyRegressor) or init='zero' is exported, whose prediction is a constant")
+        if est.estimators_.shape[1] != 1:
+            raise Unsupported("the GradientBoostingRegressor has more than one tree per stage")
+
+    def _check_hgb(self):
+        est = self.estimator
+        if self.dv.sparse:
+            raise Unsupported("HistGradientBoostingRegressor takes dense rows: its DictVectorizer must be "
+                              "DictVectorizer(sparse=False)")
+        if est.categorical_features is not None or (getattr(est, "is_categorical_", None) is not None
+                                                    and np.any(est.is_categorical_)):
+            raise Unsupported(f"the HistGradientBoostingRegressor has categorical_features="
+                              f"{est.categorical_features!r}: only categorical_features=None is exported")
+        if est.loss not in ("squared_error", "absolute_error", "quantile"):
+            raise Unsupported(f"the HistGradientBoostingRegressor has loss {est.loss!r}, whose prediction is a "
+                              "function (link) of the trees' sum: only squared_error, absolute_error and quantile "
+                              "(identity link) are exported")
+        from sklearn._loss.link import IdentityLink
+        if not isinstance(est._loss.link, IdentityLink):
+            raise Unsupported(f"the HistGradientBoostingRegressor's loss has link {type(est._loss.link).__name__}: "
+                              "only the identity is exported")
+        for it in est._predictors:
+            for p in it:
+                if np.any(p.nodes["is_categorical"]):
+                    raise Unsupported("the HistGradientBoostingRegressor has categorical splits")
+
+    # -- what the library predicts --
+
+    def prepare(self):
+        """One thread for forests: their trees are summed in estimator order,
+        the order the export says. (With threads the order may vary.)"""
+        if self.kind in ("RandomForestRegressor", "ExtraTreesRegressor"):
+            self.estimator.set_params(n_jobs=1)
+
+    def predict(self, rows):
+        """The library's own predictions for dict rows, as it returns them."""
+        if self.kind == "Booster":
+            import xgboost as xgb
+            return self.estimator.predict(xgb.DMatrix(self.dv.transform(rows)))
+        if self.pipeline is not None:
+            return self.pipeline.predict(rows)
+        return self.estimator.predict(self.dv.transform(rows))
+
+    def ride(self, pu, do, distance):
+        return self.forms.ride(pu, do, distance)
+
+    # -- the export --
+
+    @property
+    def library(self):
+        if self.kind in ("XGBRegressor", "Booster"):
+            import xgboost as xgb
+            return "xgboost", xgb.__version__
+        return "scikit-learn", sklearn.__version__
+
+    def params(self):
+        if self.kind == "Booster":
+            return _xgb_params(_xgb_config(self.estimator)["learner"])
+        return _scalar_params(self.estimator.get_params(deep=False))
+
+    def body(self):
+        """The export's content: {"ensemble", "feature_names", "sparse", "trees"}."""
+        ensemble, trees = getattr(self, "_body_" + self.kind)()
+        return {"ensemble": ensemble, "feature_names": list(self.dv.feature_names_), "sparse": bool(self.dv.sparse),
+                "trees": trees}
+
+    @staticmethod
+    def _sklearn_ensemble(base, scale, divisor):
+        return {"input": "float32", "split": "<=", "absent": "zero", "sum": "float64",
+                "base": base, "scale": scale, "divisor": divisor}
+
+    def _body_DecisionTreeRegressor(self):
+        # predict returns the leaf's value: -0.0 + v is v, bit for bit.
+        return self._sklearn_ensemble(-0.0, 1.0, 1), [_sklearn_tree(self.estimator)]
+
+    def _body_forest(self):
+        est = self.estimator.estimators_
+        # ForestRegressor.predict: zeros, += each tree's prediction, /= len(estimators_)
+        return self._sklearn_ensemble(0.0, 1.0, len(est)), [_sklearn_tree(e) for e in est]
+
+    _body_RandomForestRegressor = _body_forest
+    _body_ExtraTreesRegressor = _body_forest
+
+    def _body_GradientBoostingRegressor(self):
+        est = self.estimator
+        # _raw_predict: _raw_predict_init (zeros for 'zero', else the init's
+        # prediction as float64), then predict_stages adds
+        # learning_rate * leaf value (a double product) tree by tree.
+        x0 = np.zeros((1, est.n_features_in_), dtype=np.float32)
+        init = est._raw_predict_init(x0)
+        base = float(init[0, 0])
+        if est.init_ != "zero":
+            x1 = np.ones((1, est.n_features_in_), dtype=np.float32)
+            if float(est._raw_predict_init(x1)[0, 0]) != base:
+                raise Unsupported("the GradientBoostingRegressor's init does not predict a constant")
+        return (self._sklearn_ensemble(base, float(est.learning_rate), 1),
+                [_sklearn_tree(e) for e in est.estimators_[:, 0]])
+
+    def _body_HistGradientBoostingRegressor(self):
+        est = self.estimator
+        # _raw_predict: zeros (of _baseline_prediction's dtype), += baseline,
+        # then += each predictor's output (leaf values include the shrinkage).
+        raw = np.zeros((1, 1), dtype=est._baseline_prediction.dtype, order="F")
+        raw += est._baseline_prediction
+        if raw.dtype != np.float64:
+            raise Unsupported(f"HistGradientBoosting raw predictions of dtype {raw.dtype}")
+        trees = [_hgb_tree(p) for it in est._predictors for p in it]
+        ens = {"input": "float64", "split": "<=", "absent": "zero", "sum": "float64",
+               "base": float(raw[0, 0]), "scale": 1.0, "divisor": 1}
+        return ens, trees
+
+    def _xgb_body(self, booster, tree_end):
+        doc = _xgb_model_json(booster)
+        learner = doc["learner"]
+        base = float32_value(learner["learner_model_param"]["base_score"])
+        model = learner["gradient_booster"]["model"]
+        if any(g != 0 for g in model["tree_info"]):
+            raise Unsupported("the XGBoost model has more than one output group")
+        trees = model["trees"]
+        n = len(trees) if tree_end == 0 else tree_end
+        if n > len(trees) or n == 0:
+            raise Unsupported(f"the XGBoost model predicts with {n} trees, but has {len(trees)}")
+        out = [_xgb_tree(trees[i], i) for i in range(n)]
+        ens = {"input": "float32", "split": "<", "absent": "missing" if self.dv.sparse else "zero",
+               "sum": "float32", "base": base, "scale": 1.0, "divisor": 1}
+        return ens, out
+
+    def _tree_end(self, booster, iteration_range):
+        """Trees [0, tree_end) of an iteration range, as gbtree's LayerToTree
+        counts them (0: all)."""
+        begin, end = iteration_range
+        if begin != 0:
+            raise Unsupported(f"XGBoost iteration range {iteration_range}: only ranges from 0 are exported")
+        mp = _xgb_config(booster)["learner"]["gradient_booster"]["gbtree_model_param"]
+        return end * int(mp["num_parallel_tree"])
+
+    def _body_XGBRegressor(self):
+        est = self.estimator
+        # XGBRegressor.predict: iteration range (0, best_iteration + 1) when
+        # the booster has a best_iteration, else all trees.
+        rng = est._get_iteration_range(None)
+        return self._xgb_body(est.get_booster(), self._tree_end(est.get_booster(), rng))
+
+    def _body_Booster(self):
+        # Booster.predict: iteration_range (0, 0), all trees.
+        return self._xgb_body(self.estimator, 0)
+
+    def describe(self):
+        return _describe(self.pipeline) if self.pipeline is not None else \
+            f"{type(self.estimator).__name__} with DictVectorizer"
+
+
+def _forms(dv):
+    try:
+        return features.Forms.of(dv.feature_names_)
+    except features.FeatureError as e:
+        raise Unsupported(str(e))
+
+
+def _is_booster(obj):
+    try:
+        import xgboost as xgb
+    except ImportError:
+        return False
+    return type(obj) is xgb.Booster
+
+
+def _is_xgb_regressor(obj):
+    try:
+        import xgboost as xgb
+    except ImportError:
+        return False
+    return type(obj) in (xgb.XGBRegressor, xgb.XGBRFRegressor)
+
+
+def version_of(body):
+    """The model version id: the first 32 hex digits of the sha256 of the
+    export's content, {"ensemble", "feature_names", "sparse", "trees"}."""
+    return hashlib.sha256(dumps(body)).hexdigest()[:32]
+
+
+def document(model, body, metadata):
+    """The export document (metadata keys as export/doc.go lists them)."""
+    library, library_version = model.library
     meta = {
         "model_name": MODEL_NAME,
-        "version": version,
+        "version": version_of(body),
+        "estimator": type(model.estimator).__name__,
+        "library": library,
+        "library_version": library_version,
         "sklearn_version": sklearn.__version__,
-        "n_estimators": len(rf.estimators_),
-        "params": {k: v for k, v in sorted(params.items()) if isinstance(v, (int, float, str, bool, type(None)))},
+        "n_estimators": len(body["trees"]),
+        "params": model.params(),
         **metadata,
     }
-    doc = {"format": FORMAT, "metadata": meta, **body}
-    data = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(_dumps(doc))
+    return {"format": FORMAT, "metadata": meta, **body}
+
+
+def write(doc, path):
+    """Writes the document, compressed; returns (its JSON size, its compressed size)."""
+    data = dumps(doc)
+    z = compress(data)
     with open(path, "wb") as f:
-        f.write(data)
-    return version
+        f.write(z)
+    return len(data), len(z)
+
+
+# ---- check and write ----
+
+def synthetic_rides(model, with_nan=False):
+    """Rides that exercise every one-hot column the model has (each category
+    hot, and ids the model never saw), at a few distances including 0."""
+    pairs, pus, dos = set(), set(), set()
+    for kind, a, b in features.columns(model.dv.feature_names_):
+        if kind == features.HOT_PU_DO:
+            pairs.add((a, b))
+            pus.add(a)
+            dos.add(b)
+        elif kind == features.HOT_PU:
+            pus.add(a)
+        elif kind == features.HOT_DO:
+            dos.add(a)
+    pus, dos = sorted(pus) or [1, 130, 265], sorted(dos) or [1, 205, 265]
+    pairs |= {(p, dos[i % len(dos)]) for i, p in enumerate(pus)}
+    pairs |= {(pus[i % len(pus)], d) for i, d in enumerate(dos)}
+    pairs |= {(999_999, 999_999), (pus[0], 999_999), (999_999, dos[0])}  # unseen ids
+    rides = [(p, d, dist) for p, d in sorted(pairs) for dist in (0.0, 0.5, 3.66, 30.0)]
+    if with_nan:
+        rides += [(p, d, float("nan")) for p, d in sorted(pairs)[:200]]
+    return rides
+
+
+def export(model, path, metadata, valid=None, golden=None, body=None):
+    """Checks the model's export against the library, then writes it.
+
+    valid: (rides, targets, raw ids, table path) of the validation month.
+    The library's predictions of the validation rides (and golden, if
+    given, gets them), of the test ride and of synthetic rides must be
+    reproduced bit for bit by reference.py's evaluation of the export; a
+    mismatch raises reference.Mismatch and nothing is written. The export
+    and the golden file are written aside and renamed: a failure leaves
+    the old pair. Returns a dict of what it found.
+    """
+    import os
+    import time
+
+    from sklearn.metrics import mean_squared_error
+
+    import reference
+    import tables
+
+    start = time.perf_counter()
+    if body is None:
+        body = model.body()
+    model.prepare()
+    meta = dict(metadata)
+    rides, lib, what = [], [], []
+
+    test = model.predict([model.ride(*tables.TEST_RIDE)])
+    meta["test_ride_prediction"] = float(test[0])
+    result = {"test_ride_prediction": meta["test_ride_prediction"]}
+    pred = None
+    if valid is not None:
+        v_rides, y, ids, table = valid
+        pred = model.predict([model.ride(*r) for r in v_rides])
+        meta["rmse"] = result["rmse"] = float(mean_squared_error(y, pred, squared=False))
+        meta["valid_rows"] = len(v_rides)
+        meta["valid_table_sha256"] = sha256_file(table)
+        reference.check(body, v_rides, pred, "validation ride")
+    reference.check(body, [tables.TEST_RIDE], test, "test ride")
+    # Libraries with missing values also get rides without a distance
+    # (NaN): rides never lack one, but missing_left is checked too.
+    nan = model.kind in ("HistGradientBoostingRegressor", "XGBRegressor", "Booster")
+    synth = synthetic_rides(model, with_nan=nan)
+    if nan and valid is not None:
+        synth += [(p, d, float("nan")) for p, d, _ in valid[0][:1000]]
+    reference.check(body, synth, model.predict([model.ride(*r) for r in synth]), "synthetic ride")
+    result["checked"] = (0 if valid is None else len(valid[0]), len(synth))
+
+    doc = document(model, body, meta)
+    result["version"] = doc["metadata"]["version"]
+    result["json_bytes"], result["zst_bytes"] = write(doc, path + ".tmp")
+    if golden:
+        tables.write_golden(golden + ".tmp", valid[2], pred)
+        os.replace(golden + ".tmp", golden)
+    os.replace(path + ".tmp", path)
+    result["nodes"] = sum(len(t["children_left"]) for t in body["trees"])
+    result["trees"] = len(body["trees"])
+    result["ensemble"] = body["ensemble"]
+    result["seconds"] = time.perf_counter() - start
+    return result

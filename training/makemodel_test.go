@@ -186,33 +186,44 @@ pickle.dump(p, open(sys.argv[1], "wb"))`, linear)
 	for _, tc := range []struct {
 		name, run string
 		want      []string // lines of the output
+		vars      []string // more make variables
 	}{
 		{"missing run", missingRun, []string{
 			"fetch: no such run " + missingRun + ": s3://" + bucket + "/" + modelKey(missingRun) + "MLmodel does not exist (S3 404 NoSuchKey): not found; check RUN_ID, or set MODEL_URI to where the run's model is",
 			"make model: step 1/4 fetch failed (RUN_ID=" + missingRun + "): nothing was changed",
-		}},
-		{"not sklearn", xgboostRun, []string{
-			"check: not a scikit-learn model: build/mlflow/" + xgboostRun + "/MLmodel has the flavors python_function, xgboost, not sklearn (make model takes models logged with mlflow.sklearn)",
+		}, nil},
+		{"xgboost without its preprocessor", xgboostRun, []string{
+			"no preprocessor at s3://" + bucket + "/4/" + xgboostRun + "/artifacts/preprocessor/preprocessor.b (a scikit-learn pipeline needs none)",
+			"check: build/mlflow/" + xgboostRun + " is an MLflow xgboost model, which holds the trees but not the DictVectorizer that turns a ride into their columns: " +
+				"give the vectorizer the run pickled (the course's artifacts/preprocessor/preprocessor.b) with --preprocessor PATH (make model: PREPROCESSOR_URI=s3://…/preprocessor.b)",
 			"make model: step 2/4 export failed (RUN_ID=" + xgboostRun + "): nothing was changed",
-		}},
+		}, nil},
+		{"preprocessor named and missing", xgboostRun, []string{
+			"fetch: the preprocessor (PREPROCESSOR_URI): s3://" + bucket + "/4/" + xgboostRun + "/artifacts/dv.b does not exist (S3 404 NoSuchKey): not found",
+			"make model: step 1/4 fetch failed (RUN_ID=" + xgboostRun + "): nothing was changed",
+		}, []string{"PREPROCESSOR_URI=s3://" + bucket + "/4/" + xgboostRun + "/artifacts/dv.b"}},
 		{"corrupted pickle", truncatedRun, []string{
 			"check: cannot unpickle build/mlflow/" + truncatedRun + "/model.pkl: UnpicklingError: pickle data was truncated: the file is corrupted, truncated or not a pickle",
 			"make model: step 2/4 export failed (RUN_ID=" + truncatedRun + "): nothing was changed",
-		}},
+		}, nil},
 		{"unsupported estimator", linearRun, []string{
-			"check: unsupported estimator Pipeline(DictVectorizer, LinearRegression): this generator compiles a fitted Pipeline(DictVectorizer, RandomForestRegressor), as make_pipeline(DictVectorizer(), RandomForestRegressor()) makes",
+			"check: unsupported estimator Pipeline(DictVectorizer, LinearRegression): this generator compiles a fitted Pipeline(DictVectorizer, R) as make_pipeline(DictVectorizer(), R) makes, " +
+				"logged with mlflow.sklearn or pickled, R one of: DecisionTreeRegressor, RandomForestRegressor, ExtraTreesRegressor, GradientBoostingRegressor (any loss; init None or 'zero'), " +
+				"HistGradientBoostingRegressor (DictVectorizer(sparse=False); loss squared_error, absolute_error or quantile; no categorical_features), " +
+				"xgboost.XGBRegressor (booster gbtree, objective reg:squarederror; no categorical splits); or an XGBoost Booster or XGBRegressor logged with mlflow.xgboost, " +
+				"with its DictVectorizer pickled separately (--preprocessor, PREPROCESSOR_URI). Each regresses one output",
 			"make model: step 2/4 export failed (RUN_ID=" + linearRun + "): nothing was changed",
-		}},
+		}, nil},
 		{"sklearn version mismatch", newerRun, []string{
 			"check: version mismatch: the model was saved with scikit-learn 1.3.2 (its MLmodel); this machine has 1.2.1. " +
 				"scikit-learn does not support unpickling across versions: loading may fail, or give trees that predict differently from the run's. " +
 				"The golden predictions are made here, so the generated code would be exact to scikit-learn 1.2.1's predictions of what unpickled, " +
 				"not necessarily to what the run predicted. Use scikit-learn 1.3.2 here, or accept that with ALLOW_SKLEARN_MISMATCH=1 (--allow-sklearn-mismatch)",
 			"make model: step 2/4 export failed (RUN_ID=" + newerRun + "): nothing was changed",
-		}},
+		}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := makeIn(t, repo, endpoint, "model", "RUN_ID="+tc.run)
+			out, err := makeIn(t, repo, endpoint, append([]string{"model", "RUN_ID=" + tc.run}, tc.vars...)...)
 			require.Error(t, err)
 			for _, line := range tc.want {
 				assert.Contains(t, strings.Split(out, "\n"), line)
@@ -228,10 +239,10 @@ pickle.dump(p, open(sys.argv[1], "wb"))`, linear)
 	require.NoError(t, err)
 	assert.Contains(t, out, "check: MLmodel: flavors python_function, sklearn; scikit-learn 1.2.1 (here: 1.2.1); cloudpickle; mlflow 2.1.1; created 2023-04-15 09:52:04.502385; run "+originalRun+"\n")
 	assert.Contains(t, out, "RMSE on 66097 validation rides: 6.101\n")
-	assert.Contains(t, out, "exported model version a994c01e34f10df5d7958989a533fd5b (run "+originalRun+") to testdata/model.json.zst; test ride: 18.321633541366506 min\n")
+	assert.Contains(t, out, "exported model version 4723ad0b98d26d3d636d19bb13604f1c (run "+originalRun+") to testdata/model.json.zst; test ride: 18.321633541366506 min\n")
 	assert.Contains(t, out, "ok  \tgithub.com/rideduration/rideduration/generated")
 	assert.Contains(t, out, "make model: model of run "+originalRun+" exported, generated (Version "+originalRun+") and golden-tested")
-	assert.Contains(t, string(readFile(t, filepath.Join(repo, "generated/model.go"))), `Version        = "`+originalRun+`"`)
+	assert.Contains(t, string(readFile(t, filepath.Join(repo, "generated/model.go"))), `Version = "`+originalRun+`"`)
 	assert.Equal(t, committed["testdata/golden_predictions.csv.zst"], readFile(t, filepath.Join(repo, "testdata/golden_predictions.csv.zst")),
 		"the run's model is the original's: the same golden predictions")
 
@@ -274,7 +285,7 @@ pickle.dump(p, open(sys.argv[1], "wb"))`, linear)
 		out, err := makeEnv(t, repo, endpoint, []string{"GOFLAGS=-run=^TestPredictGolden$"}, "model-test", "RUN_ID="+originalRun)
 		require.Error(t, err)
 		assert.Contains(t, out, "--- FAIL: TestPredictGolden")
-		assert.Contains(t, strings.Split(out, "\n"), "make model: step 4/4 test failed (RUN_ID="+originalRun+"): the generated code does not reproduce sklearn's predictions: "+
+		assert.Contains(t, strings.Split(out, "\n"), "make model: step 4/4 test failed (RUN_ID="+originalRun+"): the generated code does not reproduce the library's predictions: "+
 			"do not release it; testdata/ and generated/ hold the new model: git checkout -- testdata generated restores the committed one")
 	})
 

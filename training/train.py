@@ -5,51 +5,34 @@
         --export testdata/model.json.zst --golden testdata/golden_predictions.csv.zst
 
 The tables come from `go run ./cmd/prep` (features are defined once, in Go).
-Prints the RMSE on the validation month (6.101 for February 2022). Logs to
-MLflow when mlflow is importable; it is not required.
+Prints the RMSE on the validation month (6.101 for February 2022). The export
+(format rideduration-forest/v2, export/doc.go) is written only once its
+self-check passes (forestexport.export). Logs to MLflow when mlflow is
+importable; it is not required.
 """
 
 import argparse
-import csv
-import io
 import os
 import pickle
 import time
 
-import numpy as np
-import zstandard
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.feature_extraction import DictVectorizer
-from sklearn.metrics import mean_squared_error
 from sklearn.pipeline import make_pipeline
 
+import features
 import forestexport
+import tables
 
 PARAMS = dict(n_estimators=100, max_depth=20, min_samples_leaf=10, random_state=0)
 
-# The original walkthrough's test ride and its prediction.
-TEST_RIDE = {"PU_DO": "130_205", "trip_distance": 3.66}
+# The original's features: PU_DO ('%s_%s' % (PU, DO)) and trip_distance.
+FORMS = features.Forms(pu_do=True, distance=True)
 
-
-def read_table(path):
-    """Reads a prep table: dict rows as the original built them, targets, raw ids."""
-    rows, y, ids = [], [], []
-    with open(path, newline="") as f:
-        for r in csv.DictReader(f):
-            # float() is correctly rounded: the same bits Go wrote.
-            rows.append({"PU_DO": r["PU_DO"], "trip_distance": float(r["trip_distance"])})
-            y.append(float(r["duration"]))
-            ids.append((r["PULocationID"], r["DOLocationID"], r["trip_distance"]))
-    return rows, np.array(y), ids
-
-
-def write_golden(path, ids, pred):
-    out = io.StringIO()
-    out.write("PULocationID,DOLocationID,trip_distance,prediction\n")
-    for (pu, do, dist), p in zip(ids, pred):
-        out.write(f"{pu},{do},{dist},{float(p)!r}\n")
-    with open(path, "wb") as f:
-        f.write(zstandard.ZstdCompressor(level=forestexport.ZSTD_LEVEL).compress(out.getvalue().encode()))
+# Kept for callers of the v1 scripts.
+TEST_RIDE = FORMS.ride(*tables.TEST_RIDE)
+read_table = tables.read_table
+write_golden = tables.write_golden
 
 
 def main():
@@ -62,39 +45,34 @@ def main():
     ap.add_argument("--pickle", help="also save the fitted pipeline here (export.py reads it)")
     args = ap.parse_args()
 
-    X_train, y_train, _ = read_table(args.train)
-    X_valid, y_valid, valid_ids = read_table(args.valid)
+    train_rides, y_train, _ = tables.read_table(args.train)
+    valid = tables.read_table(args.valid)
+    X_train = [FORMS.ride(*r) for r in train_rides]
 
     start = time.perf_counter()
     pipeline = make_pipeline(DictVectorizer(), RandomForestRegressor(**PARAMS, n_jobs=-1))
     pipeline.fit(X_train, y_train)
     fit_seconds = time.perf_counter() - start
-
-    # One thread: the trees' outputs are summed in estimator order, the order
-    # the Go code reproduces bit for bit. (With threads the order may vary.)
-    pipeline.set_params(randomforestregressor__n_jobs=1)
-    pred = pipeline.predict(X_valid)
-    rmse = mean_squared_error(y_valid, pred, squared=False)
-    test_ride = float(pipeline.predict([TEST_RIDE])[0])
     print(f"trained on {len(X_train)} rides in {fit_seconds:.1f} s")
-    print(f"RMSE on {len(X_valid)} validation rides: {rmse:.3f} ({rmse!r})")
-    print(f"test ride {TEST_RIDE}: {test_ride!r} min")
 
-    version = forestexport.export(pipeline, args.export, {
-        "rmse": float(rmse),
+    # export sets n_jobs=1: the trees' outputs are summed in estimator
+    # order, the order the Go code reproduces bit for bit.
+    model = forestexport.Model.of(pipeline)
+    res = forestexport.export(model, args.export, {
         "train_rows": len(X_train),
-        "valid_rows": len(X_valid),
         "train_data": os.path.basename(args.train_source),
         "train_data_sha256": forestexport.sha256_file(args.train_source),
         "train_table_sha256": forestexport.sha256_file(args.train),
-        "valid_table_sha256": forestexport.sha256_file(args.valid),
-        "test_ride_prediction": test_ride,
-    })
-    write_golden(args.golden, valid_ids, pred)
+    }, valid=(*valid, args.valid), golden=args.golden)
+    rmse = res["rmse"]
+    print(f"RMSE on {len(valid[0])} validation rides: {rmse:.3f} ({rmse!r})")
+    print(f"test ride {TEST_RIDE}: {res['test_ride_prediction']!r} min")
+    print(f"self-check: the export reproduces scikit-learn's predictions bit for bit "
+          f"({res['checked'][0]} validation rides, the test ride, {res['checked'][1]} synthetic rides)")
     if args.pickle:
         with open(args.pickle, "wb") as f:
             pickle.dump(pipeline, f)
-    print(f"exported model version {version} to {args.export}; golden predictions to {args.golden}")
+    print(f"exported model version {res['version']} to {args.export}; golden predictions to {args.golden}")
 
     try:
         import mlflow
@@ -103,7 +81,7 @@ def main():
     with mlflow.start_run():
         mlflow.log_params(PARAMS)
         mlflow.log_metric("rmse", rmse)
-        mlflow.set_tag("export_version", version)
+        mlflow.set_tag("export_version", res["version"])
         mlflow.sklearn.log_model(pipeline, artifact_path="model")
         mlflow.log_artifact(args.export)
 

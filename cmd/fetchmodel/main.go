@@ -5,6 +5,12 @@
 //	fetchmodel -run-id def558fd38f44d8e9c4fc632668d3a47 -out build/mlflow/def558fd38f44d8e9c4fc632668d3a47 \
 //	    s3://mlflow-nyc-taxi-reg-exp/4/def558fd38f44d8e9c4fc632668d3a47/artifacts/model
 //
+// With -preprocessor, it also copies one file kept beside the model: the
+// DictVectorizer that an XGBoost run logs apart from its booster
+// (artifacts/preprocessor/preprocessor.b), to -preprocessor-out. A missing
+// preprocessor is an error with -preprocessor-required, else a note: a
+// scikit-learn pipeline carries its own.
+//
 // S3 is reached with the SDK's standard configuration, AWS_ENDPOINT_URL
 // included (moto stands in for S3 in the tests). Errors start with "fetch:"
 // and say what is missing.
@@ -37,7 +43,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags.SetOutput(stderr)
 	id := flags.String("run-id", "", "the MLflow run id, for the messages (checked against the MLmodel later, by export.py)")
 	out := flags.String("out", "", "directory to write the model directory to (replaced)")
+	pre := flags.String("preprocessor", "", "s3://bucket/key or path of the run's pickled DictVectorizer, if it has one")
+	preOut := flags.String("preprocessor-out", "", "file to write the preprocessor to (replaced)")
+	preRequired := flags.Bool("preprocessor-required", false, "fail when the preprocessor does not exist")
 	if err := flags.Parse(args); err != nil {
+		return 2
+	}
+	if *pre != "" && *preOut == "" {
+		fmt.Fprintln(stderr, "fetchmodel: -preprocessor needs -preprocessor-out")
 		return 2
 	}
 	if *out == "" || flags.NArg() != 1 {
@@ -48,7 +61,43 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fetch: %v\n", err)
 		return 1
 	}
+	if *pre == "" {
+		return 0
+	}
+	if err := fetchPreprocessor(ctx, *pre, *preOut, *preRequired, stdout); err != nil {
+		fmt.Fprintf(stderr, "fetch: %v\n", err)
+		return 1
+	}
 	return 0
+}
+
+// fetchPreprocessor copies the preprocessor at uri to out, or removes out
+// when there is none (and none is required), so that a preprocessor of an
+// earlier fetch is never taken for this run's.
+func fetchPreprocessor(ctx context.Context, uri, out string, required bool, stdout io.Writer) error {
+	loc, err := artifacts.Parse(uri)
+	if err != nil {
+		return fmt.Errorf("PREPROCESSOR_URI: %w", err)
+	}
+	var client artifacts.S3
+	if loc.Bucket != "" {
+		if client, err = newS3(ctx); err != nil {
+			return err
+		}
+	}
+	f, err := artifacts.FetchFile(ctx, client, loc, out)
+	if errors.Is(err, artifacts.ErrNotFound) && !required {
+		fmt.Fprintf(stdout, "no preprocessor at %s (a scikit-learn pipeline needs none)\n", loc)
+		if err := os.Remove(out); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("the preprocessor (PREPROCESSOR_URI): %w", err)
+	}
+	fmt.Fprintf(stdout, "fetched %s → %s (%d B)\n", loc, out, f.Size)
+	return nil
 }
 
 func fetch(ctx context.Context, id, uri, out string, stdout io.Writer) error {

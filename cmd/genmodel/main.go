@@ -1,5 +1,5 @@
 // Command genmodel writes the Go package that scores rides with an exported
-// forest. generated/ runs it through go generate:
+// tree ensemble. generated/ runs it through go generate (generate_test.go):
 //
 //	//go:generate go run ../cmd/genmodel -in ../testdata/model.json.zst -out .
 package main
@@ -15,7 +15,7 @@ import (
 func main() {
 	log.SetFlags(0)
 	log.SetPrefix("genmodel: ")
-	in := flag.String("in", "", "forest export (zstd JSON) to read")
+	in := flag.String("in", "", "tree-ensemble export (zstd JSON) to read")
 	out := flag.String("out", ".", "directory of the generated package")
 	opts := gen.DefaultOptions
 	flag.StringVar(&opts.Package, "pkg", opts.Package, "package name")
@@ -31,17 +31,17 @@ func main() {
 }
 
 func run(in, out string, opts gen.Options) error {
-	forest, err := export.Load(in)
+	e, err := export.Load(in)
 	if err != nil {
 		return err
 	}
-	files, err := gen.Generate(forest, opts)
+	files, err := gen.Generate(e, opts)
 	if err != nil {
 		return err
 	}
 	if err := gen.Write(out, files); err != nil {
 		return err
 	}
-	log.Printf("model %s: wrote %d files to %s", forest.Metadata.Version, len(files), out)
+	log.Printf("model %s: wrote %d files to %s", e.Metadata.Version, len(files), out)
 	return nil
 }

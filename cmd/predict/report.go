@@ -68,7 +68,7 @@ func buildReport(meter progress.Meter, paths []string, train, out string) (*repo
 	if err != nil {
 		return nil, fmt.Errorf("-train: %w", err)
 	}
-	r, err := report.Build(report.Config{Model: compiled.Model(), Vocabulary: compiled.Vocabulary()}, data, ref)
+	r, err := report.Build(report.Config{Model: compiled.Model(), Columns: compiled.Columns()}, data, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -89,7 +89,7 @@ func TestReportVocabularyIsTrainingMonths(t *testing.T) {
 	require.NoError(t, err)
 	jan, err := readMonth([]string{"../../testdata/green_tripdata_2022-01.parquet"}, quiet)
 	require.NoError(t, err)
-	withModels, err := report.Build(report.Config{Model: compiled.Model(), Vocabulary: compiled.Vocabulary()}, feb, jan)
+	withModels, err := report.Build(report.Config{Model: compiled.Model(), Columns: compiled.Columns()}, feb, jan)
 	require.NoError(t, err)
 	withJanuarys, err := report.Build(report.Config{Model: compiled.Model()}, feb, jan)
 	require.NoError(t, err)

@@ -22,6 +22,13 @@ func Model() model.Model {
 	return model.Model{Name: generated.ModelName, Version: version, Predict: generated.Predict, PredictText: generated.PredictText}
 }
 
-// Vocabulary is the compiled model's PU_DO vocabulary: the keys it saw in
-// training.
-func Vocabulary() *feature.Vocabulary { return generated.Vocabulary }
+// Columns are the compiled model's columns (DictVectorizer.feature_names_),
+// whose categories are the keys it saw in training. They are parsed when
+// asked for: only the report needs them.
+func Columns() feature.Columns {
+	cols, err := feature.NewColumns(generated.FeatureNames)
+	if err != nil {
+		panic("compiled: the generator checked these columns: " + err.Error())
+	}
+	return cols
+}

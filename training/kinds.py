@@ -1,0 +1,259 @@
+"""Train a small model of each kind export.py compiles, as MLflow model directories.
+
+    python3 training/kinds.py --train build/train.csv --out build/kinds [--kind NAME ...]
+
+Each kind is written to OUT/NAME as an MLflow 2.x model directory (MLmodel,
+the model file, conda.yaml, python_env.yaml, requirements.txt), with a fixed
+run id; the course's XGBoost layout (booster) is OUT/booster/artifacts/
+models_mlflow plus OUT/booster/artifacts/preprocessor/preprocessor.b.
+It prints each kind, its run id and the export.py command that exports it.
+The kinds use different features so that every form a ride feeds is
+covered. rf-big (500 trees of depth 20, the committed forest's parameters
+otherwise) is made only when asked for.
+"""
+
+import argparse
+import hashlib
+import os
+import pickle
+import shutil
+import sys
+import time
+
+import numpy as np
+import sklearn
+import yaml
+from sklearn.ensemble import (ExtraTreesRegressor, GradientBoostingRegressor, HistGradientBoostingRegressor,
+                              RandomForestRegressor)
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.pipeline import make_pipeline
+from sklearn.tree import DecisionTreeRegressor
+
+import features
+import tables
+
+MLFLOW_VERSION = "2.3.2"
+CREATED = "2023-05-01 12:00:00.000000"
+
+
+def run_id(kind):
+    """A fixed run id per kind: 32 hex digits."""
+    return hashlib.sha256(("rideduration/kinds/" + kind).encode()).hexdigest()[:32]
+
+
+def _python_version():
+    return ".".join(map(str, sys.version_info[:3]))
+
+
+def _env_files(d, requirements):
+    with open(os.path.join(d, "conda.yaml"), "w") as f:
+        yaml.safe_dump({"channels": ["conda-forge"], "dependencies": [
+            f"python={_python_version()}", "pip", {"pip": ["mlflow", *requirements]}], "name": "mlflow-env"}, f,
+            default_flow_style=False)
+    with open(os.path.join(d, "python_env.yaml"), "w") as f:
+        yaml.safe_dump({"python": _python_version(), "build_dependencies": ["pip"],
+                        "dependencies": ["-r requirements.txt"]}, f, default_flow_style=False)
+    with open(os.path.join(d, "requirements.txt"), "w") as f:
+        f.write("\n".join(["mlflow", *requirements]) + "\n")
+
+
+def _mlmodel(d, kind, flavors):
+    doc = {"artifact_path": "model" if kind != "booster" else "models_mlflow", "flavors": flavors,
+           "mlflow_version": MLFLOW_VERSION, "model_uuid": hashlib.md5(kind.encode()).hexdigest(),
+           "run_id": run_id(kind), "utc_time_created": CREATED}
+    with open(os.path.join(d, "MLmodel"), "w") as f:
+        yaml.safe_dump(doc, f, default_flow_style=False)
+
+
+def save_sklearn(d, kind, model):
+    """As mlflow.sklearn.log_model(model, serialization_format="pickle") writes it."""
+    os.makedirs(d)
+    with open(os.path.join(d, "model.pkl"), "wb") as f:
+        pickle.dump(model, f)
+    env = {"conda": "conda.yaml", "virtualenv": "python_env.yaml"}
+    _mlmodel(d, kind, {
+        "python_function": {"env": env, "loader_module": "mlflow.sklearn", "model_path": "model.pkl",
+                            "predict_fn": "predict", "python_version": _python_version()},
+        "sklearn": {"code": None, "pickled_model": "model.pkl", "serialization_format": "pickle",
+                    "sklearn_version": sklearn.__version__},
+    })
+    reqs = [f"scikit-learn=={sklearn.__version__}"]
+    if "xgboost" in type(model.steps[-1][1]).__module__:
+        import xgboost as xgb
+        reqs.append(f"xgboost=={xgb.__version__}")
+    _env_files(d, reqs)
+
+
+def save_xgboost(d, kind, booster):
+    """As mlflow.xgboost.log_model(booster) writes it: model.xgb by save_model."""
+    import xgboost as xgb
+    os.makedirs(d)
+    booster.save_model(os.path.join(d, "model.xgb"))
+    env = {"conda": "conda.yaml", "virtualenv": "python_env.yaml"}
+    _mlmodel(d, kind, {
+        "python_function": {"data": "model.xgb", "env": env, "loader_module": "mlflow.xgboost",
+                            "python_version": _python_version()},
+        "xgboost": {"code": None, "data": "model.xgb", "model_class": "xgboost.core.Booster",
+                    "model_format": "xgb", "xgb_version": xgb.__version__},
+    })
+    _env_files(d, [f"xgboost=={xgb.__version__}"])
+
+
+# ---- the kinds: (features, fit) ----
+
+def _split(X, y, frac=0.1, seed=0):
+    idx = np.random.default_rng(seed).permutation(len(X))
+    n = int(len(X) * frac)
+    va, tr = idx[:n], idx[n:]
+    return [X[i] for i in tr], y[tr], [X[i] for i in va], y[va]
+
+
+def fit_dt(X, y):
+    return make_pipeline(DictVectorizer(), DecisionTreeRegressor(max_depth=12, min_samples_leaf=5, random_state=0)).fit(X, y)
+
+
+def fit_rf(X, y):
+    return make_pipeline(DictVectorizer(), RandomForestRegressor(
+        n_estimators=20, max_depth=10, min_samples_leaf=5, random_state=0, n_jobs=-1)).fit(X, y)
+
+
+def fit_rf_big(X, y):
+    import train
+    return make_pipeline(DictVectorizer(), RandomForestRegressor(
+        **dict(train.PARAMS, n_estimators=500), n_jobs=-1)).fit(X, y)
+
+
+def fit_et(X, y):
+    return make_pipeline(DictVectorizer(), ExtraTreesRegressor(
+        n_estimators=20, max_depth=12, min_samples_leaf=5, random_state=0, n_jobs=-1)).fit(X, y)
+
+
+def fit_gb(X, y):
+    return make_pipeline(DictVectorizer(), GradientBoostingRegressor(
+        n_estimators=40, max_depth=4, learning_rate=0.2, subsample=0.8, random_state=0)).fit(X, y)
+
+
+def fit_gb_huber(X, y):
+    # Early stopping: estimators_ holds fewer than n_estimators stages.
+    return make_pipeline(DictVectorizer(), GradientBoostingRegressor(
+        loss="huber", n_estimators=200, max_depth=3, learning_rate=0.5, max_features=0.3, n_iter_no_change=2,
+        tol=1e-2, validation_fraction=0.1, random_state=0)).fit(X, y)
+
+
+def fit_gb_quantile(X, y):
+    return make_pipeline(DictVectorizer(), GradientBoostingRegressor(
+        loss="quantile", alpha=0.9, n_estimators=30, max_depth=3, learning_rate=0.15, random_state=0)).fit(X, y)
+
+
+def fit_gb_absolute(X, y):
+    return make_pipeline(DictVectorizer(), GradientBoostingRegressor(
+        loss="absolute_error", init="zero", n_estimators=30, max_depth=3, learning_rate=0.5, subsample=0.9,
+        random_state=0)).fit(X, y)
+
+
+def fit_hgb(X, y):
+    # Some distances missing (NaN) in training: the splits learn where NaN goes.
+    X = [dict(x, trip_distance=float("nan")) if i % 20 == 0 else x for i, x in enumerate(X)]
+    return make_pipeline(DictVectorizer(sparse=False), HistGradientBoostingRegressor(
+        max_iter=60, learning_rate=0.2, max_leaf_nodes=31, random_state=0)).fit(X, y)
+
+
+def fit_xgb(X, y):
+    import xgboost as xgb
+    dv = DictVectorizer()
+    X_tr, y_tr, X_va, y_va = _split(X, y)
+    A_tr = dv.fit_transform(X_tr)
+    reg = xgb.XGBRegressor(n_estimators=200, max_depth=6, learning_rate=0.5, num_parallel_tree=2, subsample=0.8,
+                           gamma=2.0, early_stopping_rounds=3, random_state=0, n_jobs=2)
+    reg.fit(A_tr, y_tr, eval_set=[(dv.transform(X_va), y_va)], verbose=False)
+    pipe = make_pipeline(dv, reg)
+    return pipe
+
+
+def fit_booster(X, y):
+    """The course's: xgb.train on the DMatrix of a sparse DictVectorizer,
+    early stopping on a validation set; the vectorizer saved separately."""
+    import xgboost as xgb
+    dv = DictVectorizer()
+    X_tr, y_tr, X_va, y_va = _split(X, y)
+    train = xgb.DMatrix(dv.fit_transform(X_tr), label=y_tr)
+    valid = xgb.DMatrix(dv.transform(X_va), label=y_va)
+    params = {"learning_rate": 0.3, "max_depth": 12, "min_child_weight": 1.06, "objective": "reg:squarederror",
+              "reg_alpha": 0.018, "reg_lambda": 0.0117, "seed": 42, "nthread": 2}
+    booster = xgb.train(params, dtrain=train, num_boost_round=200, evals=[(valid, "validation")],
+                        early_stopping_rounds=3, verbose_eval=False)
+    return dv, booster
+
+
+S = features.Forms.parse
+KINDS = {
+    # name: (forms, fit, in the default set)
+    "dt": (S("PU_DO,distance"), fit_dt, True),
+    "rf": (S("PU_DO,PU:int,DO:str,distance"), fit_rf, True),
+    "et": (S("PU:str,DO:str,distance"), fit_et, True),
+    "gb": (S("PU:int,DO:int,distance"), fit_gb, True),
+    "gb-huber": (S("PU_DO,distance"), fit_gb_huber, True),
+    "gb-quantile": (S("PU:str,DO:int,distance"), fit_gb_quantile, True),
+    "gb-absolute": (S("PU:int,DO:str,distance"), fit_gb_absolute, True),
+    "hgb": (S("PU:int,DO:int,distance"), fit_hgb, True),
+    "xgb": (S("PU_DO,distance"), fit_xgb, True),
+    "booster": (S("PU:str,DO:str,distance"), fit_booster, True),
+    "rf-big": (S("PU_DO,distance"), fit_rf_big, False),
+}
+
+
+def model_dir(out, kind):
+    if kind == "booster":
+        return os.path.join(out, kind, "artifacts", "models_mlflow")
+    return os.path.join(out, kind)
+
+
+def preprocessor_path(out, kind):
+    return os.path.join(out, kind, "artifacts", "preprocessor", "preprocessor.b") if kind == "booster" else None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--train", required=True, help="prep table to train on (make prep: build/train.csv)")
+    ap.add_argument("--out", required=True, help="directory for the kinds' MLflow model directories")
+    ap.add_argument("--kind", action="append", choices=sorted(KINDS),
+                    help="a kind to make (repeatable); default: all but rf-big")
+    args = ap.parse_args()
+    kinds = args.kind or [k for k, v in KINDS.items() if v[2]]
+
+    rides, y, _ = tables.read_table(args.train)
+    total = time.perf_counter()
+    for kind in kinds:
+        forms, fit, _ = KINDS[kind]
+        X = [forms.ride(*r) for r in rides]
+        start = time.perf_counter()
+        top = os.path.join(args.out, kind)
+        if os.path.exists(top):
+            shutil.rmtree(top)
+        if kind == "booster":
+            dv, booster = fit(X, y)
+            save_xgboost(model_dir(args.out, kind), kind, booster)
+            os.makedirs(os.path.dirname(preprocessor_path(args.out, kind)))
+            with open(preprocessor_path(args.out, kind), "wb") as f:
+                pickle.dump(dv, f)
+            about = f"{booster.num_boosted_rounds()} rounds, best_iteration {booster.best_iteration}"
+        else:
+            model = fit(X, y)
+            save_sklearn(model_dir(args.out, kind), kind, model)
+            est = model.steps[-1][1]
+            about = type(est).__name__
+            if hasattr(est, "n_estimators_") and est.n_estimators_ != est.n_estimators:
+                about += f", {est.n_estimators_} of {est.n_estimators} stages (early stopping)"
+            if hasattr(est, "best_iteration"):
+                about += (f", {est.get_booster().num_boosted_rounds()} rounds, best_iteration {est.best_iteration}"
+                          f", num_parallel_tree {est.num_parallel_tree}")
+        pre = preprocessor_path(args.out, kind)
+        print(f"{kind:12s} run {run_id(kind)}  {time.perf_counter() - start:5.1f} s  {about}; features "
+              f"{forms.describe()}\n  python3 training/export.py --model {model_dir(args.out, kind)}"
+              + (f" --preprocessor {pre}" if pre else "") + f" --run-id {run_id(kind)} --valid build/valid.csv "
+              f"--export build/kinds/{kind}.json.zst --golden build/kinds/{kind}.golden.csv.zst", flush=True)
+    print(f"{len(kinds)} kinds in {time.perf_counter() - total:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

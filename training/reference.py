@@ -1,0 +1,185 @@
+"""A reference evaluator of the export: export/doc.go's formula, literally.
+
+    s := base
+    for each tree, in order: s = s + round(scale × leaf)   (in sum's type)
+    return s / divisor
+
+with each column's value computed from the ride as the spec says (a one-hot
+column is 1 when hot; when not, 0, or absent in a sparse row, and an absent
+entry is 0 or missing as ensemble.absent says), converted to ensemble.input
+before it is compared with the threshold by ensemble.split, a missing value
+(absent-as-missing, or NaN) sent where missing_left says.
+
+predict_one does it for one ride with numpy float32/float64 scalars;
+predict does the same operations on numpy arrays of those types, a row per
+element (elementwise IEEE arithmetic: the same bits), for the thousands of
+validation rows. check() compares the export's predictions with the
+library's, bit for bit.
+"""
+
+import numpy as np
+
+import features
+
+_TYPES = {"float32": np.float32, "float64": np.float64}
+
+
+class Mismatch(Exception):
+    pass
+
+
+class _Tree:
+    def __init__(self, t, kind, a, b):
+        self.cl = np.asarray(t["children_left"], dtype=np.int64)
+        self.cr = np.asarray(t["children_right"], dtype=np.int64)
+        self.feature = np.asarray(t["feature"], dtype=np.int64)
+        self.threshold = np.asarray(t["threshold"], dtype=np.float64)
+        self.value = np.asarray(t["value"], dtype=np.float64)
+        ml = t.get("missing_left")
+        self.missing_left = None if ml is None else np.asarray(ml, dtype=bool)
+        # Per node: the kind of column it tests and the column's ids.
+        f = np.where(self.cl == -1, 0, self.feature)
+        self.kind, self.a, self.b = kind[f], a[f], b[f]
+
+
+class Evaluator:
+    def __init__(self, body):
+        ens = body["ensemble"]
+        self.input = _TYPES[ens["input"]]
+        self.sum = _TYPES[ens["sum"]]
+        if ens["split"] not in ("<=", "<"):
+            raise ValueError(f"split {ens['split']!r}")
+        self.le = ens["split"] == "<="
+        if ens["absent"] not in ("zero", "missing"):
+            raise ValueError(f"absent {ens['absent']!r}")
+        self.sparse = bool(body["sparse"])
+        self.absent_missing = self.sparse and ens["absent"] == "missing"
+        self.base = self.sum(ens["base"])
+        self.scale = np.float64(ens["scale"])
+        self.divisor = self.sum(ens["divisor"])
+        if self.sum(ens["base"]) != ens["base"] or self.sum(ens["divisor"]) != ens["divisor"]:
+            raise ValueError("base or divisor is not a value of the sum's type")
+        cols = features.columns(body["feature_names"])
+        self.kind = np.array([c[0] for c in cols], dtype=np.int64)
+        self.a = np.array([c[1] for c in cols], dtype=np.int64)
+        self.b = np.array([c[2] for c in cols], dtype=np.int64)
+        self.trees = [_Tree(t, self.kind, self.a, self.b) for t in body["trees"]]
+        self._raw_trees = body["trees"]
+        self._cols = cols
+
+    def _term(self, leaf):
+        """round(scale × leaf) in the sum's type. The product of two float64s
+        rounded to float64 is exact rounding; to float32, it rounds the exact
+        product only when it is a float64 (scale 1, or a product that fits)."""
+        p = self.scale * leaf
+        if self.sum is np.float32:
+            if self.scale != 1:
+                raise ValueError("a float32 sum with a scale other than 1")
+            return p.astype(np.float32) if isinstance(p, np.ndarray) else np.float32(p)
+        return p
+
+    # -- one ride, scalars --
+
+    def column(self, f, pu, do, distance):
+        """(value, present) of column f for the ride, as the spec says."""
+        kind, a, b = self._cols[f]
+        if kind <= features.HOT_DO:
+            hot = (kind == features.HOT_PU_DO and pu == a and do == b) or \
+                  (kind == features.HOT_PU and pu == a) or (kind == features.HOT_DO and do == a)
+            if hot:
+                return 1.0, True
+            if self.absent_missing:
+                return None, False  # absent from the sparse row, and absent is missing
+            return 0.0, True
+        if kind == features.NUM_PU:
+            return float(pu), True
+        if kind == features.NUM_DO:
+            return float(do), True
+        return float(distance), True
+
+    def predict_one(self, pu, do, distance):
+        s = self.base
+        for t in self._raw_trees:
+            n = 0
+            while t["children_left"][n] != -1:
+                v, present = self.column(t["feature"][n], pu, do, distance)
+                x = self.input(v) if present else None
+                if x is None or np.isnan(x):
+                    left = bool(t["missing_left"][n])
+                else:
+                    thr = np.float64(t["threshold"][n])
+                    left = bool(np.float64(x) <= thr) if self.le else bool(np.float64(x) < thr)
+                n = t["children_left"][n] if left else t["children_right"][n]
+            s = self.sum(s + self._term(np.float64(t["value"][n])))
+        return np.float64(self.sum(s / self.divisor))
+
+    # -- many rides, arrays --
+
+    def predict(self, pu, do, distance):
+        pu = np.asarray(pu, dtype=np.int64)
+        do = np.asarray(do, dtype=np.int64)
+        distance = np.asarray(distance, dtype=np.float64)
+        n = len(pu)
+        s = np.full(n, self.base, dtype=self.sum)
+        nan_rows = bool(np.isnan(distance).any())
+        for t in self.trees:
+            node = np.zeros(n, dtype=np.int64)
+            idx = np.arange(n)
+            while True:
+                cur = node[idx]
+                inner = t.cl[cur] != -1
+                if not inner.all():
+                    idx, cur = idx[inner], cur[inner]
+                if idx.size == 0:
+                    break
+                kind, a, b = t.kind[cur], t.a[cur], t.b[cur]
+                p, d = pu[idx], do[idx]
+                hot = ((kind == features.HOT_PU_DO) & (p == a) & (d == b)) | \
+                      ((kind == features.HOT_PU) & (p == a)) | ((kind == features.HOT_DO) & (d == a))
+                cat = kind <= features.HOT_DO
+                num = np.where(kind == features.NUM_PU, p.astype(np.float64),
+                               np.where(kind == features.NUM_DO, d.astype(np.float64), distance[idx]))
+                v = np.where(cat, hot.astype(np.float64), num)
+                x = v.astype(self.input).astype(np.float64)
+                go_left = (x <= t.threshold[cur]) if self.le else (x < t.threshold[cur])
+                if nan_rows or self.absent_missing:
+                    missing = np.isnan(x)
+                    if self.absent_missing:
+                        missing |= cat & ~hot
+                    if missing.any():
+                        if t.missing_left is None:
+                            raise ValueError("a missing value, but the tree has no missing_left")
+                        go_left = np.where(missing, t.missing_left[cur], go_left)
+                node[idx] = np.where(go_left, t.cl[cur], t.cr[cur])
+            s = (s + self._term(t.value[node])).astype(self.sum, copy=False)
+        return (s / self.divisor).astype(self.sum).astype(np.float64)
+
+
+def check(body, rides, library, what="row"):
+    """Checks that the export predicts each ride (pu, do, distance) as the
+    library did (library: its predictions, any float dtype), comparing
+    float64 bits; Mismatch names the first ride that differs."""
+    ev = Evaluator(body)
+    # Each distinct ride is evaluated once (NaN distances are never equal:
+    # each is its own).
+    first = {}
+    inverse = np.array([first.setdefault(r, len(first)) for r in rides], dtype=np.int64)
+    unique = list(first)
+    pu, do, dist = (np.array(c) for c in zip(*unique)) if unique else ([], [], [])
+    got = ev.predict(pu, do, dist)[inverse] if unique else np.zeros(0)
+    want = np.asarray(library).astype(np.float64)
+    bad = np.flatnonzero(got.view(np.uint64) != want.view(np.uint64))
+    if bad.size:
+        i = int(bad[0])
+        raise Mismatch(f"the export does not reproduce the library's prediction of {what} {i} "
+                       f"(PULocationID {rides[i][0]}, DOLocationID {rides[i][1]}, trip_distance {rides[i][2]!r}): "
+                       f"library {want[i]!r}, export {got[i]!r} ({bad.size} of {len(rides)} differ)")
+    # The array evaluation is the scalar one, row by row: spot-check it on
+    # the first and last rides (fewer for big models).
+    k = max(10, min(200, 50_000 // max(1, len(body["trees"]))))
+    for i in sorted(set(range(min(k, len(rides)))) | set(range(max(0, len(rides) - k // 4), len(rides)))):
+        one = ev.predict_one(*rides[i])
+        if np.float64(one).view(np.uint64) != got[i].view(np.uint64):
+            raise Mismatch(f"reference evaluator: the scalar walk gives {one!r} for {what} {i}, the array walk "
+                           f"{got[i]!r}")
+    return got
