@@ -70,8 +70,10 @@ func (m *model) flatTrees() *flat.Trees {
 	return &ft
 }
 
-// flat writes the flat backend: flat.go and the node arrays it embeds.
-func (m *model) flat(files Files) error {
+// flat writes the flat backend: flat.go and the node arrays it embeds. When
+// the table serves, flat_test.go: the tests hold the table to the trees, and
+// production builds neither compile nor embed them.
+func (m *model) flat(files Files, serve bool) error {
 	ft := m.flatTrees()
 	blob, valueAt := lookup.Append(nil, ft.Value)
 	blob, rootsAt := lookup.Append(blob, ft.Roots)
@@ -121,9 +123,17 @@ func (m *model) flat(files Files) error {
 		jen.Return(m.sumEnd()),
 	)
 	f.Line()
-	f.Comment("PredictTrees is Predict: the flat trees serve.")
+	if serve {
+		f.Comment("PredictTrees is Predict: the flat trees serve.")
+	} else {
+		f.Comment("PredictTrees is predictFlat, for the tests: Predict reads the table, and the")
+		f.Comment("tests hold it to the trees. Production builds neither compile nor embed them.")
+	}
 	f.Func().Id("PredictTrees").Params(jen.Id("f").Qual(featurePkg, "Features")).Float64().Block(
 		jen.Return(jen.Id("predictFlat").Call(jen.Id("f"))),
 	)
-	return m.writeFile(files, "flat.go", f)
+	if serve {
+		return m.writeFile(files, "flat.go", f)
+	}
+	return m.writeFile(files, "flat_test.go", f)
 }

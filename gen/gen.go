@@ -61,15 +61,15 @@ type Options struct {
 	// TreesPerFile splits the tree functions over files, to keep each file
 	// small enough to read and the build within a few seconds.
 	TreesPerFile int
-	// MaxTreeNodes bounds the nodes written as if/else code: the Go
-	// compiler takes about a minute and 1 GB a million nodes. Above it,
-	// when the table does not serve, the trees are written as node arrays
-	// that package flat walks.
+	// MaxTreeNodes bounds the nodes written as if/else code, which the Go
+	// compiler needs time and memory for (885,476 nodes: 2 minutes and
+	// 3.4 GB, see docs/model.md). Above it the trees are written as node
+	// arrays that package flat walks.
 	MaxTreeNodes int
 }
 
 // DefaultOptions are what go generate uses.
-var DefaultOptions = Options{Package: "generated", MaxTableBytes: 64 << 20, TreesPerFile: 10, MaxTreeNodes: 1 << 20}
+var DefaultOptions = Options{Package: "generated", MaxTableBytes: 64 << 20, TreesPerFile: 10, MaxTreeNodes: 400_000}
 
 const (
 	featurePkg = "github.com/rideduration/rideduration/feature"
@@ -130,7 +130,7 @@ func Generate(e *export.Ensemble, opts Options) (Files, error) {
 		if table == nil {
 			backend = "predictFlat"
 		}
-		if err := m.flat(files); err != nil {
+		if err := m.flat(files, table == nil); err != nil {
 			return nil, err
 		}
 	case table == nil:

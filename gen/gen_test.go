@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -58,6 +59,14 @@ func smallOptions(maxTable int) Options {
 	return Options{Package: "small", Source: "gen/testdata/small.json.zst", MaxTableBytes: maxTable, TreesPerFile: 1, MaxTreeNodes: 100}
 }
 
+// tableFlatOptions serve the table and write the trees, for the tests, as
+// node arrays.
+func tableFlatOptions() Options {
+	o := flatOptions()
+	o.MaxTableBytes = 1 << 20
+	return o
+}
+
 // flatOptions write the small forest's trees as node arrays: no table, and
 // fewer nodes allowed as code than it has.
 func flatOptions() Options {
@@ -68,7 +77,7 @@ func flatOptions() Options {
 
 // Whole generated files compared with golden copies (go test -update rewrites them).
 func TestGolden(t *testing.T) {
-	for dir, opts := range map[string]Options{"small": smallOptions(1 << 20), "small_trees": smallOptions(0), "small_flat": flatOptions()} {
+	for dir, opts := range map[string]Options{"small": smallOptions(1 << 20), "small_trees": smallOptions(0), "small_flat": flatOptions(), "small_table_flat": tableFlatOptions()} {
 		t.Run(dir, func(t *testing.T) {
 			files, err := Generate(smallForest(), opts)
 			require.NoError(t, err)
@@ -145,28 +154,107 @@ func TestGenerateRejects(t *testing.T) {
 	require.ErrorContains(t, err, "out of order")
 }
 
-// End to end, as stringer does: compile the generated package of the small
-// forest, with the table, the trees and the flat trees serving, with a
-// program that prints both packages' predictions over a grid of keys and
-// distances, and compare them bit for bit with the reference walk.
-// The program is a module of its own in a temporary directory, which reaches
-// this one through a replace directive: nothing is written into the source
-// tree, and it is built by the go command of the toolchain running the test.
+// boosted is a hand-made XGBoost-like ensemble over every form of the
+// ride's features: sparse rows whose cold one-hot columns are missing
+// (sent by missing_left), splits x < t, a float32 sum from a base.
+func boosted() *export.Ensemble {
+	const leaf = export.Leaf
+	return &export.Ensemble{
+		Format:       export.Format,
+		Metadata:     export.Metadata{ModelName: "boosted", Version: "v1", NEstimators: 3, Estimator: "Booster", Library: "xgboost", LibraryVersion: "1.7.4"},
+		FeatureNames: []string{"DOLocationID", "PULocationID=3", "PU_DO=1_2", "trip_distance"},
+		Sparse:       true,
+		Combine:      export.Combine{Input: export.Float32, Split: export.LT, Absent: export.Missing, Sum: export.Float32, Base: 0.5, Scale: 1, Divisor: 1},
+		Trees: []export.Tree{
+			{ // PU=3 ? (x < 2.5 ? .1 : .2) : DO < 4.5 ? .3 : .4   (cold PU goes right: missing_left 0)
+				ChildrenLeft:  []int32{1, 2, leaf, leaf, 5, leaf, leaf},
+				ChildrenRight: []int32{4, 3, leaf, leaf, 6, leaf, leaf},
+				Feature:       []int32{1, 3, -2, -2, 0, -2, -2},
+				Threshold:     []float64{-9.5367431640625e-07, 2.5, -2, -2, 4.5, -2, -2},
+				Value:         []float64{0, 0, 0.125, 0.25, 0, 0.375, 0.5},
+				MissingLeft:   []uint8{0, 1, 0, 0, 1, 0, 0},
+			},
+			{ // PU_DO=1_2 ? 1e-8 : (x < 1.0000001 ? 3 : 4)   (cold goes left)
+				ChildrenLeft:  []int32{1, leaf, 3, leaf, leaf},
+				ChildrenRight: []int32{2, leaf, 4, leaf, leaf},
+				Feature:       []int32{2, -2, 3, -2, -2},
+				Threshold:     []float64{1, -2, float64(float32(1.0000001)), -2, -2},
+				Value:         []float64{0, 1e-8, 0, 3, 4},
+				MissingLeft:   []uint8{1, 0, 0, 0, 0},
+			},
+			{ // a single leaf
+				ChildrenLeft: []int32{leaf}, ChildrenRight: []int32{leaf}, Feature: []int32{-2},
+				Threshold: []float64{-2}, Value: []float64{0.1}, MissingLeft: []uint8{0},
+			},
+		},
+	}
+}
+
+// histogram is a hand-made HistGradientBoosting-like ensemble: float64
+// inputs over the ids and the distance as numbers, a threshold float32
+// cannot hold, a split every ride takes one way.
+func histogram() *export.Ensemble {
+	const leaf = export.Leaf
+	return &export.Ensemble{
+		Format:       export.Format,
+		Metadata:     export.Metadata{ModelName: "histogram", Version: "v1", NEstimators: 2, Estimator: "HistGradientBoostingRegressor"},
+		FeatureNames: []string{"DOLocationID", "PULocationID", "trip_distance"},
+		Combine:      export.Combine{Input: export.Float64, Split: export.LE, Absent: export.Zero, Sum: export.Float64, Base: 14.079986764102754, Scale: 1, Divisor: 1},
+		Trees: []export.Tree{
+			{ // PU <= 100.5 ? (x <= 1.0000001 ? -1.5 : 2.25) : (DO <= 1e308 ? 0.7 : 9)
+				ChildrenLeft:  []int32{1, 2, leaf, leaf, 5, leaf, leaf},
+				ChildrenRight: []int32{4, 3, leaf, leaf, 6, leaf, leaf},
+				Feature:       []int32{1, 2, -2, -2, 0, -2, -2},
+				Threshold:     []float64{100.5, 1.0000001, -2, -2, 1e308, -2, -2},
+				Value:         []float64{0, 0, -1.5, 2.25, 0, 0.7, 9},
+				MissingLeft:   []uint8{0, 1, 0, 0, 1, 0, 0},
+			},
+			{ // x <= 7.25 ? 0.001 : 0.002
+				ChildrenLeft: []int32{1, leaf, leaf}, ChildrenRight: []int32{2, leaf, leaf}, Feature: []int32{2, -2, -2},
+				Threshold: []float64{7.25, -2, -2}, Value: []float64{0, 0.001, 0.002}, MissingLeft: []uint8{0, 0, 0},
+			},
+		},
+	}
+}
+
+// gradient is a hand-made GradientBoosting-like ensemble: a learning rate
+// (each leaf scaled, the product rounded, then added), a base, categories of
+// both ids.
+func gradient() *export.Ensemble {
+	const leaf = export.Leaf
+	return &export.Ensemble{
+		Format:       export.Format,
+		Metadata:     export.Metadata{ModelName: "gradient", Version: "v1", NEstimators: 2, Estimator: "GradientBoostingRegressor"},
+		FeatureNames: []string{"DOLocationID=4", "PULocationID=1", "trip_distance"},
+		Sparse:       true,
+		Combine:      export.Combine{Input: export.Float32, Split: export.LE, Absent: export.Zero, Sum: export.Float64, Base: 13.7, Scale: 0.1, Divisor: 1},
+		Trees: []export.Tree{
+			{ // DO=4 ? 0.7 : (x <= 2.5 ? 0.3 : 1.1)
+				ChildrenLeft:  []int32{1, leaf, 3, leaf, leaf},
+				ChildrenRight: []int32{2, leaf, 4, leaf, leaf},
+				Feature:       []int32{0, -2, 2, -2, -2},
+				Threshold:     []float64{0.5, -2, 2.5, -2, -2},
+				Value:         []float64{0, 1.1, 0, 0.3, 0.7},
+			},
+			{ // PU=1 ? -0.35 : 0.45
+				ChildrenLeft: []int32{1, leaf, leaf}, ChildrenRight: []int32{2, leaf, leaf}, Feature: []int32{1, -2, -2},
+				Threshold: []float64{0.5, -2, -2}, Value: []float64{0, 0.45, -0.35},
+			},
+		},
+	}
+}
+
+// End to end, as stringer does: compile the generated packages of
+// hand-made ensembles of each library's arithmetic, each with the table (when
+// it can serve), the trees and the flat trees serving, with a program that
+// prints every package's predictions over a grid of keys and distances, and
+// compare them bit for bit with the reference walk. The program is a module
+// of its own in a temporary directory, which reaches this one through a
+// replace directive: nothing is written into the source tree, and it is built
+// by the go command of the toolchain running the test.
 func TestEndToEnd(t *testing.T) {
-	forest := smallForest()
-	files, err := Generate(forest, smallOptions(1<<20))
-	require.NoError(t, err)
-	require.Contains(t, files, TableFile)
-	treesOpts := smallOptions(0)
-	treesOpts.Package = "smalltrees"
-	trees, err := Generate(forest, treesOpts)
-	require.NoError(t, err)
-	require.NotContains(t, trees, TableFile)
-	flatOpts := flatOptions()
-	flatOpts.Package = "smallflat"
-	flatFiles, err := Generate(forest, flatOpts)
-	require.NoError(t, err)
-	require.Contains(t, flatFiles, FlatFile)
+	ensembles := map[string]*export.Ensemble{"small": smallForest(), "boosted": boosted(), "histogram": histogram(), "gradient": gradient()}
+	backends := map[string]Options{"table": smallOptions(1 << 20), "trees": smallOptions(0), "flat": flatOptions()}
 	root, err := filepath.Abs("..")
 	require.NoError(t, err)
 	goMod, err := os.ReadFile(filepath.Join(root, "go.mod"))
@@ -178,48 +266,45 @@ func TestEndToEnd(t *testing.T) {
 	require.NotNil(t, goLine, "go directive in go.mod")
 
 	dir := t.TempDir()
-	pkg := filepath.Join(dir, "small")
-	require.NoError(t, os.Mkdir(pkg, 0o755))
-	require.NoError(t, Write(pkg, files))
-	require.NoError(t, os.Mkdir(filepath.Join(dir, "smalltrees"), 0o755))
-	require.NoError(t, Write(filepath.Join(dir, "smalltrees"), trees))
-	require.NoError(t, os.Mkdir(filepath.Join(dir, "smallflat"), 0o755))
-	require.NoError(t, Write(filepath.Join(dir, "smallflat"), flatFiles))
+	var names, imports, calls []string
+	for name, e := range ensembles {
+		for backend, opts := range backends {
+			opts.Package = name + backend
+			files, err := Generate(e, opts)
+			require.NoError(t, err, opts.Package)
+			_, table := files[TableFile]
+			_, flat := files[FlatFile]
+			require.Equal(t, backend == "flat", flat, "%s: flat trees", opts.Package)
+			require.Equal(t, backend == "table" && e.Combine.Input == export.Float32, table, "%s: table", opts.Package)
+			pkg := filepath.Join(dir, opts.Package)
+			require.NoError(t, os.Mkdir(pkg, 0o755))
+			require.NoError(t, Write(pkg, files))
+			names = append(names, opts.Package)
+		}
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		imports = append(imports, fmt.Sprintf("\t%q\n", "e2e/"+n))
+		calls = append(calls, fmt.Sprintf("\t\t\tfmt.Println(%q, math.Float64bits(%s.Predict(f)))\n", n, n))
+	}
 	mod := fmt.Sprintf("module e2e\n\n%s\n\nrequire %s v0.0.0\n\nreplace %s => %s\n", goLine, module, module, root)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.sum"), goSum, 0o644))
 
-	keys := []feature.Key{{PU: 1, DO: 2}, {PU: 3, DO: 4}, {PU: 5, DO: 6}, {PU: 9, DO: 9}}
-	var dists []float32
-	for _, th := range []float32{0, 1, 1.0000001, 2.5, 7.25} {
-		dists = append(dists, math.Nextafter32(th, -1), th, math.Nextafter32(th, 10))
+	keys := []feature.Key{{PU: 1, DO: 2}, {PU: 3, DO: 4}, {PU: 5, DO: 6}, {PU: 9, DO: 9}, {PU: 1, DO: 4}, {PU: 3, DO: 2}, {PU: 100, DO: 5}, {PU: 101, DO: 4}, {PU: 1 << 30, DO: 1 << 30}}
+	var dists []float64
+	for _, th := range []float64{0, 1, 1.0000001, 2.5, 7.25} {
+		dists = append(dists, float64(math.Nextafter32(float32(th), -1)), th, math.Nextafter(th, -1), math.Nextafter(th, 10), float64(math.Nextafter32(float32(th), 10)))
 	}
-	dists = append(dists, float32(math.Inf(1)), math.MaxFloat32, 100)
-	bits := make([]uint32, len(dists))
+	dists = append(dists, math.Inf(1), math.MaxFloat32, 100)
+	bits := make([]uint64, len(dists))
 	for i, d := range dists {
-		bits[i] = math.Float32bits(d)
+		bits[i] = math.Float64bits(d)
 	}
-	main := `package main
-
-import (
-	"fmt"
-	"math"
-
-	"e2e/small"
-	"e2e/smallflat"
-	"e2e/smalltrees"
-	"` + module + `/feature"
-)
-
-func main() {
-	for _, k := range []feature.Key{` + fmt.Sprintf("%#v", keys)[len("[]feature.Key{"):] + ` {
-		for _, d := range ` + fmt.Sprintf("%#v", bits) + ` {
-			f := feature.Features{Key: k, Distance: float64(math.Float32frombits(d))}
-			fmt.Println(math.Float64bits(small.Predict(f)), math.Float64bits(smalltrees.Predict(f)), math.Float64bits(smallflat.Predict(f)))
-		}
-	}
-}
-`
+	main := "package main\n\nimport (\n\t\"fmt\"\n\t\"math\"\n\n" + strings.Join(imports, "") + "\t\"" + module + "/feature\"\n)\n\n" +
+		"func main() {\n\tfor _, k := range []feature.Key{" + fmt.Sprintf("%#v", keys)[len("[]feature.Key{"):] + " {\n" +
+		"\t\tfor _, d := range " + fmt.Sprintf("%#v", bits) + " {\n" +
+		"\t\t\tf := feature.Features{Key: k, Distance: math.Float64frombits(d)}\n" + strings.Join(calls, "") + "\t\t}\n\t}\n}\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(main), 0o644))
 	cmd := exec.Command(goTool(t), "run", ".")
 	cmd.Dir = dir
@@ -234,11 +319,15 @@ func main() {
 	s := bufio.NewScanner(bytes.NewReader(out))
 	for _, k := range keys {
 		for _, d := range dists {
-			require.True(t, s.Scan(), "output ends early")
-			want := strconv.FormatUint(math.Float64bits(forest.Predict(feature.Features{Key: k, Distance: float64(d)})), 10)
-			require.Equal(t, want+" "+want+" "+want, s.Text(), "key %s distance %v: table, trees, flat", k, d)
+			for _, n := range names {
+				require.True(t, s.Scan(), "output ends early")
+				e := ensembles[strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(n, "table"), "trees"), "flat")]
+				want := n + " " + strconv.FormatUint(math.Float64bits(e.Predict(feature.Features{Key: k, Distance: d})), 10)
+				require.Equal(t, want, s.Text(), "key %s distance %v", k, d)
+			}
 		}
 	}
+	require.False(t, s.Scan(), "more output than predictions")
 }
 
 // goTool is the go command of the toolchain running the tests (GOROOT, else

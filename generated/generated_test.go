@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -133,6 +134,8 @@ func TestBackendsAgreeAtThresholds(t *testing.T) {
 			}
 		}
 	}
+	slices.Sort(thresholds)
+	thresholds = slices.Compact(thresholds)
 	step := func(x, to float64) float64 {
 		if e.Combine.Input == export.Float32 {
 			return float64(math.Nextafter32(float32(x), float32(to)))

@@ -9,7 +9,8 @@ models_mlflow plus OUT/booster/artifacts/preprocessor/preprocessor.b.
 It prints each kind, its run id and the export.py command that exports it.
 The kinds use different features so that every form a ride feeds is
 covered. rf-big (500 trees of depth 20, the committed forest's parameters
-otherwise) is made only when asked for.
+otherwise) and rf-deep (500 trees of depth 20, sklearn's other defaults:
+leaves of one ride) are made only when asked for.
 """
 
 import argparse
@@ -123,6 +124,12 @@ def fit_rf_big(X, y):
         **dict(train.PARAMS, n_estimators=500), n_jobs=-1)).fit(X, y)
 
 
+def fit_rf_deep(X, y):
+    """500 trees of depth 20 grown as far as sklearn's defaults let them (min_samples_leaf=1)."""
+    return make_pipeline(DictVectorizer(), RandomForestRegressor(
+        n_estimators=500, max_depth=20, random_state=0, n_jobs=-1)).fit(X, y)
+
+
 def fit_et(X, y):
     return make_pipeline(DictVectorizer(), ExtraTreesRegressor(
         n_estimators=20, max_depth=12, min_samples_leaf=5, random_state=0, n_jobs=-1)).fit(X, y)
@@ -199,6 +206,7 @@ KINDS = {
     "xgb": (S("PU_DO,distance"), fit_xgb, True),
     "booster": (S("PU:str,DO:str,distance"), fit_booster, True),
     "rf-big": (S("PU_DO,distance"), fit_rf_big, False),
+    "rf-deep": (S("PU_DO,distance"), fit_rf_deep, False),
 }
 
 

@@ -20,6 +20,7 @@ func main() {
 	opts := gen.DefaultOptions
 	flag.StringVar(&opts.Package, "pkg", opts.Package, "package name")
 	flag.IntVar(&opts.MaxTableBytes, "max-table-bytes", opts.MaxTableBytes, "largest table to generate; above it Predict walks the trees")
+	flag.IntVar(&opts.MaxTreeNodes, "max-tree-nodes", opts.MaxTreeNodes, "most nodes written as if/else code; above it the trees are node arrays (package flat)")
 	flag.Parse()
 	if *in == "" {
 		log.Fatal("usage: genmodel -in model.json.zst -out dir")
