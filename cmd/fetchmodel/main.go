@@ -7,9 +7,11 @@
 //
 // With -preprocessor, it also copies one file kept beside the model: the
 // DictVectorizer that an XGBoost run logs apart from its booster
-// (artifacts/preprocessor/preprocessor.b), to -preprocessor-out. A missing
-// preprocessor is an error with -preprocessor-required, else a note: a
-// scikit-learn pipeline carries its own.
+// (artifacts/preprocessor/preprocessor.b), to -preprocessor-out. A
+// scikit-learn pipeline carries its own: for a model with the sklearn
+// flavour, the preprocessor is fetched only with -preprocessor-required
+// (the user named one). A missing preprocessor is an error with
+// -preprocessor-required, else a note.
 //
 // S3 is reached with the SDK's standard configuration, AWS_ENDPOINT_URL
 // included (moto stands in for S3 in the tests). Errors start with "fetch:"
@@ -23,10 +25,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/rideduration/rideduration/artifacts"
 )
@@ -64,11 +68,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *pre == "" {
 		return 0
 	}
+	if !*preRequired && sklearnFlavour(filepath.Join(*out, artifacts.MLmodel)) {
+		fmt.Fprintln(stdout, "the model is a scikit-learn pipeline, with its own DictVectorizer: no preprocessor fetched")
+		if err := os.Remove(*preOut); err != nil && !errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(stderr, "fetch: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 	if err := fetchPreprocessor(ctx, *pre, *preOut, *preRequired, stdout); err != nil {
 		fmt.Fprintf(stderr, "fetch: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// sklearnFlavour reports whether the MLmodel file at path lists the sklearn
+// flavour. An unreadable file is not one: export.py says what is wrong with it.
+func sklearnFlavour(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var doc struct {
+		Flavors map[string]any `yaml:"flavors"`
+	}
+	if yaml.Unmarshal(b, &doc) != nil {
+		return false
+	}
+	_, ok := doc.Flavors["sklearn"]
+	return ok
 }
 
 // fetchPreprocessor copies the preprocessor at uri to out, or removes out

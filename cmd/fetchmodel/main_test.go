@@ -62,3 +62,52 @@ func TestFetchmodel(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "pickle", string(b), "failed fetches left the fetched model alone")
 }
+
+// The DictVectorizer an XGBoost run keeps beside its model: fetched for a
+// model without the sklearn flavour; its absence is a note, unless it was
+// named (-preprocessor-required); a scikit-learn pipeline needs none.
+func TestFetchPreprocessor(t *testing.T) {
+	dir := t.TempDir()
+	run := func(args ...string) (code int, stdout, stderr string) {
+		var o, e bytes.Buffer
+		code = runMain(args, &o, &e)
+		return code, o.String(), e.String()
+	}
+	write := func(path, content string) {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+	}
+	xgbModel := filepath.Join(dir, "xgb", "artifacts", "models_mlflow")
+	write(filepath.Join(xgbModel, "MLmodel"), "flavors:\n  python_function: {}\n  xgboost:\n    data: model.xgb\n")
+	write(filepath.Join(xgbModel, "model.xgb"), "booster")
+	sklearnModel := filepath.Join(dir, "sk", "artifacts", "model")
+	write(filepath.Join(sklearnModel, "MLmodel"), "flavors:\n  python_function: {}\n  sklearn:\n    pickled_model: model.pkl\n")
+	write(filepath.Join(dir, "sk", "artifacts", "preprocessor", "preprocessor.b"), "dv")
+	out, pre := filepath.Join(dir, "out"), filepath.Join(dir, "out.preprocessor.b")
+
+	missing := filepath.Join(dir, "xgb", "artifacts", "preprocessor", "preprocessor.b")
+	code, stdout, stderr := run("-out", out, "-preprocessor", missing, "-preprocessor-out", pre, xgbModel)
+	require.Zero(t, code, stderr)
+	assert.Contains(t, stdout, "no preprocessor at "+missing+" (a scikit-learn pipeline needs none)\n")
+	code, _, stderr = run("-out", out, "-preprocessor", missing, "-preprocessor-out", pre, "-preprocessor-required", xgbModel)
+	assert.Equal(t, 1, code)
+	assert.Equal(t, "fetch: the preprocessor (PREPROCESSOR_URI): "+missing+" does not exist: not found\n", stderr)
+
+	write(missing, "dv")
+	code, stdout, stderr = run("-out", out, "-preprocessor", missing, "-preprocessor-out", pre, xgbModel)
+	require.Zero(t, code, stderr)
+	assert.Contains(t, stdout, "fetched "+missing+" → "+pre+" (2 B)\n")
+	b, err := os.ReadFile(pre)
+	require.NoError(t, err)
+	assert.Equal(t, "dv", string(b))
+
+	code, stdout, stderr = run("-out", out, "-preprocessor", filepath.Join(dir, "sk", "artifacts", "preprocessor", "preprocessor.b"), "-preprocessor-out", pre, sklearnModel)
+	require.Zero(t, code, stderr)
+	assert.Contains(t, stdout, "the model is a scikit-learn pipeline, with its own DictVectorizer: no preprocessor fetched\n")
+	_, err = os.Stat(pre)
+	assert.ErrorIs(t, err, os.ErrNotExist, "the earlier run's preprocessor is gone")
+}
+
+func runMain(args []string, stdout, stderr *bytes.Buffer) int {
+	return run(context.Background(), args, stdout, stderr)
+}

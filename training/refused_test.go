@@ -1,0 +1,51 @@
+package training
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// What the generator does not compile is refused at export, before
+// anything is written, with a message that says why and what is
+// supported: other estimators, outputs, steps and objectives, and features
+// a ride event does not carry, named.
+func TestExportRefuses(t *testing.T) {
+	dir := t.TempDir()
+	run(t, python, "training/testdata/refused.py", dir)
+	const supported = "this generator compiles a fitted Pipeline(DictVectorizer, R) as make_pipeline(DictVectorizer(), R) makes, logged with mlflow.sklearn or pickled, R one of: DecisionTreeRegressor, "
+	const carried = "is not something a ride event carries: a ride event carries PULocationID and DOLocationID (positive integers) and trip_distance; a model feature must be one of "
+	for name, want := range map[string]string{
+		"linear":          "check: unsupported estimator Pipeline(DictVectorizer, LinearRegression): " + supported,
+		"classifier":      "check: unsupported estimator Pipeline(DictVectorizer, RandomForestClassifier): " + supported,
+		"multi-output":    "check: the RandomForestRegressor predicts 2 outputs: want one (a single-output regression)",
+		"bare":            "check: RandomForestRegressor is a bare estimator, without the DictVectorizer that turns a ride into its columns: " + supported,
+		"three-steps":     "check: unsupported estimator Pipeline(DictVectorizer, MaxAbsScaler, RandomForestRegressor): " + supported,
+		"gb-init-linear":  "check: the GradientBoostingRegressor's init is LinearRegression: only init=None (its loss's DummyRegressor) or init='zero' is exported, whose prediction is a constant",
+		"hgb-sparse":      "check: HistGradientBoostingRegressor takes dense rows: its DictVectorizer must be DictVectorizer(sparse=False)",
+		"hgb-poisson":     "check: the HistGradientBoostingRegressor has loss 'poisson', whose prediction is a function (link) of the trees' sum: only squared_error, absolute_error and quantile (identity link) are exported",
+		"hgb-categorical": "check: the HistGradientBoostingRegressor has categorical_features=[0]: only categorical_features=None is exported",
+		"xgb-dart":        "check: the XGBRegressor has booster 'dart': only 'gbtree' is exported",
+		"xgb-poisson":     "check: the XGBRegressor has objective 'count:poisson': only reg:squarederror is exported",
+		"fare-amount":     "check: the model's feature 'fare_amount' " + carried,
+		"float-id":        "check: the model's feature 'PULocationID=1.0' " + carried,
+		"separator":       "check: the model's feature 'PU_DO:1_1' " + carried,
+	} {
+		t.Run(name, func(t *testing.T) {
+			export := filepath.Join(dir, name+".json.zst")
+			cmd := exec.Command(python, "training/export.py", "--model", filepath.Join(dir, name+".pkl"), "--export", export)
+			cmd.Dir = ".."
+			out, err := cmd.CombinedOutput()
+			require.Error(t, err, "%s", out)
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			assert.True(t, strings.HasPrefix(lines[len(lines)-1], want), "the message:\n%s\nwant it to start with:\n%s", lines[len(lines)-1], want)
+			_, err = os.Stat(export)
+			assert.ErrorIs(t, err, os.ErrNotExist, "nothing exported")
+		})
+	}
+}
