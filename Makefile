@@ -320,7 +320,7 @@ startup: ## one ride through a fresh predict vs the floor (hyperfine), and predi
 	hyperfine --warmup 20 --runs 300 -N --export-json build/startup.json 'sh -c "build/floor/floor < build/ride.json"' 'sh -c "build/predict < build/ride.json"'
 	@python3 -c 'import json; r = json.load(open("build/startup.json"))["results"]; m = [x["median"] * 1000 for x in r]; print("medians: floor %.2f ms, predict %.2f ms: %.2fx" % (m[0], m[1], m[1] / m[0]))'
 
-## ---- soak under faults (issue 7) ----
+## ---- soak under faults ----
 # February rides through `predict stream -batch-size 500` with a fault-injecting proxy between the
 # function and moto (cmd/predict/soak_test.go): 30 % of PutRecords entries failed, 5 % of calls
 # throttled, 3 % HTTP 500, 3 % of GetRecords HTTP 500, some calls delayed; then the predictions

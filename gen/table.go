@@ -27,15 +27,16 @@ const lookupPkg = "github.com/rideduration/rideduration/lookup"
 // A key class is a set of keys (PU, DO) that every split on the key treats
 // alike: the same PU_DO, PULocationID and DOLocationID categories matched
 // among those the trees split on, and the ids in the same intervals of the
-// trees' numeric splits on them. Interval i holds the float32 distances x
-// with thresholds[i-1] < x <= thresholds[i] (thresholds[-1] is -Inf,
+// trees' numeric splits on them. Interval i holds the distances x, converted
+// to the input type, with thresholds[i-1] < x <= thresholds[i] (thresholds[-1] is -Inf,
 // thresholds[len] is +Inf): within it every distance split of every tree
 // goes the same way, so the ensemble's output is constant.
 type table struct {
 	stride     int           // keys with both ids below stride have a class of their own
 	keyClass   []uint32      // class of the key (PU, DO) at PU*stride+DO
 	reps       []feature.Key // a key of each class
-	thresholds []float32     // distinct distance thresholds (as float32), ascending
+	thresholds []float64     // distinct distance thresholds (in the input type), ascending
+	wide       bool          // the input is float64: the search compares lookup.Order64 keys
 	values     []float64     // predictions, class-major: values[c*intervals()+i]
 }
 
@@ -47,14 +48,11 @@ func (t *table) bytes() int     { return t.classes() * t.intervals() * 8 }
 const maxStride = 4096
 
 // table evaluates the ensemble over all classes and intervals, or returns
-// nil and why it cannot: the inputs are not float32, an id is too large
-// for a key array, or the table would exceed the size bound. why, or what
-// the table holds, goes into the package comment.
+// nil and why it cannot: an id is too large for a key array, or the table
+// would exceed the size bound. why, or what the table holds, goes into the
+// package comment.
 func (m *model) table() (*table, string) {
-	if m.Combine.Input != export.Float32 {
-		return nil, fmt.Sprintf("Predict walks the trees: the model compares %s inputs, and the table searches float32 distances.", m.Combine.Input)
-	}
-	t := &table{}
+	t := &table{wide: m.Combine.Input == export.Float64}
 	// Everything about the key that some split looks at: the categories
 	// split on, and the numeric thresholds on the ids.
 	var splitOn [len(feature.Inputs)]map[feature.Key]bool
@@ -72,14 +70,16 @@ func (m *model) table() (*table, string) {
 			c := &m.cols[col]
 			switch {
 			case c.Input == feature.InputDistance:
-				t.thresholds = append(t.thresholds, float32(m.Threshold(tr, int32(n))))
+				t.thresholds = append(t.thresholds, m.Threshold(tr, int32(n)))
 			case c.OneHot:
 				splitOn[c.Input][c.Category] = true
 				maxID = max(maxID, c.Category.PU, c.Category.DO)
 			default:
 				th := m.Threshold(tr, int32(n))
 				idCuts[c.Input] = append(idCuts[c.Input], th)
-				maxID = max(maxID, int32(min(math.Ceil(max(th, 0)), maxStride)))
+				if th < math.MaxInt32 { // a larger one sends every id left: it tells none apart
+					maxID = max(maxID, int32(min(math.Ceil(max(th, 0)), maxStride)))
+				}
 			}
 		}
 	}
@@ -115,7 +115,7 @@ func (m *model) table() (*table, string) {
 		if splitOn[in][k] {
 			s.category = id
 		}
-		s.interval, _ = slices.BinarySearch(idCuts[in], float64(float32(id)))
+		s.interval, _ = slices.BinarySearch(idCuts[in], m.Input(float64(id)))
 		return s
 	}
 	type class struct {
@@ -179,7 +179,7 @@ func (t *table) walk(m *model, tr *export.Tree, n int32, ride feature.Features, 
 			continue
 		}
 		// Interval i goes left when its distances are <= thresholds[j], i.e. i <= j.
-		j, _ := slices.BinarySearch(t.thresholds, float32(m.Threshold(tr, n)))
+		j, _ := slices.BinarySearch(t.thresholds, m.Threshold(tr, n))
 		t.walk(m, tr, tr.ChildrenLeft[n], ride, lo, min(hi, j+1), row)
 		n, lo = tr.ChildrenRight[n], max(lo, j+1)
 	}
@@ -188,7 +188,8 @@ func (t *table) walk(m *model, tr *export.Tree, n int32, ride feature.Features, 
 // The search for a distance's interval starts at the bucket of the top
 // bucketBits of order(x) (first[bucket] thresholds lie in lower buckets), then
 // climbs a ladder of steps over the few thresholds in that bucket.
-// (bucket of x: lookup.Order(x) >> (32-bucketBits))
+// (bucket of x: lookup.Order(x) >> (32-bucketBits), or lookup.Order64(x) >>
+// (64-bucketBits) for a float64 input)
 //
 // 18 bits: the February forest's 2,740 thresholds are at most 7 a bucket,
 // a 3-step ladder; first takes 512 KB of the binary (a page of it touched
@@ -196,12 +197,51 @@ func (t *table) walk(m *model, tr *export.Tree, n int32, ride feature.Features, 
 // 25 % longer; 20 bits, 2 steps and 2 MB, gained nothing more measurable.
 const bucketBits = 18
 
+// key is a threshold's search key: lookup.Order of the float32, or
+// lookup.Order64 of the float64.
+func (t *table) key(th float64) uint64 {
+	if t.wide {
+		return lookup.Order64(th)
+	}
+	return uint64(lookup.Order(float32(th)))
+}
+
+// order names the lookup function of the search keys.
+func (t *table) order() string {
+	if t.wide {
+		return "Order64"
+	}
+	return "Order"
+}
+
+func (t *table) keyBits() int {
+	if t.wide {
+		return 64
+	}
+	return 32
+}
+
+func (t *table) keyType() *jen.Statement {
+	if t.wide {
+		return jen.Uint64()
+	}
+	return jen.Uint32()
+}
+
+// bucket is the bucket of a key.
+func (t *table) bucket(k uint64) uint64 {
+	if t.wide {
+		return k >> (64 - bucketBits)
+	}
+	return k >> (32 - bucketBits)
+}
+
 // ladderSteps is the number of halving steps that cover the most thresholds
 // any one bucket holds.
 func (t *table) ladderSteps() int {
 	most, run := 0, 0
 	for i, th := range t.thresholds {
-		if i > 0 && lookup.Order(th)>>(32-bucketBits) == lookup.Order(t.thresholds[i-1])>>(32-bucketBits) {
+		if i > 0 && t.bucket(t.key(th)) == t.bucket(t.key(t.thresholds[i-1])) {
 			run++
 		} else {
 			run = 1
@@ -225,18 +265,21 @@ func (t *table) write(m *model, files Files) error {
 	if err != nil {
 		return err
 	}
-	var search []uint32 // lookup.Order(threshold), padded with the largest key
+	var search []uint64 // the thresholds' keys, padded with the largest key
 	for i := range t.searchSize() {
-		k := uint32(math.MaxUint32)
+		k := uint64(math.MaxUint32)
+		if t.wide {
+			k = math.MaxUint64
+		}
 		if i < len(t.thresholds) {
-			k = lookup.Order(t.thresholds[i])
+			k = t.key(t.thresholds[i])
 		}
 		search = append(search, k)
 	}
 	first := make([]uint32, 1<<bucketBits) // per bucket, the number of thresholds in lower buckets
 	n := 0
 	for b := range first {
-		for n < len(t.thresholds) && lookup.Order(t.thresholds[n])>>(32-bucketBits) < uint32(b) {
+		for n < len(t.thresholds) && t.bucket(t.key(t.thresholds[n])) < uint64(b) {
 			n++
 		}
 		first[b] = uint32(n)
@@ -258,7 +301,16 @@ func (t *table) write(m *model, files Files) error {
 	// Widest elements first, so that no padding is needed; the cells last:
 	// the largest array.
 	blob, valuesAt := lookup.Append(nil, tb.Values)
-	blob, searchAt := lookup.Append(blob, search)
+	var searchAt int
+	if t.wide {
+		blob, searchAt = lookup.Append(blob, search)
+	} else {
+		search32 := make([]uint32, len(search))
+		for i, k := range search {
+			search32[i] = uint32(k)
+		}
+		blob, searchAt = lookup.Append(blob, search32)
+	}
 	blob, textOffAt := lookup.Append(blob, textOff)
 	firstArr, classArr, cellArr := narrow(first), narrow(keyClass), narrow(tb.Cells)
 	blob, firstAt := firstArr.append(blob)
@@ -273,14 +325,14 @@ func (t *table) write(m *model, files Files) error {
 	f.Comment(fmt.Sprintf("The table holds the model's prediction for each of %d key classes × %d distance", t.classes(), t.intervals()))
 	f.Comment("intervals. A key class is a set of keys (PU, DO) that every split on the key")
 	f.Comment("treats alike. Interval i holds the")
-	f.Comment(fmt.Sprintf("distances x with threshold[i-1] < float32(x) <= threshold[i], of the trees' %d", len(t.thresholds)))
-	f.Comment(fmt.Sprintf("distinct distance thresholds (as float32). Its %d cells take %d distinct values.", t.classes()*t.intervals(), len(tb.Values)))
+	f.Comment(fmt.Sprintf("distances x with threshold[i-1] < %s(x) <= threshold[i], of the trees' %d", m.Combine.Input, len(t.thresholds)))
+	f.Comment(fmt.Sprintf("distinct distance thresholds (as %s). Its %d cells take %d distinct values.", m.Combine.Input, t.classes()*t.intervals(), len(tb.Values)))
 	f.Const().Defs(
 		jen.Id("classes").Op("=").Lit(t.classes()),
 		jen.Id("intervals").Op("=").Lit(t.intervals()),
 		jen.Id("tableValues").Op("=").Lit(len(tb.Values)),
-		jen.Comment("bucketShift keeps the top bits of lookup.Order(x): the bucket a search starts from."),
-		jen.Id("bucketShift").Op("=").Lit(32-bucketBits),
+		jen.Comment("bucketShift keeps the top bits of lookup."+t.order()+"(x): the bucket a search starts from."),
+		jen.Id("bucketShift").Op("=").Lit(t.keyBits()-bucketBits),
 		jen.Comment("searchSize is a power of two with room for a full ladder past the last threshold."),
 		jen.Id("searchSize").Op("=").Lit(t.searchSize()),
 		jen.Comment("keyStride is two more than the largest location id any split looks at: ids ≥"),
@@ -292,8 +344,8 @@ func (t *table) write(m *model, files Files) error {
 	f.Comment("its element size (lookup.Append):")
 	f.Comment("  - values: the distinct predictions, float64, ascending;")
 	f.Comment("  - textOff: where each value's text starts in text, and where the last ends;")
-	f.Comment("  - search: lookup.Order of each threshold, ascending, padded with the largest")
-	f.Comment("    uint32: no key, not even NaN's, is above it, so a search never leaves the")
+	f.Comment("  - search: lookup."+t.order()+" of each threshold, ascending, padded with the largest")
+	f.Comment(fmt.Sprintf("    uint%d: no key, not even NaN's, is above it, so a search never leaves the", t.keyBits()))
 	f.Comment("    class's row;")
 	f.Comment("  - first: for each bucket, the number of thresholds in lower buckets;")
 	f.Comment("  - keyClass: the key class of Key{PU, DO} at PU*keyStride+DO, ids clamped to")
@@ -323,7 +375,7 @@ func (t *table) write(m *model, files Files) error {
 	f.Comment("touches it.")
 	f.Var().Defs(
 		jen.Id("keyClass").Op("=").Parens(jen.Op("*").Index(jen.Id("keyStride").Op("*").Id("keyStride")).Add(classArr.typ())).Call(view(classArr.typ(), "keyClassAt", jen.Id("keyStride").Op("*").Id("keyStride"))),
-		jen.Id("search").Op("=").Parens(jen.Op("*").Index(jen.Id("searchSize")).Uint32()).Call(view(jen.Uint32(), "searchAt", jen.Id("searchSize"))),
+		jen.Id("search").Op("=").Parens(jen.Op("*").Index(jen.Id("searchSize")).Add(t.keyType())).Call(view(t.keyType(), "searchAt", jen.Id("searchSize"))),
 		jen.Id("textOff").Op("=").Parens(jen.Op("*").Index(jen.Id("tableValues").Op("+").Lit(1)).Uint32()).Call(view(jen.Uint32(), "textOffAt", jen.Id("tableValues").Op("+").Lit(1))),
 		jen.Id("first").Op("=").Parens(jen.Op("*").Index(jen.Lit(1).Op("<<").Lit(bucketBits)).Add(firstArr.typ())).Call(view(firstArr.typ(), "firstAt", jen.Lit(1).Op("<<").Lit(bucketBits))),
 		jen.Id("table").Op("=").Qual(lookupPkg, "Table").Types(cellArr.typ()).Values(jen.Dict{
@@ -350,7 +402,7 @@ func (t *table) write(m *model, files Files) error {
 		jen.Id("class").Op(":=").Int().Call(jen.Id("keyClass").Index(
 			jen.Min(jen.Uint32().Call(jen.Id("f").Dot("PU")), jen.Id("keyStride").Op("-").Lit(1)).Op("*").Id("keyStride").Op("+").
 				Min(jen.Uint32().Call(jen.Id("f").Dot("DO")), jen.Id("keyStride").Op("-").Lit(1)))),
-		jen.Return(jen.Int().Call(jen.Id("table").Dot("Cells").Index(jen.Id("class").Op("*").Id("intervals").Op("+").Id("interval").Call(jen.Float32().Call(jen.Id("f").Dot("Distance")))))),
+		jen.Return(jen.Int().Call(jen.Id("table").Dot("Cells").Index(jen.Id("class").Op("*").Id("intervals").Op("+").Id("interval").Call(m.inputType().Call(jen.Id("f").Dot("Distance")))))),
 	)
 	f.Line()
 	// The ladder: after each step, every threshold below search[i] is < x.
@@ -358,26 +410,33 @@ func (t *table) write(m *model, files Files) error {
 	// of the int64 difference masks the step (Go compiles an if here to a
 	// branch). The index is masked so the compiler drops the bounds checks.
 	ladder := []jen.Code{
-		jen.Id("k").Op(":=").Qual(lookupPkg, "Order").Call(jen.Id("x")),
+		jen.Id("k").Op(":=").Qual(lookupPkg, t.order()).Call(jen.Id("x")),
 		jen.Id("i").Op(":=").Int().Call(jen.Id("first").Index(jen.Id("k").Op(">>").Id("bucketShift"))),
 	}
 	for step := 1 << t.ladderSteps() >> 1; step >= 1; step /= 2 {
 		at := jen.Parens(jen.Id("i").Op("+").Lit(step - 1)).Op("&").Parens(jen.Id("searchSize").Op("-").Lit(1))
+		if t.wide {
+			// The borrow of search[i+step-1] - k is 1 when it is < k.
+			ladder = append(ladder,
+				jen.List(jen.Id("_"), jen.Id("b"+fmt.Sprint(step))).Op(":=").Qual("math/bits", "Sub64").Call(jen.Id("search").Index(at), jen.Id("k"), jen.Lit(0)),
+				jen.Id("i").Op("+=").Int().Call(jen.Id("b"+fmt.Sprint(step)).Op("*").Lit(step)))
+			continue
+		}
 		less := jen.Parens(jen.Int64().Call(jen.Id("search").Index(at)).Op("-").Int64().Call(jen.Id("k"))).Op(">>").Lit(63)
 		ladder = append(ladder, jen.Id("i").Op("+=").Int().Call(jen.Add(less).Op("&").Lit(step)))
 	}
 	ladder = append(ladder, jen.Return(jen.Id("i")))
 	f.Comment("interval returns the number of thresholds < x: the interval holding x.")
 	f.Comment("It starts at x's bucket and climbs a short ladder, comparing integers")
-	f.Comment("(lookup.Order) without a branch: rides' distances are unpredictable, and")
+	f.Comment("(lookup."+t.order()+") without a branch: rides' distances are unpredictable, and")
 	f.Comment("mispredicted branches are what make tree walks slow.")
-	f.Func().Id("interval").Params(jen.Id("x").Float32()).Int().Block(ladder...)
+	f.Func().Id("interval").Params(jen.Id("x").Add(m.inputType())).Int().Block(ladder...)
 	if err := m.writeFile(files, "table.go", f); err != nil {
 		return err
 	}
 	var test bytes.Buffer
 	err = tableTest.Execute(&test, map[string]any{
-		"Source": m.opts.Source, "Version": m.Metadata.Version, "Package": m.opts.Package,
+		"Source": m.opts.Source, "Version": m.Metadata.Version, "Package": m.opts.Package, "Search": fmt.Sprintf("uint%d", t.keyBits()),
 		"First": firstArr.typeName(), "KeyClass": classArr.typeName(), "Cells": cellArr.typeName(),
 	})
 	files["table_test.go"] = test.Bytes()

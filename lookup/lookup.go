@@ -25,6 +25,13 @@ func Order(x float32) uint32 {
 	return b ^ (uint32(int32(b)>>31) | 1<<31)
 }
 
+// Order64 is Order for float64: the tables of models that compare float64
+// distances (HistGradientBoosting) search these keys.
+func Order64(x float64) uint64 {
+	b := math.Float64bits(x)
+	return b ^ (uint64(int64(b)>>63) | 1<<63)
+}
+
 // Index is the type of a table's cell: an index into its distinct values.
 type Index interface{ ~uint16 | ~uint32 }
 
@@ -67,11 +74,8 @@ func NewTable[I Index](cells []float64) (*Table[I], error) {
 	return t, nil
 }
 
-// orderKey is Order for float64: a total order of the bits.
-func orderKey(x float64) uint64 {
-	b := math.Float64bits(x)
-	return b ^ (uint64(int64(b)>>63) | 1<<63)
-}
+// orderKey is a total order of the bits.
+func orderKey(x float64) uint64 { return Order64(x) }
 
 // Number is a type of the numbers a blob holds.
 type Number interface {

@@ -9,6 +9,15 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+func TestOrder64KeepsOrder(t *testing.T) {
+	xs := []float64{math.Inf(-1), -math.MaxFloat64, -1, -math.SmallestNonzeroFloat64, 0, math.SmallestNonzeroFloat64, 1, math.Nextafter(1, 2), math.MaxFloat64, math.Inf(1)}
+	for i := 1; i < len(xs); i++ {
+		assert.Less(t, Order64(xs[i-1]), Order64(xs[i]), "%v < %v", xs[i-1], xs[i])
+	}
+	assert.Less(t, Order64(math.Copysign(0, -1)), Order64(0), "-0 sorts just below +0")
+	assert.Less(t, Order64(math.Inf(1)), uint64(math.MaxUint64), "the search's padding is above every key")
+}
+
 func TestOrderKeepsOrder(t *testing.T) {
 	xs := []float32{float32(math.Inf(-1)), -math.MaxFloat32, -2.5, -1, -math.SmallestNonzeroFloat32, 0,
 		math.SmallestNonzeroFloat32, 0.005, 1, 1.0000001, 3.66, math.MaxFloat32, float32(math.Inf(1))}
