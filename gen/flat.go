@@ -122,16 +122,7 @@ func (m *model) flat(files Files, serve bool) error {
 		),
 		jen.Return(m.sumEnd()),
 	)
-	f.Line()
-	if serve {
-		f.Comment("PredictTrees is Predict: the flat trees serve.")
-	} else {
-		f.Comment("PredictTrees is predictFlat, for the tests: Predict reads the table, and the")
-		f.Comment("tests hold it to the trees. Production builds neither compile nor embed them.")
-	}
-	f.Func().Id("PredictTrees").Params(jen.Id("f").Qual(featurePkg, "Features")).Float64().Block(
-		jen.Return(jen.Id("predictFlat").Call(jen.Id("f"))),
-	)
+	predictTreesFunc(f, "predictFlat", serve)
 	if serve {
 		return m.writeFile(files, "flat.go", f)
 	}

@@ -366,3 +366,29 @@ func SourceName(in string) string {
 	}
 	return s
 }
+
+// Stale lists what regenerating dir would change: the files of files that
+// dir lacks or holds with other bytes, and the generated files in dir that
+// files does not hold. Empty means dir is current.
+func Stale(dir string, files Files) ([]string, error) {
+	var stale []string
+	for _, name := range files.Names() {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil && !os.IsNotExist(err) {
+			return nil, err
+		}
+		if err != nil || !bytes.Equal(b, files[name]) {
+			stale = append(stale, name)
+		}
+	}
+	old, err := Generated(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range old {
+		if _, ok := files[name]; !ok {
+			stale = append(stale, name)
+		}
+	}
+	return stale, nil
+}

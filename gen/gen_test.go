@@ -390,4 +390,14 @@ func TestWriteRemovesStale(t *testing.T) {
 		names = append(names, e.Name())
 	}
 	require.ElementsMatch(t, append(files.Names(), "extra.go", "y_test.go"), names)
+
+	stale, err := Stale(dir, files)
+	require.NoError(t, err)
+	require.Empty(t, stale, "just written")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.go"), []byte(header), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "trees_09.go"), []byte(header), 0o644))
+	require.NoError(t, os.Remove(filepath.Join(dir, TableFile)))
+	stale, err = Stale(dir, files)
+	require.NoError(t, err)
+	require.Equal(t, []string{"model.go", TableFile, "trees_09.go"}, stale, "changed, missing, left over")
 }

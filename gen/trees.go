@@ -110,17 +110,23 @@ func (m *model) treesFile(serve bool) *jen.File {
 		f.Comment("nothing more.")
 	}
 	f.Func().Id("predictTrees").Params(jen.Id("f").Qual(featurePkg, "Features")).Float64().Block(sum...)
+	predictTreesFunc(f, "predictTrees", serve)
+	return f
+}
+
+// predictTreesFunc writes PredictTrees, which calls the trees' walk: Predict
+// itself when the trees serve, else the tests' handle on the trees.
+func predictTreesFunc(f *jen.File, walk string, serve bool) {
 	f.Line()
 	if serve {
 		f.Comment("PredictTrees is Predict: the trees serve.")
 	} else {
-		f.Comment("PredictTrees is predictTrees, for the tests: Predict reads the table, and the")
-		f.Comment("tests hold it to the trees. Production builds do not compile the trees.")
+		f.Comment("PredictTrees is " + walk + ", for the tests: Predict reads the table, and the")
+		f.Comment("tests hold it to the trees. Production builds leave the trees out.")
 	}
 	f.Func().Id("PredictTrees").Params(jen.Id("f").Qual(featurePkg, "Features")).Float64().Block(
-		jen.Return(jen.Id("predictTrees").Call(jen.Id("f"))),
+		jen.Return(jen.Id(walk).Call(jen.Id("f"))),
 	)
-	return f
 }
 
 // node returns the statements that evaluate the subtree at node n.

@@ -130,7 +130,7 @@ func predictTrees(f feature.Features) float64 {
 }
 
 // PredictTrees is predictTrees, for the tests: Predict reads the table, and the
-// tests hold it to the trees. Production builds do not compile the trees.
+// tests hold it to the trees. Production builds leave the trees out.
 func PredictTrees(f feature.Features) float64 {
 	return predictTrees(f)
 }

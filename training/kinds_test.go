@@ -1,13 +1,11 @@
 package training
 
 import (
-	"encoding/json"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -61,29 +59,17 @@ func TestKinds(t *testing.T) {
 			assert.Equal(t, runID, e.Metadata.RunID)
 
 			// The compiled model serves the original's ride as the library predicted it.
-			predict := exec.Command("go", "run", "./cmd/predict")
-			predict.Dir = repo
-			predict.Env = append(os.Environ(), "RUN_ID=")
-			predict.Stdin = strings.NewReader(`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 123}` + "\n")
-			b, err := predict.Output()
-			require.NoError(t, err)
-			var event struct {
-				Version    string
-				Prediction struct {
-					RideDuration float64 `json:"ride_duration"`
-				}
-			}
-			require.NoError(t, json.Unmarshal(b, &event), "%s", b)
-			assert.Equal(t, runID, event.Version)
-			assert.Equal(t, math.Float64bits(e.Metadata.TestRidePrediction), math.Float64bits(event.Prediction.RideDuration),
-				"the original's ride: %v, want the library's %v", event.Prediction.RideDuration, e.Metadata.TestRidePrediction)
+			version, duration := predictTestRide(t, repo)
+			assert.Equal(t, runID, version)
+			assert.Equal(t, math.Float64bits(e.Metadata.TestRidePrediction), math.Float64bits(duration),
+				"the original's ride: %v, want the library's %v", duration, e.Metadata.TestRidePrediction)
 
 			// The golden tests on arm64, under qemu.
 			test := filepath.Join(repo, "build", "generated.arm64.test")
 			build := exec.Command("go", "test", "-c", "-o", test, "./generated")
 			build.Dir = repo
 			build.Env = append(os.Environ(), "GOARCH=arm64", "CGO_ENABLED=0")
-			b, err = build.CombinedOutput()
+			b, err := build.CombinedOutput()
 			require.NoError(t, err, "%s", b)
 			golden := exec.Command(qemu, test, "-test.run", "Golden|TestRide|Keys|Thresholds")
 			golden.Dir = filepath.Join(repo, "generated")

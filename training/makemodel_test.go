@@ -248,24 +248,10 @@ pickle.dump(p, open(sys.argv[1], "wb"))`, linear)
 
 	// The compiled model, as the function and the batch job serve it:
 	// RUN_ID unset, the events carry the run id.
-	ride := exec.Command("go", "run", "./cmd/predict")
-	ride.Dir = repo
-	ride.Env = append(os.Environ(), "RUN_ID=")
-	start := time.Now()
-	defer func() { t.Logf("go run ./cmd/predict: %.1f s", time.Since(start).Seconds()) }()
-	ride.Stdin = strings.NewReader(`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 123}` + "\n")
-	b, err := ride.Output()
-	require.NoError(t, err)
-	var event struct {
-		Version    string
-		Prediction struct {
-			RideDuration float64 `json:"ride_duration"`
-		}
-	}
-	require.NoError(t, json.Unmarshal(b, &event), "%s", b)
-	assert.Equal(t, originalRun, event.Version)
-	assert.Equal(t, math.Float64bits(golden.TestRide.Prediction), math.Float64bits(event.Prediction.RideDuration),
-		"the original's ride: %v, want 18.321633541366506", event.Prediction.RideDuration)
+	version, duration := predictTestRide(t, repo)
+	assert.Equal(t, originalRun, version)
+	assert.Equal(t, math.Float64bits(golden.TestRide.Prediction), math.Float64bits(duration),
+		"the original's ride: %v, want 18.321633541366506", duration)
 
 	// Golden tests failing. No model makes the generated code disagree
 	// with sklearn (that is what the tests prove), so the fault is
@@ -292,6 +278,28 @@ pickle.dump(p, open(sys.argv[1], "wb"))`, linear)
 	for f, b := range map[string]string{"../testdata/model.json.zst": "testdata/model.json.zst", "../generated/model.go": "generated/model.go"} {
 		assert.Equal(t, committed[b], readFile(t, f), "the repository's own %s is untouched", b)
 	}
+}
+
+// predictTestRide sends the original's ride through go run ./cmd/predict in
+// repo, RUN_ID unset, and returns the prediction event's version and duration.
+func predictTestRide(t *testing.T, repo string) (version string, duration float64) {
+	t.Helper()
+	ride := exec.Command("go", "run", "./cmd/predict")
+	ride.Dir = repo
+	ride.Env = append(os.Environ(), "RUN_ID=")
+	ride.Stdin = strings.NewReader(`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 123}` + "\n")
+	start := time.Now()
+	b, err := ride.Output()
+	t.Logf("go run ./cmd/predict: %.1f s", time.Since(start).Seconds())
+	require.NoError(t, err)
+	var event struct {
+		Version    string
+		Prediction struct {
+			RideDuration float64 `json:"ride_duration"`
+		}
+	}
+	require.NoError(t, json.Unmarshal(b, &event), "%s", b)
+	return event.Version, event.Prediction.RideDuration
 }
 
 func zstdDecode(t *testing.T, b []byte) []byte {

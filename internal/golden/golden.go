@@ -53,8 +53,13 @@ func Path() string {
 }
 
 // Load reads the golden rows, in file order.
-func Load() ([]Row, error) {
-	f, err := os.Open(Path())
+func Load() ([]Row, error) { return LoadFile(Path()) }
+
+// LoadFile reads the golden rows of another model's file, in the same
+// format (PULocationID,DOLocationID,trip_distance,prediction; zstd), in
+// file order.
+func LoadFile(path string) ([]Row, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -66,13 +71,13 @@ func Load() ([]Row, error) {
 	defer zr.Close()
 	s := bufio.NewScanner(zr)
 	if !s.Scan() || s.Text() != header {
-		return nil, fmt.Errorf("%s: want header %q", Path(), header)
+		return nil, fmt.Errorf("%s: want header %q", path, header)
 	}
 	var rows []Row
 	for line := 2; s.Scan(); line++ {
 		r, err := parse(s.Text())
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", Path(), line, err)
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
 		}
 		rows = append(rows, r)
 	}

@@ -21,17 +21,10 @@
 package xgbcompare
 
 import (
-	"bufio"
-	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
 
-	"github.com/klauspost/compress/zstd"
-
-	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/internal/golden"
 )
 
 // The files in testdata/.
@@ -48,57 +41,6 @@ func Testdata(name string) string {
 	return filepath.Join(filepath.Dir(file), "testdata", name)
 }
 
-// Row is one validation ride and xgboost's prediction for it.
-type Row struct {
-	feature.Features
-	Prediction float64
-}
-
-const header = "PULocationID,DOLocationID,trip_distance,prediction"
-
 // Golden reads xgboost's predictions for the February validation rides,
 // in file order.
-func Golden() ([]Row, error) {
-	path := Testdata(GoldenFile)
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	zr, err := zstd.NewReader(f)
-	if err != nil {
-		return nil, err
-	}
-	defer zr.Close()
-	s := bufio.NewScanner(zr)
-	if !s.Scan() || s.Text() != header {
-		return nil, fmt.Errorf("%s: want header %q", path, header)
-	}
-	var rows []Row
-	for line := 2; s.Scan(); line++ {
-		r, err := parse(s.Text())
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
-		}
-		rows = append(rows, r)
-	}
-	return rows, s.Err()
-}
-
-func parse(line string) (Row, error) {
-	f := strings.Split(line, ",")
-	if len(f) != 4 {
-		return Row{}, fmt.Errorf("want 4 fields, got %d", len(f))
-	}
-	pu, err1 := strconv.ParseInt(f[0], 10, 64)
-	do, err2 := strconv.ParseInt(f[1], 10, 64)
-	dist, err3 := strconv.ParseFloat(f[2], 64)
-	pred, err4 := strconv.ParseFloat(f[3], 64)
-	for _, err := range []error{err1, err2, err3, err4} {
-		if err != nil {
-			return Row{}, err
-		}
-	}
-	x, err := feature.New(pu, do, dist)
-	return Row{Features: x, Prediction: pred}, err
-}
+func Golden() ([]golden.Row, error) { return golden.LoadFile(Testdata(GoldenFile)) }

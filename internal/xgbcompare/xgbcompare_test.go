@@ -8,11 +8,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rideduration/rideduration/internal/golden"
 	"github.com/rideduration/rideduration/internal/xgbcompare"
 	"github.com/rideduration/rideduration/internal/xgbcompare/booster"
 )
 
-func loadRows(t testing.TB) []xgbcompare.Row {
+func loadRows(t testing.TB) []golden.Row {
 	t.Helper()
 	rows, err := xgbcompare.Golden()
 	require.NoError(t, err)
