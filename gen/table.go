@@ -344,7 +344,7 @@ func (t *table) write(m *model, files Files) error {
 	f.Comment("its element size (lookup.Append):")
 	f.Comment("  - values: the distinct predictions, float64, ascending;")
 	f.Comment("  - textOff: where each value's text starts in text, and where the last ends;")
-	f.Comment("  - search: lookup."+t.order()+" of each threshold, ascending, padded with the largest")
+	f.Comment("  - search: lookup." + t.order() + " of each threshold, ascending, padded with the largest")
 	f.Comment(fmt.Sprintf("    uint%d: no key, not even NaN's, is above it, so a search never leaves the", t.keyBits()))
 	f.Comment("    class's row;")
 	f.Comment("  - first: for each bucket, the number of thresholds in lower buckets;")
@@ -428,7 +428,7 @@ func (t *table) write(m *model, files Files) error {
 	ladder = append(ladder, jen.Return(jen.Id("i")))
 	f.Comment("interval returns the number of thresholds < x: the interval holding x.")
 	f.Comment("It starts at x's bucket and climbs a short ladder, comparing integers")
-	f.Comment("(lookup."+t.order()+") without a branch: rides' distances are unpredictable, and")
+	f.Comment("(lookup." + t.order() + ") without a branch: rides' distances are unpredictable, and")
 	f.Comment("mispredicted branches are what make tree walks slow.")
 	f.Func().Id("interval").Params(jen.Id("x").Add(m.inputType())).Int().Block(ladder...)
 	if err := m.writeFile(files, "table.go", f); err != nil {
