@@ -94,8 +94,8 @@ type model struct {
 	*export.Ensemble
 	opts Options
 	cols feature.Columns
-	// fields are the ride's values the trees read, in the order of
-	// feature.Inputs: the generated input struct has a field for each used.
+	// used marks the ride values some split reads, indexed by feature.Input:
+	// the generated input struct has a field for each.
 	used [len(feature.Inputs)]bool
 }
 
