@@ -3,13 +3,12 @@ package generated_test
 import (
 	"testing"
 
+	"github.com/rideduration/rideduration/internal/golden"
+
 	"github.com/rideduration/rideduration/feature"
 
 	"github.com/rideduration/rideduration/generated"
 )
-
-// sink keeps the compiler from dropping the predictions.
-var sink float64
 
 // BenchmarkPredict scores the February golden rides, in file order, one per op,
 // with the package's default path (the table).
@@ -23,12 +22,5 @@ func BenchmarkPredictTrees(b *testing.B) {
 }
 
 func benchmarkRows(b *testing.B, predict func(f feature.Features) float64) {
-	rows := loadGolden(b)
-	b.ReportAllocs()
-	b.ResetTimer()
-	s := 0.0
-	for i := 0; b.Loop(); i++ {
-		s += predict(rows[i%len(rows)].Features)
-	}
-	sink = s
+	golden.Bench(b, loadGolden(b), predict)
 }

@@ -33,15 +33,6 @@ func loadGolden(t testing.TB) []golden.Row {
 	return rows
 }
 
-// requireBits fails unless got and want are the same float64, bit for bit.
-func requireBits(t *testing.T, want, got float64, msg string, args ...any) {
-	t.Helper()
-	if math.Float64bits(want) != math.Float64bits(got) {
-		require.Failf(t, "prediction differs from the library's", "got %v (%#x), want %v (%#x): "+msg,
-			append([]any{got, math.Float64bits(got), want, math.Float64bits(want)}, args...)...)
-	}
-}
-
 // originalModel is the content hash (export metadata version) of the
 // original's forest, trained here from the committed data or fetched from
 // its MLflow run (make model): the model whose figures the original states.
@@ -53,23 +44,23 @@ const originalModel = "4723ad0b98d26d3d636d19bb13604f1c"
 func TestTestRide(t *testing.T) {
 	m := loadExport(t).Metadata
 	ride := golden.TestRide.Features
-	requireBits(t, m.TestRidePrediction, generated.Predict(ride), "Predict")
-	requireBits(t, m.TestRidePrediction, generated.PredictTrees(ride), "PredictTrees")
+	golden.RequireBits(t, m.TestRidePrediction, generated.Predict(ride), "Predict")
+	golden.RequireBits(t, m.TestRidePrediction, generated.PredictTrees(ride), "PredictTrees")
 	if m.Version != originalModel {
 		t.Logf("model %s is not the original's %s: its own test ride prediction is %v", m.Version, originalModel, m.TestRidePrediction)
 		return
 	}
-	requireBits(t, 18.321633541366506, golden.TestRide.Prediction, "golden constant")
-	requireBits(t, golden.TestRide.Prediction, m.TestRidePrediction, "export metadata (sklearn)")
+	golden.RequireBits(t, 18.321633541366506, golden.TestRide.Prediction, "golden constant")
+	golden.RequireBits(t, golden.TestRide.Prediction, m.TestRidePrediction, "export metadata (sklearn)")
 }
 
 // Every February validation ride, every backend, bit-identical to the library.
 func TestPredictGolden(t *testing.T) {
 	for i, r := range loadGolden(t) {
-		requireBits(t, r.Prediction, generated.Predict(r.Features), "Predict, row %d %+v", i, r.Features)
-		requireBits(t, r.Prediction, generated.PredictTrees(r.Features), "PredictTrees, row %d %+v", i, r.Features)
+		golden.RequireBits(t, r.Prediction, generated.Predict(r.Features), "Predict, row %d %+v", i, r.Features)
+		golden.RequireBits(t, r.Prediction, generated.PredictTrees(r.Features), "PredictTrees, row %d %+v", i, r.Features)
 		x, text := generated.PredictText(r.Features)
-		requireBits(t, r.Prediction, x, "PredictText, row %d %+v", i, r.Features)
+		golden.RequireBits(t, r.Prediction, x, "PredictText, row %d %+v", i, r.Features)
 		// Predictions are minutes: no exponent. The trees keep no text: "".
 		if want := strconv.FormatFloat(x, 'f', -1, 64); text != want && text != "" {
 			require.Failf(t, "PredictText's text", "row %d: %q, want %q", i, text, want)
@@ -82,7 +73,7 @@ func TestPredictGolden(t *testing.T) {
 func TestReferenceGolden(t *testing.T) {
 	e := loadExport(t)
 	for i, r := range loadGolden(t)[:2000] {
-		requireBits(t, r.Prediction, e.Predict(r.Features), "reference, row %d", i)
+		golden.RequireBits(t, r.Prediction, e.Predict(r.Features), "reference, row %d", i)
 	}
 }
 
@@ -112,8 +103,8 @@ func TestKeysGolden(t *testing.T) {
 		for _, d := range []float64{0, 0.5, 3.66, 12} {
 			in := feature.Features{Key: k, Distance: d}
 			want := e.Predict(in)
-			requireBits(t, want, generated.PredictTrees(in), "trees: key %s, distance %v", k, d)
-			requireBits(t, want, generated.Predict(in), "key %s, distance %v", k, d)
+			golden.RequireBits(t, want, generated.PredictTrees(in), "trees: key %s, distance %v", k, d)
+			golden.RequireBits(t, want, generated.Predict(in), "key %s, distance %v", k, d)
 		}
 	}
 }
@@ -145,7 +136,7 @@ func TestBackendsAgreeAtThresholds(t *testing.T) {
 		for _, th := range thresholds {
 			for _, x := range []float64{step(th, math.Inf(-1)), th, step(th, math.Inf(1))} {
 				in := feature.Features{Key: k, Distance: x}
-				requireBits(t, generated.PredictTrees(in), generated.Predict(in), "key %s, distance %v", k, x)
+				golden.RequireBits(t, generated.PredictTrees(in), generated.Predict(in), "key %s, distance %v", k, x)
 			}
 		}
 	}

@@ -6,11 +6,13 @@ package golden
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"testing"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -100,4 +102,27 @@ func parse(line string) (Row, error) {
 	}
 	x, err := feature.New(pu, do, dist)
 	return Row{Features: x, Prediction: pred}, err
+}
+
+// RequireBits fails the test unless got is want, the same float64 bit for
+// bit: predictions are held to the library's with no tolerance.
+func RequireBits(t testing.TB, want, got float64, msg string, args ...any) {
+	t.Helper()
+	if math.Float64bits(want) != math.Float64bits(got) {
+		t.Fatalf("prediction differs from the library's: got %v (%#x), want %v (%#x): "+msg,
+			append([]any{got, math.Float64bits(got), want, math.Float64bits(want)}, args...)...)
+	}
+}
+
+// sink keeps the compiler from dropping the benchmarks' predictions.
+var sink float64
+
+// Bench scores rows, in order, one per op, with predict.
+func Bench(b *testing.B, rows []Row, predict func(feature.Features) float64) {
+	b.ReportAllocs()
+	s := 0.0
+	for i := 0; b.Loop(); i++ {
+		s += predict(rows[i%len(rows)].Features)
+	}
+	sink = s
 }

@@ -3,12 +3,11 @@ package xgbcompare_test
 import (
 	"testing"
 
+	"github.com/rideduration/rideduration/internal/golden"
+
 	"github.com/rideduration/rideduration/feature"
 	"github.com/rideduration/rideduration/internal/xgbcompare/booster"
 )
-
-// sink keeps the compiler from dropping the predictions.
-var sink float64
 
 // BenchmarkGenerated scores the February validation rides, in file order,
 // one per op, with the compiled model.
@@ -25,11 +24,5 @@ func BenchmarkLeaves(b *testing.B) {
 }
 
 func benchmarkRows(b *testing.B, predict func(f feature.Features) float64) {
-	rows := loadRows(b)
-	b.ReportAllocs()
-	s := 0.0
-	for i := 0; b.Loop(); i++ {
-		s += predict(rows[i%len(rows)].Features)
-	}
-	sink = s
+	golden.Bench(b, loadRows(b), predict)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rideduration/rideduration/export"
 	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/internal/golden"
 	"github.com/rideduration/rideduration/internal/xgbcompare"
 	"github.com/rideduration/rideduration/internal/xgbcompare/booster"
 )
@@ -263,13 +264,13 @@ func TestLeavesArithmetic(t *testing.T) {
 	require.NoError(t, l.e.PredictCSR(indptr, cols, vals, csr, 0, 1))
 	for i, r := range rows {
 		got := l.predict(r.Features)
-		requireBits(t, leavesArithmetic(ex, r.Features), got, "leaves, row %d %+v", i, r.Features)
-		requireBits(t, got, csr[i], "PredictCSR, row %d %+v", i, r.Features)
+		golden.RequireBits(t, leavesArithmetic(ex, r.Features), got, "leaves, row %d %+v", i, r.Features)
+		golden.RequireBits(t, got, csr[i], "PredictCSR, row %d %+v", i, r.Features)
 		c, v := l.entries(r.Features)
 		for j := range c {
 			l.row[c[j]] = v[j]
 		}
-		requireBits(t, got, l.e.PredictSingle(l.row, 0), "PredictSingle, row %d %+v", i, r.Features)
+		golden.RequireBits(t, got, l.e.PredictSingle(l.row, 0), "PredictSingle, row %d %+v", i, r.Features)
 		for _, j := range c {
 			l.row[j] = math.NaN()
 		}

@@ -1,7 +1,6 @@
 package xgbcompare_test
 
 import (
-	"math"
 	"os"
 	"os/exec"
 	"testing"
@@ -21,19 +20,10 @@ func loadRows(t testing.TB) []golden.Row {
 	return rows
 }
 
-// requireBits fails unless got and want are the same float64, bit for bit.
-func requireBits(t *testing.T, want, got float64, msg string, args ...any) {
-	t.Helper()
-	if math.Float64bits(want) != math.Float64bits(got) {
-		require.Failf(t, "predictions differ", "got %v (%#x), want %v (%#x): "+msg,
-			append([]any{got, math.Float64bits(got), want, math.Float64bits(want)}, args...)...)
-	}
-}
-
 // The compiled model is bit-identical to xgboost on every validation ride.
 func TestBoosterAgainstXGBoost(t *testing.T) {
 	for i, r := range loadRows(t) {
-		requireBits(t, r.Prediction, booster.Predict(r.Features), "row %d %+v", i, r.Features)
+		golden.RequireBits(t, r.Prediction, booster.Predict(r.Features), "row %d %+v", i, r.Features)
 	}
 }
 
