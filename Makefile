@@ -1,5 +1,5 @@
 # Ride duration prediction: data → export → gen → generated; feature → wire → model → handler →
-# eventsource → cmd.
+# eventsource → lambda, cmd.
 # `make help` lists the targets.
 
 GO      ?= go
@@ -30,9 +30,11 @@ GOLDEN     = testdata/golden_predictions.csv.zst
 # to train a small model of each kind, yaml to read MLflow's MLmodel (make model), qemu-user-static
 # to run the arm64 golden tests, AWS CLI v2 (/usr/bin/aws) for the end-to-end walkthrough, zip for
 # make package, chromium for the report page's browser test, protoc for kpl's regenerate-and-compare
-# test, shellcheck for actionlint (make lint-workflows). Installed only when missing (needs root).
+# test, shellcheck for actionlint (make lint-workflows), podman with runc and slirp4netns for the
+# image tests (make image; curl and jq run the README's commands). Installed only when missing
+# (needs root).
 DEB_PACKAGES = python3-sklearn python3-xgboost python3-pandas python3-zstandard python3-yaml qemu-user-static \
-  awscli zip chromium protobuf-compiler shellcheck
+  awscli zip chromium protobuf-compiler shellcheck podman runc slirp4netns curl jq
 deps: ## install the Debian packages the tests need, if missing
 	@dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PACKAGES); }
@@ -79,12 +81,13 @@ build/model.pkl: build/train.csv build/valid.csv
 	  --export build/model.json.zst --golden build/golden.csv.zst --pickle $@
 
 ## ---- function, local runtime ----
-# The Lambda function (cmd/bootstrap), its local runtime (moto_server as Kinesis, cmd/predict as the
+# The Lambda function (lambda/), its local runtime (moto_server as Kinesis, cmd/predict as the
 # event-source mapping, aws-lambda-rie as the Lambda runtime) and its figures. No AWS account needed.
 BOOTSTRAP_FLAGS = -tags lambda.norpc -trimpath -ldflags="-s -w"
 MOTO_PORT      ?= 5000
 RIE_PORT       ?= 8080
-RIE_MODULE      = github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
+RIE_MODULE      = github.com/aws/aws-lambda-runtime-interface-emulator
+RIE_VERSION     = v0.0.0-20261030222936-bef5c4ba774d
 LOCAL_AWS_ENV   = AWS_ENDPOINT_URL=http://127.0.0.1:$(MOTO_PORT) AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
 # Debian's AWS CLI v2 (2.9) predates AWS_ENDPOINT_URL: the endpoint goes on the command line too.
@@ -95,7 +98,7 @@ LOCAL_AWS       = $(LOCAL_AWS_ENV) /usr/bin/aws --endpoint-url http://127.0.0.1:
 package: dist/function-amd64.zip dist/function-arm64.zip ## build bootstrap and the deployment zip for amd64 and arm64 into dist/
 dist/function-%.zip: FORCE
 	@mkdir -p dist/$*
-	CGO_ENABLED=0 GOOS=linux GOARCH=$* $(GO) build $(BOOTSTRAP_FLAGS) -o dist/$*/bootstrap ./cmd/bootstrap
+	CGO_ENABLED=0 GOOS=linux GOARCH=$* $(GO) build $(BOOTSTRAP_FLAGS) -o dist/$*/bootstrap ./lambda
 	rm -f $@ && cd dist/$* && zip -q -X ../function-$*.zip bootstrap
 	@ls -l dist/$*/bootstrap $@
 .PHONY: FORCE
@@ -112,20 +115,45 @@ local: ## the local pipeline: moto_server on 127.0.0.1:MOTO_PORT (5000), both st
 
 rie: ## run bootstrap under aws-lambda-rie on 127.0.0.1:RIE_PORT (8080), TEST_RUN=True (POST events to /2015-03-31/functions/function/invocations)
 	@mkdir -p build/rie
-	GOBIN=$(CURDIR)/build/rie GOFLAGS= $(GO) install $(RIE_MODULE)
-	CGO_ENABLED=0 $(GO) build $(BOOTSTRAP_FLAGS) -o build/rie/bootstrap ./cmd/bootstrap
+	GOBIN=$(CURDIR)/build/rie GOFLAGS= $(GO) install $(RIE_MODULE)/cmd/aws-lambda-rie@$(RIE_VERSION)
+	CGO_ENABLED=0 $(GO) build $(BOOTSTRAP_FLAGS) -o build/rie/bootstrap ./lambda
 	TEST_RUN=True RUN_ID=Test123 AWS_DEFAULT_REGION=us-east-1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 \
 	  build/rie/aws-lambda-rie --runtime-interface-emulator-address 127.0.0.1:$(RIE_PORT) build/rie/bootstrap
 
 bench-handler: ## one 100-record event through the handler and through Invoke (TEST_RUN): tiny model, then the compiled one
 	$(GO) test ./handler -run '^$$' -bench 'BenchmarkHandler100|BenchmarkInvoke100' -benchmem -count 5
-	$(GO) test ./cmd/bootstrap ./kinesisevent -run '^$$' -bench . -benchmem -count 5
+	$(GO) test ./lambda ./kinesisevent -run '^$$' -bench . -benchmem -count 5
 
 test-function: ## the function's tests: handler (moto), mapping, RIE, end to end with the AWS CLI
-	$(GO) test ./wire ./putrecords ./handler ./eventsource ./cmd/... ./internal/testenv ./internal/faultproxy
+	$(GO) test ./wire ./putrecords ./handler ./eventsource ./lambda ./cmd/... ./internal/testenv ./internal/faultproxy
+
+## ---- container image ----
+# The function as a container image, as the original ships it (walkthrough step 7). For each
+# architecture, the host's Go cross-compiles the bootstrap and the Lambda Runtime Interface Emulator
+# into build/image/<arch>/, and lambda/Dockerfile copies them onto an empty base: nothing is pulled.
+# Run outside Lambda, the image serves the invoke API on port 8080, as AWS's base images do.
+# CONTAINER is podman or docker (docker needs buildx's --provenance=false for a plain manifest).
+CONTAINER ?= podman
+IMAGE     ?= stream-model-duration:v1
+IMAGE_BUILD_FLAGS = $(if $(findstring docker,$(CONTAINER)),--provenance=false)
+
+.PHONY: image
+
+image: image-amd64 image-arm64 ## build the image IMAGE-amd64 and IMAGE-arm64, and tag IMAGE (stream-model-duration:v1) as this machine's
+	$(CONTAINER) tag $(IMAGE)-$(shell $(GO) env GOARCH) $(IMAGE)
+	@$(CONTAINER) images --filter reference='$(firstword $(subst :, ,$(IMAGE)))'
+
+image-%: FORCE
+	@mkdir -p build/image/$*/var/runtime build/image/$*/usr/local/bin
+	CGO_ENABLED=0 GOOS=linux GOARCH=$* $(GO) build $(BOOTSTRAP_FLAGS) -o build/image/$*/var/runtime/bootstrap ./lambda
+	@# The emulator is built in its own module, with its own go.sum.
+	cd "$$(cd / && GOFLAGS= $(GO) mod download -json $(RIE_MODULE)@$(RIE_VERSION) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p')" && \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$* GOFLAGS= $(GO) build -trimpath -ldflags="-s -w" \
+	    -o $(CURDIR)/build/image/$*/usr/local/bin/aws-lambda-rie ./cmd/aws-lambda-rie
+	$(CONTAINER) build --platform linux/$* $(IMAGE_BUILD_FLAGS) -f lambda/Dockerfile -t $(IMAGE)-$* build/image
 
 ## ---- deployment ----
-# The real AWS deployment; not run in CI. Needs the AWS CLI with credentials, Docker with buildx
+# The real AWS deployment; not run in CI. Needs the AWS CLI with credentials, CONTAINER
 # (image variant) and cfn-lint (lint-deploy). Variables are overridden on the command line, e.g.
 #   make deploy-zip ARCH=x86_64 STACK_NAME=ride-duration-dev AWS_REGION=eu-west-1
 # AWS_REGION and AWS_ACCOUNT_ID default to the CLI's configuration and credentials, looked up
@@ -140,7 +168,7 @@ ECR_REPO       ?= ride-duration
 IMAGE_TAG      ?= $(eval IMAGE_TAG := $(shell git describe --always --dirty 2>/dev/null || echo dev))$(IMAGE_TAG)
 ARTIFACT_BUCKET ?= $(STACK_NAME)-artifacts-$(AWS_ACCOUNT_ID)-$(AWS_REGION)
 SHA256SUM      ?= $(if $(shell command -v sha256sum 2>/dev/null),sha256sum,shasum -a 256)
-# Stack parameters (deploy/template.yaml); DEPLOY_PARAMS takes more Key=Value overrides.
+# Stack parameters (lambda/template.yaml); DEPLOY_PARAMS takes more Key=Value overrides.
 SHARD_COUNT            ?= 1
 BATCH_SIZE             ?= 100
 PARALLELIZATION_FACTOR ?= 1
@@ -158,25 +186,23 @@ STACK_PARAMS  = Architecture=$(LAMBDA_ARCH) ShardCount=$(SHARD_COUNT) BatchSize=
   ParallelizationFactor=$(PARALLELIZATION_FACTOR) StartingPosition=$(STARTING_POSITION) \
   $(if $(RUN_ID),RunId=$(RUN_ID)) $(DEPLOY_PARAMS)
 CFN_DEPLOY    = $(AWS) cloudformation deploy --region $(AWS_REGION) --stack-name $(STACK_NAME) \
-  --template-file deploy/template.yaml --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
+  --template-file lambda/template.yaml --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
   --no-fail-on-empty-changeset
 
-.PHONY: lint-deploy ecr-repo image push deploy-image artifact-bucket deploy-zip stack-outputs stack-delete
+.PHONY: lint-deploy ecr-repo push deploy-image artifact-bucket deploy-zip stack-outputs stack-delete
 
-lint-deploy: ## cfn-lint the SAM template deploy/template.yaml
-	$(CFN_LINT) deploy/template.yaml
+lint-deploy: ## cfn-lint the SAM template lambda/template.yaml
+	$(CFN_LINT) lambda/template.yaml
 
 ecr-repo: ## create the ECR repository ECR_REPO if it does not exist
 	$(AWS) ecr describe-repositories --region $(AWS_REGION) --repository-names $(ECR_REPO) >/dev/null 2>&1 || \
 	  $(AWS) ecr create-repository --region $(AWS_REGION) --repository-name $(ECR_REPO) \
 	    --image-scanning-configuration scanOnPush=true
 
-image: ## docker build the Lambda image for ARCH (arm64|x86_64) as ECR_URI:IMAGE_TAG
-	docker buildx build --platform linux/$(DEPLOY_GOARCH) --provenance=false --load -t $(ECR_URI):$(IMAGE_TAG) .
-
-push: ecr-repo image ## log Docker in to ECR and push the image
-	$(AWS) ecr get-login-password --region $(AWS_REGION) | docker login --username AWS --password-stdin $(ECR_REGISTRY)
-	docker push $(ECR_URI):$(IMAGE_TAG)
+push: ecr-repo image-$(DEPLOY_GOARCH) ## push the image for ARCH to ECR as ECR_URI:IMAGE_TAG (the original's login, tag, push)
+	$(AWS) ecr get-login-password --region $(AWS_REGION) | $(CONTAINER) login --username AWS --password-stdin $(ECR_REGISTRY)
+	$(CONTAINER) tag $(IMAGE)-$(DEPLOY_GOARCH) $(ECR_URI):$(IMAGE_TAG)
+	$(CONTAINER) push $(ECR_URI):$(IMAGE_TAG)
 
 deploy-image: push ## deploy the stack running the pushed image, pinned by digest
 	@digest=$$($(AWS) ecr describe-images --region $(AWS_REGION) --repository-name $(ECR_REPO) \

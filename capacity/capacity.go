@@ -39,7 +39,7 @@ type Figures struct {
 	RideEventBytes, PredictionBytes int
 	// CPUPerRide is the function's CPU time per ride at one full vCPU:
 	// read the event, parse, predict, encode, write the response (the Go
-	// function: cmd/bootstrap's BenchmarkInvoke100 / 100).
+	// function: BenchmarkInvoke100 in lambda/ / 100).
 	CPUPerRide float64 // seconds
 	// PutCallsPerRide is how many write calls a ride costs: 1/500 for one
 	// PutRecords call per 500 predictions, 1 for a PutRecord per ride.

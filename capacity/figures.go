@@ -23,7 +23,7 @@ func ListPrices(arm bool) Prices {
 // assumption, not a measurement: no AWS account is used here.
 const PutLatency = 0.020
 
-// Go is this project's function as deploy/template.yaml deploys it.
+// Go is this project's function as lambda/template.yaml deploys it.
 var Go = Figures{
 	Name: "this (Go)",
 	// The original's ride event, compact (91 B), and its prediction event
@@ -31,7 +31,7 @@ var Go = Figures{
 	// a 25 KB PUT payload unit, so shards are bound by records/s.
 	RideEventBytes:  91,
 	PredictionBytes: 151,
-	// cmd/bootstrap's BenchmarkInvoke100 (one 100-record invocation as the
+	// BenchmarkInvoke100 in lambda/ (one 100-record invocation as the
 	// runtime makes it: the event's JSON read, 100 rides parsed, predicted
 	// by the compiled model and encoded, the response written; TEST_RUN) on
 	// the 2-vCPU CI machine while it ran 1.8 times slower than when the

@@ -1,7 +1,7 @@
 // Package eventsource is a local Kinesis event-source mapping: it polls
 // every shard of a stream and hands the records to a Lambda handler as
 // events.KinesisEvent batches, with the error handling that
-// deploy/template.yaml configures for the deployed trigger
+// lambda/template.yaml configures for the deployed trigger
 // (ReportBatchItemFailures, BisectBatchOnFunctionError,
 // MaximumRetryAttempts, MaximumRecordAgeInSeconds, an OnFailure
 // destination), so that the function can be rehearsed against a local
@@ -70,7 +70,7 @@ type KinesisAPI interface {
 // batch failed.
 type Handler func(ctx context.Context, ev events.KinesisEvent) ([]events.KinesisBatchItemFailure, error)
 
-// Config is what deploy/template.yaml configures for the Kinesis trigger
+// Config is what lambda/template.yaml configures for the Kinesis trigger
 // (the RideEventsMapping resource) and the function's timeout.
 type Config struct {
 	BatchSize                  int32 // records per invocation, at most (1-10000)
@@ -81,7 +81,7 @@ type Config struct {
 	FunctionTimeout            time.Duration // the function's Timeout (Globals)
 }
 
-// Template is deploy/template.yaml's configuration (its parameters'
+// Template is lambda/template.yaml's configuration (its parameters'
 // defaults where the trigger takes a parameter); TestTemplate parses the
 // template and keeps the two equal.
 var Template = Config{

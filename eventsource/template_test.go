@@ -11,11 +11,11 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// TestTemplate keeps Template equal to what deploy/template.yaml
+// TestTemplate keeps Template equal to what lambda/template.yaml
 // configures, so that the local mapping's defaults cannot drift from the
 // deployed trigger's.
 func TestTemplate(t *testing.T) {
-	src, err := os.ReadFile("../deploy/template.yaml")
+	src, err := os.ReadFile("../lambda/template.yaml")
 	require.NoError(t, err)
 	var doc yaml.Node
 	require.NoError(t, yaml.Unmarshal(src, &doc))

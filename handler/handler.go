@@ -3,7 +3,7 @@
 // and writes one prediction event per ride to the predictions stream.
 //
 // The handler is a plain Go method (Handler.Handle), testable without any
-// runtime; cmd/bootstrap hands it to aws-lambda-go and the local
+// runtime; lambda hands it to aws-lambda-go and the local
 // event-source mapping (cmd/predict stream) calls it in process.
 package handler
 

@@ -23,7 +23,7 @@ import (
 
 // The original's test event, TEST_RUN: the original's response shape, the
 // model's prediction, an empty (not null) failure list. (With the compiled
-// model, cmd/bootstrap's tests hold it to sklearn's 18.321633541366506.)
+// model, the tests in lambda/ hold it to sklearn's 18.321633541366506.)
 func TestHandleOriginalEvent(t *testing.T) {
 	ev := loadEvent(t, "kinesis-test-event.json")
 	require.Len(t, ev.Records, 1)

@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -228,9 +230,16 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // NewClient returns a Kinesis client configured the standard way (region,
 // credentials and endpoint from the environment: AWS_ENDPOINT_URL_KINESIS or
 // AWS_ENDPOINT_URL point it at a local Kinesis with no code change).
+// KINESIS_ENDPOINT_URL, the variable the course's docker-compose file sets,
+// does too: it wins over the SDK's global AWS_ENDPOINT_URL, and the SDK's
+// own AWS_ENDPOINT_URL_KINESIS wins over it.
 // Transport errors and throttled calls are retried by the SDK's standard
 // retryer: bounded attempts, exponential backoff with jitter.
 func NewClient(ctx context.Context) (*kinesis.Client, error) {
+	endpoint, err := courseEndpoint()
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = 3
@@ -240,5 +249,22 @@ func NewClient(ctx context.Context) (*kinesis.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("AWS configuration: %w", err)
 	}
-	return kinesis.NewFromConfig(cfg), nil
+	return kinesis.NewFromConfig(cfg, func(o *kinesis.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	}), nil
+}
+
+// courseEndpoint is KINESIS_ENDPOINT_URL, checked, unless the SDK's
+// AWS_ENDPOINT_URL_KINESIS is set.
+func courseEndpoint() (string, error) {
+	v := os.Getenv("KINESIS_ENDPOINT_URL")
+	if v == "" || os.Getenv("AWS_ENDPOINT_URL_KINESIS") != "" {
+		return "", nil
+	}
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("KINESIS_ENDPOINT_URL=%q: want an http:// or https:// URL, e.g. http://localhost:4566", v)
+	}
+	return v, nil
 }

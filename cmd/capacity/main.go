@@ -17,7 +17,7 @@ import (
 
 func main() {
 	f := capacity.Go
-	cpu := flag.Duration("cpu-per-ride", time.Duration(f.CPUPerRide*1e9), "the function's CPU time per ride at one vCPU (cmd/bootstrap's BenchmarkInvoke100 / 100)")
+	cpu := flag.Duration("cpu-per-ride", time.Duration(f.CPUPerRide*1e9), "the function's CPU time per ride at one vCPU (BenchmarkInvoke100 in lambda/ / 100)")
 	latency := flag.Duration("latency", time.Duration(f.PutLatency*1e9), "one PutRecords round trip (both designs)")
 	flag.IntVar(&f.MemoryMB, "memory", f.MemoryMB, "the function's memory in MB (its CPU share)")
 	flag.IntVar(&f.BatchSize, "batch-size", f.BatchSize, "records per invocation (the event-source mapping's BatchSize)")

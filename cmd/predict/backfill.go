@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/rideduration/rideduration/backfill"
-	"github.com/rideduration/rideduration/cmd/internal/compiled"
 	"github.com/rideduration/rideduration/cmd/internal/progress"
+	"github.com/rideduration/rideduration/internal/compiled"
 )
 
 const backfillSummary = "score TLC green taxi trip files (parquet) into a parquet or CSV file"

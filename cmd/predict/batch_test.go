@@ -23,8 +23,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rideduration/rideduration/backfill"
-	"github.com/rideduration/rideduration/cmd/internal/compiled"
 	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/internal/compiled"
 	"github.com/rideduration/rideduration/internal/golden"
 	"github.com/rideduration/rideduration/internal/testenv"
 	"github.com/rideduration/rideduration/tlc"

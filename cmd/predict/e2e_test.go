@@ -7,8 +7,6 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,9 +24,6 @@ import (
 	"github.com/rideduration/rideduration/internal/testenv"
 	"github.com/rideduration/rideduration/wire"
 )
-
-// readmeEndpoint is the local Kinesis of the README's walkthrough (make local).
-const readmeEndpoint = "http://127.0.0.1:5000"
 
 // The original's walkthrough, verbatim from the README (steps 5 and 6 of
 // ../shared/original/walkthrough.txt, only --endpoint-url added), run by
@@ -60,11 +55,9 @@ func TestWalkthrough(t *testing.T) {
 		}
 	})
 
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	require.NoError(t, err)
-	shell(t, endpoint, block(t, readme, "<!-- walkthrough: step 5 -->"))
+	testenv.Shell(t, endpoint, testenv.ReadmeBlock(t, "<!-- walkthrough: step 5 -->"))
 	waitFor(t, func() bool { return len(testenv.ReadStream(t, c, "ride_prediction")) > 0 })
-	out := shell(t, endpoint, block(t, readme, "<!-- walkthrough: step 6 -->"))
+	out := testenv.Shell(t, endpoint, testenv.ReadmeBlock(t, "<!-- walkthrough: step 6 -->"))
 
 	// The last thing printed is jq's pretty print of the prediction event.
 	i := strings.LastIndex(out, "\n{\n")
@@ -81,7 +74,7 @@ func TestWalkthrough(t *testing.T) {
 	// The README shows what the walkthrough prints with the committed model;
 	// after `make model` brings in another run, its example is of the model
 	// it documents, and only its shape is checked.
-	example := block(t, readme, "which ends with the prediction:")
+	example := []byte(testenv.ReadmeBlock(t, "which ends with the prediction:"))
 	var documented wire.PredictionEvent
 	require.NoError(t, json.Unmarshal(example, &documented))
 	if documented.Version == generated.Version {
@@ -94,7 +87,7 @@ func TestWalkthrough(t *testing.T) {
 
 	// The original's step-4 record, "Hi test 1": a bad record, logged with
 	// its reason; the rides after it are all predicted.
-	_, err = c.PutRecord(context.Background(), &kinesis.PutRecordInput{StreamName: aws.String("ride_events"),
+	_, err := c.PutRecord(context.Background(), &kinesis.PutRecordInput{StreamName: aws.String("ride_events"),
 		PartitionKey: aws.String("1"), Data: []byte("Hi test 1")})
 	require.NoError(t, err)
 
@@ -138,35 +131,6 @@ func TestWalkthrough(t *testing.T) {
 	assert.Contains(t, stderr.String(), `"msg":"bad record"`)
 	assert.Contains(t, stderr.String(), `"reason":"record: not valid JSON: invalid character 'H' at start of value"`)
 	assert.NotContains(t, stderr.String(), `"level":"ERROR"`)
-}
-
-// block returns the fenced code block that follows marker in the README.
-func block(t *testing.T, readme []byte, marker string) []byte {
-	t.Helper()
-	i := bytes.Index(readme, []byte(marker))
-	require.GreaterOrEqual(t, i, 0, "README has no %q", marker)
-	m := regexp.MustCompile("(?s)```[a-z]*\n(.*?)```").FindSubmatch(readme[i:])
-	require.NotNil(t, m, "no code block after %q", marker)
-	return m[1]
-}
-
-// shell runs a README block with bash, as a user would paste it: the AWS
-// CLI v2 first on PATH, configured for the local Kinesis with text output
-// (the original's `aws configure`), the README's endpoint replaced by the
-// test's moto.
-func shell(t *testing.T, endpoint string, script []byte) string {
-	t.Helper()
-	bin := t.TempDir()
-	require.NoError(t, os.Symlink(testenv.AWSCLI, filepath.Join(bin, "aws")))
-	cmd := exec.Command("bash", "-euo", "pipefail", "-c", strings.ReplaceAll(string(script), readmeEndpoint, endpoint))
-	cmd.Env = append(os.Environ(), testenv.AWSEnv(endpoint)...)
-	cmd.Env = append(cmd.Env, "PATH="+bin+":"+os.Getenv("PATH"), "AWS_DEFAULT_OUTPUT=text", "AWS_PAGER=",
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "bash:\n%s\nstderr:\n%s", script, stderr.String())
-	return string(out)
 }
 
 // waitFor polls cond until it holds, within a generous bound (not a timed

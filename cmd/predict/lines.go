@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/rideduration/rideduration/cmd/internal/compiled"
+	"github.com/rideduration/rideduration/internal/compiled"
 	"github.com/rideduration/rideduration/wire"
 )
 

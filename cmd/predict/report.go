@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rideduration/rideduration/cmd/internal/compiled"
 	"github.com/rideduration/rideduration/cmd/internal/progress"
+	"github.com/rideduration/rideduration/internal/compiled"
 	"github.com/rideduration/rideduration/report"
 	"github.com/rideduration/rideduration/tlc"
 )

@@ -22,7 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 	xdraw "golang.org/x/image/draw"
 
-	"github.com/rideduration/rideduration/cmd/internal/compiled"
+	"github.com/rideduration/rideduration/internal/compiled"
 	"github.com/rideduration/rideduration/internal/testenv"
 	"github.com/rideduration/rideduration/report"
 )

@@ -25,9 +25,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/rideduration/rideduration/cmd/internal/compiled"
 	"github.com/rideduration/rideduration/eventsource"
 	"github.com/rideduration/rideduration/handler"
+	"github.com/rideduration/rideduration/internal/compiled"
 	"github.com/rideduration/rideduration/internal/faultproxy"
 	"github.com/rideduration/rideduration/internal/golden"
 	"github.com/rideduration/rideduration/internal/testenv"

@@ -15,15 +15,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/rideduration/rideduration/cmd/internal/compiled"
 	"github.com/rideduration/rideduration/eventsource"
 	"github.com/rideduration/rideduration/handler"
+	"github.com/rideduration/rideduration/internal/compiled"
 	"github.com/rideduration/rideduration/putrecords"
 	"github.com/rideduration/rideduration/wire"
 )
 
 // streamOptions are the flags of the local event-source mapping. Their
-// defaults are deploy/template.yaml's trigger (eventsource.Template), except
+// defaults are lambda/template.yaml's trigger (eventsource.Template), except
 // -start: TRIM_HORIZON, so that a record put just after the mapping starts
 // is not missed (the template's LATEST suits a stream with a history).
 type streamOptions struct {
@@ -62,7 +62,7 @@ func streamFlags(fs *flag.FlagSet) *streamOptions {
 // flight (exit status 0); a fatal error (the stream or the on-failure
 // queue missing or deleted, access denied) stops it with exit status 1.
 func (c *cli) stream(args []string) int {
-	fs := c.flags("Run the function's handler on every shard of the Kinesis stream STREAM (e.g. ride_events),\nas Lambda's event-source mapping does, configured as deploy/template.yaml configures it.\nConfiguration: the function's environment.")
+	fs := c.flags("Run the function's handler on every shard of the Kinesis stream STREAM (e.g. ride_events),\nas Lambda's event-source mapping does, configured as lambda/template.yaml configures it.\nConfiguration: the function's environment.")
 	opts := streamFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return usageStatus(err)

@@ -15,7 +15,7 @@ func GoBuild(t testing.TB, pkg, name string, env []string, extra ...string) stri
 	t.Helper()
 	out := filepath.Join(t.TempDir(), name)
 	args := append([]string{"build", "-o", out}, extra...)
-	cmd := exec.Command(goTool(t), append(args, pkg)...)
+	cmd := exec.Command(GoTool(t), append(args, pkg)...)
 	cmd.Env = append(os.Environ(), env...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
@@ -23,8 +23,8 @@ func GoBuild(t testing.TB, pkg, name string, env []string, extra ...string) stri
 	return out
 }
 
-// goTool is the go command of the toolchain running the tests.
-func goTool(t testing.TB) string {
+// GoTool is the go command of the toolchain running the tests.
+func GoTool(t testing.TB) string {
 	t.Helper()
 	// go test sets GOROOT for the tests it runs; runtime.GOROOT is the
 	// toolchain that built this test binary. Never the go first on PATH.

@@ -29,7 +29,7 @@ func RIEBinary(t testing.TB) string {
 	if fileExists(bin) {
 		return bin
 	}
-	cmd := exec.Command(goTool(t), "install", RIEModule)
+	cmd := exec.Command(GoTool(t), "install", RIEModule)
 	// Outside the module: the emulator's own go.mod decides its dependencies.
 	cmd.Dir = os.TempDir()
 	cmd.Env = append(os.Environ(), "GOBIN="+gobin, "GOFLAGS=")

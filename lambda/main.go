@@ -1,9 +1,14 @@
-// Command bootstrap is the Lambda function's entry point for the
-// provided.al2023 runtime: it reads the configuration once, at init, wires
-// the compiled model into the handler and hands it to the Lambda runtime
-// loop.
+// Command lambda is the ride duration function as deployed: the bootstrap of
+// a Lambda function on the OS-only runtime (provided.al2023, zip or container
+// image). It reads its configuration once, at init, wires the compiled model
+// into the handler and hands it to the Lambda runtime loop.
 //
-// Build: CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags="-s -w" (make package).
+// Outside Lambda, in its container image, it starts under the Runtime
+// Interface Emulator the image carries, as AWS's base images do: the
+// original's `docker run -p 8080:8080 …` serves the invoke API on port 8080.
+//
+// Build: CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags="-s -w" -o bootstrap ./lambda
+// (make package, make image).
 package main
 
 import (
@@ -12,13 +17,18 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	// CA roots for a container image that has no system bundle (FROM scratch);
+	// used only where the system has none, so the zip on provided.al2023 keeps
+	// the runtime's own.
+	_ "golang.org/x/crypto/x509roots/fallback"
 
-	"github.com/rideduration/rideduration/cmd/internal/compiled"
 	"github.com/rideduration/rideduration/handler"
+	"github.com/rideduration/rideduration/internal/compiled"
 	"github.com/rideduration/rideduration/putrecords"
 )
 
 func main() {
+	execEmulatorOutsideLambda()
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	h, err := newHandler(context.Background(), log)
 	if err != nil {

@@ -27,8 +27,8 @@ import (
 // The original's Kinesis test event (ride 130 → 205, 3.66 mi, ride_id 123)
 // and the response it must get with RUN_ID=Test123.
 var (
-	fixture         = filepath.Join("..", "..", "handler", "testdata", "kinesis-test-event.json")
-	fixtureResponse = filepath.Join("..", "..", "handler", "testdata", "kinesis-test-event-response.json")
+	fixture         = filepath.Join("..", "handler", "testdata", "kinesis-test-event.json")
+	fixtureResponse = filepath.Join("..", "handler", "testdata", "kinesis-test-event-response.json")
 )
 
 // The handler with the compiled model wired in, as main wires it: the

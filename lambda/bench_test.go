@@ -11,8 +11,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/rideduration/rideduration/cmd/internal/compiled"
 	"github.com/rideduration/rideduration/handler"
+	"github.com/rideduration/rideduration/internal/compiled"
 	"github.com/rideduration/rideduration/internal/golden"
 )
 

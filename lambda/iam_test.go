@@ -1,4 +1,4 @@
-package deploy
+package main
 
 import (
 	"os"
@@ -81,7 +81,7 @@ func statementWildcards(path string, st any) []string {
 	return found
 }
 
-// TestNoWildcardOnKinesisOrSQS: no IAM grant in deploy/template.yaml
+// TestNoWildcardOnKinesisOrSQS: no IAM grant in lambda/template.yaml
 // reaches Kinesis or SQS through a * action or resource.
 func TestNoWildcardOnKinesisOrSQS(t *testing.T) {
 	src, err := os.ReadFile(templatePath)
