@@ -59,7 +59,7 @@ generate: ## regenerate generated/ from the export (go generate)
 	$(GO) generate ./generated
 
 test: deps ## install what the tests need, then run every test, and the golden tests on arm64 (what .ci/run runs)
-	$(GO) test ./...
+	$(GO) test -timeout 30m ./...
 	$(MAKE) --no-print-directory test-arm64
 
 # The golden tests built for arm64 (the SAM template's default architecture, where Go fuses
