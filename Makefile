@@ -5,6 +5,43 @@
 GO      ?= go
 PYTHON  ?= /usr/bin/python3
 
+## ---- variables a user sets ----
+# A variable set on the command line or in the environment is taken as written, never expanded
+# by make ("$(shell …)" in it is text, not a command), and checked before any recipe's shell sees
+# it: names, numbers, paths and URIs only (letters, digits and . _ - / : @ = + ,), one word
+# (DEPLOY_PARAMS: a list). RUN_ID, as make model and the deployment use it (RUN), is an MLflow run
+# id, 32 hex digits: on the command line it must be one; in the environment, where it may be the
+# function's own RUN_ID (Test123), make leaves it to the programs it runs.
+USER_VARS = RUN_ID MODEL_URI PREPROCESSOR_URI MODEL_DIR MLFLOW_ARTIFACTS ALLOW_SKLEARN_MISMATCH TRAIN VALID \
+  TLC_URL STACK_NAME ARCH ECR_REPO ECR_REGISTRY IMAGE IMAGE_TAG ARTIFACT_BUCKET AWS_REGION AWS_ACCOUNT_ID \
+  SHARD_COUNT BATCH_SIZE PARALLELIZATION_FACTOR STARTING_POSITION DEPLOY_PARAMS MOTO_PORT RIE_PORT \
+  BACKFILL_OUT REPORT_DIR REPLAY_LIMIT REPLAY_RATE SOAK_RIDES
+comma := ,
+SAFE_CHARS = a b c d e f g h i j k l m n o p q r s t u v w x y z A B C D E F G H I J K L M N O P Q R S T U V \
+  W X Y Z 0 1 2 3 4 5 6 7 8 9 . _ - / : @ = + $(comma)
+HEX_DIGITS = 0 1 2 3 4 5 6 7 8 9 a b c d e f
+# $(call strip-chars,TEXT,CHARS): TEXT without any of CHARS (a list of single characters)
+strip-chars = $(if $(2),$(call strip-chars,$(subst $(firstword $(2)),,$(1)),$(wordlist 2,$(words $(2)),$(2))),$(1))
+# $(call spread,TEXT,CHARS): TEXT with a space after each of CHARS ("ab" → "a b ")
+spread = $(if $(2),$(call spread,$(subst $(firstword $(2)),$(firstword $(2)) ,$(1)),$(wordlist 2,$(words $(2)),$(2))),$(1))
+is-run-id = $(and $(filter 1,$(words $(1))),$(if $(call strip-chars,$(1),$(HEX_DIGITS)),,yes),$(filter 32,$(words $(call spread,$(1),$(HEX_DIGITS)))))
+USER_SET := $(filter-out $(if $(filter environment,$(origin RUN_ID)),RUN_ID),\
+  $(foreach v,$(USER_VARS),$(if $(filter command line environment,$(origin $(v))),$(v))))
+RUN_ID_FROM_COMMAND_LINE := $(filter command line,$(origin RUN_ID))
+$(foreach v,$(USER_SET),$(eval override $(v) := $$(value $(v))))
+$(foreach v,$(filter-out DEPLOY_PARAMS,$(USER_SET)),$(if $(filter-out 0 1,$(words $($(v)))),\
+  $(error $(v)="$($(v))": one word$(comma) no spaces)))
+$(foreach v,$(USER_SET),$(if $(strip $(call strip-chars,$($(v)),$(SAFE_CHARS))),\
+  $(error $(v)="$($(v))": use only letters$(comma) digits and . _ - / : @ = + $(comma) (a name$(comma) number$(comma) path or URI))))
+ifneq ($(RUN_ID_FROM_COMMAND_LINE),)
+ifneq ($(RUN_ID),)
+ifeq ($(call is-run-id,$(RUN_ID)),)
+$(error RUN_ID="$(RUN_ID)": want an MLflow run id$(comma) 32 hex digits (0-9$(comma) a-f))
+endif
+endif
+endif
+RUN := $(if $(call is-run-id,$(value RUN_ID)),$(value RUN_ID))
+
 .PHONY: help
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -173,7 +210,6 @@ SHARD_COUNT            ?= 1
 BATCH_SIZE             ?= 100
 PARALLELIZATION_FACTOR ?= 1
 STARTING_POSITION      ?= LATEST
-RUN_ID                 ?=
 DEPLOY_PARAMS          ?=
 
 # ARCH may be spelled the Lambda way (arm64, x86_64) or the Go way (amd64).
@@ -184,7 +220,7 @@ ECR_REGISTRY  = $(AWS_ACCOUNT_ID).dkr.ecr.$(AWS_REGION).amazonaws.com
 ECR_URI       = $(ECR_REGISTRY)/$(ECR_REPO)
 STACK_PARAMS  = Architecture=$(LAMBDA_ARCH) ShardCount=$(SHARD_COUNT) BatchSize=$(BATCH_SIZE) \
   ParallelizationFactor=$(PARALLELIZATION_FACTOR) StartingPosition=$(STARTING_POSITION) \
-  $(if $(RUN_ID),RunId=$(RUN_ID)) $(DEPLOY_PARAMS)
+  $(if $(RUN),RunId=$(RUN)) $(DEPLOY_PARAMS)
 CFN_DEPLOY    = $(AWS) cloudformation deploy --region $(AWS_REGION) --stack-name $(STACK_NAME) \
   --template-file lambda/template.yaml --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
   --no-fail-on-empty-changeset
@@ -245,34 +281,34 @@ report-screenshot: ## re-take docs/report.png, the README's screenshot of the re
 # generated restores the committed model). The generated Version is the run id. Each failure names
 # its step; the line above it, from the step's tool, says the cause.
 MLFLOW_ARTIFACTS       ?= s3://mlflow-nyc-taxi-reg-exp/4
-MODEL_URI              ?= $(MLFLOW_ARTIFACTS)/$(RUN_ID)/artifacts/model
-MODEL_DIR              ?= build/mlflow/$(RUN_ID)
+MODEL_URI              ?= $(MLFLOW_ARTIFACTS)/$(RUN)/artifacts/model
+MODEL_DIR              ?= build/mlflow/$(RUN)
 PREPROCESSOR_URI       ?= $(dir $(patsubst %/,%,$(MODEL_URI)))preprocessor/preprocessor.b
 PREPROCESSOR           = $(MODEL_DIR).preprocessor.b
 ALLOW_SKLEARN_MISMATCH ?=
 ACTIONLINT_MODULE       = github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 # $(call model-step,N/4 NAME,what a failure leaves,command)
-model-step = { $(3); } || { echo "make model: step $(1) failed (RUN_ID=$(RUN_ID)): $(2)" >&2; exit 1; }
+model-step = { $(3); } || { echo "make model: step $(1) failed (RUN_ID=$(RUN)): $(2)" >&2; exit 1; }
 MODEL_KEPT    = nothing was changed
 MODEL_CHANGED = testdata/ and generated/ hold the new model: git checkout -- testdata generated restores the committed one
 
 .PHONY: model model-fetch model-export model-generate model-test release deploy-verify lint-workflows
 
 model: ## RUN_ID=<MLflow run> [MODEL_URI=s3://…|dir] [PREPROCESSOR_URI=…]: fetch, check, export + golden predictions, generate, golden tests
-	@test -n "$(RUN_ID)" || { echo "make model: set RUN_ID=<MLflow run id>" >&2; exit 2; }
+	@$(if $(RUN),,echo "make model: set RUN_ID=<MLflow run id> (32 hex digits)" >&2; exit 2)
 	@$(MAKE) --no-print-directory -j1 model-fetch model-export model-generate model-test
-	@echo "make model: model of run $(RUN_ID) exported, generated (Version $(RUN_ID)) and golden-tested; next: make test package, or make release"
+	@echo "make model: model of run $(RUN) exported, generated (Version $(RUN)) and golden-tested; next: make test package, or make release"
 
 model-fetch:
 	@echo "==> model 1/4 fetch: $(MODEL_URI) → $(MODEL_DIR)"
 	@$(call model-step,1/4 fetch,$(MODEL_KEPT),$(GO) build -o build/tools/fetchmodel ./cmd/fetchmodel && \
-	  build/tools/fetchmodel -run-id '$(RUN_ID)' -out '$(MODEL_DIR)' \
+	  build/tools/fetchmodel -run-id '$(RUN)' -out '$(MODEL_DIR)' \
 	    -preprocessor '$(PREPROCESSOR_URI)' -preprocessor-out '$(PREPROCESSOR)' \
 	    $(if $(filter command line environment,$(origin PREPROCESSOR_URI)),-preprocessor-required) '$(MODEL_URI)')
 
 model-export: build/valid.csv
 	@echo "==> model 2/4 export: check the model, export it, the library's golden predictions over $(VALID) (training/export.py)"
-	@$(call model-step,2/4 export,$(MODEL_KEPT),$(PYTHON) training/export.py --model '$(MODEL_DIR)' --run-id '$(RUN_ID)' \
+	@$(call model-step,2/4 export,$(MODEL_KEPT),$(PYTHON) training/export.py --model '$(MODEL_DIR)' --run-id '$(RUN)' \
 	  $$(test -f '$(PREPROCESSOR)' && echo --preprocessor '$(PREPROCESSOR)') \
 	  $(if $(ALLOW_SKLEARN_MISMATCH),--allow-sklearn-mismatch) --valid build/valid.csv --export $(EXPORT) --golden $(GOLDEN))
 
@@ -285,7 +321,7 @@ model-test:
 	@$(call model-step,4/4 test,the generated code does not reproduce the library's predictions: do not release it; $(MODEL_CHANGED),$(GO) test -count=1 ./generated)
 
 release: ## RUN_ID=<MLflow run>: make model, make test, then deploy-zip (package, upload, deploy) and deploy-verify
-	@test -n "$(RUN_ID)" || { echo "make release: set RUN_ID=<MLflow run id>" >&2; exit 2; }
+	@$(if $(RUN),,echo "make release: set RUN_ID=<MLflow run id> (32 hex digits)" >&2; exit 2)
 	$(MAKE) model
 	$(MAKE) test
 	$(MAKE) deploy-zip
