@@ -15,7 +15,7 @@ PYTHON  ?= /usr/bin/python3
 USER_VARS = RUN_ID MODEL_URI PREPROCESSOR_URI MODEL_DIR MLFLOW_ARTIFACTS ALLOW_SKLEARN_MISMATCH TRAIN VALID \
   TLC_URL STACK_NAME ARCH ECR_REPO ECR_REGISTRY IMAGE IMAGE_TAG ARTIFACT_BUCKET AWS_REGION AWS_ACCOUNT_ID \
   SHARD_COUNT BATCH_SIZE PARALLELIZATION_FACTOR STARTING_POSITION DEPLOY_PARAMS MOTO_PORT RIE_PORT \
-  BACKFILL_OUT REPORT_DIR REPLAY_LIMIT REPLAY_RATE SOAK_RIDES
+  BACKFILL_OUT REPORT_DIR REPLAY_LIMIT REPLAY_RATE SOAK_RIDES CFN_ROLE_ARN
 comma := ,
 SAFE_CHARS = a b c d e f g h i j k l m n o p q r s t u v w x y z A B C D E F G H I J K L M N O P Q R S T U V \
   W X Y Z 0 1 2 3 4 5 6 7 8 9 . _ - / : @ = + $(comma)
@@ -211,6 +211,9 @@ BATCH_SIZE             ?= 100
 PARALLELIZATION_FACTOR ?= 1
 STARTING_POSITION      ?= LATEST
 DEPLOY_PARAMS          ?=
+# The CloudFormation service role deploys run as (--role-arn): the stack's resources are created
+# with its permissions, not the caller's.
+CFN_ROLE_ARN           ?=
 
 # ARCH may be spelled the Lambda way (arm64, x86_64) or the Go way (amd64).
 DEPLOY_GOARCH = $(if $(filter x86_64 amd64,$(ARCH)),amd64,$(if $(filter arm64 aarch64,$(ARCH)),arm64,$(error ARCH must be arm64 or x86_64, not $(ARCH))))
@@ -223,9 +226,9 @@ STACK_PARAMS  = Architecture=$(LAMBDA_ARCH) ShardCount=$(SHARD_COUNT) BatchSize=
   $(if $(RUN),RunId=$(RUN)) $(DEPLOY_PARAMS)
 CFN_DEPLOY    = $(AWS) cloudformation deploy --region $(AWS_REGION) --stack-name $(STACK_NAME) \
   --template-file lambda/template.yaml --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
-  --no-fail-on-empty-changeset
+  --no-fail-on-empty-changeset $(if $(CFN_ROLE_ARN),--role-arn $(CFN_ROLE_ARN))
 
-.PHONY: lint-deploy ecr-repo push deploy-image artifact-bucket deploy-zip stack-outputs stack-delete
+.PHONY: lint-deploy ecr-repo push deploy-image artifact-bucket deploy-zip deploy-built sbom stack-outputs stack-delete
 
 lint-deploy: ## cfn-lint the SAM template lambda/template.yaml
 	$(CFN_LINT) lambda/template.yaml
@@ -249,10 +252,24 @@ artifact-bucket: ## create the S3 bucket ARTIFACT_BUCKET for zip deployments if 
 	$(AWS) s3api head-bucket --bucket $(ARTIFACT_BUCKET) >/dev/null 2>&1 || \
 	  $(AWS) s3 mb s3://$(ARTIFACT_BUCKET) --region $(AWS_REGION)
 
-deploy-zip: package artifact-bucket ## upload dist/function-<arch>.zip (key = content hash) and deploy the zip variant
+deploy-zip: package ## build the zips, then deploy-built
+	@$(MAKE) --no-print-directory deploy-built
+
+deploy-built: artifact-bucket ## upload dist/function-<arch>.zip as it is (key = content hash) and deploy the zip variant; builds nothing
+	@test -f $(DEPLOY_ZIP) || { echo "make deploy-built: $(DEPLOY_ZIP) not found (make package builds it)" >&2; exit 2; }
 	@key=$(STACK_NAME)/function-$(LAMBDA_ARCH)-$$($(SHA256SUM) $(DEPLOY_ZIP) | cut -c1-16).zip && set -x && \
 	$(AWS) s3 cp --region $(AWS_REGION) $(DEPLOY_ZIP) s3://$(ARTIFACT_BUCKET)/$$key && \
 	$(CFN_DEPLOY) --parameter-overrides PackageType=Zip CodeBucket=$(ARTIFACT_BUCKET) CodeKey=$$key $(STACK_PARAMS)
+
+# The software bill of materials of each zip's bootstrap: the modules linked into it, as Go
+# recorded them in the binary (CycloneDX JSON).
+SBOM_TOOL = github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@v1.10.0
+sbom: package ## the SBOM (CycloneDX) of each zip's bootstrap: dist/function-<arch>.cdx.json
+	@mkdir -p build/tools
+	GOBIN=$(CURDIR)/build/tools GOFLAGS= $(GO) install $(SBOM_TOOL)
+	for arch in amd64 arm64; do \
+	  build/tools/cyclonedx-gomod bin -json -version $(IMAGE_TAG) -output dist/function-$$arch.cdx.json dist/$$arch/bootstrap || exit 1; \
+	done
 
 stack-outputs: ## show the deployed stack's outputs (stream names, function, queue)
 	$(AWS) cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(STACK_NAME) \
