@@ -21,7 +21,8 @@ import (
 // The handler resends until its margin, then answers before the deadline
 // with every record reported: the bad record too, as its dead letter was
 // not written either. The client is built as in production, from the
-// environment, so the SDK's own retries (and their backoff) are in play.
+// environment, with the SDK's retryer configured: the writer makes each
+// call a single attempt, so that every wait is its own, inside its time.
 func TestHandleDeadline(t *testing.T) {
 	moto := testenv.Moto(t)
 	direct := testenv.Kinesis(t, moto)

@@ -235,10 +235,11 @@ func TestHandleBadRecords(t *testing.T) {
 	})
 }
 
-// A transport error (nothing listens on the endpoint): the SDK's retryer
-// retries, then the handler resends until its deadline; every record is a
-// batch item failure, in order, and the handler itself does not fail. The
-// client is built as in production, from the environment.
+// A transport error (nothing listens on the endpoint): the handler resends
+// until its deadline (which comes before putrecords.DefaultUnreachable);
+// every record is a batch item failure, in order, and the handler itself
+// does not fail. The client is built as in production, from the
+// environment.
 func TestHandleTransportError(t *testing.T) {
 	for _, kv := range testenv.AWSEnv(fmt.Sprintf("http://127.0.0.1:%d", testenv.UnusedPort(t))) {
 		k, v, _ := strings.Cut(kv, "=")

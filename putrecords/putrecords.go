@@ -5,11 +5,14 @@
 package putrecords
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // API is the one Kinesis call a Writer makes; *kinesis.Client implements it.
@@ -42,10 +46,12 @@ func (e Entry) size() int { return len(e.Data) + len(e.Key) }
 
 // Result counts what Put did.
 type Result struct {
-	Failed  []int // Index of every entry that was not written
-	Calls   int
-	Resent  int   // entries sent again after a failure
-	LastErr error // the last call error or entry error code seen
+	Failed []int // Index of every entry that was not written
+	Calls  int
+	Resent int // entries sent again after a failure
+	// LastErr is the last call error or entry error code seen; an
+	// *UnreachableError when Put gave up because nothing answered.
+	LastErr error
 	// OutOfTime reports that Put stopped with entries left because its time
 	// was up: the deadline less the margin, or ctx ended.
 	OutOfTime bool
@@ -71,32 +77,60 @@ type Writer struct {
 	// Attempts bounds the PutRecords calls made for one entry; 0 means no
 	// bound: Put resends until every entry is written, its time is up or
 	// ctx is cancelled. Without a deadline (a job, not a Lambda invocation)
-	// an unbounded Put waits out any outage of the stream.
+	// an unbounded Put waits out any outage of a stream that answers (see
+	// Unreachable).
 	Attempts int
 	// MaxBackoff caps the jittered wait between rounds of resends. 0 means
 	// 1s: Kinesis throttles a shard per second.
 	MaxBackoff time.Duration
+	// Unreachable: Put gives up on the entries left when for this long no
+	// call has been answered (connection refused, no such host, ...):
+	// Result.LastErr is then an *UnreachableError. A stream that throttles
+	// is worth waiting for; an endpoint where no Kinesis listens (a local
+	// one that is down, AWS_ENDPOINT_URL unset or wrong) is not. 0 means
+	// DefaultUnreachable; < 0, no bound.
+	Unreachable time.Duration
 }
+
+// DefaultUnreachable is how long Put goes on sending when no call is
+// answered, when Writer.Unreachable is 0: long enough for a local Kinesis
+// (moto_server) that is starting or restarting, short enough that a wrong
+// or missing endpoint is reported while the user waits.
+const DefaultUnreachable = 10 * time.Second
 
 // Put writes entries to stream in calls of at most 500 records / 5 MiB.
 // PutRecords can succeed while failing some entries (throttling,
 // InternalFailure); only those are sent again, in rounds separated by a
 // jittered backoff (see Writer.backoff), for as long as Put's time allows
-// (see Writer.Margin and Writer.Attempts). A call that returns an error has
-// already been retried by the SDK's retryer; if the error is one the SDK
-// classifies as retryable (throttling, 5xx, transport), its entries go into
-// the next round too, otherwise (no such stream, access denied, validation)
-// they are given up at once. The entries left are returned in
-// Result.Failed.
+// (see Writer.Margin, Writer.Attempts and Writer.Unreachable). An entry is
+// written only when the response says so: one without a result (a response
+// shorter than the request) is sent again, and so is one without a
+// sequence number when FailedRecordCount disagrees with the results.
+//
+// Each call is one attempt: the SDK's own retries would resend a chunk,
+// with seconds of backoff, before the next chunk is sent at all, so that
+// under throttling the later chunks of a large batch could be given up
+// without ever being sent. Put's rounds do the resending instead: every
+// chunk is sent once before any is sent again, and every wait is inside
+// Put's time. A call that fails as a whole with an error the SDK classifies
+// as retryable (throttling, 5xx, transport), or KMSThrottlingException, has
+// its entries in the next round; any other error (no such stream, access
+// denied, validation) gives them up at once.
 func (w *Writer) Put(ctx context.Context, stream string, entries []Entry) Result {
 	ctx, cancel := w.budget(ctx)
 	defer cancel()
 	var res Result
 	pending := entries
-	stalls := 0 // rounds that wrote nothing
+	stalls := 0          // rounds that wrote nothing
+	var silent time.Time // since when no call has been answered; zero once one is
+	var lastSilent error // the last unanswered call's error
 	for round := 1; len(pending) > 0; round++ {
 		if round > 1 {
 			if w.Attempts > 0 && round > w.Attempts {
+				break
+			}
+			if limit := w.unreachable(); !silent.IsZero() && limit > 0 && time.Since(silent) >= limit {
+				res.LastErr = newUnreachableError(lastSilent, time.Since(silent))
 				break
 			}
 			if !sleep(ctx, w.backoff(stalls)) {
@@ -111,7 +145,16 @@ func (w *Writer) Put(ctx context.Context, stream string, entries []Entry) Result
 			batch := pending[:n]
 			pending = pending[n:]
 			res.Calls++
-			out, err := w.Client.PutRecords(ctx, request(stream, batch))
+			out, err := w.Client.PutRecords(ctx, request(stream, batch), oneAttempt)
+			switch {
+			case !unanswered(err):
+				silent = time.Time{}
+			case ctx.Err() == nil: // not a call cut at the deadline
+				if silent.IsZero() {
+					silent = time.Now()
+				}
+				lastSilent = err
+			}
 			switch {
 			case err != nil && (retryable(err) || ctx.Err() != nil):
 				// A call cut at the deadline says only that time ran out
@@ -123,14 +166,16 @@ func (w *Writer) Put(ctx context.Context, stream string, entries []Entry) Result
 				again = append(again, batch...)
 			case err != nil:
 				res.LastErr = err
+				if unanswered(err) { // e.g. no such host
+					res.LastErr = newUnreachableError(err, 0)
+				}
 				res.Failed = appendIndexes(res.Failed, batch)
 			default:
-				for i, r := range out.Records {
-					if r.ErrorCode != nil {
-						res.LastErr = EntryError{Code: aws.ToString(r.ErrorCode), Message: aws.ToString(r.ErrorMessage)}
-						again = append(again, batch[i])
-					}
+				var failed []Entry
+				if failed, err = unwritten(out, batch); err != nil {
+					res.LastErr = err
 				}
+				again = append(again, failed...)
 			}
 		}
 		if len(again) == sent {
@@ -141,6 +186,48 @@ func (w *Writer) Put(ctx context.Context, stream string, entries []Entry) Result
 	res.OutOfTime = len(pending) > 0 && ctx.Err() != nil
 	res.Failed = appendIndexes(res.Failed, pending)
 	return res
+}
+
+// oneAttempt makes a PutRecords call a single attempt: Put resends (see
+// Put).
+func oneAttempt(o *kinesis.Options) { o.RetryMaxAttempts = 1 }
+
+// unwritten returns the entries of batch that out does not show written,
+// and the error that says why (an entry's error code), or that says the
+// response does not account for every entry. Results are in
+// request order, one per entry, and FailedRecordCount counts those with an
+// error code; a response that says otherwise is trusted only for the
+// entries it gives a sequence number.
+func unwritten(out *kinesis.PutRecordsOutput, batch []Entry) (again []Entry, err error) {
+	codes := 0
+	for _, r := range out.Records {
+		if r.ErrorCode != nil {
+			codes++
+		}
+	}
+	var inconsistent error
+	switch failed := int(aws.ToInt32(out.FailedRecordCount)); {
+	case len(out.Records) != len(batch):
+		inconsistent = fmt.Errorf("PutRecords response has %d results for %d records", len(out.Records), len(batch))
+	case failed != codes:
+		inconsistent = fmt.Errorf("PutRecords response counts %d failed records, but %d results have an error code", failed, codes)
+	}
+	for i, e := range batch {
+		switch {
+		case i >= len(out.Records):
+			again = append(again, e)
+		case out.Records[i].ErrorCode != nil:
+			r := out.Records[i]
+			err = EntryError{Code: aws.ToString(r.ErrorCode), Message: aws.ToString(r.ErrorMessage)}
+			again = append(again, e)
+		case inconsistent != nil && out.Records[i].SequenceNumber == nil:
+			again = append(again, e)
+		}
+	}
+	if inconsistent != nil {
+		err = inconsistent
+	}
+	return again, err
 }
 
 // budget returns ctx bounded by its deadline less the margin (none without
@@ -158,12 +245,66 @@ func (w *Writer) budget(ctx context.Context) (context.Context, context.CancelFun
 	return context.WithDeadline(ctx, deadline.Add(-margin))
 }
 
-// retryable reports whether the SDK's standard retryer would retry err:
-// throttling, 5xx, transport errors. Its own attempts are spent, but the
-// cause can pass: Put tries again in its next round.
-func retryable(err error) bool {
-	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
+func (w *Writer) unreachable() time.Duration {
+	if w.Unreachable == 0 {
+		return DefaultUnreachable
+	}
+	return w.Unreachable
 }
+
+// retryables are the errors a call is worth resending after: the SDK's
+// standard retryer's (throttling, 5xx, transport), and the throttling of
+// the KMS key the stream is encrypted with, which the SDK does not list.
+var retryables = retry.IsErrorRetryables(append(slices.Clone(retry.DefaultRetryables),
+	retry.RetryableErrorCode{Codes: map[string]struct{}{"KMSThrottlingException": {}}}))
+
+// retryable reports whether err is one of retryables: its cause can pass,
+// and Put tries again in its next round.
+func retryable(err error) bool {
+	return retryables.IsErrorRetryable(err) == aws.TrueTernary
+}
+
+// unanswered reports whether a call failed without an answer from the
+// endpoint: connection refused, no such host, a connection reset.
+func unanswered(err error) bool {
+	var se *smithyhttp.RequestSendError
+	return errors.As(err, &se)
+}
+
+// UnreachableError is Result.LastErr when Put gave up because no call was
+// answered (see Writer.Unreachable), or at once because the endpoint's host
+// does not exist.
+type UnreachableError struct {
+	Endpoint string        // scheme://host the calls went to, "" if unknown
+	For      time.Duration // how long no call was answered; 0 if given up at once
+	Err      error         // the last call's error
+}
+
+func newUnreachableError(err error, d time.Duration) *UnreachableError {
+	e := &UnreachableError{For: d.Round(100 * time.Millisecond), Err: err}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			e.Endpoint = u.Scheme + "://" + u.Host
+		}
+	}
+	return e
+}
+
+func (e *UnreachableError) Error() string {
+	cause := e.Err
+	var ue *url.Error
+	if errors.As(cause, &ue) {
+		cause = ue.Err // the URL is the endpoint, said once
+	}
+	msg := fmt.Sprintf("no Kinesis at %s: %v", cmp.Or(e.Endpoint, "the endpoint"), cause)
+	if e.For > 0 {
+		msg += fmt.Sprintf(" (no answer for %v)", e.For)
+	}
+	return msg
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // EntryError is a PutRecords entry's error code and message.
 type EntryError struct{ Code, Message string }
@@ -234,7 +375,8 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // does too: it wins over the SDK's global AWS_ENDPOINT_URL, and the SDK's
 // own AWS_ENDPOINT_URL_KINESIS wins over it.
 // Transport errors and throttled calls are retried by the SDK's standard
-// retryer: bounded attempts, exponential backoff with jitter.
+// retryer: bounded attempts, exponential backoff with jitter; a Writer's
+// PutRecords calls are not (it resends itself, see Put).
 func NewClient(ctx context.Context) (*kinesis.Client, error) {
 	endpoint, err := courseEndpoint()
 	if err != nil {

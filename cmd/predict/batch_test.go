@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -27,6 +29,7 @@ import (
 	"github.com/rideduration/rideduration/internal/compiled"
 	"github.com/rideduration/rideduration/internal/golden"
 	"github.com/rideduration/rideduration/internal/testenv"
+	"github.com/rideduration/rideduration/putrecords"
 	"github.com/rideduration/rideduration/tlc"
 	"github.com/rideduration/rideduration/wire"
 )
@@ -244,6 +247,29 @@ func TestBackfillUsage(t *testing.T) {
 	code, _, errs = predict(t, "", "replay", february)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errs, "usage: predict replay -stream STREAM")
+}
+
+// With no Kinesis at the endpoint (moto down, or AWS_ENDPOINT_URL wrong),
+// replay stops with the cause and the endpoint, once the writer has had no
+// answer for putrecords.DefaultUnreachable, and prints no summary. (The
+// context's timeout only keeps a replay that would not stop from running
+// forever.)
+func TestReplayUnreachable(t *testing.T) {
+	endpoint := fmt.Sprintf("http://127.0.0.1:%d", testenv.UnusedPort(t))
+	for _, kv := range append(testenv.AWSEnv(endpoint), "AWS_ENDPOINT_URL_KINESIS=", "KINESIS_ENDPOINT_URL=") {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*putrecords.DefaultUnreachable)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"replay", "-stream", "ride_events", "-limit", "10", february}, strings.NewReader(""), &stdout, &stderr)
+	assert.Equal(t, 1, code)
+	assert.Regexp(t, `^predict replay: no Kinesis at `+regexp.QuoteMeta(endpoint)+`: dial tcp [0-9.:]+: connect: connection refused `+
+		`\(no answer for [0-9.]+s\); 0 rides put on ride_events\n`+
+		`predict replay: start it, or set AWS_ENDPOINT_URL to the Kinesis to use \(e.g. http://localhost:4566\)\n$`,
+		withoutProgress(stderr.String()))
+	assert.Empty(t, stdout.String())
 }
 
 // 10,000 February rides replayed onto a local Kinesis (moto_server) by the

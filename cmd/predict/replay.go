@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,7 +14,9 @@ const replaySummary = "put the trips of TLC trip files on a Kinesis stream as ri
 
 // replay puts the trips of the files on -stream as the original's ride
 // events, ride_id = row number across the files. Exit status 0 when every
-// ride was put, 1 otherwise.
+// ride was put, 1 otherwise; with no Kinesis at the endpoint (nothing
+// answers, see putrecords.Writer.Unreachable) it stops with the cause and
+// no summary.
 func (c *cli) replay(args []string) int {
 	fs := c.flags("Put the trips of the TLC green taxi trip files on the Kinesis stream STREAM as ride events,\n" +
 		"{\"ride\": {...}, \"ride_id\": ROW}, the row counting from 0 across the files, partition key = ride_id.\n" +
@@ -40,6 +43,12 @@ func (c *cli) replay(args []string) int {
 		Rate: *ridesPerSec, Limit: *limit, Progress: meter.Set}
 	sum, err := r.Run(c.ctx, fs.Args()...)
 	meter.Done()
+	var unreachable *putrecords.UnreachableError
+	if errors.As(err, &unreachable) {
+		fmt.Fprintf(c.stderr, "predict replay: %v; %d rides put on %s\n", unreachable, sum.Rides, *stream)
+		fmt.Fprintf(c.stderr, "predict replay: start it, or set AWS_ENDPOINT_URL to the Kinesis to use (e.g. http://localhost:4566)\n")
+		return 1
+	}
 	secs := time.Since(start).Seconds()
 	printBad(c, "replay", "skipped", sum.Skipped)
 	fmt.Fprintf(c.stderr, "replay: %d rides put on %s, %d resends, %d failed, %d calls, %.1f s, %.0f rides/s\n",
