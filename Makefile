@@ -120,7 +120,9 @@ build/model.pkl: build/train.csv build/valid.csv
 ## ---- function, local runtime ----
 # The Lambda function (lambda/), its local runtime (moto_server as Kinesis, cmd/predict as the
 # event-source mapping, aws-lambda-rie as the Lambda runtime) and its figures. No AWS account needed.
-BOOTSTRAP_FLAGS = -tags lambda.norpc -trimpath -ldflags="-s -w"
+# -buildvcs=false: the binary depends on the sources only, not on the checkout's state (the
+# release's provenance attestation records the commit).
+BOOTSTRAP_FLAGS = -tags lambda.norpc -trimpath -buildvcs=false -ldflags="-s -w"
 MOTO_PORT      ?= 5000
 RIE_PORT       ?= 8080
 RIE_MODULE      = github.com/aws/aws-lambda-runtime-interface-emulator
@@ -136,7 +138,9 @@ package: dist/function-amd64.zip dist/function-arm64.zip ## build bootstrap and 
 dist/function-%.zip: FORCE
 	@mkdir -p dist/$*
 	CGO_ENABLED=0 GOOS=linux GOARCH=$* $(GO) build $(BOOTSTRAP_FLAGS) -o dist/$*/bootstrap ./lambda
-	rm -f $@ && cd dist/$* && zip -q -X ../function-$*.zip bootstrap
+	@# The same bytes on every build of the same sources: a fixed file time, no extra fields.
+	TZ=UTC touch -t 198001010000.00 dist/$*/bootstrap
+	rm -f $@ && cd dist/$* && TZ=UTC zip -q -X ../function-$*.zip bootstrap
 	@ls -l dist/$*/bootstrap $@
 .PHONY: FORCE
 FORCE:
@@ -321,7 +325,7 @@ model-fetch:
 	@$(call model-step,1/4 fetch,$(MODEL_KEPT),$(GO) build -o build/tools/fetchmodel ./cmd/fetchmodel && \
 	  build/tools/fetchmodel -run-id '$(RUN)' -out '$(MODEL_DIR)' \
 	    -preprocessor '$(PREPROCESSOR_URI)' -preprocessor-out '$(PREPROCESSOR)' \
-	    $(if $(filter command line environment,$(origin PREPROCESSOR_URI)),-preprocessor-required) '$(MODEL_URI)')
+	    $(if $(filter PREPROCESSOR_URI,$(USER_SET)),-preprocessor-required) '$(MODEL_URI)')
 
 model-export: build/valid.csv
 	@echo "==> model 2/4 export: check the model, export it, the library's golden predictions over $(VALID) (training/export.py)"

@@ -150,8 +150,7 @@ func TestImage(t *testing.T) {
 // runMake runs targets of the repository's Makefile with this test's Go.
 func runMake(t *testing.T, args ...string) {
 	t.Helper()
-	cmd := exec.Command("make", append([]string{"--no-print-directory", "-C", testenv.Root(t), "GO=" + testenv.GoTool(t)}, args...)...)
-	out, err := cmd.CombinedOutput()
+	out, err := testenv.Make(t, testenv.Root(t), nil, append([]string{"GO=" + testenv.GoTool(t)}, args...)...)
 	require.NoError(t, err, "make %s:\n%s", strings.Join(args, " "), out)
 }
 

@@ -79,22 +79,12 @@ func makeIn(t *testing.T, dir, endpoint string, args ...string) (string, error) 
 // makeEnv is makeIn with more environment.
 func makeEnv(t *testing.T, dir, endpoint string, env []string, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command("make", append([]string{"--no-print-directory"}, args...)...)
-	cmd.Dir = dir
-	for _, kv := range os.Environ() {
-		// An outer make (make test) must not steer this one (-j, -n, its variables).
-		if k, _, _ := strings.Cut(kv, "="); k != "MAKEFLAGS" && k != "MFLAGS" && k != "MAKELEVEL" && k != "MAKEOVERRIDES" {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, testenv.AWSEnv(endpoint)...)
-	cmd.Env = append(cmd.Env, "AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull)
-	cmd.Env = append(cmd.Env, env...)
+	env = append(append(testenv.AWSEnv(endpoint), "AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull), env...)
 	start := time.Now()
-	out, err := cmd.CombinedOutput()
+	out, err := testenv.Make(t, dir, env, args...)
 	t.Logf("make %s: %.1f s", strings.Join(args, " "), time.Since(start).Seconds())
 	t.Logf("make %s:\n%s", strings.Join(args, " "), out)
-	return string(out), err
+	return out, err
 }
 
 func readFile(t *testing.T, path string) []byte {

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -67,4 +68,21 @@ func AWS(t testing.TB, endpoint string, args ...string) []byte {
 		t.Fatalf("aws %v: %v\n%s", args, err, stderr)
 	}
 	return out
+}
+
+// Make runs make in dir with args, with the environment plus env, and
+// returns its combined output. An outer make (make test) does not steer it:
+// its -j, -n and variables are not passed on.
+func Make(t testing.TB, dir string, env []string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command("make", append([]string{"--no-print-directory"}, args...)...)
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); k != "MAKEFLAGS" && k != "MFLAGS" && k != "MAKELEVEL" && k != "MAKEOVERRIDES" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }
