@@ -44,8 +44,22 @@ func New(cfg Config, m model.Model, client putrecords.API) *Handler {
 	return &Handler{cfg: cfg, model: m, enc: wire.NewEncoder(m.Name, m.Version), out: out, log: log}
 }
 
+// MaxResponseBytes bounds the JSON of a response. Lambda refuses a
+// synchronous response of more than 6 MB (6,291,456 bytes) after the
+// function has run and written its predictions, and counts a function
+// error: the event-source mapping retries or bisects the batch, and every
+// ride is written again. A dense batch of KPL aggregates can need more: 4
+// aggregates of about 1 MB hold some 54,000 compact rides (a 5.6 MB event),
+// whose predictions take 6.6 MB. The bound leaves 291,456 bytes of headroom.
+const MaxResponseBytes = 6_000_000
+
 // Response is what the function returns: the original's predictions list plus
 // the partial-batch field of ReportBatchItemFailures. Neither is ever null.
+// Its JSON takes at most MaxResponseBytes: if every prediction would not
+// fit, Predictions holds the first ones that do (each prediction is in the
+// predictions stream all the same), and a log line says how many were left
+// out. BatchItemFailures, what the event-source mapping reads, is always
+// complete.
 type Response struct {
 	Predictions       []wire.PredictionEvent           `json:"predictions"`
 	BatchItemFailures []events.KinesisBatchItemFailure `json:"batchItemFailures"`
@@ -84,7 +98,24 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	resp := h.handle(ctx, ev, sc)
 	// The response outlives the scratch: the runtime sends it after Invoke
 	// returns.
-	return resp.appendJSON(make([]byte, 0, len(sc.buf)+len(sc.entries)+64*len(resp.BatchItemFailures)+64), sc.entries), nil
+	return resp.appendJSON(make([]byte, 0, sc.size), sc.entries[:len(resp.Predictions)]), nil
+}
+
+// responseFrame is the JSON of a response but for its predictions and
+// failures; failureFrame that of a failure but for its sequence number.
+const (
+	responseFrame = len(`{"predictions":[],"batchItemFailures":[]}`)
+	failureFrame  = len(`{"itemIdentifier":}`)
+)
+
+// jsonSize is the length of appendJSON's output, given the number of
+// predictions and the length of their JSON, end to end.
+func (r Response) jsonSize(predictions, predictionBytes int) int {
+	n := responseFrame + predictionBytes + max(predictions-1, 0) + max(len(r.BatchItemFailures)-1, 0)
+	for _, f := range r.BatchItemFailures {
+		n += failureFrame + len(wire.AppendString(nil, f.ItemIdentifier))
+	}
+	return n
 }
 
 // appendJSON appends the response as json.Marshal writes it, given the
@@ -155,8 +186,36 @@ func (h *Handler) handle(ctx context.Context, ev events.KinesisEvent, sc *scratc
 		resp.BatchItemFailures = append(resp.BatchItemFailures,
 			events.KinesisBatchItemFailure{ItemIdentifier: ev.Records[i].Kinesis.SequenceNumber})
 	}
+	// The prediction events lie end to end in buf.
+	sc.size = resp.jsonSize(len(entries), len(buf))
+	if sc.size > MaxResponseBytes {
+		h.cutPredictions(ctx, &resp, entries, sc)
+	}
 	h.logBatch(ctx, n, len(entries), len(bad), written, dead)
 	return resp
+}
+
+// cutPredictions leaves the last predictions out of the response, as many
+// as it takes to fit MaxResponseBytes, and says so. They are left out of
+// the response only: they were written like the others, or are reported in
+// BatchItemFailures.
+func (h *Handler) cutPredictions(ctx context.Context, resp *Response, entries []putrecords.Entry, sc *scratch) {
+	keep := len(resp.Predictions)
+	for ; keep > 0 && sc.size > MaxResponseBytes; keep-- {
+		sc.size -= len(entries[keep-1].Data) + min(keep-1, 1) // and its comma
+	}
+	resp.Predictions = resp.Predictions[:keep]
+	note := "the response must stay under Lambda's 6 MB limit; the predictions left out are written to " +
+		h.cfg.PredictionsStream + " like the others (those not written are in batchItemFailures)"
+	if h.cfg.TestRun {
+		note = "the response must stay under Lambda's 6 MB limit; TEST_RUN: nothing is written"
+	}
+	attrs := []any{"left_out", len(entries) - keep, "in_response", keep,
+		"response_bytes", sc.size, "max_response_bytes", MaxResponseBytes, "note", note}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		attrs = append(attrs, "request_id", lc.AwsRequestID)
+	}
+	h.log.Warn("predictions left out of the response", attrs...)
 }
 
 // write puts the prediction events and the dead letters, both at once: each
@@ -219,6 +278,7 @@ type scratch struct {
 	buf     []byte
 	keys    []byte
 	keyEnd  []int
+	size    int // of the response's JSON
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}

@@ -80,9 +80,9 @@ var (
 const kinesisStrings = encryptionType - 2
 
 // fast reads an event of plain JSON: no escapes, no nulls where a record's
-// fields are, no member of a record twice, valid UTF-8 in the strings it
-// keeps. It gives up (ok false) on anything else, for encoding/json to
-// decide.
+// fields are, no member of a record twice, ASCII member names, valid UTF-8
+// in the strings it keeps. It gives up (ok false) on anything else, for
+// encoding/json to decide.
 func (d *Decoder) fast(b []byte) (ev events.KinesisEvent, ok bool) {
 	// Decoded data takes 3/4 of its base64 text: data never outgrows the
 	// payload, so the records' Data can be slices of it as it fills.
@@ -121,7 +121,7 @@ func (d *Decoder) fast(b []byte) (ev events.KinesisEvent, ok bool) {
 
 // object reads an object. A member named in known, given by its index, is
 // read by value, and may appear once; any other is skipped, unless it is
-// one of known in another case.
+// one of known in another case, or its name is not ASCII.
 func object(b []byte, i int, known []string, value func(k, i int) (int, bool)) (int, bool) {
 	i, empty, ok := jsonscan.Open(b, i, '{')
 	var seen uint
@@ -134,7 +134,7 @@ func object(b []byte, i int, known []string, value func(k, i int) (int, bool)) (
 		case k >= 0 && seen&(1<<k) == 0:
 			seen |= 1 << k
 			i, ok = value(k, i)
-		case k >= 0 || folds(name, known):
+		case k >= 0 || !ascii(name) || folds(name, known):
 			return i, false
 		default:
 			i, ok = jsonscan.SkipValue(b, i)
@@ -241,7 +241,20 @@ func secondsEpoch(num []byte) (events.SecondsEpochTime, error) {
 	return events.SecondsEpochTime{Time: time.Unix(sec, nsec)}, nil
 }
 
-// folds reports whether name is one of names in another case.
+// ascii reports whether name is ASCII. encoding/json folds a name's case
+// by Unicode's simple folding, where "ſ" (U+017F) is "s" and "K" (U+212A,
+// the Kelvin sign) is "k", and reads invalid UTF-8 as U+FFFD: a name that
+// is not ASCII is encoding/json's to match.
+func ascii(name []byte) bool {
+	for _, c := range name {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// folds reports whether name, ASCII, is one of names in another case.
 func folds(name []byte, names []string) bool {
 	for _, n := range names {
 		if len(n) == len(name) && bytes.EqualFold(name, []byte(n)) {

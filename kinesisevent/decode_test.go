@@ -96,6 +96,12 @@ func TestDecodeFallback(t *testing.T) {
 		`{"Records":[{"EventID":"x"}]}`,                           // a name in another case
 		`{"records":[{"eventID":"x"}]}`,                           //
 		`{"Records":[{"kinesis":{"Data":"aGk="}}]}`,               //
+		`{"Records":[{"kinesis":{"ſequenceNumber":"1"}}]}`,        // ſ (U+017F) folds to s
+		`{"Records":[{"Kinesis":{"data":"aGk="}}]}`,               // K (U+212A, Kelvin) folds to k
+		`{"Records":[{"eventſource":"x"}]}`,                       //
+		`{"Recordſ":[{"eventID":"x"}]}`,                           //
+		`{"Records":[{"éventID":"x"}]}`,                           // non-ASCII, not a field's
+		"{\"Records\":[{\"event\xffID\":\"x\"}]}",                 // invalid UTF-8 in a name
 		`{"Records":[{"eventID":"x","eventID":"y"}]}`,             // a member twice
 		`{"Records":[],"Records":[{"eventID":"y"}]}`,              //
 		`{"Records":[{"kinesis":{"data":"aGk=","data":"aGk="}}]}`, //
@@ -132,6 +138,11 @@ func FuzzDecode(f *testing.F) {
 	f.Add(fixture(f))
 	f.Add(batch(2))
 	f.Add([]byte(`{"x":[1,{"a":null},true],"Records":[{"new":{"b":[-1.5e3]},"kinesis":{"extra":false,"data":"aGk="}}],"y":"z"}`))
+	// Names that encoding/json matches by Unicode case folding: ſ (U+017F)
+	// is s, K (U+212A) is k; é is no field's.
+	f.Add([]byte(`{"Records":[{"eventID":"1","kinesis":{"ſequenceNumber":"2","data":"aGk="}}]}`))
+	f.Add([]byte(`{"Records":[{"Kinesis":{"partitionKey":"k"},"awsRegion":"r"}]}`))
+	f.Add([]byte(`{"Recordſ":[{"éventID":"x","eventName":"ÉVENTNAME"}]}`))
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		var d Decoder
 		same(t, &d, payload)

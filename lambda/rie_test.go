@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -22,6 +23,7 @@ import (
 	"github.com/rideduration/rideduration/handler"
 	"github.com/rideduration/rideduration/internal/golden"
 	"github.com/rideduration/rideduration/internal/testenv"
+	"github.com/rideduration/rideduration/kpl"
 )
 
 // The original's Kinesis test event (ride 130 → 205, 3.66 mi, ride_id 123)
@@ -125,6 +127,60 @@ func TestUnderRIEInvalidConfig(t *testing.T) {
 	assert.NotContains(t, string(body), "predictions")
 	t.Logf("response: %s", body)
 	rie.WaitOutput(t, regexp.QuoteMeta(`"msg":"invalid configuration","error":"TEST_RUN=\"yes\": want True or False (or unset)"`))
+}
+
+// A batch whose predictions would take more than Lambda's 6 MB response
+// limit, under the emulator, which enforces it as Lambda does: February's
+// rides, compact, in 4 KPL aggregates of up to 1 MiB. The response fits,
+// holds the first rides' predictions, sklearn's bit for bit, and the log
+// says how many were left out.
+func TestUnderRIEDenseBatch(t *testing.T) {
+	rows, err := golden.Load()
+	require.NoError(t, err)
+	var ev events.KinesisEvent
+	rides := 0
+	for range 4 {
+		var users []kpl.UserRecord
+		for size := 0; ; rides++ {
+			r := rows[rides]
+			data := fmt.Appendf(nil, `{"ride":{"PULocationID":%d,"DOLocationID":%d,"trip_distance":%v},"ride_id":%d}`,
+				r.PU, r.DO, r.Distance, rides+1)
+			if size += len(data) + 8; size > 1<<20-64 { // 8: the protobuf's framing of a user record, at most
+				break
+			}
+			users = append(users, kpl.UserRecord{PartitionKey: "producer", Data: data})
+		}
+		agg := kpl.Aggregate(users)
+		require.LessOrEqual(t, len(agg), 1<<20, "Kinesis's limit on a record's data")
+		seq := fmt.Sprintf("4963008166608487929058118563032477039860870488080252%04d", len(ev.Records))
+		ev.Records = append(ev.Records, events.KinesisEventRecord{
+			EventID: "shardId-000000000000:" + seq, EventName: "aws:kinesis:record", EventSource: "aws:kinesis",
+			Kinesis: events.KinesisRecord{Data: agg, PartitionKey: "producer", SequenceNumber: seq},
+		})
+	}
+	event, err := json.Marshal(ev)
+	require.NoError(t, err)
+	require.LessOrEqual(t, len(event), 6<<20, "an event Lambda sends")
+	t.Logf("%d rides, an event of %d bytes", rides, len(event))
+
+	rie := testenv.StartRIE(t, buildBootstrap(t),
+		"PREDICTIONS_STREAM_NAME=ride_prediction", "RUN_ID=0e4f1d1c5a3b4d8f9e2a7b6c5d4e3f21", "TEST_RUN=True",
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128")
+	body := invoke(t, rie.URL, event)
+	require.NotContains(t, string(body[:min(len(body), 200)]), "errorMessage", "%.300s", body)
+	assert.LessOrEqual(t, len(body), handler.MaxResponseBytes)
+	var resp handler.Response
+	require.NoError(t, json.Unmarshal(body, &resp))
+	assert.Equal(t, []events.KinesisBatchItemFailure{}, resp.BatchItemFailures)
+	require.NotEmpty(t, resp.Predictions)
+	require.Less(t, len(resp.Predictions), rides)
+	for i, p := range resp.Predictions {
+		require.Equal(t, strconv.Itoa(i+1), string(p.Prediction.RideID), "the first rides, in order")
+		golden.RequireBits(t, rows[i].Prediction, p.Prediction.RideDuration, "ride %d", i+1)
+	}
+	line := rie.WaitOutput(t, `"msg":"predictions left out of the response","left_out":\d+,"in_response":\d+`)
+	assert.Contains(t, line, fmt.Sprintf(`"left_out":%d,"in_response":%d`, rides-len(resp.Predictions), len(resp.Predictions)))
+	t.Logf("a response of %d bytes, %d of %d predictions", len(body), len(resp.Predictions), rides)
 }
 
 // peakRSS is the VmHWM of the emulator's child (the bootstrap), from /proc.
