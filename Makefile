@@ -67,7 +67,7 @@ GOLDEN     = testdata/golden_predictions.csv.zst
 # to train a small model of each kind, yaml to read MLflow's MLmodel (make model), qemu-user-static
 # to run the arm64 golden tests, AWS CLI v2 (/usr/bin/aws) for the end-to-end walkthrough, zip for
 # make package, chromium for the report page's browser test, protoc for kpl's regenerate-and-compare
-# test, shellcheck for actionlint (make lint-workflows), podman with runc and slirp4netns for the
+# test, shellcheck for actionlint (make lint-workflows) and scripts/local.sh, podman with runc and slirp4netns for the
 # image tests (make image; curl and jq run the README's commands). Installed only when missing
 # (needs root).
 DEB_PACKAGES = python3-sklearn python3-xgboost python3-pandas python3-zstandard python3-yaml qemu-user-static \
@@ -129,8 +129,6 @@ RIE_MODULE      = github.com/aws/aws-lambda-runtime-interface-emulator
 RIE_VERSION     = v0.0.0-20261030222936-bef5c4ba774d
 LOCAL_AWS_ENV   = AWS_ENDPOINT_URL=http://127.0.0.1:$(MOTO_PORT) AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
-# Debian's AWS CLI v2 (2.9) predates AWS_ENDPOINT_URL: the endpoint goes on the command line too.
-LOCAL_AWS       = $(LOCAL_AWS_ENV) /usr/bin/aws --endpoint-url http://127.0.0.1:$(MOTO_PORT)
 
 .PHONY: package local rie bench-handler test-function
 
@@ -145,14 +143,10 @@ dist/function-%.zip: FORCE
 .PHONY: FORCE
 FORCE:
 
+# scripts/local.sh checks the AWS CLI (AWS, the one on PATH: v2, as the walkthrough needs),
+# moto_server and the port first, and says what is wrong and how to fix it.
 local: ## the local pipeline: moto_server on 127.0.0.1:MOTO_PORT (5000), both streams, predict stream ride_events (Ctrl-C stops all)
-	@command -v moto_server >/dev/null || { echo "moto_server not found: pip install 'moto[server]'" >&2; exit 1; }
-	@set -e; moto_server -H 127.0.0.1 -p $(MOTO_PORT) >/dev/null 2>&1 & moto=$$!; trap "kill $$moto" EXIT INT TERM; \
-	until $(LOCAL_AWS) kinesis list-streams >/dev/null 2>&1; do sleep 0.2; done; \
-	for s in ride_events ride_prediction; do $(LOCAL_AWS) kinesis create-stream --stream-name $$s --shard-count 1; done; \
-	echo "Kinesis on http://127.0.0.1:$(MOTO_PORT): streams ride_events, ride_prediction. Put rides with:"; \
-	echo "  aws --endpoint-url http://127.0.0.1:$(MOTO_PORT) kinesis put-record --stream-name ride_events --partition-key 1 --cli-binary-format raw-in-base64-out --data '{\"ride\": {\"PULocationID\": 130, \"DOLocationID\": 205, \"trip_distance\": 3.66}, \"ride_id\": 123}'"; \
-	$(LOCAL_AWS_ENV) $(GO) run ./cmd/predict stream ride_events
+	@$(LOCAL_AWS_ENV) AWS='$(AWS)' GO='$(GO)' MOTO_PORT='$(MOTO_PORT)' bash scripts/local.sh
 
 rie: ## run bootstrap under aws-lambda-rie on 127.0.0.1:RIE_PORT (8080), TEST_RUN=True (POST events to /2015-03-31/functions/function/invocations)
 	@mkdir -p build/rie

@@ -2,6 +2,7 @@ package eventsource
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rideduration/rideduration/internal/faultproxy"
 	"github.com/rideduration/rideduration/internal/testenv"
 )
 
@@ -108,6 +110,35 @@ func TestReadErrors(t *testing.T) {
 			assert.Equal(t, it.checkpoint, aws.ToString(it.in.StartingSequenceNumber), "after the last record done")
 		}
 		assert.Positive(t, fromCheckpoint)
+	})
+
+	// A shard read from LATEST that fails a read before its first record is
+	// done reads again from where the mapping started, not from a new
+	// LATEST: the records put in between are delivered. moto never fails a
+	// read; the proxy answers GetRecords HTTP 500 until told otherwise.
+	t.Run("LATEST: a read error before the first record keeps the start", func(t *testing.T) {
+		testenv.CreateStream(t, c, "latest-flaky", 1)
+		put(t, c, "latest-flaky", byIndex, numbered("old", 3)...)
+		proxy := faultproxy.Start(t, endpoint, 1)
+		proxy.Set("GetRecords", faultproxy.Faults{ServerError: 1})
+		through := testenv.Kinesis(t, proxy.URL) // writes too: the proxy keeps moto's reads and writes apart
+		f := &function{}
+		m := mapping(t, through, "latest-flaky", f)
+		m.Start = types.ShardIteratorTypeLatest
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		errc := make(chan error, 1)
+		go func() { errc <- m.Run(ctx) }()
+		waitFor(t, errc, func() bool { return proxy.Stats()["GetRecords"].ServerErrors > 0 }) // the LATEST iterator exists
+		put(t, through, "latest-flaky", byIndex, numbered("new", 3)...)
+		iterators := proxy.Stats()["GetShardIterator"].Calls
+		waitFor(t, errc, func() bool { return proxy.Stats()["GetShardIterator"].Calls > iterators }) // read again after a failure
+		proxy.Set("GetRecords", faultproxy.Faults{})
+		put(t, through, "latest-flaky", byIndex, "last")
+		waitFor(t, errc, func() bool { return slices.Contains(f.doneData(), "last") })
+		cancel()
+		require.NoError(t, <-errc)
+		assert.Equal(t, append(numbered("new", 3), "last"), f.doneData(), "each record put since the start, once, in order")
 	})
 
 	// stopped runs m until it stops by itself, and returns its error.

@@ -33,7 +33,12 @@
 //     once read to its tip, but is still polled, so nothing is lost.)
 //   - Read errors (an expired iterator, throttling, a server error) get a
 //     new iterator from the checkpoint, with a backoff; only a fatal error
-//     (the stream is gone, access is denied) stops the mapping.
+//     (the stream is gone, access is denied) stops the mapping. A shard
+//     started at LATEST with no checkpoint yet reads again from the moment
+//     it started (AT_TIMESTAMP), not from a new LATEST.
+//   - The first time every shard being read is at its newest record
+//     (MillisBehindLatest 0) with every record read done, the mapping logs
+//     "caught up", once.
 //
 // One batch per shard is in flight at a time (ParallelizationFactor 1, the
 // template's default) and each GetRecords result is one batch
@@ -112,8 +117,9 @@ type Mapping struct {
 	FunctionARN string
 
 	// Start is where the shards open when Run starts are first read:
-	// TRIM_HORIZON or LATEST. Shards found later (children of a split or
-	// a merge) are read from their start.
+	// TRIM_HORIZON or LATEST (the moment each shard first asks: read again
+	// after an error, it starts there). Shards found later (children of a
+	// split or a merge) are read from their start.
 	Start types.ShardIteratorType
 	// Poll is the wait after an empty read of a shard; shards are re-listed
 	// every 10 polls.
@@ -127,6 +133,8 @@ type Mapping struct {
 	streamARN   string
 	mu          sync.Mutex
 	checkpoints map[string]string // shard id → last sequence number done
+	atTip       map[string]bool   // shard being read → its records read and done up to the newest
+	caughtUp    bool              // said once
 }
 
 // New returns a mapping of stream to h with the template's configuration,
@@ -192,7 +200,7 @@ func (m *Mapping) Run(ctx context.Context) error {
 		m.Logger = slog.Default()
 	}
 	m.mu.Lock()
-	m.checkpoints = map[string]string{}
+	m.checkpoints, m.atTip, m.caughtUp = map[string]string{}, map[string]bool{}, false
 	m.mu.Unlock()
 	sum, err := m.Client.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(m.Stream)})
 	if err != nil {
@@ -290,7 +298,9 @@ func (r *reader) discover() {
 		r.started[id], r.shards[id] = true, s
 		r.m.Logger.Info("reading shard", "shard", id, "start", string(start),
 			"parent", aws.ToString(sh.ParentShardId), "adjacent_parent", aws.ToString(sh.AdjacentParentShardId))
+		r.m.tip(id, false)
 		r.wg.Go(func() {
+			defer r.m.untip(id)
 			if err := s.run(r.ctx); err != nil && r.ctx.Err() == nil {
 				r.stop(err) // a fatal error stops the mapping
 			}
@@ -329,6 +339,32 @@ func (m *Mapping) checkpoint(shard, seq string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.checkpoints[shard] = seq
+}
+
+// tip records whether a shard being read is at its tip: read to its newest
+// record (MillisBehindLatest 0), and every record read done. The first time
+// every such shard is, the mapping logs "caught up", once.
+func (m *Mapping) tip(shard string, at bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.atTip[shard] = at
+	if m.caughtUp || !at {
+		return
+	}
+	for _, at := range m.atTip {
+		if !at {
+			return
+		}
+	}
+	m.caughtUp = true
+	m.Logger.Info("caught up", "stream", m.Stream, "shards", len(m.atTip), "checkpoints", m.checkpoints)
+}
+
+// untip forgets a shard no longer read.
+func (m *Mapping) untip(shard string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.atTip, shard)
 }
 
 // fatal tells whether an AWS error cannot go away by trying again: the

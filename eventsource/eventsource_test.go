@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -122,6 +125,46 @@ func TestMapping(t *testing.T) {
 		assert.Equal(t, numbered("new", 3), f.doneData())
 	})
 
+	// "caught up" is logged once, when every shard has been read to its
+	// newest record and every record read is done; not again when later
+	// records come and are read.
+	t.Run("says once when every shard is caught up", func(t *testing.T) {
+		testenv.CreateStream(t, c, "caughtup", 2)
+		put(t, c, "caughtup", byIndex, numbered("record", 250)...)
+		f := &function{}
+		reads := &countReads{KinesisAPI: c}
+		m := mapping(t, reads, "caughtup", f)
+		m.BatchSize = 40
+		var mu sync.Mutex
+		var doneThen []int // records done when each "caught up" was logged
+		m.Logger = slog.New(slog.NewJSONHandler(lineFunc(func(line string) {
+			if strings.Contains(line, `"msg":"caught up"`) {
+				mu.Lock()
+				doneThen = append(doneThen, len(f.doneData()))
+				mu.Unlock()
+				assert.Contains(t, line, `"stream":"caughtup","shards":2`)
+			}
+		}), nil))
+		caughtUp := func() int {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(doneThen)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		errc := make(chan error, 1)
+		go func() { errc <- m.Run(ctx) }()
+		waitFor(t, errc, func() bool { return caughtUp() > 0 })
+		put(t, c, "caughtup", byIndex, numbered("later", 10)...)
+		waitFor(t, errc, func() bool { return len(f.doneData()) == 260 })
+		// Both shards are read at their tip again: two more reads each.
+		n := reads.n.Load()
+		waitFor(t, errc, func() bool { return reads.n.Load() >= n+4 })
+		cancel()
+		require.NoError(t, <-errc)
+		assert.Equal(t, []int{250}, doneThen, "once, with every record done")
+	})
+
 	t.Run("a configuration Lambda refuses is an error", func(t *testing.T) {
 		for _, change := range []func(*Mapping){
 			func(m *Mapping) { m.BatchSize = 0 },
@@ -152,3 +195,23 @@ func (s *signalReads) GetRecords(ctx context.Context, in *kinesis.GetRecordsInpu
 }
 
 var errFunction = errors.New("function error")
+
+// countReads passes calls to the real client and counts the GetRecords
+// calls.
+type countReads struct {
+	KinesisAPI
+	n atomic.Int64
+}
+
+func (c *countReads) GetRecords(ctx context.Context, in *kinesis.GetRecordsInput, o ...func(*kinesis.Options)) (*kinesis.GetRecordsOutput, error) {
+	c.n.Add(1)
+	return c.KinesisAPI.GetRecords(ctx, in, o...)
+}
+
+// lineFunc is a writer that hands each write (a log line) to a function.
+type lineFunc func(line string)
+
+func (f lineFunc) Write(p []byte) (int, error) {
+	f(string(p))
+	return len(p), nil
+}

@@ -32,6 +32,11 @@ type shard struct {
 	atEnd      bool    // read to the tip after it was closed
 	warned     bool    // about records after atEnd
 	readErrors int     // consecutive failed reads
+	atTip      bool    // the last read reached the newest record
+	// startedAt is when the shard first asked for a LATEST iterator: until a
+	// record is done, a new iterator starts there (AT_TIMESTAMP), so that a
+	// failed read loses none of the records put since.
+	startedAt time.Time
 
 	// pending holds the records read and not done yet, in order; batches
 	// holds the sizes of the batches they form: one batch as read, or the
@@ -50,6 +55,9 @@ func (s *shard) run(ctx context.Context) error {
 		if len(s.pending) > 0 {
 			if err := s.process(ctx); err != nil {
 				return err
+			}
+			if len(s.pending) == 0 {
+				s.m.tip(s.id, s.atTip)
 			}
 			continue
 		}
@@ -86,6 +94,10 @@ func (s *shard) read(ctx context.Context) (ended bool, err error) {
 	s.readErrors = 0
 	s.iter = out.NextShardIterator
 	s.end = s.iter == nil
+	// Kinesis gives 0 only at the newest record; moto counts whole
+	// milliseconds between records, so a full batch may say 0 with more
+	// records after it.
+	s.atTip = aws.ToInt64(out.MillisBehindLatest) == 0 && len(out.Records) < int(s.m.BatchSize)
 	if len(out.Records) > 0 {
 		if s.atEnd && !s.warned {
 			s.warned = true
@@ -95,6 +107,7 @@ func (s *shard) read(ctx context.Context) (ended bool, err error) {
 		s.pending, s.batches = out.Records, []int{len(out.Records)}
 		return false, nil
 	}
+	s.m.tip(s.id, s.atTip)
 	if s.end {
 		s.finished()
 		return true, nil
@@ -126,11 +139,19 @@ func (s *shard) readFailed(ctx context.Context, err error) error {
 }
 
 // iterator returns an iterator after the last record done, or at the
-// shard's start position when none is.
+// shard's start position when none is. The start LATEST is where the shard
+// was when first asked: asked again, LATEST would skip the records put
+// since, so later iterators are AT_TIMESTAMP that moment (the clock read
+// just before the first request, ahead of the records it must not miss).
 func (s *shard) iterator(ctx context.Context) (*string, error) {
 	in := &kinesis.GetShardIteratorInput{StreamName: aws.String(s.m.Stream), ShardId: aws.String(s.id), ShardIteratorType: s.start}
-	if seq := s.m.Checkpoints()[s.id]; seq != "" {
+	switch seq := s.m.Checkpoints()[s.id]; {
+	case seq != "":
 		in.ShardIteratorType, in.StartingSequenceNumber = types.ShardIteratorTypeAfterSequenceNumber, aws.String(seq)
+	case s.start == types.ShardIteratorTypeLatest && !s.startedAt.IsZero():
+		in.ShardIteratorType, in.Timestamp = types.ShardIteratorTypeAtTimestamp, aws.Time(s.startedAt)
+	case s.start == types.ShardIteratorTypeLatest:
+		s.startedAt = time.Now()
 	}
 	out, err := s.m.Client.GetShardIterator(ctx, in)
 	if err != nil {

@@ -7,11 +7,15 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -59,10 +63,11 @@ func streamFlags(fs *flag.FlagSet) *streamOptions {
 // function's whole configuration (PREDICTIONS_STREAM_NAME, TEST_RUN,
 // DEAD_LETTER_STREAM_NAME, RUN_ID). The endpoint comes from
 // AWS_ENDPOINT_URL (e.g. moto_server). Ctrl-C stops it after the batch in
-// flight (exit status 0); a fatal error (the stream or the on-failure
-// queue missing or deleted, access denied) stops it with exit status 1.
+// flight (exit status 0); a fatal error (the stream, a stream the function
+// writes or the on-failure queue missing, a stream deleted, access denied)
+// stops it with exit status 1.
 func (c *cli) stream(args []string) int {
-	fs := c.flags("Run the function's handler on every shard of the Kinesis stream STREAM (e.g. ride_events),\nas Lambda's event-source mapping does, configured as lambda/template.yaml configures it.\nConfiguration: the function's environment.")
+	fs := c.flags("Run the function's handler on every shard of the Kinesis stream STREAM (e.g. ride_events),\nas Lambda's event-source mapping does, configured as lambda/template.yaml configures it.\nConfiguration: the function's environment. stdout: each prediction event written to\nPREDICTIONS_STREAM_NAME (TEST_RUN=True: the function's predictions); stderr: the JSON log.")
 	opts := streamFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return usageStatus(err)
@@ -107,11 +112,17 @@ func (c *cli) mapStream(stream string, o *streamOptions) int {
 	return 0
 }
 
-// runMapping runs the handler on the stream until ctx ends, writing each
-// batch's prediction events on stdout and the JSON logs on stderr.
+// runMapping runs the handler on the stream until ctx ends. stdout carries
+// the prediction events the predictions stream acknowledged, each time it
+// did (a ride re-delivered and written again is printed again; one whose
+// write failed is not printed); with TEST_RUN=True, which writes nothing,
+// the predictions the function returns. The JSON logs go to stderr.
 func (c *cli) runMapping(m *eventsource.Mapping, cfg handler.Config, onFailure string) error {
 	client, err := putrecords.NewClient(c.ctx)
 	if err != nil {
+		return err
+	}
+	if err := checkOutputs(c.ctx, client, cfg); err != nil {
 		return err
 	}
 	if onFailure != "" {
@@ -126,24 +137,92 @@ func (c *cli) runMapping(m *eventsource.Mapping, cfg handler.Config, onFailure s
 	log := slog.New(slog.NewJSONHandler(c.stderr, nil))
 	cfg.Logger = log
 	model := compiled.Model()
-	h := handler.New(cfg, model, client)
+	out := &printer{w: bufio.NewWriter(c.stdout)}
+	h := handler.New(cfg, model, &printWritten{API: client, stream: cfg.PredictionsStream, out: out})
 	enc := wire.NewEncoder(model.Name, model.Version)
-	out := bufio.NewWriter(c.stdout)
-	var mu sync.Mutex // shards are polled, and the handler invoked, concurrently
 	var buf []byte
 	m.Client, m.Logger, m.Region = client, log, client.Options().Region
 	m.Handler = func(ctx context.Context, ev events.KinesisEvent) ([]events.KinesisBatchItemFailure, error) {
 		resp, err := h.Handle(ctx, ev)
-		mu.Lock()
-		defer mu.Unlock()
-		for _, p := range resp.Predictions {
-			buf = append(enc.Append(buf[:0], p.Prediction), '\n')
-			out.Write(buf)
+		if cfg.TestRun {
+			out.mu.Lock()
+			for _, p := range resp.Predictions {
+				buf = append(enc.Append(buf[:0], p.Prediction), '\n')
+				out.w.Write(buf)
+			}
+			out.w.Flush()
+			out.mu.Unlock()
 		}
-		out.Flush()
 		return resp.BatchItemFailures, err
 	}
 	return m.Run(c.ctx)
+}
+
+// printer is stdout, shared by the shards' concurrent invocations.
+type printer struct {
+	mu sync.Mutex
+	w  *bufio.Writer
+}
+
+// printWritten is the handler's Kinesis client: each PutRecords entry the
+// predictions stream acknowledges (a prediction event) is printed, a line
+// each, once the call returns.
+type printWritten struct {
+	putrecords.API
+	stream string
+	out    *printer
+}
+
+func (p *printWritten) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
+	resp, err := p.API.PutRecords(ctx, in, optFns...)
+	if err != nil || aws.ToString(in.StreamName) != p.stream {
+		return resp, err
+	}
+	p.out.mu.Lock()
+	defer p.out.mu.Unlock()
+	for i, r := range resp.Records {
+		if r.ErrorCode == nil && i < len(in.Records) {
+			p.out.w.Write(in.Records[i].Data)
+			p.out.w.WriteByte('\n')
+		}
+	}
+	p.out.w.Flush()
+	return resp, err
+}
+
+// checkOutputs checks that the streams the function writes exist, before
+// anything is read: with a wrong name every ride would be tried, retried
+// and given up on. TEST_RUN=True writes nothing, and needs none.
+func checkOutputs(ctx context.Context, client *kinesis.Client, cfg handler.Config) error {
+	if cfg.TestRun {
+		return nil
+	}
+	where := "in " + client.Options().Region
+	if e := client.Options().BaseEndpoint; e != nil {
+		where = "at " + *e
+	}
+	for _, o := range []struct{ env, stream, what string }{
+		{"PREDICTIONS_STREAM_NAME", cfg.PredictionsStream, "the predictions go to (TEST_RUN=True writes none)"},
+		{"DEAD_LETTER_STREAM_NAME", cfg.DeadLetterStream, "bad records go to (unset: they are only logged)"},
+	} {
+		if o.stream == "" {
+			continue
+		}
+		_, err := client.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(o.stream)})
+		if err == nil {
+			continue
+		}
+		name, stream := o.env+"="+o.stream, strconv.Quote(o.stream)
+		if os.Getenv(o.env) == "" {
+			name, stream = o.env+" is unset", stream+" (its default)"
+		}
+		var missing *types.ResourceNotFoundException
+		if !errors.As(err, &missing) {
+			return fmt.Errorf("%s: stream %s: %w", name, stream, err)
+		}
+		return fmt.Errorf("%s: no stream %s %s: create it, or set %s to the stream %s", name, stream, where, o.env, o.what)
+	}
+	return nil
 }
 
 // usageStatus is the exit status after a flag parse error: 0 for -h.
