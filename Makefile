@@ -48,7 +48,7 @@ help: ## list targets
 
 .PHONY: predict
 predict: ## the main job: predict testdata/rides.jsonl with the embedded model (no AWS)
-	$(GO) run ./cmd/predict < testdata/rides.jsonl
+	@$(GO) run ./cmd/predict < testdata/rides.jsonl
 
 ## ---- model pipeline ----
 # data → prep (Go reads parquet) → train (Python, sklearn) → export → generate (Go) → test.

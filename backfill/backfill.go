@@ -55,27 +55,26 @@ func (s Summary) BadTrips() int { return s.Trips - s.Scored }
 // step, and small enough for the rows to stay in cache.
 const chunk = 16 << 10
 
-// Run scores the trips of files, in order, into j.Out, and closes it.
-// It stops at the first error, or when ctx is cancelled.
-func (j *Job) Run(ctx context.Context, files ...string) (Summary, error) {
+// Run scores the trips of the files (tlc.OpenAll), in order, into j.Out.
+// It stops at the first error, or when ctx is cancelled, and then aborts
+// j.Out (Output.Abort): a result holds every trip or is not written.
+// Otherwise it closes j.Out. The files stay open.
+func (j *Job) Run(ctx context.Context, files tlc.Files) (Summary, error) {
 	sum := Summary{Bad: map[string]int{}}
 	err := j.run(ctx, files, &sum)
-	if cerr := j.Out.Close(); err == nil {
-		err = cerr
+	if err == nil {
+		err = j.Out.Close()
+	} else {
+		j.Out.Abort()
 	}
 	return sum, err
 }
 
-func (j *Job) run(ctx context.Context, paths []string, sum *Summary) error {
-	files, err := tlc.OpenAll(paths)
-	if err != nil {
-		return err
-	}
-	defer files.Close()
+func (j *Job) run(ctx context.Context, files tlc.Files, sum *Summary) error {
 	total := files.NumRows()
 	j.progress(0, total)
 	w := newWriteBehind(j.Out, 2) // one being scored into, one being written
-	err = j.score(ctx, files, total, w, sum)
+	err := j.score(ctx, files, total, w, sum)
 	if werr := w.close(); err == nil {
 		err = werr
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/internal/testenv"
 	"github.com/rideduration/rideduration/model"
 	"github.com/rideduration/rideduration/tlc"
 )
@@ -29,6 +30,16 @@ func i64(v int64) *int64     { return &v }
 func f64(v float64) *float64 { return &v }
 func at(min int) *time.Time  { t := time.Date(2022, 2, 1, 10, min, 0, 0, time.UTC); return &t }
 func us(t *time.Time) int64  { return t.UnixMicro() }
+
+// openAll opens trip files for a Job, until the test ends.
+func openAll(t *testing.T, paths ...string) tlc.Files {
+	t.Helper()
+	files, err := tlc.OpenAll(paths)
+	require.NoError(t, err)
+	t.Cleanup(func() { files.Close() })
+	return files
+}
+
 func writeTrips(t *testing.T, path string, trips ...feature.Trip) string {
 	t.Helper()
 	require.NoError(t, parquet.WriteFile(path, trips))
@@ -60,7 +71,7 @@ func TestJob(t *testing.T) {
 		bad, flush := BadCSV(&badCSV)
 		var progress [][2]int64
 		j := &Job{Model: tiny, Out: o, Bad: bad, Progress: func(done, total int64) { progress = append(progress, [2]int64{done, total}) }}
-		sum, err := j.Run(context.Background(), a, b)
+		sum, err := j.Run(context.Background(), openAll(t, a, b))
 		require.NoError(t, err)
 		require.NoError(t, flush())
 		assert.Equal(t, Summary{Trips: 6, Scored: 3, Bad: map[string]int{
@@ -141,7 +152,7 @@ func TestEmpty(t *testing.T) {
 		out := filepath.Join(dir, name)
 		o, err := Create(out)
 		require.NoError(t, err)
-		sum, err := (&Job{Model: tiny, Out: o}).Run(context.Background(), in)
+		sum, err := (&Job{Model: tiny, Out: o}).Run(context.Background(), openAll(t, in))
 		require.NoError(t, err)
 		assert.Equal(t, 0, sum.Trips)
 		if name == "out.csv" {
@@ -162,11 +173,104 @@ func TestCancelled(t *testing.T) {
 		feature.Trip{PULocationID: i64(1), DOLocationID: i64(2), TripDistance: f64(1), Pickup: at(0), Dropoff: at(5)})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := (&Job{Model: tiny, Out: NewCSV(&bytes.Buffer{})}).Run(ctx, in)
+	_, err := (&Job{Model: tiny, Out: NewCSV(&bytes.Buffer{})}).Run(ctx, openAll(t, in))
 	assert.ErrorIs(t, err, context.Canceled)
 }
 
 const february = "../testdata/green_tripdata_2022-02.parquet"
+
+// A job cancelled after its first chunk of February's five leaves the
+// output file as it was, parquet or CSV, and nothing beside it.
+func TestCancelledKeepsOutput(t *testing.T) {
+	for _, name := range []string{"out.parquet", "out.csv"} {
+		dir := t.TempDir()
+		out := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(out, []byte("the last run's result"), 0o644))
+		o, err := Create(out)
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var chunks int
+		j := &Job{Model: tiny, Out: o, Progress: func(done, total int64) {
+			if done > 0 {
+				chunks++
+				cancel()
+			}
+		}}
+		_, err = j.Run(ctx, openAll(t, february))
+		assert.ErrorIs(t, err, context.Canceled, name)
+		assert.Equal(t, 1, chunks, "%s: cancelled after the first chunk", name)
+		assertOnly(t, dir, out, "the last run's result")
+	}
+}
+
+// A job that fails on a damaged file leaves the output file as it was.
+func TestFailedKeepsOutput(t *testing.T) {
+	dir := t.TempDir()
+	damaged := damagedFile(t, dir)
+	out := filepath.Join(dir, "out", "out.parquet")
+	require.NoError(t, os.Mkdir(filepath.Dir(out), 0o755))
+	require.NoError(t, os.WriteFile(out, []byte("the last run's result"), 0o644))
+	o, err := Create(out)
+	require.NoError(t, err)
+	_, err = (&Job{Model: tiny, Out: o}).Run(context.Background(), openAll(t, damaged))
+	assert.ErrorContains(t, err, damaged+": row group 0: column ")
+	assertOnly(t, filepath.Dir(out), out, "the last run's result")
+}
+
+// assertOnly checks that dir holds one file, path, and what it holds.
+func assertOnly(t *testing.T, dir, path, content string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.Equal(t, []string{filepath.Base(path)}, names, "no temporary file left")
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, content, string(got))
+}
+
+// A File is written beside its path, which keeps its content until Commit
+// and after Abort; it gets the permissions os.Create gives.
+func TestCreateFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bad.csv")
+	require.NoError(t, os.WriteFile(path, []byte("old"), 0o644))
+
+	f, err := CreateFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, dir, filepath.Dir(f.Name()), "beside its path: a rename, not a copy")
+	_, err = f.WriteString("new")
+	require.NoError(t, err)
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, "old", string(got), "before Commit")
+	require.NoError(t, f.Commit())
+	assertOnly(t, dir, path, "new")
+
+	f, err = CreateFile(path)
+	require.NoError(t, err)
+	_, err = f.WriteString("newer")
+	require.NoError(t, err)
+	f.Abort()
+	assertOnly(t, dir, path, "new")
+
+	plain := filepath.Join(t.TempDir(), "plain")
+	pf, err := os.Create(plain)
+	require.NoError(t, err)
+	require.NoError(t, pf.Close())
+	f, err = CreateFile(filepath.Join(dir, "fresh.csv"))
+	require.NoError(t, err)
+	require.NoError(t, f.Commit())
+	want, err := os.Stat(plain)
+	require.NoError(t, err)
+	st, err := os.Stat(filepath.Join(dir, "fresh.csv"))
+	require.NoError(t, err)
+	assert.Equal(t, want.Mode(), st.Mode())
+}
 
 // BenchmarkJob is backfill of February in process (read, score with the
 // tiny model, write parquet to memory): the job without process start-up
@@ -176,9 +280,14 @@ func BenchmarkJob(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		out.Reset()
-		if _, err := (&Job{Model: tiny, Out: NewParquet(&out)}).Run(context.Background(), february); err != nil {
+		files, err := tlc.OpenAll([]string{february})
+		if err != nil {
 			b.Fatal(err)
 		}
+		if _, err := (&Job{Model: tiny, Out: NewParquet(&out)}).Run(context.Background(), files); err != nil {
+			b.Fatal(err)
+		}
+		files.Close()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/69399, "ns/trip")
 }
@@ -207,21 +316,17 @@ func BenchmarkWriteParquet(b *testing.B) {
 
 // A file whose pages are damaged: the reader's error ends the job.
 func TestDamagedFile(t *testing.T) {
-	dir := t.TempDir()
-	var trips []feature.Trip
-	for i := range 5000 {
-		trips = append(trips, feature.Trip{PULocationID: i64(int64(i%265 + 1)), DOLocationID: i64(2), TripDistance: f64(float64(i)), Pickup: at(0), Dropoff: at(5)})
-	}
-	path := filepath.Join(dir, "damaged.parquet")
-	var b bytes.Buffer
-	require.NoError(t, parquet.Write(&b, trips, parquet.Compression(&parquet.Gzip)))
-	data := b.Bytes()
-	for i := 100; i < len(data)/2; i++ { // the first column chunks, not the footer
-		data[i] ^= 0x5a
-	}
-	require.NoError(t, os.WriteFile(path, data, 0o644))
-	_, err := (&Job{Model: tiny, Out: NewCSV(&bytes.Buffer{})}).Run(context.Background(), path)
+	path := damagedFile(t, t.TempDir())
+	_, err := (&Job{Model: tiny, Out: NewCSV(&bytes.Buffer{})}).Run(context.Background(), openAll(t, path))
 	// e.g. ".../damaged.parquet: row group 0: column lpep_pickup_datetime:
 	// decoding thrift payload: ..."
 	assert.ErrorContains(t, err, path+": row group 0: column ")
+}
+
+// damagedFile writes a trip file into dir that opens and fails to read
+// (testenv.WriteDamagedTrips).
+func damagedFile(t *testing.T, dir string) string {
+	path := filepath.Join(dir, "damaged.parquet")
+	testenv.WriteDamagedTrips(t, path)
+	return path
 }

@@ -2,8 +2,11 @@ package backfill
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -39,23 +42,22 @@ const csvHeader = "lpep_pickup_datetime,lpep_dropoff_datetime,PULocationID,DOLoc
 // Output is where scored rows go.
 type Output interface {
 	Write(rows []Row) error
-	// Close flushes and closes the output.
+	// Close flushes and closes the output: the rows written are the result.
 	Close() error
+	// Abort closes the output without a result: the rows written are
+	// dropped where they can be (Create's file), left incomplete otherwise.
+	Abort()
 }
 
 // Create creates the output file at path, parquet or CSV by its extension
-// (.parquet, .csv).
+// (.parquet, .csv). Its rows are written beside it (CreateFile): path is
+// replaced by Close, and left as it was by Abort.
 func Create(path string) (Output, error) {
-	var newOutput func(io.Writer) Output
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".parquet":
-		newOutput = NewParquet
-	case ".csv":
-		newOutput = NewCSV
-	default:
-		return nil, fmt.Errorf("%s: the output's extension must be .parquet or .csv", path)
+	newOutput, err := formatOf(path)
+	if err != nil {
+		return nil, err
 	}
-	f, err := os.Create(path)
+	f, err := CreateFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -63,11 +65,28 @@ func Create(path string) (Output, error) {
 	return &fileOutput{Output: newOutput(bw), buf: bw, file: f}, nil
 }
 
-// fileOutput closes the format, then flushes and closes the file.
+// CheckPath checks that Create can write the format path's extension names.
+func CheckPath(path string) error {
+	_, err := formatOf(path)
+	return err
+}
+
+// formatOf is the Output for the format path's extension names.
+func formatOf(path string) (func(io.Writer) Output, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".parquet":
+		return NewParquet, nil
+	case ".csv":
+		return NewCSV, nil
+	}
+	return nil, fmt.Errorf("%s: the output's extension must be .parquet or .csv", path)
+}
+
+// fileOutput closes the format, then flushes and commits the file.
 type fileOutput struct {
 	Output
 	buf  *bufio.Writer
-	file *os.File
+	file *File
 }
 
 func (o *fileOutput) Close() error {
@@ -75,10 +94,61 @@ func (o *fileOutput) Close() error {
 	if err == nil {
 		err = o.buf.Flush()
 	}
-	if cerr := o.file.Close(); err == nil {
-		err = cerr
+	if err != nil {
+		o.file.Abort()
+		return err
 	}
-	return err
+	return o.file.Commit()
+}
+
+func (o *fileOutput) Abort() { o.file.Abort() }
+
+// File is a file written beside the path it is for, in the same directory,
+// under a hidden temporary name: Commit renames it to its path once it is
+// whole, Abort removes it. Until Commit, the path keeps what it held.
+type File struct {
+	*os.File
+	path string
+}
+
+// CreateFile creates a File for path, with the permissions os.Create gives.
+func CreateFile(path string) (*File, error) {
+	dir, base := filepath.Split(path)
+	for {
+		tmp := filepath.Join(dir, "."+base+"."+strconv.FormatUint(rand.Uint64(), 36)+".tmp")
+		f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			// The temporary name means nothing to the user: name the path.
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				pe.Path = path
+			}
+			return nil, err
+		}
+		return &File{File: f, path: path}, nil
+	}
+}
+
+// Commit closes the file and renames it to its path.
+func (f *File) Commit() error {
+	if err := f.File.Close(); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("%s: %w", f.path, err)
+	}
+	if err := os.Rename(f.Name(), f.path); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return nil
+}
+
+// Abort closes and removes the file: its path is left as it was.
+func (f *File) Abort() {
+	f.File.Close()
+	os.Remove(f.Name())
 }
 
 // NewParquet returns an Output writing parquet to w, in row groups of
@@ -95,6 +165,8 @@ func (o parquetOutput) Write(rows []Row) error {
 }
 
 func (o parquetOutput) Close() error { return o.w.Close() }
+
+func (o parquetOutput) Abort() {}
 
 // csvOutput writes rows as CSV: times as pandas writes them, floats in Go's
 // shortest round-trip form (Python's float() reads back the same bits).
@@ -131,6 +203,8 @@ func (o *csvOutput) Write(rows []Row) error {
 	_, err := o.w.Write(b)
 	return err
 }
+
+func (o *csvOutput) Abort() {}
 
 func (o *csvOutput) Close() error {
 	if !o.header { // no rows: the header still says what the columns are

@@ -19,6 +19,11 @@
 // test's p-value, with 60,000 rides a month, would flag moves too small to
 // matter. The Wasserstein distance is kept as a description, in the
 // column's own unit: how far the distribution moved.
+//
+// A reference month can also be kept without its values (Reference, a few
+// KB as JSON): its bins and their counts, which give the same PSI to the
+// bit, and a sketch of its distribution (Sketch), which gives the
+// Wasserstein distance within a bound that it carries.
 package drift
 
 import (
@@ -63,31 +68,78 @@ type Numeric struct {
 	// Wasserstein is the first Wasserstein distance between the two
 	// empirical distributions, in the column's unit (not thresholded).
 	Wasserstein float64
+	// WassersteinError bounds how far Wasserstein may be from the exact
+	// distance: 0 when the reference's values were at hand, the sketch's
+	// Error when only its Reference was.
+	WassersteinError float64
 }
 
 // NumericDrift compares the current values of a column with the reference's.
 // Both must hold at least one value.
 func NumericDrift(reference, current []float64) Numeric {
-	ref := slices.Sorted(slices.Values(reference))
-	cur := slices.Sorted(slices.Values(current))
+	return NewReference(reference).Compare(current)
+}
+
+// Reference is what NumericDrift needs of a reference column, kept without
+// its values: the decile bins, the count of values in each and a sketch of
+// the distribution. Its JSON form is the fields' tags.
+type Reference struct {
+	// Edges are the inner bin edges (Numeric.Edges), Counts the reference's
+	// values in each bin.
+	Edges  []float64 `json:"edges"`
+	Counts []int     `json:"counts"`
+	// CDF sketches the distribution, for the Wasserstein distance.
+	CDF Sketch `json:"cdf"`
+	// sorted are the values, when the Reference was made from them: the
+	// Wasserstein distance is then exact.
+	sorted []float64
+}
+
+// NewReference summarises a column's values, at least one.
+func NewReference(values []float64) Reference {
+	sorted := slices.Sorted(slices.Values(values))
 	var edges []float64
 	for i := 1; i < Bins; i++ {
-		q := Quantile(ref, float64(i)/Bins)
+		q := Quantile(sorted, float64(i)/Bins)
 		if len(edges) == 0 || q > edges[len(edges)-1] {
 			edges = append(edges, q)
 		}
 	}
-	d := Numeric{Edges: edges, Reference: binShares(ref, edges), Current: binShares(cur, edges)}
+	return Reference{Edges: edges, Counts: binCounts(sorted, edges), CDF: NewSketch(sorted, SketchKnots), sorted: sorted}
+}
+
+// Compare measures the drift of current, at least one value, from the
+// reference.
+func (r Reference) Compare(current []float64) Numeric {
+	cur := slices.Sorted(slices.Values(current))
+	d := Numeric{Edges: r.Edges, Reference: shares(r.Counts), Current: shares(binCounts(cur, r.Edges))}
 	d.PSI = psi(d.Reference, d.Current)
-	d.Wasserstein = wasserstein(ref, cur)
+	if r.sorted != nil {
+		d.Wasserstein = wasserstein(r.sorted, cur)
+	} else {
+		d.Wasserstein, d.WassersteinError = r.CDF.wasserstein(cur), r.CDF.Error
+	}
 	return d
 }
 
-// binShares is the share of the sorted values in each bin of edges.
-func binShares(sorted, edges []float64) []float64 {
-	shares := make([]float64, len(edges)+1)
+// shares divides counts by their sum.
+func shares(counts []int) []float64 {
+	n := 0
+	for _, c := range counts {
+		n += c
+	}
+	s := make([]float64, len(counts))
+	for i, c := range counts {
+		s[i] = float64(c) / float64(n)
+	}
+	return s
+}
+
+// binCounts is the number of the sorted values in each bin of edges.
+func binCounts(sorted, edges []float64) []int {
+	counts := make([]int, len(edges)+1)
 	lo := 0
-	for i := range shares {
+	for i := range counts {
 		hi := len(sorted)
 		if i < len(edges) {
 			// The values ≤ edges[i].
@@ -98,10 +150,10 @@ func binShares(sorted, edges []float64) []float64 {
 				return 1
 			})
 		}
-		shares[i] = float64(hi-lo) / float64(len(sorted))
+		counts[i] = hi - lo
 		lo = hi
 	}
-	return shares
+	return counts
 }
 
 // Quantile is np.quantile(sorted, q) (linear interpolation between the
@@ -183,7 +235,22 @@ type Categorical[K comparable] struct {
 // CategoricalDrift compares the current categories of a column with the
 // reference's. Both must hold at least one value.
 func CategoricalDrift[K cmp.Ordered](reference, current []K) Categorical[K] {
-	ref, cur := counts(reference), counts(current)
+	return CompareCounts(Counts(reference), Counts(current))
+}
+
+// Counts counts the values of each category: what CompareCounts needs of
+// a month.
+func Counts[K comparable](xs []K) map[K]int {
+	m := make(map[K]int)
+	for _, x := range xs {
+		m[x]++
+	}
+	return m
+}
+
+// CompareCounts is CategoricalDrift of two months given by their Counts.
+func CompareCounts[K cmp.Ordered](ref, cur map[K]int) Categorical[K] {
+	nRef, nCur := total(ref), total(cur)
 	keys := make([]K, 0, len(ref)+len(cur))
 	for k := range ref {
 		keys = append(keys, k)
@@ -197,7 +264,7 @@ func CategoricalDrift[K cmp.Ordered](reference, current []K) Categorical[K] {
 	var c Categorical[K]
 	r, q := make([]float64, len(keys)), make([]float64, len(keys))
 	for i, k := range keys {
-		r[i], q[i] = float64(ref[k])/float64(len(reference)), float64(cur[k])/float64(len(current))
+		r[i], q[i] = float64(ref[k])/float64(nRef), float64(cur[k])/float64(nCur)
 		c.Shares = append(c.Shares, Share[K]{Key: k, Reference: r[i], Current: q[i]})
 	}
 	c.PSI = psi(r, q)
@@ -207,10 +274,10 @@ func CategoricalDrift[K cmp.Ordered](reference, current []K) Categorical[K] {
 	return c
 }
 
-func counts[K comparable](xs []K) map[K]int {
-	m := make(map[K]int)
-	for _, x := range xs {
-		m[x]++
+func total[K comparable](counts map[K]int) int {
+	n := 0
+	for _, c := range counts {
+		n += c
 	}
-	return m
+	return n
 }

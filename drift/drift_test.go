@@ -1,7 +1,9 @@
 package drift
 
 import (
+	"encoding/json"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -106,4 +108,59 @@ func TestCategoricalDrift(t *testing.T) {
 	assert.Equal(t, -0.25, c.Shares[0].Change())
 
 	assert.Zero(t, CategoricalDrift(ref, ref).PSI)
+}
+
+// A Reference kept as JSON, without its values, gives NumericDrift's bins,
+// shares and PSI to the bit, and its Wasserstein distance within the
+// sketch's error bound.
+func TestReferenceWithoutValues(t *testing.T) {
+	ref := append(seq(3000, 7919, 97), 1e6, 2e6) // two outliers
+	for _, cur := range [][]float64{seq(2500, 104729, 89), seq(2500, 104729, 97), {-5, 99.9, 100, 5000, 3e6}} {
+		exact := NumericDrift(ref, cur)
+		b, err := json.Marshal(NewReference(ref))
+		require.NoError(t, err)
+		var kept Reference
+		require.NoError(t, json.Unmarshal(b, &kept))
+		got := kept.Compare(cur)
+		assert.Equal(t, exact.Edges, got.Edges)
+		assert.Equal(t, exact.Reference, got.Reference)
+		assert.Equal(t, exact.Current, got.Current)
+		assert.Equal(t, math.Float64bits(exact.PSI), math.Float64bits(got.PSI))
+		assert.Zero(t, exact.WassersteinError)
+		assert.Equal(t, kept.CDF.Error, got.WassersteinError)
+		assert.Positive(t, got.WassersteinError)
+		assert.LessOrEqual(t, math.Abs(got.Wasserstein-exact.Wasserstein), got.WassersteinError)
+	}
+}
+
+func TestSketch(t *testing.T) {
+	// Fewer distinct values than knots: every value is a knot, the sketch
+	// is the distribution.
+	few := []float64{1, 1, 2, 5, 5, 5, 9}
+	s := NewSketch(few, SketchKnots)
+	assert.Equal(t, Sketch{X: []float64{1, 2, 5, 9}, Counts: []int{2, 3, 6, 7}, Atoms: []int{2, 1, 3, 1}}, s)
+	for _, cur := range [][]float64{{0, 3, 10}, few, {5}} {
+		assert.InDelta(t, Wasserstein(few, cur), s.wasserstein(cur), 1e-12, "%v", cur)
+	}
+
+	// An outlier gets a knot of its own: 1,000 evenly spread values and one
+	// 10⁶ away are sketched by 4 knots within 0.5 (the evenly spread part
+	// is a straight line).
+	spread := append(upTo(1000), 1e6)
+	s = NewSketch(spread, 4)
+	assert.Equal(t, []float64{0, 998, 999, 1e6}, s.X)
+	assert.Less(t, s.Error, 0.5)
+	for _, cur := range [][]float64{upTo(500), {2e6}, slices.Sorted(slices.Values(seq(2500, 104729, 89)))} {
+		assert.LessOrEqual(t, math.Abs(s.wasserstein(cur)-Wasserstein(spread, cur)), s.Error)
+	}
+
+	one := NewSketch([]float64{7, 7}, SketchKnots)
+	assert.Equal(t, Sketch{X: []float64{7}, Counts: []int{2}, Atoms: []int{2}}, one)
+	assert.Equal(t, 3.0, one.wasserstein([]float64{4, 10}))
+}
+
+func TestCompareCounts(t *testing.T) {
+	ref, cur := []int{1, 1, 2, 3, 3, 3}, []int{1, 2, 2, 4}
+	assert.Equal(t, CategoricalDrift(ref, cur), CompareCounts(Counts(ref), Counts(cur)))
+	assert.Equal(t, map[int]int{1: 2, 2: 1, 3: 3}, Counts(ref))
 }

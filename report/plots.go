@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -57,13 +58,13 @@ func (r *Report) figures() ([]Figure, error) {
 		r.residualFigure,
 		r.dayFigure,
 		func() (Figure, error) {
-			return distributionFigure("Trip distance", "trip_distance (miles)", r.ref.distance, r.cur.distance, 0, 20, 0.25, r, "%.1f%% of this month's rides and %.1f%% of the training month's are longer than 20 miles (not shown).")
+			return r.distributionFigure("Trip distance", "trip_distance (miles)", column("trip_distance"), "%.1f%% of this month's rides and %.1f%% of the training month's are longer than 20 miles (not shown).")
 		},
 		func() (Figure, error) {
-			return distributionFigure("Actual duration", "duration (minutes)", r.ref.actual, r.cur.actual, 0, 60, 1, r, "")
+			return r.distributionFigure("Actual duration", "duration (minutes)", column("duration"), "")
 		},
 		func() (Figure, error) {
-			return distributionFigure("Predicted duration", "prediction (minutes)", r.ref.predicted, r.cur.predicted, 0, 60, 1, r, "%.1f%% of this month's predictions and %.1f%% of the training month's are above 60 minutes (not shown).")
+			return r.distributionFigure("Predicted duration", "prediction (minutes)", column("prediction"), "%.1f%% of this month's predictions and %.1f%% of the training month's are above 60 minutes (not shown).")
 		},
 	} {
 		fig, err := f()
@@ -75,7 +76,8 @@ func (r *Report) figures() ([]Figure, error) {
 	return figs, nil
 }
 
-// newChart is a plot with its text in a sans-serif face, as the page's.
+// newChart is a plot with its text in a sans-serif face, as the page's,
+// and whole numbers on its axes when the ticks are whole.
 func newChart() *plot.Plot {
 	p := plot.New()
 	for _, f := range []*font.Font{&p.Title.TextStyle.Font, &p.Legend.TextStyle.Font,
@@ -83,7 +85,39 @@ func newChart() *plot.Plot {
 		&p.Y.Label.TextStyle.Font, &p.Y.Tick.Label.Font} {
 		f.Typeface, f.Variant = "Liberation", "Sans"
 	}
+	p.X.Tick.Marker, p.Y.Tick.Marker = wholeTicks{}, wholeTicks{}
 	return p
+}
+
+// wholeTicks are gonum's default ticks, labelled as whole numbers when
+// every labelled tick is one: 5000, not the 5000.00 plot.DefaultTicks
+// writes when its step is 2.5 times a power of ten.
+type wholeTicks struct{}
+
+func (wholeTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for _, t := range ts {
+		if t.Label != "" && t.Value != math.Trunc(t.Value) {
+			return ts
+		}
+	}
+	for i, t := range ts {
+		if t.Label != "" {
+			ts[i].Label = strconv.FormatFloat(t.Value+0, 'f', 0, 64) // +0: no "-0"
+		}
+	}
+	return ts
+}
+
+// legendAbove puts the plot's legend, its entries added, in a band of its
+// own between the title and the data, at the right: it covers no data,
+// whatever the month's shape.
+func legendAbove(p *plot.Plot) {
+	const gap = 4 // points between the band and the data
+	band := p.Legend.Rectangle(draw.Canvas{}).Size().Y + p.Legend.TextStyle.FontExtents().Descent
+	p.Legend.Top = true
+	p.Legend.YOffs = band + vg.Points(gap)
+	p.Title.Padding += band + vg.Points(gap)
 }
 
 func newPlot(title, x, y string) *plot.Plot {
@@ -97,15 +131,14 @@ func newPlot(title, x, y string) *plot.Plot {
 	return p
 }
 
+// margin is the space at the right of a figure: a legend's lines end
+// before it, inside the image.
+var margin = vg.Points(8)
+
 // encode draws plots side by side, each given its width, into one PNG.
 func encode(width vg.Length, parts ...part) ([]byte, error) {
 	c := vgimg.NewWith(vgimg.UseWH(width, plotHeight), vgimg.UseDPI(dpi))
-	dc := draw.New(c)
-	x := vg.Length(0)
-	for _, pt := range parts {
-		pt.p.Draw(draw.Crop(dc, x, x+pt.width-width, 0, 0))
-		x += pt.width
-	}
+	layout(draw.New(c), parts...)
 	var b bytes.Buffer
 	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(&b); err != nil {
 		return nil, err
@@ -116,6 +149,23 @@ func encode(width vg.Length, parts ...part) ([]byte, error) {
 type part struct {
 	p     *plot.Plot
 	width vg.Length
+}
+
+// layout draws the parts side by side in c, the last one's width less the
+// margin, and returns the canvas each was drawn in.
+func layout(c draw.Canvas, parts ...part) []draw.Canvas {
+	cs := make([]draw.Canvas, len(parts))
+	x := c.Min.X
+	for i, pt := range parts {
+		right := x + pt.width
+		if i == len(parts)-1 {
+			right = c.Max.X - margin
+		}
+		cs[i] = draw.Crop(c, x-c.Min.X, right-c.Max.X, 0, 0)
+		pt.p.Draw(cs[i])
+		x += pt.width
+	}
+	return cs
 }
 
 // grid2D counts rides in 1-minute cells of actual (x) × predicted (y)
@@ -212,8 +262,24 @@ func (logCountTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ts
 }
 
+// The residuals' histogram: bins of width minutes from lo to hi.
+const residualLo, residualHi, residualWidth = -30.0, 30.0, 0.5
+
 func (r *Report) residualFigure() (Figure, error) {
-	const lo, hi, width = -30.0, 30.0, 0.5
+	p, beyond, err := r.residualPlot()
+	if err != nil {
+		return Figure{}, err
+	}
+	img, err := encode(plotWidth, part{p, plotWidth})
+	return Figure{Title: "Residuals", PNG: img,
+		Caption: fmt.Sprintf("Prediction − actual in bins of %g minutes; the %s errors beyond ±%g minutes (%.1f%%) count in the end bins. Mean error %+.3f minutes.",
+			residualWidth, thousands(beyond), residualHi, 100*float64(beyond)/float64(r.Count), r.MeanError)}, err
+}
+
+// residualPlot is residualFigure's plot, and the number of errors beyond
+// its range.
+func (r *Report) residualPlot() (*plot.Plot, int, error) {
+	const lo, hi, width = residualLo, residualHi, residualWidth
 	counts := make([]float64, int((hi-lo)/width))
 	beyond := 0
 	for i, y := range r.cur.actual {
@@ -231,15 +297,12 @@ func (r *Report) residualFigure() (Figure, error) {
 	p.Add(h)
 	zero, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 0, Y: maxOf(counts)}})
 	if err != nil {
-		return Figure{}, err
+		return nil, 0, err
 	}
 	zero.LineStyle = dashed
 	p.Add(zero)
 	p.X.Min, p.X.Max = lo, hi
-	img, err := encode(plotWidth, part{p, plotWidth})
-	return Figure{Title: "Residuals", PNG: img,
-		Caption: fmt.Sprintf("Prediction − actual in bins of %g minutes; the %s errors beyond ±%g minutes (%.1f%%) count in the end bins. Mean error %+.3f minutes.",
-			width, thousands(beyond), hi, 100*float64(beyond)/float64(r.Count), r.MeanError)}, err
+	return p, beyond, nil
 }
 
 func maxOf(xs []float64) float64 {
@@ -251,39 +314,9 @@ func maxOf(xs []float64) float64 {
 }
 
 func (r *Report) dayFigure() (Figure, error) {
-	var pts plotter.XYs
-	skipped, skippedRides := 0, 0
-	for _, g := range r.ByDay {
-		if g.Count < minDayRides {
-			skipped++
-			skippedRides += g.Count
-			continue
-		}
-		day, err := time.Parse(time.DateOnly, g.Name)
-		if err != nil {
-			return Figure{}, err
-		}
-		pts = append(pts, plotter.XY{X: float64(day.Unix()), Y: g.RMSE})
-	}
-	p := newPlot("RMSE per day", "pickup day", "RMSE (minutes)")
-	p.X.Tick.Marker = plot.TimeTicks{Format: "Jan 2"}
-	p.Y.Min = 0
-	if len(pts) > 0 {
-		line, points, err := plotter.NewLinePoints(pts)
-		if err != nil {
-			return Figure{}, err
-		}
-		line.Color, points.Color = dataColor, dataColor
-		points.Shape = draw.CircleGlyph{}
-		all, err := plotter.NewLine(plotter.XYs{{X: pts[0].X, Y: r.RMSE}, {X: pts[len(pts)-1].X, Y: r.RMSE}})
-		if err != nil {
-			return Figure{}, err
-		}
-		all.LineStyle = dashed
-		p.Add(all, line, points)
-		p.Legend.Add("day", line, points)
-		p.Legend.Add(fmt.Sprintf("month: %.3f", r.RMSE), all)
-		p.Legend.Top = false
+	p, skipped, skippedRides, err := r.dayPlot()
+	if err != nil {
+		return Figure{}, err
 	}
 	caption := fmt.Sprintf("The RMSE of each day's rides (pickup date); dashed: the month's RMSE. Days with fewer than %d rides are not plotted", minDayRides)
 	if skipped > 0 {
@@ -293,49 +326,95 @@ func (r *Report) dayFigure() (Figure, error) {
 	return Figure{Title: "RMSE per day", Caption: caption + ".", PNG: img}, err
 }
 
-// distributionFigure overlays the share of rides per bin of a column in the
-// training month and this month, between lo and hi. tail, if set, is a
-// caption format for the shares above hi (this month's, the training
-// month's), shown when any.
-func distributionFigure(title, x string, ref, cur []float64, lo, hi, width float64, r *Report, tail string) (Figure, error) {
-	p := newPlot(title, x, "share of rides (%)")
-	var above [2]float64
-	for i, c := range []struct {
-		values []float64
-		name   string
-		color  color.Color
-	}{{ref, "training: " + r.Train.Name, trainColor}, {cur, "this month: " + r.Data.Name, dataColor}} {
-		n := int(math.Round((hi - lo) / width))
-		shares := make([]float64, n)
-		for _, v := range c.values {
-			switch {
-			case v > hi:
-				above[i]++
-			case v >= lo:
-				shares[min(int((v-lo)/width), n-1)]++
-			}
+// dayPlot is dayFigure's plot, and the days (and their rides) not plotted.
+func (r *Report) dayPlot() (p *plot.Plot, skipped, skippedRides int, err error) {
+	var pts plotter.XYs
+	for _, g := range r.ByDay {
+		if g.Count < minDayRides {
+			skipped++
+			skippedRides += g.Count
+			continue
 		}
-		pts := make(plotter.XYs, n+1)
-		for b := range n {
-			pts[b] = plotter.XY{X: lo + float64(b)*width, Y: 100 * shares[b] / float64(len(c.values))}
-		}
-		pts[n] = plotter.XY{X: hi, Y: pts[n-1].Y}
-		above[i] = 100 * above[i] / float64(len(c.values))
-		line, err := plotter.NewLine(pts)
+		day, err := time.Parse(time.DateOnly, g.Name)
 		if err != nil {
-			return Figure{}, err
+			return nil, 0, 0, err
 		}
-		line.StepStyle = plotter.PostStep
-		line.LineStyle = draw.LineStyle{Color: c.color, Width: vg.Points(1.5)}
-		p.Add(line)
-		p.Legend.Add(c.name, line)
+		pts = append(pts, plotter.XY{X: float64(day.Unix()), Y: g.RMSE})
 	}
-	p.Legend.Top = true
-	p.X.Min, p.X.Max, p.Y.Min = lo, hi, 0
+	p = newPlot("RMSE per day", "pickup day", "RMSE (minutes)")
+	p.X.Tick.Marker = plot.TimeTicks{Format: "Jan 2"}
+	p.Y.Min = 0
+	if len(pts) > 0 {
+		line, points, err := plotter.NewLinePoints(pts)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		line.Color, points.Color = dataColor, dataColor
+		points.Shape = draw.CircleGlyph{}
+		all, err := plotter.NewLine(plotter.XYs{{X: pts[0].X, Y: r.RMSE}, {X: pts[len(pts)-1].X, Y: r.RMSE}})
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		all.LineStyle = dashed
+		p.Add(all, line, points)
+		p.Legend.Add("day", line, points)
+		p.Legend.Add(fmt.Sprintf("month: %.3f", r.RMSE), all)
+		legendAbove(p)
+	}
+	return p, skipped, skippedRides, nil
+}
+
+// distributionFigure overlays the share of rides per bin of numeric
+// column col in the training month and this month. tail, if set, is a
+// caption format for the shares above the plot's range (this month's, the
+// training month's), shown when any.
+func (r *Report) distributionFigure(title, x string, col int, tail string) (Figure, error) {
+	p, above, err := r.distributionPlot(title, x, col)
+	if err != nil {
+		return Figure{}, err
+	}
 	img, err := encode(plotWidth, part{p, plotWidth})
-	caption := fmt.Sprintf("Share of each month's rides in bins of %g.", width)
+	caption := fmt.Sprintf("Share of each month's rides in bins of %g.", numeric[col].width)
 	if tail != "" && (above[0] > 0 || above[1] > 0) {
 		caption += " " + fmt.Sprintf(tail, above[1], above[0])
 	}
 	return Figure{Title: title, Caption: caption, PNG: img}, err
+}
+
+// distributionPlot is distributionFigure's plot, and the shares of each
+// month's rides (training, this) above its range, in percent.
+func (r *Report) distributionPlot(title, x string, col int) (*plot.Plot, [2]float64, error) {
+	c := numeric[col]
+	p := newPlot(title, x, "share of rides (%)")
+	counts, above := histogram(c.values(r.cur), c.hi, c.width)
+	var aboveShares [2]float64
+	for i, m := range []struct {
+		counts []int
+		above  int
+		rides  int
+		name   string
+		color  color.Color
+	}{
+		{r.train.Columns[col].Plot, r.train.Columns[col].Above, r.Train.Rides, "training: " + r.Train.Name, trainColor},
+		{counts, above, r.Count, "this month: " + r.Data.Name, dataColor},
+	} {
+		n := len(m.counts)
+		pts := make(plotter.XYs, n+1)
+		for b, k := range m.counts {
+			pts[b] = plotter.XY{X: float64(b) * c.width, Y: 100 * float64(k) / float64(m.rides)}
+		}
+		pts[n] = plotter.XY{X: c.hi, Y: pts[n-1].Y}
+		aboveShares[i] = 100 * float64(m.above) / float64(m.rides)
+		line, err := plotter.NewLine(pts)
+		if err != nil {
+			return nil, aboveShares, err
+		}
+		line.StepStyle = plotter.PostStep
+		line.LineStyle = draw.LineStyle{Color: m.color, Width: vg.Points(1.5)}
+		p.Add(line)
+		p.Legend.Add(m.name, line)
+	}
+	legendAbove(p)
+	p.X.Min, p.X.Max, p.Y.Min = 0, c.hi, 0
+	return p, aboveShares, nil
 }

@@ -8,6 +8,10 @@
 // validation does (feature.Keep), with the model it is given: the rides of
 // February 2022 are exactly train.py's validation rows, in the same order,
 // so the RMSE is train.py's 6.101201727016494.
+//
+// The training month is a Reference: what the report needs of it, made from
+// its trips (Summarize) or read from its JSON form (ReadReference), a few
+// KB that a program can carry in place of the month's file.
 package report
 
 import (
@@ -68,7 +72,8 @@ type Report struct {
 
 	Drift Drift `json:"drift"`
 
-	cur, ref rides // the scored rides, for the plots
+	cur   rides      // the month's scored rides, for the plots
+	train *Reference // the training month, for the plots
 }
 
 // Model names the model reported on.
@@ -138,6 +143,10 @@ type Column struct {
 	// Wasserstein is how far the distribution moved, in the column's unit
 	// (the earth mover's distance; a description, not thresholded).
 	Wasserstein float64 `json:"wasserstein"`
+	// WassersteinError bounds how far Wasserstein may be from the exact
+	// distance: 0 when the training month's rides were read, more when
+	// the report had only its statistics (drift.Sketch).
+	WassersteinError float64 `json:"wasserstein_error"`
 	// Edges are the inner bin edges (the training month's deciles, without
 	// repeats); TrainShares and Shares each month's share of rides per bin.
 	Edges       []float64 `json:"edges"`
@@ -188,20 +197,22 @@ var Bands = []float64{0, 1, 2, 3, 5, 10, 20}
 // movedMost is how many pickup zones the report lists.
 const movedMost = 10
 
-// Build scores both months with the model and computes the report.
-func Build(cfg Config, data, train Month) (*Report, error) {
+// Build scores the month with the model and computes the report, comparing
+// it with the training month (Summarize, ReadReference).
+func Build(cfg Config, data Month, train *Reference) (*Report, error) {
 	if cfg.Model.Predict == nil {
 		return nil, errors.New("report: the model has no Predict function")
 	}
-	r := &Report{Model: Model{cfg.Model.Name, cfg.Model.Version}}
+	if cfg.Columns == nil && train.keys == nil {
+		return nil, errors.New("report: the model's columns are needed: the training month's statistics do not hold its PU_DO keys")
+	}
+	r := &Report{Model: Model{cfg.Model.Name, cfg.Model.Version}, train: train, Train: train.Source}
 	r.cur, r.Data = score(cfg.Model, data)
-	r.ref, r.Train = score(cfg.Model, train)
 	for _, m := range []struct {
-		s     Source
-		what  string
-		rides rides
-	}{{r.Data, "month", r.cur}, {r.Train, "training month", r.ref}} {
-		if len(m.rides.actual) == 0 {
+		s    Source
+		what string
+	}{{r.Data, "month"}, {r.Train, "training month"}} {
+		if m.s.Rides == 0 {
 			return nil, fmt.Errorf("report: the %s %s has no trip with a duration of %g to %g minutes and valid features (%s trips read%s)",
 				m.what, m.s.Name, feature.MinDuration, feature.MaxDuration, thousands(m.s.Trips), excluded(m.s))
 		}
@@ -221,9 +232,9 @@ func Build(cfg Config, data, train Month) (*Report, error) {
 	r.Drift = Drift{
 		Moderate:    drift.Moderate,
 		Significant: drift.Significant,
-		UnseenPUDO:  unseen(cfg.Columns, r.cur, r.ref),
-		Columns:     columns(r.cur, r.ref),
-		PickupZones: pickupZones(r.cur, r.ref),
+		UnseenPUDO:  unseen(cfg.Columns, r.cur, train),
+		Columns:     columns(r.cur, train),
+		PickupZones: pickupZones(r.cur, train),
 	}
 	return r, nil
 }
@@ -315,16 +326,12 @@ func band(d float64) string {
 	return bandNames[max(i, 0)]
 }
 
-func unseen(cols feature.Columns, cur, ref rides) Unseen {
+func unseen(cols feature.Columns, cur rides, train *Reference) Unseen {
 	u := Unseen{Vocabulary: "model"}
 	seen := cols.Categories().Seen
 	if cols == nil {
 		u.Vocabulary = "training month"
-		keys := make(map[feature.Key]bool)
-		for _, k := range ref.key {
-			keys[k] = true
-		}
-		seen = func(k feature.Key) bool { return keys[k] }
+		seen = func(k feature.Key) bool { return train.keys[k] }
 	}
 	distinct := make(map[feature.Key]bool)
 	for _, k := range cur.key {
@@ -338,33 +345,20 @@ func unseen(cols feature.Columns, cur, ref rides) Unseen {
 	return u
 }
 
-func columns(cur, ref rides) []Column {
+func columns(cur rides, train *Reference) []Column {
 	var cs []Column
-	for _, c := range []struct {
-		name     string
-		cur, ref []float64
-	}{
-		{"trip_distance", cur.distance, ref.distance},
-		{"prediction", cur.predicted, ref.predicted},
-		{"duration", cur.actual, ref.actual},
-	} {
-		d := drift.NumericDrift(c.ref, c.cur)
-		cs = append(cs, Column{Name: c.name, TrainMean: metrics.Mean(c.ref), Mean: metrics.Mean(c.cur),
-			PSI: d.PSI, Drift: drift.Level(d.PSI), Wasserstein: d.Wasserstein,
+	for i, c := range numeric {
+		ref, values := train.Columns[i], c.values(cur)
+		d := ref.Drift.Compare(values)
+		cs = append(cs, Column{Name: c.name, TrainMean: ref.Mean, Mean: metrics.Mean(values),
+			PSI: d.PSI, Drift: drift.Level(d.PSI), Wasserstein: d.Wasserstein, WassersteinError: d.WassersteinError,
 			Edges: d.Edges, TrainShares: d.Reference, Shares: d.Current})
 	}
 	return cs
 }
 
-func pickupZones(cur, ref rides) Zones {
-	pu := func(r rides) []int64 {
-		ids := make([]int64, len(r.key))
-		for i, k := range r.key {
-			ids[i] = int64(k.PU)
-		}
-		return ids
-	}
-	c := drift.CategoricalDrift(pu(ref), pu(cur))
+func pickupZones(cur rides, train *Reference) Zones {
+	c := drift.CompareCounts(train.PickupZones, drift.Counts(pickups(cur)))
 	z := Zones{PSI: c.PSI, Drift: drift.Level(c.PSI)}
 	for _, s := range c.Shares[:min(movedMost, len(c.Shares))] {
 		zone := zones.Lookup(s.Key)

@@ -4,18 +4,24 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	stdhtml "html"
 	"image/png"
 	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/recorder"
 
 	"github.com/rideduration/rideduration/feature"
 	"github.com/rideduration/rideduration/internal/golden"
@@ -59,7 +65,7 @@ func TestFebruaryRMSEIsTrainPys(t *testing.T) {
 		}
 		return 10 // a January ride: not in the golden file
 	}}
-	r, err := Build(Config{Model: m}, readMonth(t, "green_tripdata_2022-02"), readMonth(t, "green_tripdata_2022-01"))
+	r, err := Build(Config{Model: m}, readMonth(t, "green_tripdata_2022-02"), Summarize(m, readMonth(t, "green_tripdata_2022-01")))
 	require.NoError(t, err)
 
 	require.Len(t, r.cur.key, len(rows))
@@ -103,7 +109,7 @@ func TestBuild(t *testing.T) {
 	train := month("jan",
 		trip(74, 75, 0.7, 0, 7), trip(1, 1, 20, 0, 45), trip(999, 74, 3, 0, 15), trip(74, 75, 1.1, 0, 30),
 	)
-	r, err := Build(Config{Model: tiny}, data, train)
+	r, err := Build(Config{Model: tiny}, data, Summarize(tiny, train))
 	require.NoError(t, err)
 
 	assert.Equal(t, Model{"tiny", "v1"}, r.Model)
@@ -136,7 +142,7 @@ func TestBuild(t *testing.T) {
 	assert.Equal(t, Unseen{Vocabulary: "training month", Rides: 1, Share: 0.2, Keys: 1}, r.Drift.UnseenPUDO)
 	vocab, err := feature.NewColumns([]string{"PU_DO=74_75", "trip_distance"})
 	require.NoError(t, err)
-	r2, err := Build(Config{Model: tiny, Columns: vocab}, data, train)
+	r2, err := Build(Config{Model: tiny, Columns: vocab}, data, Summarize(tiny, train))
 	require.NoError(t, err)
 	assert.Equal(t, Unseen{Vocabulary: "model", Rides: 3, Share: 0.6, Keys: 3}, r2.Drift.UnseenPUDO)
 
@@ -156,11 +162,11 @@ func TestBuild(t *testing.T) {
 func TestBuildErrors(t *testing.T) {
 	good := month("jan", trip(74, 75, 1, 0, 10))
 	short := month("feb", trip(74, 75, 1, 0, 0.2))
-	_, err := Build(Config{Model: tiny}, short, good)
+	_, err := Build(Config{Model: tiny}, short, Summarize(tiny, good))
 	assert.EqualError(t, err, "report: the month feb has no trip with a duration of 1 to 60 minutes and valid features (1 trips read; excluded: 1 duration_outside_1_60)")
-	_, err = Build(Config{Model: tiny}, good, Month{Name: "dec"})
+	_, err = Build(Config{Model: tiny}, good, Summarize(tiny, Month{Name: "dec"}))
 	assert.ErrorContains(t, err, "the training month dec has no trip")
-	_, err = Build(Config{}, good, good)
+	_, err = Build(Config{}, good, Summarize(tiny, good))
 	assert.Error(t, err)
 }
 
@@ -174,7 +180,7 @@ func TestWrite(t *testing.T) {
 		data.Trips.AppendTrip(trip(int64(i%9+1), int64(i%7+1), d, i%20, 2+3*d+float64(i%5)))
 		train.Trips.AppendTrip(trip(int64(i%8+1), int64(i%7+1), d*0.9, i%20, 2+3*d))
 	}
-	r, err := Build(Config{Model: tiny}, data, train)
+	r, err := Build(Config{Model: tiny}, data, Summarize(tiny, train))
 	require.NoError(t, err)
 	dir := filepath.Join(t.TempDir(), "out")
 	require.NoError(t, r.Write(dir))
@@ -218,7 +224,7 @@ func TestWrite(t *testing.T) {
 // R² of a single ride is undefined: null in metrics.json, n/a on the page.
 func TestOneRide(t *testing.T) {
 	one := month("one", trip(74, 75, 1, 0, 10))
-	r, err := Build(Config{Model: tiny}, one, one)
+	r, err := Build(Config{Model: tiny}, one, Summarize(tiny, one))
 	require.NoError(t, err)
 	b, err := json.Marshal(r)
 	require.NoError(t, err)
@@ -231,5 +237,109 @@ func TestOneRide(t *testing.T) {
 func TestThousands(t *testing.T) {
 	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 66097: "66,097", 1234567: "1,234,567", -4500: "-4,500"} {
 		assert.Equal(t, want, thousands(n))
+	}
+}
+
+// record draws a figure's plot as encode does, into a recorder, and returns
+// the canvas the plot was drawn in.
+func record(p *plot.Plot) (*recorder.Canvas, draw.Canvas) {
+	rec := &recorder.Canvas{}
+	c := draw.Canvas{Canvas: rec, Rectangle: vg.Rectangle{Max: vg.Point{X: plotWidth, Y: plotHeight}}}
+	return rec, layout(c, part{p, plotWidth})[0]
+}
+
+// texts are the strings drawn.
+func texts(rec *recorder.Canvas) []string {
+	var ss []string
+	for _, a := range rec.Actions {
+		if fs, ok := a.(*recorder.FillString); ok {
+			ss = append(ss, fs.String)
+		}
+	}
+	return ss
+}
+
+// sameTrips is n identical 5-minute rides that tiny predicts exactly.
+func sameTrips(name string, n int) Month {
+	m := Month{Name: name}
+	for range n {
+		m.Trips.AppendTrip(trip(74, 75, 1, 0, 5))
+	}
+	return m
+}
+
+// Tick labels are whole numbers when the ticks are whole: 5,500 rides of
+// the same error make gonum's ticks 0, 2500 and 5000, which it writes
+// with two decimals.
+func TestResidualTicksAreWhole(t *testing.T) {
+	data := sameTrips("feb", 5500)
+	r, err := Build(Config{Model: tiny}, data, Summarize(tiny, data))
+	require.NoError(t, err)
+	p, _, err := r.residualPlot()
+	require.NoError(t, err)
+	rec, _ := record(p)
+	drawn := texts(rec)
+	for _, label := range []string{"0", "2500", "5000", "-30", "30"} {
+		assert.Contains(t, drawn, label)
+	}
+	for _, s := range drawn {
+		assert.NotRegexp(t, `^-?[0-9]+\.0+$`, s, "a whole tick written with decimals")
+	}
+
+	labels := func(ts []plot.Tick) (ls []string) {
+		for _, t := range ts {
+			if t.Label != "" {
+				ls = append(ls, t.Label)
+			}
+		}
+		return ls
+	}
+	assert.Equal(t, []string{"0.00", "2500.00", "5000.00"}, labels(plot.DefaultTicks{}.Ticks(0, 5500)), "gonum's labels")
+	assert.Equal(t, []string{"0", "2500", "5000", "7500"}, labels(wholeTicks{}.Ticks(0, 7500)))
+	assert.Equal(t, []string{"-2.50", "0.00", "2.50"}, labels(wholeTicks{}.Ticks(-2.5, 2.5)), "not every tick whole: gonum's labels")
+}
+
+// A legend has a band of its own above the data, so that it covers none
+// (the predicted durations' spike ran under it), and its lines end inside
+// the image, not at its edge.
+func TestLegendLayout(t *testing.T) {
+	data, train := readMonth(t, "green_tripdata_2022-02"), readMonth(t, "green_tripdata_2022-01")
+	r, err := Build(Config{Model: tiny}, data, Summarize(tiny, train))
+	require.NoError(t, err)
+	day, _, _, err := r.dayPlot()
+	require.NoError(t, err)
+	plots := map[string]*plot.Plot{"day": day}
+	entries := map[string][]string{"day": {"day", fmt.Sprintf("month: %.3f", r.RMSE)}}
+	for _, c := range numeric {
+		p, _, err := r.distributionPlot(c.name, c.name, column(c.name))
+		require.NoError(t, err)
+		plots[c.name] = p
+		entries[c.name] = []string{"training: green_tripdata_2022-01", "this month: green_tripdata_2022-02"}
+	}
+	for name, p := range plots {
+		rec, c := record(p)
+		top := p.DataCanvas(c).Max.Y
+		var found []string
+		thumbs := 0
+		for _, a := range rec.Actions {
+			switch a := a.(type) {
+			case *recorder.FillString:
+				if slices.Contains(entries[name], a.String) {
+					found = append(found, a.String)
+					assert.GreaterOrEqual(t, a.Point.Y, top, "%s: %q is over the data", name, a.String)
+				}
+			case *recorder.Stroke:
+				lowest, right := a.Path[0].Pos.Y, a.Path[0].Pos.X
+				for _, pc := range a.Path {
+					lowest, right = min(lowest, pc.Pos.Y), max(right, pc.Pos.X)
+				}
+				if lowest > top { // above the data: a legend's line
+					thumbs++
+					assert.LessOrEqual(t, right, plotWidth-vg.Points(4), "%s: a legend's line ends at the image's edge", name)
+				}
+			}
+		}
+		assert.ElementsMatch(t, entries[name], found, name)
+		assert.Positive(t, thumbs, name)
 	}
 }

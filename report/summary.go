@@ -15,7 +15,7 @@ func (r *Report) Summary(w io.Writer) error {
 	u := r.Drift.UnseenPUDO
 	fmt.Fprintf(&b, "  %-14s %.2f%% of rides (%s rides, %s keys not in the %s's vocabulary)\n", "unseen PU_DO", 100*u.Share, thousands(u.Rides), thousands(u.Keys), u.Vocabulary)
 	for _, c := range r.Drift.Columns {
-		fmt.Fprintf(&b, "  %-14s PSI %.3f  %-11s  (mean %.3f → %.3f; moved by %.3f)\n", c.Name, c.PSI, verdict(c.Drift), c.TrainMean, c.Mean, c.Wasserstein)
+		fmt.Fprintf(&b, "  %-14s PSI %.3f  %-11s  (mean %.3f → %.3f; moved by %s)\n", c.Name, c.PSI, verdict(c.Drift), c.TrainMean, c.Mean, c.Moved())
 	}
 	z := r.Drift.PickupZones
 	fmt.Fprintf(&b, "  %-14s PSI %.3f  %-11s  (a bin per pickup zone)\n", "PULocationID", z.PSI, verdict(z.Drift))
@@ -28,6 +28,27 @@ func (r *Report) Summary(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// Moved is the Wasserstein distance as the summary and the page show it,
+// "0.727", with its error bound when it has one: "0.727 ± 0.008".
+func (c Column) Moved() string {
+	s := fmt.Sprintf("%.3f", c.Wasserstein)
+	if c.WassersteinError > 0 {
+		s += fmt.Sprintf(" ± %.3f", c.WassersteinError)
+	}
+	return s
+}
+
+// Sketched tells whether the Wasserstein distances were computed from a
+// sketch of the training month (drift.Sketch): they have an error bound.
+func (d Drift) Sketched() bool {
+	for _, c := range d.Columns {
+		if c.WassersteinError > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // verdict is a drift level for the terminal: "no drift", "MODERATE", "SIGNIFICANT".

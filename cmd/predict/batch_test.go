@@ -231,22 +231,165 @@ func TestBackfillBadTrips(t *testing.T) {
 
 func TestBackfillUsage(t *testing.T) {
 	dir := t.TempDir()
-	for _, args := range [][]string{
-		{"backfill", february}, {"backfill", "-o", filepath.Join(dir, "x.parquet")},
-		{"backfill", "-o", filepath.Join(dir, "x.json"), february},
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"backfill", february}, "predict backfill: -o is required"},
+		{[]string{"backfill", "-o", filepath.Join(dir, "x.parquet")}, "predict backfill: no FILE.parquet"},
+		{[]string{"backfill", "-o", filepath.Join(dir, "x.json"), "typo.parquet"},
+			"predict backfill: -o " + filepath.Join(dir, "x.json") + ": the output's extension must be .parquet or .csv\nusage: "},
 	} {
-		code, out, errs := predict(t, "", args...)
-		assert.Equal(t, 2, code, "%v", args)
-		assert.NotEmpty(t, errs, "%v", args)
-		assert.Empty(t, out, "%v", args)
+		code, out, errs := predict(t, "", c.args...)
+		assert.Equal(t, 2, code, "%v", c.args)
+		assert.True(t, strings.HasPrefix(errs, c.msg), "%v: %s", c.args, errs)
+		assert.Empty(t, out, "%v", c.args)
 	}
-	code, _, errs := predict(t, "", "backfill", "-o", filepath.Join(dir, "x.csv"), filepath.Join(dir, "missing.parquet"))
-	assert.Equal(t, 1, code)
-	assert.Contains(t, errs, "missing.parquet: no such file or directory")
-
-	code, _, errs = predict(t, "", "replay", february)
+	code, _, errs := predict(t, "", "backfill", "february")
 	assert.Equal(t, 2, code)
-	assert.Contains(t, errs, "usage: predict replay -stream STREAM")
+	assert.Equal(t, "predict backfill: -o is required: the file to write the predictions to (.parquet or .csv)\n"+
+		"usage: predict backfill -o OUT", errs[:strings.Index(errs, " [-errors")], "the reason, then the usage")
+	assert.NoFileExists(t, filepath.Join(dir, "x.parquet"))
+	assert.NoFileExists(t, filepath.Join(dir, "x.json"))
+}
+
+// A backfill writes nothing before it has checked its inputs: a missing
+// file, one that is not parquet and one without the TLC's columns each
+// leave the output as it was, and no summary line is printed.
+func TestBackfillChecksInputsFirst(t *testing.T) {
+	dir := t.TempDir()
+	keep := filepath.Join(dir, "keep.csv")
+	require.NoError(t, os.WriteFile(keep, []byte("the last run's predictions\n"), 0o644))
+	notParquet := filepath.Join(dir, "rides.parquet")
+	require.NoError(t, os.WriteFile(notParquet, []byte("PULocationID,DOLocationID\n1,2\n"), 0o644))
+	noColumns := filepath.Join(dir, "zones.parquet")
+	require.NoError(t, parquet.WriteFile(noColumns, []struct{ LocationID int64 }{{1}}))
+	typo := filepath.Join(dir, "typo.parquet")
+	for _, c := range []struct{ input, msg string }{
+		{typo, "predict backfill: open " + typo + ": no such file or directory\n"},
+		{notParquet, "predict backfill: " + notParquet + ": not a parquet file: "},
+		{noColumns, "predict backfill: " + noColumns + ": no column lpep_pickup_datetime: not a TLC green taxi trip file\n"},
+	} {
+		code, out, errs := predict(t, "", "backfill", "-o", keep, "-errors", filepath.Join(dir, "bad.csv"), february, c.input)
+		assert.Equal(t, 1, code, c.input)
+		assert.Empty(t, out)
+		assert.True(t, strings.HasPrefix(errs, c.msg), "%s: %s", c.input, errs)
+		assert.Equal(t, 1, strings.Count(errs, "\n"), "the error only, no summary: %s", errs)
+		got, err := os.ReadFile(keep)
+		require.NoError(t, err)
+		assert.Equal(t, "the last run's predictions\n", string(got), c.input)
+	}
+	assert.NoFileExists(t, filepath.Join(dir, "bad.csv"))
+}
+
+// An output that is also an input, by its path or through a link, or
+// two outputs that are one file, are refused before anything is written.
+func TestBackfillRefusesToOverwriteInput(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "feb.parquet")
+	data, err := os.ReadFile(february)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(in, data, 0o644))
+	link := filepath.Join(dir, "link.parquet")
+	require.NoError(t, os.Symlink(in, link))
+	out := filepath.Join(dir, "out.csv")
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"-o", in, in}, "predict backfill: -o " + in + " is also an input: write to another file\n"},
+		{[]string{"-o", link, in}, "predict backfill: -o " + link + " is also an input"},
+		{[]string{"-o", out, "-errors", in, february, in}, "predict backfill: -errors " + in + " is also an input"},
+		{[]string{"-o", out, "-errors", out, in}, "predict backfill: -o and -errors name the same file, " + out + ": give each its own\n"},
+	} {
+		code, stdout, errs := predict(t, "", append([]string{"backfill"}, c.args...)...)
+		assert.Equal(t, 2, code, "%v", c.args)
+		assert.Empty(t, stdout)
+		assert.True(t, strings.HasPrefix(errs, c.msg), "%v: %s", c.args, errs)
+		assert.Contains(t, errs, "usage: predict backfill")
+		got, err := os.ReadFile(in)
+		require.NoError(t, err)
+		require.Equal(t, data, got, "%v: the input is intact", c.args)
+		assert.NoFileExists(t, out)
+	}
+}
+
+// An interrupted backfill (Ctrl-C cancels the context) leaves its outputs
+// as they were, nothing beside them, and prints no summary.
+func TestBackfillInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	out, bad := filepath.Join(dir, "feb.parquet"), filepath.Join(dir, "bad.csv")
+	require.NoError(t, os.WriteFile(out, []byte("the last run's predictions"), 0o644))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"backfill", "-o", out, "-errors", bad, february}, strings.NewReader(""), &stdout, &stderr)
+	assert.Equal(t, 1, code)
+	assert.Empty(t, stdout.String())
+	assert.Equal(t, "predict backfill: interrupted: "+out+" and "+bad+" left as they were\n", withoutProgress(stderr.String()))
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "no temporary file left")
+	got, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Equal(t, "the last run's predictions", string(got))
+}
+
+// setAWSEnv points the AWS SDK at endpoint for the test.
+func setAWSEnv(t *testing.T, endpoint string) {
+	for _, kv := range testenv.AWSEnv(endpoint) {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	t.Setenv("KINESIS_ENDPOINT_URL", "")
+}
+
+// Each required flag or argument of replay missing, or a negative -rate
+// or -limit, is named before the usage; a replay that fails prints no
+// summary line.
+func TestReplayUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{february}, "predict replay: -stream is required: the Kinesis stream to put the ride events on\nusage: predict replay -stream STREAM"},
+		{[]string{"-stream", "ride_events"}, "predict replay: no FILE.parquet: name the TLC trip files to replay\nusage: "},
+		{[]string{"-stream", "ride_events", "-rate", "-1", february}, "predict replay: -rate -1: want 0 (as fast as the stream takes them) or more rides per second\nusage: "},
+		{[]string{"-stream", "ride_events", "-limit", "-5", february}, "predict replay: -limit -5: want 0 (every trip) or more rides\nusage: "},
+	} {
+		code, out, errs := predict(t, "", append([]string{"replay"}, c.args...)...)
+		assert.Equal(t, 2, code, "%v", c.args)
+		assert.Empty(t, out, "%v", c.args)
+		assert.True(t, strings.HasPrefix(errs, c.msg), "%v: %s", c.args, errs)
+	}
+
+	// No Kinesis is called: the file is missing.
+	setAWSEnv(t, "http://127.0.0.1:1")
+	missing := filepath.Join(t.TempDir(), "typo.parquet")
+	code, out, errs := predict(t, "", "replay", "-stream", "ride_events", missing)
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out)
+	assert.Equal(t, "predict: open "+missing+": no such file or directory\n", withoutProgress(errs), "the error only, no summary")
+}
+
+// A replay that fails after putting rides says how many it put (they stay
+// on the stream), and prints no summary line: 1,000 rides, then a file
+// that cannot be read.
+func TestBatchReplayFailsMidway(t *testing.T) {
+	endpoint := testenv.Moto(t)
+	testenv.CreateStream(t, testenv.Kinesis(t, endpoint), "ride_events", 1)
+	setAWSEnv(t, endpoint)
+	dir := t.TempDir()
+	good, damaged := filepath.Join(dir, "good.parquet"), filepath.Join(dir, "damaged.parquet")
+	testenv.WriteTrips(t, good, 1000)
+	testenv.WriteDamagedTrips(t, damaged)
+	code, out, errs := predict(t, "", "replay", "-stream", "ride_events", good, damaged)
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out)
+	errs = withoutProgress(errs)
+	assert.True(t, strings.HasPrefix(errs, "predict: "+damaged+": row group 0: column "), errs)
+	assert.True(t, strings.HasSuffix(errs, " (1000 rides were put on ride_events before)\n"), errs)
+	assert.Equal(t, 1, strings.Count(errs, "\n"), "the error only, no summary: %s", errs)
 }
 
 // With no Kinesis at the endpoint (moto down, or AWS_ENDPOINT_URL wrong),

@@ -61,6 +61,11 @@ func init() {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := &cli{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
 	cmd := stdinJob
+	if len(args) > 0 && isHelpFlag(args[0]) {
+		// predict -h asks about predict: its commands, not the stdin job's flags.
+		cmd, _ = lookup("help")
+		return c.exec(cmd, nil)
+	}
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		var ok bool
 		if cmd, ok = lookup(args[0]); !ok {
@@ -70,6 +75,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		args = args[1:]
 	}
 	return c.exec(cmd, args)
+}
+
+// isHelpFlag tells whether arg is one of the spellings of -h the flag
+// package accepts.
+func isHelpFlag(arg string) bool {
+	switch arg {
+	case "-h", "--h", "-help", "--help":
+		return true
+	}
+	return false
 }
 
 // lookup finds a subcommand by name.
@@ -100,6 +115,14 @@ func (c *cli) flags(about string) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// usageError says what is wrong with the command line, "predict backfill:
+// -o is required", then shows the usage; it returns the exit status 2.
+func (c *cli) usageError(fs *flag.FlagSet, format string, args ...any) int {
+	fmt.Fprintf(c.stderr, "%s: %s\n", fs.Name(), fmt.Sprintf(format, args...))
+	fs.Usage()
+	return 2
 }
 
 func (c *cli) help(args []string) int {

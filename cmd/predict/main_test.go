@@ -6,6 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +19,7 @@ import (
 
 	"github.com/rideduration/rideduration/generated"
 	"github.com/rideduration/rideduration/internal/golden"
+	"github.com/rideduration/rideduration/internal/testenv"
 	"github.com/rideduration/rideduration/wire"
 )
 
@@ -82,15 +87,13 @@ func TestUsage(t *testing.T) {
 
 	// Each command's usage starts with its synopsis from the commands table,
 	// through help COMMAND as through COMMAND -h; help's own too.
-	for _, cmd := range append([]command{stdinJob}, commands...) {
+	for _, cmd := range commands {
 		usage := "usage: " + strings.Join(strings.Fields("predict "+cmd.name+" "+cmd.args), " ") + "\n\n"
-		if cmd.name != "" {
-			code, out, errs := predict(t, "", "help", cmd.name)
-			assert.Equal(t, 0, code, cmd.name)
-			assert.Empty(t, out, cmd.name)
-			assert.True(t, strings.HasPrefix(errs, usage), "predict help %s:\n%s", cmd.name, errs)
-		}
-		code, out, errs := predict(t, "", strings.Fields(cmd.name+" -h")...)
+		code, out, errs := predict(t, "", "help", cmd.name)
+		assert.Equal(t, 0, code, cmd.name)
+		assert.Empty(t, out, cmd.name)
+		assert.True(t, strings.HasPrefix(errs, usage), "predict help %s:\n%s", cmd.name, errs)
+		code, out, errs = predict(t, "", cmd.name, "-h")
 		assert.Equal(t, 0, code, cmd.name)
 		assert.Empty(t, out, cmd.name)
 		assert.True(t, strings.HasPrefix(errs, usage), "predict %s -h:\n%s", cmd.name, errs)
@@ -101,6 +104,74 @@ func TestUsage(t *testing.T) {
 	code, _, errs = predict(t, "", "stream", "ride_events")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errs, `TEST_RUN="yes"`)
+}
+
+// predict -h asks about predict: it lists the commands, as predict help
+// does, in each spelling the flag package accepts.
+func TestHelpFlag(t *testing.T) {
+	code, help, errs := predict(t, "", "help")
+	require.Equal(t, 0, code, errs)
+	require.Contains(t, help, "\n  backfill ")
+	for _, flag := range []string{"-h", "--help", "-help", "--h"} {
+		code, out, errs := predict(t, "", flag)
+		assert.Equal(t, 0, code, flag)
+		assert.Equal(t, help, out, flag)
+		assert.Empty(t, errs, flag)
+	}
+}
+
+// A usage error names what is missing or wrong on its first line, then
+// shows the command's usage: exit status 2, nothing on stdout.
+func TestUsageNamesTheProblem(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args         []string
+		first, usage string
+	}{
+		{[]string{"backfill", february}, "predict backfill: -o is required: the file to write the predictions to (.parquet or .csv)", "predict backfill"},
+		{[]string{"backfill", "-o", filepath.Join(dir, "x.csv")}, "predict backfill: no FILE.parquet: name the TLC trip files to score", "predict backfill"},
+		{[]string{"replay", february}, "predict replay: -stream is required: the Kinesis stream to put the ride events on", "predict replay"},
+		{[]string{"replay", "-stream", "ride_events"}, "predict replay: no FILE.parquet: name the TLC trip files to replay", "predict replay"},
+		{[]string{"report", february}, "predict report: -o is required: the directory to write the report in", "predict report"},
+		{[]string{"report", "-o", dir}, "predict report: no FILE.parquet: name the month's trip files to report on", "predict report"},
+		{[]string{"extra"}, `predict: unknown command "extra" (predict help lists them)`, ""},
+		{[]string{"help", "nope"}, `predict: unknown command "nope" (predict help lists them)`, ""},
+		{[]string{"-start", "LATEST", "x"}, `predict: unexpected arguments ["x"] (predict help lists the commands)`, ""},
+		{[]string{"-start", "LATEST"}, "predict: [-start] only with a stream (predict stream STREAM)", ""},
+	} {
+		code, out, errs := predict(t, "", c.args...)
+		assert.Equal(t, 2, code, "%v", c.args)
+		assert.Empty(t, out, "%v", c.args)
+		first, rest, _ := strings.Cut(errs, "\n")
+		assert.Equal(t, c.first, first, "%v", c.args)
+		if c.usage != "" {
+			assert.True(t, strings.HasPrefix(rest, "usage: "+c.usage+" "), "%v: then the usage:\n%s", c.args, errs)
+		}
+	}
+}
+
+// make predict runs the stdin job on testdata/rides.jsonl with nothing
+// but prediction events on stdout (make echoes no command there), so that
+// `make predict | jq .` works.
+func TestMainJobThroughMake(t *testing.T) {
+	cmd := exec.Command("make", "GO="+testenv.GoTool(t), "predict")
+	cmd.Dir = testenv.Root(t)
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		// A make running this test would make its own a sub-make.
+		return strings.HasPrefix(kv, "MAKEFLAGS=") || strings.HasPrefix(kv, "MFLAGS=") || strings.HasPrefix(kv, "MAKELEVEL=")
+	})
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, stderr.String())
+	rides, err := os.ReadFile(filepath.Join(testenv.Root(t), "testdata", "rides.jsonl"))
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	assert.Len(t, lines, strings.Count(string(rides), "\n"), "one event per ride")
+	for i, line := range lines {
+		var p wire.PredictionEvent
+		require.NoError(t, json.Unmarshal([]byte(line), &p), "stdout line %d is not a prediction event: %q", i+1, line)
+	}
 }
 
 // The stdin job reads RUN_ID and nothing else of the function's

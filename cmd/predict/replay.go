@@ -28,9 +28,15 @@ func (c *cli) replay(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return usageStatus(err)
 	}
-	if *stream == "" || fs.NArg() == 0 || *ridesPerSec < 0 || *limit < 0 {
-		fs.Usage()
-		return 2
+	switch {
+	case *stream == "":
+		return c.usageError(fs, "-stream is required: the Kinesis stream to put the ride events on")
+	case fs.NArg() == 0:
+		return c.usageError(fs, "no FILE.parquet: name the TLC trip files to replay")
+	case *ridesPerSec < 0:
+		return c.usageError(fs, "-rate %v: want 0 (as fast as the stream takes them) or more rides per second", *ridesPerSec)
+	case *limit < 0:
+		return c.usageError(fs, "-limit %d: want 0 (every trip) or more rides", *limit)
 	}
 	client, err := putrecords.NewClient(c.ctx)
 	if err != nil {
@@ -44,18 +50,22 @@ func (c *cli) replay(args []string) int {
 	sum, err := r.Run(c.ctx, fs.Args()...)
 	meter.Done()
 	var unreachable *putrecords.UnreachableError
-	if errors.As(err, &unreachable) {
+	switch {
+	case errors.As(err, &unreachable):
 		fmt.Fprintf(c.stderr, "predict replay: %v; %d rides put on %s\n", unreachable, sum.Rides, *stream)
 		fmt.Fprintf(c.stderr, "predict replay: start it, or set AWS_ENDPOINT_URL to the Kinesis to use (e.g. http://localhost:4566)\n")
+		return 1
+	case err != nil:
+		if sum.Rides > 0 {
+			// Rides put stay on the stream: say how many.
+			err = fmt.Errorf("%w (%d rides were put on %s before)", err, sum.Rides, *stream)
+		}
+		fmt.Fprintf(c.stderr, "predict: %v\n", err)
 		return 1
 	}
 	secs := time.Since(start).Seconds()
 	printBad(c, "replay", "skipped", sum.Skipped)
 	fmt.Fprintf(c.stderr, "replay: %d rides put on %s, %d resends, %d failed, %d calls, %.1f s, %.0f rides/s\n",
 		sum.Rides, *stream, sum.Resent, sum.Failed, sum.Calls, secs, float64(sum.Rides)/secs)
-	if err != nil {
-		fmt.Fprintf(c.stderr, "predict: %v\n", err)
-		return 1
-	}
 	return 0
 }

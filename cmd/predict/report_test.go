@@ -31,6 +31,26 @@ import (
 // writes the README's screenshot of the report's page.
 var screenshot = flag.String("screenshot", "", "write the report page's screenshot (downscaled) to this file")
 
+var update = flag.Bool("update", false, "rewrite training_month.json (go generate ./cmd/predict)")
+
+// TestTrainingMonth summarises the training month with the compiled model
+// and fails if training_month.json, compiled into predict, differs: the
+// file is what they give, nothing edited by hand, and belongs to the
+// model compiled in (a new model predicts other durations).
+func TestTrainingMonth(t *testing.T) {
+	jan, err := readMonth([]string{filepath.Join("..", "..", trainingMonthFile)}, func() {})
+	require.NoError(t, err)
+	got, err := report.Summarize(compiled.Model(), jan).JSON()
+	require.NoError(t, err)
+	if *update {
+		require.NoError(t, os.WriteFile("training_month.json", got, 0o644))
+		return
+	}
+	assert.Equal(t, string(got), string(trainingMonth),
+		"training_month.json is not what the compiled model and %s give: go generate ./cmd/predict", trainingMonthFile)
+	assert.Less(t, len(trainingMonth), 16<<10, "small: a few KB in the binary")
+}
+
 // trainRMSE is what train.py prints for the February rides: the report, with
 // the same rides and the same predictions, must print it to the bit.
 const trainRMSE = 6.101201727016494
@@ -47,7 +67,8 @@ func TestReport(t *testing.T) {
 	assert.Contains(t, out, "green_tripdata_2022-02: 66,097 rides scored of 69,399 trips; excluded: 3,302 duration_outside_1_60\n")
 	assert.Contains(t, out, "  RMSE 6.101 (6.101201727016494)  MAE ")
 	assert.Contains(t, out, "drift against green_tripdata_2022-01 (59,603 rides)")
-	assert.Contains(t, errs, "report: 69399 + 62495 trips read, 66097 + 59603 rides scored, ", "the default -train")
+	assert.Contains(t, errs, "report: 69399 trips read, 66097 rides scored (green_tripdata_2022-01: its statistics, compiled in), ",
+		"the training month compiled in, without -train")
 
 	var m struct {
 		Count     int     `json:"count"`
@@ -81,14 +102,75 @@ func TestReport(t *testing.T) {
 	}
 }
 
+// predict report needs no file but the month's: from any directory, it
+// compares it with the training month compiled in; -train still names
+// another.
+func TestReportFromAnyDirectory(t *testing.T) {
+	feb, err := filepath.Abs("../../testdata/green_tripdata_2022-02.parquet")
+	require.NoError(t, err)
+	jan, err := filepath.Abs("../../testdata/green_tripdata_2022-01.parquet")
+	require.NoError(t, err)
+	t.Chdir(t.TempDir())
+	code, out, errs := predict(t, "", "report", "-o", "report", feb)
+	require.Equal(t, 0, code, errs)
+	assert.Contains(t, out, "drift against green_tripdata_2022-01 (59,603 rides)")
+	assert.Contains(t, out, "  duration       PSI 0.006  no drift     (mean 14.093 → 14.820; moved by 0.727 ± 0.008)\n")
+	assert.FileExists(t, filepath.Join("report", "index.html"))
+
+	code, out, errs = predict(t, "", "report", "-o", "report", "-train", jan, feb)
+	require.Equal(t, 0, code, errs)
+	assert.Contains(t, errs, "report: 69399 + 62495 trips read, 66097 + 59603 rides scored, ")
+	assert.Contains(t, out, "  duration       PSI 0.006  no drift     (mean 14.093 → 14.820; moved by 0.727)\n")
+}
+
+// The report against the training month compiled in is the report against
+// the month's file: every figure the same to the bit, but the Wasserstein
+// distances, each within the error bound it carries.
+func TestReportCompiledTrainingMonth(t *testing.T) {
+	quiet := func() {}
+	feb, err := readMonth([]string{"../../testdata/green_tripdata_2022-02.parquet"}, quiet)
+	require.NoError(t, err)
+	jan, err := readMonth([]string{"../../testdata/green_tripdata_2022-01.parquet"}, quiet)
+	require.NoError(t, err)
+	cfg := report.Config{Model: compiled.Model(), Columns: compiled.Columns()}
+	fromFile, err := report.Build(cfg, feb, report.Summarize(cfg.Model, jan))
+	require.NoError(t, err)
+	ref, err := report.ReadReference(trainingMonth)
+	require.NoError(t, err)
+	compiledIn, err := report.Build(cfg, feb, ref)
+	require.NoError(t, err)
+
+	require.Len(t, compiledIn.Drift.Columns, len(fromFile.Drift.Columns))
+	for i := range fromFile.Drift.Columns {
+		exact, sketched := &fromFile.Drift.Columns[i], &compiledIn.Drift.Columns[i]
+		assert.Zero(t, exact.WassersteinError, exact.Name)
+		assert.Positive(t, sketched.WassersteinError, exact.Name)
+		assert.Less(t, sketched.WassersteinError, 0.02, "%s: within 0.02 of its unit", exact.Name)
+		assert.LessOrEqual(t, math.Abs(sketched.Wasserstein-exact.Wasserstein), sketched.WassersteinError, exact.Name)
+		t.Logf("%s: moved by %v, %v from the sketch (error bound %v)", exact.Name, exact.Wasserstein, sketched.Wasserstein, sketched.WassersteinError)
+		exact.Wasserstein, sketched.Wasserstein, sketched.WassersteinError = 0, 0, 0
+	}
+	want, err := json.Marshal(fromFile)
+	require.NoError(t, err)
+	got, err := json.Marshal(compiledIn)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(want), string(got))
+	wantPage, err := fromFile.Page()
+	require.NoError(t, err)
+	gotPage, err := compiledIn.Page()
+	require.NoError(t, err)
+	assert.Equal(t, wantPage, gotPage, "the same page, plots and all")
+}
+
 // The compiled model's vocabulary is January's keys (DictVectorizer was fit
 // on them): with or without it, the report finds the same unseen rides.
 func TestReportVocabularyIsTrainingMonths(t *testing.T) {
 	quiet := func() {}
 	feb, err := readMonth([]string{"../../testdata/green_tripdata_2022-02.parquet"}, quiet)
 	require.NoError(t, err)
-	jan, err := readMonth([]string{"../../testdata/green_tripdata_2022-01.parquet"}, quiet)
+	janMonth, err := readMonth([]string{"../../testdata/green_tripdata_2022-01.parquet"}, quiet)
 	require.NoError(t, err)
+	jan := report.Summarize(compiled.Model(), janMonth)
 	withModels, err := report.Build(report.Config{Model: compiled.Model(), Columns: compiled.Columns()}, feb, jan)
 	require.NoError(t, err)
 	withJanuarys, err := report.Build(report.Config{Model: compiled.Model()}, feb, jan)
@@ -114,6 +196,12 @@ func TestReportProgress(t *testing.T) {
 	_, err := buildReport(&s, []string{feb, feb}, "../../testdata/green_tripdata_2022-01.parquet", t.TempDir())
 	require.NoError(t, err)
 	assert.Equal(t, steps{"0/5", "1/5", "2/5", "3/5", "4/5", "5/5"}, s)
+
+	// The training month compiled in is not read: one step fewer.
+	s = nil
+	_, err = buildReport(&s, []string{feb, feb}, "", t.TempDir())
+	require.NoError(t, err)
+	assert.Equal(t, steps{"0/4", "1/4", "2/4", "3/4", "4/4"}, s)
 }
 
 func TestReportErrors(t *testing.T) {
@@ -126,8 +214,8 @@ func TestReportErrors(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{[]string{"report", feb}, 2, "usage: predict report -o DIR"},
-		{[]string{"report", "-o", dir}, 2, "usage: predict report -o DIR"},
+		{[]string{"report", feb}, 2, "predict report: -o is required: the directory to write the report in\nusage: predict report -o DIR"},
+		{[]string{"report", "-o", dir}, 2, "predict report: no FILE.parquet: name the month's trip files to report on\nusage: predict report -o DIR"},
 		{[]string{"report", "-o", dir, "nope.parquet"}, 1, "predict report: open nope.parquet: no such file or directory"},
 		{[]string{"report", "-o", dir, notParquet}, 1, "predict report: " + notParquet + ": "},
 		{[]string{"report", "-o", dir, "-train", "nope.parquet", feb}, 1, "predict report: -train: open nope.parquet: "},
