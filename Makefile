@@ -92,8 +92,8 @@ train: prep ## fit the forest (Debian python3-sklearn), print the RMSE, export i
 	$(PYTHON) training/train.py --train build/train.csv --valid build/valid.csv --train-source $(TRAIN_PQ) \
 	  --export $(EXPORT) --golden $(GOLDEN) --pickle build/model.pkl
 
-generate: ## regenerate generated/ from the export (go generate)
-	$(GO) generate ./generated
+generate: ## regenerate generated/ from the export, and the training month's statistics predict report compiles in (go generate)
+	$(GO) generate ./generated ./cmd/predict
 
 test: deps ## install what the tests need, then run every test, and the golden tests on arm64 (what .ci/run runs)
 	$(GO) test -timeout 30m ./...
@@ -305,7 +305,7 @@ ACTIONLINT_MODULE       = github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 # $(call model-step,N/4 NAME,what a failure leaves,command)
 model-step = { $(3); } || { echo "make model: step $(1) failed (RUN_ID=$(RUN)): $(2)" >&2; exit 1; }
 MODEL_KEPT    = nothing was changed
-MODEL_CHANGED = testdata/ and generated/ hold the new model: git checkout -- testdata generated restores the committed one
+MODEL_CHANGED = testdata/, generated/ and cmd/predict/training_month.json hold the new model: git checkout -- testdata generated cmd/predict/training_month.json restores the committed one
 
 .PHONY: model model-fetch model-export model-generate model-test release deploy-verify lint-workflows
 
@@ -328,8 +328,8 @@ model-export: build/valid.csv
 	  $(if $(ALLOW_SKLEARN_MISMATCH),--allow-sklearn-mismatch) --valid build/valid.csv --export $(EXPORT) --golden $(GOLDEN))
 
 model-generate:
-	@echo "==> model 3/4 generate: go generate ./generated"
-	@$(call model-step,3/4 generate,$(MODEL_CHANGED),$(GO) generate ./generated)
+	@echo "==> model 3/4 generate: go generate ./generated ./cmd/predict (the code; the training month's statistics for predict report)"
+	@$(call model-step,3/4 generate,$(MODEL_CHANGED),$(GO) generate ./generated ./cmd/predict)
 
 model-test:
 	@echo "==> model 4/4 test: golden tests, go test ./generated"

@@ -262,7 +262,7 @@ pickle.dump(p, open(sys.argv[1], "wb"))`, linear)
 		require.Error(t, err)
 		assert.Contains(t, out, "--- FAIL: TestPredictGolden")
 		assert.Contains(t, strings.Split(out, "\n"), "make model: step 4/4 test failed (RUN_ID="+originalRun+"): the generated code does not reproduce the library's predictions: "+
-			"do not release it; testdata/ and generated/ hold the new model: git checkout -- testdata generated restores the committed one")
+			"do not release it; testdata/, generated/ and cmd/predict/training_month.json hold the new model: git checkout -- testdata generated cmd/predict/training_month.json restores the committed one")
 	})
 
 	for f, b := range map[string]string{"../testdata/model.json.zst": "testdata/model.json.zst", "../generated/model.go": "generated/model.go"} {

@@ -134,6 +134,7 @@ func TestUsageNamesTheProblem(t *testing.T) {
 		{[]string{"replay", "-stream", "ride_events"}, "predict replay: no FILE.parquet: name the TLC trip files to replay", "predict replay"},
 		{[]string{"report", february}, "predict report: -o is required: the directory to write the report in", "predict report"},
 		{[]string{"report", "-o", dir}, "predict report: no FILE.parquet: name the month's trip files to report on", "predict report"},
+		{[]string{"stream"}, "predict stream: STREAM is required: the Kinesis stream to read ride events from", "predict stream"},
 		{[]string{"extra"}, `predict: unknown command "extra" (predict help lists them)`, ""},
 		{[]string{"help", "nope"}, `predict: unknown command "nope" (predict help lists them)`, ""},
 		{[]string{"-start", "LATEST", "x"}, `predict: unexpected arguments ["x"] (predict help lists the commands)`, ""},

@@ -73,8 +73,7 @@ func (c *cli) stream(args []string) int {
 		return usageStatus(err)
 	}
 	if fs.NArg() != 1 {
-		fs.Usage()
-		return 2
+		return c.usageError(fs, "STREAM is required: the Kinesis stream to read ride events from")
 	}
 	return c.mapStream(fs.Arg(0), opts)
 }
