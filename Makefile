@@ -9,13 +9,14 @@ PYTHON  ?= /usr/bin/python3
 # A variable set on the command line or in the environment is taken as written, never expanded
 # by make ("$(shell …)" in it is text, not a command), and checked before any recipe's shell sees
 # it: names, numbers, paths and URIs only (letters, digits and . _ - / : @ = + ,), one word
-# (DEPLOY_PARAMS: a list). RUN_ID, as make model and the deployment use it (RUN), is an MLflow run
+# (DEPLOY_PARAMS, RELEASE_PARAMS: lists). RUN_ID, as make model and the deployment use it (RUN), is an MLflow run
 # id, 32 hex digits: on the command line it must be one; in the environment, where it may be the
 # function's own RUN_ID (Test123), make leaves it to the programs it runs.
 USER_VARS = RUN_ID MODEL_URI PREPROCESSOR_URI MODEL_DIR MLFLOW_ARTIFACTS ALLOW_SKLEARN_MISMATCH TRAIN VALID \
   TLC_URL STACK_NAME ARCH ECR_REPO ECR_REGISTRY IMAGE IMAGE_TAG ARTIFACT_BUCKET AWS_REGION AWS_ACCOUNT_ID \
   SHARD_COUNT BATCH_SIZE PARALLELIZATION_FACTOR STARTING_POSITION DEPLOY_PARAMS MOTO_PORT RIE_PORT \
-  BACKFILL_OUT REPORT_DIR REPLAY_LIMIT REPLAY_RATE SOAK_RIDES CFN_ROLE_ARN
+  BACKFILL_OUT REPORT_DIR REPLAY_LIMIT REPLAY_RATE SOAK_RIDES CFN_ROLE_ARN RESERVED_CONCURRENCY \
+  PERMISSIONS_BOUNDARY_ARN RELEASE_STACK_NAME GITHUB_REPOSITORY GITHUB_OIDC_PROVIDER_ARN RELEASE_PARAMS
 comma := ,
 SAFE_CHARS = a b c d e f g h i j k l m n o p q r s t u v w x y z A B C D E F G H I J K L M N O P Q R S T U V \
   W X Y Z 0 1 2 3 4 5 6 7 8 9 . _ - / : @ = + $(comma)
@@ -29,7 +30,7 @@ USER_SET := $(filter-out $(if $(filter environment,$(origin RUN_ID)),RUN_ID),\
   $(foreach v,$(USER_VARS),$(if $(filter command line environment,$(origin $(v))),$(v))))
 RUN_ID_FROM_COMMAND_LINE := $(filter command line,$(origin RUN_ID))
 $(foreach v,$(USER_SET),$(eval override $(v) := $$(value $(v))))
-$(foreach v,$(filter-out DEPLOY_PARAMS,$(USER_SET)),$(if $(filter-out 0 1,$(words $($(v)))),\
+$(foreach v,$(filter-out DEPLOY_PARAMS RELEASE_PARAMS,$(USER_SET)),$(if $(filter-out 0 1,$(words $($(v)))),\
   $(error $(v)="$($(v))": one word$(comma) no spaces)))
 $(foreach v,$(USER_SET),$(if $(strip $(call strip-chars,$($(v)),$(SAFE_CHARS))),\
   $(error $(v)="$($(v))": use only letters$(comma) digits and . _ - / : @ = + $(comma) (a name$(comma) number$(comma) path or URI))))
@@ -201,17 +202,32 @@ STACK_NAME     ?= ride-duration
 ARCH           ?= arm64
 ECR_REPO       ?= ride-duration
 IMAGE_TAG      ?= $(eval IMAGE_TAG := $(shell git describe --always --dirty 2>/dev/null || echo dev))$(IMAGE_TAG)
-ARTIFACT_BUCKET ?= $(STACK_NAME)-artifacts-$(AWS_ACCOUNT_ID)-$(AWS_REGION)
+# The release stack's code bucket (lambda/release.yaml names it so; make deploy-release).
+ARTIFACT_BUCKET ?= $(STACK_NAME)-code-$(AWS_ACCOUNT_ID)-$(AWS_REGION)
 SHA256SUM      ?= $(if $(shell command -v sha256sum 2>/dev/null),sha256sum,shasum -a 256)
 # Stack parameters (lambda/template.yaml); DEPLOY_PARAMS takes more Key=Value overrides.
 SHARD_COUNT            ?= 1
 BATCH_SIZE             ?= 100
 PARALLELIZATION_FACTOR ?= 1
 STARTING_POSITION      ?= LATEST
+# At least SHARD_COUNT x PARALLELIZATION_FACTOR; 0 reserves none (see the template).
+RESERVED_CONCURRENCY   ?= 10
 DEPLOY_PARAMS          ?=
 # The CloudFormation service role deploys run as (--role-arn): the stack's resources are created
-# with its permissions, not the caller's.
+# with its permissions, not the caller's. The release stack's role creates the function's role
+# only with the release stack's permissions boundary, which PERMISSIONS_BOUNDARY_ARN then names
+# by default (lambda/release.yaml's FunctionBoundary, in CFN_ROLE_ARN's partition and account).
 CFN_ROLE_ARN           ?=
+PERMISSIONS_BOUNDARY_ARN ?= $(if $(CFN_ROLE_ARN),arn:$(word 2,$(subst :, ,$(CFN_ROLE_ARN))):iam::$(word 4,$(subst :, ,$(CFN_ROLE_ARN))):policy/$(STACK_NAME)-function-boundary)
+# The release stack (lambda/release.yaml), deployed once by an administrator: the roles CD
+# assumes (GITHUB_REPOSITORY's, through GitHub's OIDC provider: GITHUB_OIDC_PROVIDER_ARN if the
+# account has one), the CloudFormation role, the permissions boundary, the code bucket.
+# RELEASE_PARAMS takes more Key=Value overrides (the stream and queue names, if DEPLOY_PARAMS
+# changes them).
+RELEASE_STACK_NAME       ?= $(STACK_NAME)-release
+GITHUB_REPOSITORY        ?=
+GITHUB_OIDC_PROVIDER_ARN ?=
+RELEASE_PARAMS           ?=
 
 # ARCH may be spelled the Lambda way (arm64, x86_64) or the Go way (amd64).
 DEPLOY_GOARCH = $(if $(filter x86_64 amd64,$(ARCH)),amd64,$(if $(filter arm64 aarch64,$(ARCH)),arm64,$(error ARCH must be arm64 or x86_64, not $(ARCH))))
@@ -221,15 +237,32 @@ ECR_REGISTRY  = $(AWS_ACCOUNT_ID).dkr.ecr.$(AWS_REGION).amazonaws.com
 ECR_URI       = $(ECR_REGISTRY)/$(ECR_REPO)
 STACK_PARAMS  = Architecture=$(LAMBDA_ARCH) ShardCount=$(SHARD_COUNT) BatchSize=$(BATCH_SIZE) \
   ParallelizationFactor=$(PARALLELIZATION_FACTOR) StartingPosition=$(STARTING_POSITION) \
+  ReservedConcurrency=$(RESERVED_CONCURRENCY) $(if $(PERMISSIONS_BOUNDARY_ARN),PermissionsBoundary=$(PERMISSIONS_BOUNDARY_ARN)) \
   $(if $(RUN),RunId=$(RUN)) $(DEPLOY_PARAMS)
+# CAPABILITY_NAMED_IAM: the function's role is named (the CloudFormation role may create that one only).
 CFN_DEPLOY    = $(AWS) cloudformation deploy --region $(AWS_REGION) --stack-name $(STACK_NAME) \
-  --template-file lambda/template.yaml --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
+  --template-file lambda/template.yaml --capabilities CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND \
   --no-fail-on-empty-changeset $(if $(CFN_ROLE_ARN),--role-arn $(CFN_ROLE_ARN))
 
-.PHONY: lint-deploy ecr-repo push deploy-image artifact-bucket deploy-zip deploy-built sbom stack-outputs stack-delete
+.PHONY: lint-deploy deploy-release ecr-repo push deploy-image deploy-zip deploy-built sbom stack-outputs stack-delete
 
-lint-deploy: ## cfn-lint the SAM template lambda/template.yaml
-	$(CFN_LINT) lambda/template.yaml
+lint-deploy: ## cfn-lint the SAM template lambda/template.yaml and the release stack lambda/release.yaml
+	$(CFN_LINT) lambda/template.yaml lambda/release.yaml
+
+# MLFLOW_ARTIFACTS (s3://BUCKET/PREFIX) is what the model role may read.
+MLFLOW_BUCKET = $(firstword $(subst /, ,$(patsubst s3://%,%,$(MLFLOW_ARTIFACTS))))
+MLFLOW_PREFIX = $(patsubst $(MLFLOW_BUCKET)/%,%,$(patsubst s3://%,%,$(MLFLOW_ARTIFACTS)))
+
+deploy-release: ## (an administrator, once) GITHUB_REPOSITORY=<owner>/<repo>: the release stack: CD's roles, the CloudFormation role, the boundary, the code bucket
+	@$(if $(GITHUB_REPOSITORY),,echo "make deploy-release: set GITHUB_REPOSITORY=<owner>/<repo>, the repository whose CD assumes the roles" >&2; exit 2)
+	@$(if $(filter s3://$(MLFLOW_BUCKET)/$(MLFLOW_PREFIX),$(MLFLOW_ARTIFACTS)),,echo "make deploy-release: MLFLOW_ARTIFACTS=$(MLFLOW_ARTIFACTS): want s3://<bucket>/<prefix>, the experiment the model role may read" >&2; exit 2)
+	$(AWS) cloudformation deploy --region $(AWS_REGION) --stack-name $(RELEASE_STACK_NAME) \
+	  --template-file lambda/release.yaml --capabilities CAPABILITY_NAMED_IAM --no-fail-on-empty-changeset \
+	  --parameter-overrides GitHubRepository=$(GITHUB_REPOSITORY) FunctionStackName=$(STACK_NAME) \
+	    MlflowArtifactBucket=$(MLFLOW_BUCKET) MlflowArtifactPrefix=$(patsubst %/,%,$(MLFLOW_PREFIX)) \
+	    $(if $(GITHUB_OIDC_PROVIDER_ARN),GitHubOIDCProviderArn=$(GITHUB_OIDC_PROVIDER_ARN)) $(RELEASE_PARAMS)
+	$(AWS) cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(RELEASE_STACK_NAME) \
+	  --query 'Stacks[0].Outputs' --output table
 
 ecr-repo: ## create the ECR repository ECR_REPO if it does not exist
 	$(AWS) ecr describe-repositories --region $(AWS_REGION) --repository-names $(ECR_REPO) >/dev/null 2>&1 || \
@@ -246,17 +279,16 @@ deploy-image: push ## deploy the stack running the pushed image, pinned by diges
 	    --image-ids imageTag=$(IMAGE_TAG) --query 'imageDetails[0].imageDigest' --output text) && set -x && \
 	$(CFN_DEPLOY) --parameter-overrides PackageType=Image ImageUri=$(ECR_URI)@$$digest $(STACK_PARAMS)
 
-artifact-bucket: ## create the S3 bucket ARTIFACT_BUCKET for zip deployments if it does not exist
-	$(AWS) s3api head-bucket --bucket $(ARTIFACT_BUCKET) >/dev/null 2>&1 || \
-	  $(AWS) s3 mb s3://$(ARTIFACT_BUCKET) --region $(AWS_REGION)
-
 deploy-zip: package ## build the zips, then deploy-built
 	@$(MAKE) --no-print-directory deploy-built
 
-deploy-built: artifact-bucket ## upload dist/function-<arch>.zip as it is (key = content hash) and deploy the zip variant; builds nothing
+# The bucket is the release stack's, in this account: --expected-bucket-owner refuses to upload
+# to a bucket of the same name that another account owns.
+deploy-built: ## upload dist/function-<arch>.zip as it is (key = content hash) to ARTIFACT_BUCKET and deploy the zip variant; builds nothing
 	@test -f $(DEPLOY_ZIP) || { echo "make deploy-built: $(DEPLOY_ZIP) not found (make package builds it)" >&2; exit 2; }
 	@key=$(STACK_NAME)/function-$(LAMBDA_ARCH)-$$($(SHA256SUM) $(DEPLOY_ZIP) | cut -c1-16).zip && set -x && \
-	$(AWS) s3 cp --region $(AWS_REGION) $(DEPLOY_ZIP) s3://$(ARTIFACT_BUCKET)/$$key && \
+	$(AWS) s3api put-object --region $(AWS_REGION) --bucket $(ARTIFACT_BUCKET) --key $$key --body $(DEPLOY_ZIP) \
+	  --expected-bucket-owner $(AWS_ACCOUNT_ID) --query VersionId --output text && \
 	$(CFN_DEPLOY) --parameter-overrides PackageType=Zip CodeBucket=$(ARTIFACT_BUCKET) CodeKey=$$key $(STACK_PARAMS)
 
 # The software bill of materials of each zip's bootstrap: the modules linked into it, as Go
@@ -273,7 +305,7 @@ stack-outputs: ## show the deployed stack's outputs (stream names, function, que
 	$(AWS) cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(STACK_NAME) \
 	  --query 'Stacks[0].Outputs' --output table
 
-stack-delete: ## delete the stack (streams, function, queue, logs; not the ECR repo or bucket)
+stack-delete: ## delete the stack (function, input and predictions streams, logs; not the dead-letter stream, the on-failure queue, the ECR repo or the release stack)
 	$(AWS) cloudformation delete-stack --region $(AWS_REGION) --stack-name $(STACK_NAME)
 	$(AWS) cloudformation wait stack-delete-complete --region $(AWS_REGION) --stack-name $(STACK_NAME)
 

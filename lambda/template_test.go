@@ -16,7 +16,11 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-const templatePath = "template.yaml"
+// The function's template, and the release stack's (the roles and bucket its deploys use).
+const (
+	templatePath = "template.yaml"
+	releasePath  = "release.yaml"
+)
 
 // cfnLint returns the path of cfn-lint, failing (not skipping) the test when it is missing:
 // CI must not go green because the linter is absent.
@@ -47,9 +51,11 @@ func runCfnLint(t *testing.T, path string) (findings string, failed bool) {
 
 func TestCfnLint(t *testing.T) {
 	t.Parallel()
-	findings, failed := runCfnLint(t, templatePath)
-	if failed || findings != "" {
-		t.Fatalf("cfn-lint %s reported findings (every error and warning must be fixed):\n%s", templatePath, findings)
+	for _, path := range []string{templatePath, releasePath} {
+		findings, failed := runCfnLint(t, path)
+		if failed || findings != "" {
+			t.Errorf("cfn-lint %s reported findings (every error and warning must be fixed):\n%s", path, findings)
+		}
 	}
 }
 
@@ -145,31 +151,42 @@ func parseCFN(src []byte) (any, error) {
 
 type template struct {
 	Parameters map[string]map[string]any
+	Conditions map[string]any
 	Globals    map[string]any
 	Resources  map[string]map[string]any
+	Outputs    map[string]map[string]any
 }
 
-func loadTemplate(t *testing.T) template {
-	t.Helper()
-	src, err := os.ReadFile(templatePath)
-	if err != nil {
-		t.Fatal(err)
-	}
+// parseTemplate reads a CloudFormation template into a template.
+func parseTemplate(src []byte) (template, error) {
+	var tpl template
 	v, err := parseCFN(src)
 	if err != nil {
-		t.Fatalf("%s: %v", templatePath, err)
+		return tpl, err
 	}
 	// A JSON round trip turns the generic maps into the typed struct.
 	raw, err := json.Marshal(v)
 	if err != nil {
+		return tpl, err
+	}
+	err = json.Unmarshal(raw, &tpl)
+	return tpl, err
+}
+
+func loadTemplateFile(t *testing.T, path string) template {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
 		t.Fatal(err)
 	}
-	var tpl template
-	if err := json.Unmarshal(raw, &tpl); err != nil {
-		t.Fatal(err)
+	tpl, err := parseTemplate(src)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 	return tpl
 }
+
+func loadTemplate(t *testing.T) template { return loadTemplateFile(t, templatePath) }
 
 func (tpl template) ofType(types ...string) []string {
 	var ids []string
@@ -409,7 +426,6 @@ func TestTemplateProperties(t *testing.T) {
 		}
 		want := map[string][]string{
 			"kinesis:PutRecords": arn(predictions, deadLetter),
-			"kinesis:PutRecord":  arn(predictions, deadLetter),
 			"kinesis:GetRecords": arn(input),
 			"sqs:SendMessage":    arn(getAttArn(get(props(tpl.Resources[tpl.ofType("AWS::Lambda::EventSourceMapping")[0]]), "DestinationConfig", "OnFailure", "Destination"))),
 		}
@@ -419,6 +435,10 @@ func TestTemplateProperties(t *testing.T) {
 			if !reflect.DeepEqual(got, w) {
 				t.Errorf("%s granted on %v, want exactly %v", action, got, w)
 			}
+		}
+		// The function writes with PutRecords only (putrecords.API has no other call).
+		if res := resourcesFor["kinesis:PutRecord"]; len(res) > 0 {
+			t.Errorf("kinesis:PutRecord granted on %v; the function never calls it", res)
 		}
 		// Kinesis access of any kind is only to the three streams: reads only to the input one.
 		for action, res := range resourcesFor {
@@ -431,4 +451,107 @@ func TestTemplateProperties(t *testing.T) {
 			}
 		}
 	})
+
+	mappings := tpl.ofType("AWS::Lambda::EventSourceMapping")
+	if len(mappings) != 1 {
+		t.Fatalf("event source mappings %v, want exactly one", mappings)
+	}
+	mapping := props(tpl.Resources[mappings[0]])
+	queue := getAttArn(get(mapping, "DestinationConfig", "OnFailure", "Destination"))
+
+	t.Run("Evidence", func(t *testing.T) {
+		// What the function could not process: neither deleting the stack nor replacing them
+		// destroys it.
+		for _, id := range []string{deadLetter, queue} {
+			if r := tpl.Resources[id]; r["DeletionPolicy"] != "Retain" || r["UpdateReplacePolicy"] != "Retain" {
+				t.Errorf("%s: DeletionPolicy %v, UpdateReplacePolicy %v; want Retain, Retain", id, r["DeletionPolicy"], r["UpdateReplacePolicy"])
+			}
+		}
+	})
+
+	t.Run("TLSOnlyQueue", func(t *testing.T) {
+		found := false
+		for _, id := range tpl.ofType("AWS::SQS::QueuePolicy") {
+			p := props(tpl.Resources[id])
+			if !slices.ContainsFunc(asList(p["Queues"]), func(q any) bool { return refTo(q) == queue }) {
+				continue
+			}
+			for _, st := range asList(get(p, "PolicyDocument", "Statement")) {
+				found = found || tlsOnly(st, "sqs", map[string]any{"Fn::GetAtt": []any{queue, "Arn"}})
+			}
+		}
+		if !found {
+			t.Errorf("no AWS::SQS::QueuePolicy on %s denies sqs:* to everyone when aws:SecureTransport is false", queue)
+		}
+	})
+
+	t.Run("ReservedConcurrency", func(t *testing.T) {
+		shards := tpl.Parameters[refTo(get(tpl.Resources[input], "Properties", "ShardCount"))]
+		factor := tpl.Parameters[refTo(mapping["ParallelizationFactor"])]
+		for _, id := range functions {
+			p := tpl.optional(t, id+".ReservedConcurrentExecutions", prop(id, "ReservedConcurrentExecutions"), 0.0)
+			if p == "" {
+				continue
+			}
+			tpl.numberParam(t, id+".ReservedConcurrentExecutions", map[string]any{"Ref": p})
+			param := tpl.Parameters[p]
+			// Lambda runs ShardCount x ParallelizationFactor batches at once: the default
+			// deployment must not be throttled, and the largest mapping must be reservable.
+			if need := shards["Default"].(float64) * factor["Default"].(float64); param["Default"].(float64) < need {
+				t.Errorf("parameter %s: Default %v throttles the default mapping (%v concurrent batches)", p, param["Default"], need)
+			}
+			if most := shards["MaxValue"].(float64) * factor["MaxValue"].(float64); param["MaxValue"] != most || param["MinValue"] != 0.0 {
+				t.Errorf("parameter %s: MinValue %v, MaxValue %v; want 0 (none reserved) and %v (ShardCount x ParallelizationFactor at most)",
+					p, param["MinValue"], param["MaxValue"], most)
+			}
+		}
+	})
+
+	t.Run("PermissionsBoundary", func(t *testing.T) {
+		p := tpl.optional(t, role+".PermissionsBoundary", get(props(tpl.Resources[role]), "PermissionsBoundary"), "")
+		if p != "" && tpl.Parameters[p]["Type"] != "String" {
+			t.Errorf("parameter %s: Type %v, want String (an ARN)", p, tpl.Parameters[p]["Type"])
+		}
+	})
+}
+
+// optional checks that v is set from a parameter unless that parameter is none, the way the
+// template writes it: !If [C, !Ref P, !Ref AWS::NoValue] with C: !Not [!Equals [!Ref P, none]],
+// and none P's default. It returns P.
+func (tpl template) optional(t *testing.T, what string, v, none any) string {
+	t.Helper()
+	f, _ := get(v, "Fn::If").([]any)
+	if len(f) != 3 || refTo(f[1]) == "" || refTo(f[2]) != "AWS::NoValue" {
+		t.Errorf("%s = %s, want !If [condition, !Ref parameter, !Ref AWS::NoValue]", what, canon(v))
+		return ""
+	}
+	p := refTo(f[1])
+	cond, _ := f[0].(string)
+	want := map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": p}, none}}}}
+	if got := tpl.Conditions[cond]; canon(got) != canon(want) {
+		t.Errorf("%s: condition %s is %s, want %s", what, cond, canon(got), canon(want))
+	}
+	if d := tpl.Parameters[p]["Default"]; none == "" && d != none {
+		t.Errorf("parameter %s: Default %v, want %q (none)", p, d, none)
+	}
+	return p
+}
+
+// tlsOnly reports whether a policy statement denies every action of service (s3, sqs) on
+// resources (as the template writes them) to everyone over a connection without TLS.
+func tlsOnly(st any, service string, resources ...any) bool {
+	principal := canon(get(st, "Principal"))
+	actions := asList(get(st, "Action"))
+	secure := get(st, "Condition", "Bool", "aws:SecureTransport")
+	if get(st, "Effect") != "Deny" || (principal != `"*"` && principal != `{"AWS":"*"}`) ||
+		!slices.ContainsFunc(actions, func(a any) bool { return a == "*" || a == service+":*" }) ||
+		(secure != "false" && secure != false) {
+		return false
+	}
+	for _, r := range resources {
+		if !slices.ContainsFunc(asList(get(st, "Resource")), func(x any) bool { return canon(x) == canon(r) }) {
+			return false
+		}
+	}
+	return true
 }

@@ -1,0 +1,561 @@
+package main
+
+// The release stack (release.yaml): the roles CD assumes through GitHub's OIDC
+// provider, the CloudFormation role the function stack (template.yaml) is
+// deployed as, the boundary of the roles that stack creates, the code bucket;
+// and the Makefile's use of them.
+
+import (
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/rideduration/rideduration/internal/testenv"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// items is asList without the one nil element of an absent field.
+func items(v any) []any {
+	if v == nil {
+		return nil
+	}
+	return asList(v)
+}
+
+// allows lists the Allow statements of a role's inline policies, or of a
+// managed policy's document.
+func allows(r map[string]any) []any {
+	p := props(r)
+	var sts []any
+	for _, pol := range items(p["Policies"]) {
+		sts = append(sts, items(get(pol, "PolicyDocument", "Statement"))...)
+	}
+	sts = append(sts, items(get(p, "PolicyDocument", "Statement"))...)
+	return slices.DeleteFunc(sts, func(st any) bool { return get(st, "Effect") != "Allow" })
+}
+
+// actionsOf lists the actions of statements, sorted, each once.
+func actionsOf(sts []any) []string {
+	var l []string
+	for _, st := range sts {
+		for _, a := range items(get(st, "Action")) {
+			l = append(l, a.(string))
+		}
+	}
+	sort.Strings(l)
+	return slices.Compact(l)
+}
+
+// releaseARN is how an ARN in release.yaml starts: partition, service, region and account
+// (aws for the SAM transform).
+var releaseARN = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:([a-z0-9-]+):(?:\$\{AWS::Region\})?:(?:\$\{AWS::AccountId\}|aws)?:`)
+
+// releaseName names a resource as release.yaml writes it (a !Sub of an ARN) the way
+// functionName does: "service:rest of the ARN", the function stack's name written as in
+// template.yaml (${AWS::StackName}).
+func releaseName(v any) string {
+	s, _ := get(v, "Fn::Sub").(string)
+	m := releaseARN.FindStringSubmatch(s)
+	if m == nil {
+		return canon(v)
+	}
+	return m[1] + ":" + strings.ReplaceAll(s[len(m[0]):], "${FunctionStackName}", "${AWS::StackName}")
+}
+
+// functionName names a resource of template.yaml as releaseName does: a GetAtt X.Arn (or
+// !Sub ${X.Arn}) by X's name, "kinesis:stream/${InputStreamName}".
+func (tpl template) functionName(v any) string {
+	id := getAttArn(v)
+	if s, _ := get(v, "Fn::Sub").(string); strings.HasPrefix(s, "${") && strings.HasSuffix(s, ".Arn}") {
+		id = s[2 : len(s)-len(".Arn}")]
+	}
+	p := props(tpl.Resources[id])
+	switch tpl.Resources[id]["Type"] {
+	case "AWS::Kinesis::Stream":
+		return "kinesis:stream/" + nameOf(p["Name"])
+	case "AWS::SQS::Queue":
+		return "sqs:" + nameOf(p["QueueName"])
+	case "AWS::Logs::LogGroup":
+		return "logs:log-group:" + nameOf(p["LogGroupName"]) + ":*"
+	}
+	return canon(v)
+}
+
+// nameOf writes a resource's name as a !Sub would: !Ref P is ${P}.
+func nameOf(v any) string {
+	if p := refTo(v); p != "" {
+		return "${" + p + "}"
+	}
+	if s, ok := get(v, "Fn::Sub").(string); ok {
+		return s
+	}
+	s, _ := v.(string)
+	return s
+}
+
+// grants lists "action resource" for each action and resource of statements, sorted.
+func grants(sts []any, name func(any) string) []string {
+	var l []string
+	for _, st := range sts {
+		for _, a := range items(get(st, "Action")) {
+			for _, r := range items(get(st, "Resource")) {
+				l = append(l, a.(string)+" "+name(r))
+			}
+		}
+	}
+	sort.Strings(l)
+	return slices.Compact(l)
+}
+
+// granting returns the statements that grant action on the resource named name.
+func granting(sts []any, action, name string) []any {
+	var l []any
+	for _, st := range sts {
+		if slices.Contains(items(get(st, "Action")), any(action)) &&
+			slices.ContainsFunc(items(get(st, "Resource")), func(r any) bool { return releaseName(r) == name }) {
+			l = append(l, st)
+		}
+	}
+	return l
+}
+
+func loadRelease(t *testing.T) template { return loadTemplateFile(t, releasePath) }
+
+// theOne returns the only resource of a type.
+func (tpl template) theOne(t *testing.T, typ string) string {
+	t.Helper()
+	ids := tpl.ofType(typ)
+	require.Len(t, ids, 1, "%s resources", typ)
+	return ids[0]
+}
+
+// serviceRole returns the role the release stack lets CloudFormation assume.
+func (tpl template) serviceRole(t *testing.T) string {
+	t.Helper()
+	for _, id := range tpl.ofType("AWS::IAM::Role") {
+		if strings.Contains(canon(get(props(tpl.Resources[id]), "AssumeRolePolicyDocument")), `"cloudformation.amazonaws.com"`) {
+			return id
+		}
+	}
+	t.Fatal("release.yaml: no role trusts cloudformation.amazonaws.com")
+	return ""
+}
+
+// TestReleaseBoundaryIsTheFunctionPolicy: the permissions boundary allows exactly what the
+// function's role grants, on the same resources by name: the function can do all it needs
+// within it, and no role the function stack creates can do more.
+func TestReleaseBoundaryIsTheFunctionPolicy(t *testing.T) {
+	fn, rel := loadTemplate(t), loadRelease(t)
+	role := fn.theOne(t, "AWS::IAM::Role")
+	boundary := rel.theOne(t, "AWS::IAM::ManagedPolicy")
+	want := grants(allows(fn.Resources[role]), fn.functionName)
+	require.NotEmpty(t, want)
+	assert.Equal(t, want, grants(allows(rel.Resources[boundary]), releaseName),
+		"release.yaml's %s must allow what template.yaml's %s grants", boundary, role)
+}
+
+// TestReleaseCloudFormationRole: the role the function stack is deployed as may create and
+// update each of the stack's resources (the zip variant's: the release path deploys zips), by
+// name; may delete the ones not retained and not the retained ones; creates the function's role
+// only with the boundary, and passes it to Lambda only.
+func TestReleaseCloudFormationRole(t *testing.T) {
+	fn, rel := loadTemplate(t), loadRelease(t)
+	role := rel.serviceRole(t)
+	sts := allows(rel.Resources[role])
+	boundary := map[string]any{"Ref": rel.theOne(t, "AWS::IAM::ManagedPolicy")}
+
+	var zipFunction string
+	for _, id := range slices.Sorted(maps.Keys(fn.Resources)) {
+		r := fn.Resources[id]
+		p := props(r)
+		var name, create, del string
+		switch r["Type"] {
+		case "AWS::Kinesis::Stream":
+			name, create, del = "kinesis:stream/"+nameOf(p["Name"]), "kinesis:CreateStream", "kinesis:DeleteStream"
+		case "AWS::SQS::Queue":
+			name, create, del = "sqs:"+nameOf(p["QueueName"]), "sqs:CreateQueue", "sqs:DeleteQueue"
+		case "AWS::SQS::QueuePolicy":
+			for _, q := range items(p["Queues"]) {
+				name = "sqs:" + nameOf(props(fn.Resources[refTo(q)])["QueueName"])
+			}
+			create = "sqs:SetQueueAttributes"
+		case "AWS::Logs::LogGroup":
+			name, create, del = "logs:log-group:"+nameOf(p["LogGroupName"])+":*", "logs:CreateLogGroup", "logs:DeleteLogGroup"
+		case "AWS::IAM::Role":
+			name, create, del = "iam:role/"+nameOf(p["RoleName"]), "iam:CreateRole", "iam:DeleteRole"
+		case "AWS::Serverless::Function":
+			if p["PackageType"] != "Zip" {
+				continue // deploy-image runs as its caller, on a stack of its own
+			}
+			zipFunction = "lambda:function:" + nameOf(p["FunctionName"])
+			name, create, del = zipFunction, "lambda:CreateFunction", "lambda:DeleteFunction"
+		case "AWS::Lambda::EventSourceMapping":
+			continue // below, once the function's name is known
+		default:
+			t.Errorf("%s: %s: the CloudFormation role has no grant for this type: add its permissions to release.yaml, and a case here", id, r["Type"])
+			continue
+		}
+		if len(granting(sts, create, name)) == 0 {
+			t.Errorf("%s: %s is not granted %s on %s", id, role, create, name)
+		}
+		if del == "" {
+			continue
+		}
+		if retained := r["DeletionPolicy"] == "Retain"; retained != (len(granting(sts, del, name)) == 0) {
+			t.Errorf("%s (DeletionPolicy %v): %s granted %s on %s: %v; a retained resource is never deleted by the stack, the others are",
+				id, r["DeletionPolicy"], role, del, name, !retained)
+		}
+	}
+	require.NotEmpty(t, zipFunction, "template.yaml has no zip function")
+
+	// The names are parameters of both templates, with the same defaults.
+	for _, m := range regexp.MustCompile(`\$\{([A-Za-z]+)\}`).FindAllStringSubmatch(strings.Join(grants(sts, releaseName), "\n"), -1) {
+		p := m[1]
+		if rp, ok := rel.Parameters[p]; ok && p != "FunctionStackName" && fn.Parameters[p] != nil {
+			assert.Equal(t, fn.Parameters[p]["Default"], rp["Default"], "parameter %s: template.yaml's and release.yaml's defaults", p)
+		}
+	}
+	for _, p := range []string{"InputStreamName", "PredictionsStreamName", "DeadLetterStreamName", "OnFailureQueueName"} {
+		require.Contains(t, rel.Parameters, p)
+		assert.Equal(t, fn.Parameters[p]["Default"], rel.Parameters[p]["Default"], "parameter %s", p)
+	}
+
+	// Mappings: only the function's.
+	create := granting(sts, "lambda:CreateEventSourceMapping", "lambda:event-source-mapping:*")
+	require.NotEmpty(t, create, "lambda:CreateEventSourceMapping")
+	for _, st := range create {
+		assert.Equal(t, zipFunction, releaseName(get(st, "Condition", "StringEquals", "lambda:FunctionArn")),
+			"lambda:CreateEventSourceMapping's lambda:FunctionArn condition")
+	}
+
+	// Roles: only with the boundary, and never without it again.
+	for _, st := range sts {
+		actions := items(get(st, "Action"))
+		for _, a := range []string{"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DeleteRolePolicy",
+			"iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary"} {
+			if slices.Contains(actions, any(a)) {
+				assert.Equal(t, canon(boundary), canon(get(st, "Condition", "StringEquals", "iam:PermissionsBoundary")),
+					"%s: its iam:PermissionsBoundary condition", a)
+			}
+		}
+		for _, a := range []string{"iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"} {
+			assert.NotContains(t, actions, a, "the boundary stays as release.yaml wrote it")
+		}
+		if slices.Contains(actions, any("iam:PassRole")) {
+			assert.Equal(t, "lambda.amazonaws.com", get(st, "Condition", "StringEquals", "iam:PassedToService"), "iam:PassRole: passed to Lambda only")
+		}
+	}
+}
+
+// TestReleaseDeployRole: CD's deploy role may do what `make deploy-built deploy-verify
+// stack-outputs` calls, and nothing else: its actions are those of the AWS CLI commands the
+// Makefile runs; it creates change sets only as the CloudFormation role, and passes that role
+// only to CloudFormation.
+func TestReleaseDeployRole(t *testing.T) {
+	rel := loadRelease(t)
+	// The IAM actions of each AWS CLI command the deployment runs (sts get-caller-identity,
+	// AWS_ACCOUNT_ID's default, needs none).
+	cliActions := map[string][]string{
+		"s3api put-object": {"s3:PutObject"},
+		// awscli's deploy: DescribeStacks, GetTemplateSummary on an update, CreateChangeSet
+		// (PassRole: --role-arn), DescribeChangeSet (its waiter), ExecuteChangeSet.
+		"cloudformation deploy": {"cloudformation:DescribeStacks", "cloudformation:GetTemplateSummary", "cloudformation:CreateChangeSet",
+			"iam:PassRole", "cloudformation:DescribeChangeSet", "cloudformation:ExecuteChangeSet"},
+		"cloudformation describe-stacks":    {"cloudformation:DescribeStacks"},
+		"lambda get-function-configuration": {"lambda:GetFunctionConfiguration"},
+		"sts get-caller-identity":           nil,
+	}
+	out := makeDryRun(t, "deploy-built", "deploy-verify", "stack-outputs", "CFN_ROLE_ARN=arn:aws:iam::123456789012:role/cfn")
+	var want []string
+	for _, m := range regexp.MustCompile(`\baws ([a-z0-9-]+) ([a-z0-9-]+)`).FindAllStringSubmatch(out, -1) {
+		actions, ok := cliActions[m[1]+" "+m[2]]
+		if !ok {
+			t.Errorf("the deployment runs `aws %s %s`: add its IAM actions to the deploy role (release.yaml) and to cliActions here", m[1], m[2])
+		}
+		want = append(want, actions...)
+	}
+	sort.Strings(want)
+	want = slices.Compact(want)
+
+	var deploy string
+	for id, o := range rel.Outputs {
+		if strings.Contains(o["Description"].(string), "AWS_DEPLOY_ROLE_ARN") {
+			deploy = getAttArn(o["Value"])
+			t.Logf("deploy role: %s (output %s)", deploy, id)
+		}
+	}
+	require.NotEmpty(t, deploy, "no output names AWS_DEPLOY_ROLE_ARN")
+	sts := allows(rel.Resources[deploy])
+	assert.Equal(t, want, actionsOf(sts), "%s's actions", deploy)
+
+	cfnRole := canon(map[string]any{"Fn::GetAtt": []any{rel.serviceRole(t), "Arn"}})
+	for _, st := range sts {
+		actions, resources := items(get(st, "Action")), items(get(st, "Resource"))
+		if slices.Contains(actions, any("iam:PassRole")) {
+			assert.Equal(t, []string{cfnRole}, canonAll(resources), "iam:PassRole: the CloudFormation role only")
+			assert.Equal(t, "cloudformation.amazonaws.com", get(st, "Condition", "StringEquals", "iam:PassedToService"), "iam:PassRole: to CloudFormation only")
+		}
+		if slices.Contains(actions, any("cloudformation:CreateChangeSet")) {
+			onStack := slices.ContainsFunc(resources, func(r any) bool { return strings.HasPrefix(releaseName(r), "cloudformation:stack/") })
+			if onStack {
+				assert.Equal(t, cfnRole, canon(get(st, "Condition", "StringEquals", "cloudformation:RoleArn")), "CreateChangeSet on the stack: as the CloudFormation role only")
+			} else {
+				assert.Equal(t, []string{"arn:${AWS::Partition}:cloudformation:${AWS::Region}:aws:transform/Serverless-2016-10-31"},
+					subsOf(resources), "CreateChangeSet without the role condition: on the SAM transform only")
+			}
+		}
+		for _, r := range resources {
+			n := releaseName(r)
+			if canon(r) != cfnRole && !slices.Contains([]string{
+				"cloudformation:stack/${AWS::StackName}/*", "s3:${CodeBucket}/${AWS::StackName}/*", "lambda:function:${AWS::StackName}",
+				"cloudformation:transform/Serverless-2016-10-31",
+			}, n) {
+				t.Errorf("%s: grants on %s: want only the function stack, its code and its function", deploy, n)
+			}
+		}
+	}
+}
+
+func canonAll(l []any) []string {
+	var s []string
+	for _, v := range l {
+		s = append(s, canon(v))
+	}
+	return s
+}
+
+func subsOf(l []any) []string {
+	var s []string
+	for _, v := range l {
+		sub, _ := get(v, "Fn::Sub").(string)
+		s = append(s, sub)
+	}
+	return s
+}
+
+// wantSub is the OIDC token's sub claim each GitHub role trusts: CD's fetch job runs on a
+// workflow_dispatch of main (no environment), its deploy job in the production environment.
+var wantSub = map[string]string{
+	"ModelReadRole": "repo:${GitHubRepository}:ref:refs/heads/main",
+	"DeployRole":    "repo:${GitHubRepository}:environment:production",
+}
+
+// trustProblems lists what is wrong with the trust policies of a release template's roles:
+// a GitHub role must be assumable with a token for STS (aud) from one repository, branch or
+// environment (sub), compared exactly; the CloudFormation role by CloudFormation only.
+func trustProblems(tpl template) []string {
+	var found []string
+	provider := canon(map[string]any{"Fn::If": []any{"CreateOIDCProvider", map[string]any{"Ref": "GitHubOIDCProvider"}, map[string]any{"Ref": "GitHubOIDCProviderArn"}}})
+	for id := range wantSub {
+		if tpl.Resources[id]["Type"] != "AWS::IAM::Role" {
+			found = append(found, id+": no such role")
+		}
+	}
+	for _, id := range tpl.ofType("AWS::IAM::Role") {
+		sts := items(get(props(tpl.Resources[id]), "AssumeRolePolicyDocument", "Statement"))
+		if len(sts) != 1 {
+			found = append(found, id+": want one trust statement")
+			continue
+		}
+		st := sts[0]
+		if get(st, "Effect") != "Allow" || get(st, "NotPrincipal") != nil || get(st, "NotAction") != nil {
+			found = append(found, id+": want a plain Allow")
+		}
+		principal := canon(get(st, "Principal"))
+		switch {
+		case principal == `{"Federated":`+provider+`}`:
+			want, ok := wantSub[id]
+			if !ok {
+				found = append(found, id+": trusts GitHub's OIDC provider, but is none of CD's roles (wantSub)")
+			}
+			if get(st, "Action") != "sts:AssumeRoleWithWebIdentity" {
+				found = append(found, id+": action "+canon(get(st, "Action"))+", want sts:AssumeRoleWithWebIdentity")
+			}
+			cond, _ := get(st, "Condition").(map[string]any)
+			eq, _ := cond["StringEquals"].(map[string]any)
+			if len(cond) != 1 || len(eq) != 2 {
+				found = append(found, id+": condition "+canon(cond)+", want StringEquals on the token's aud and sub only")
+			}
+			if aud := eq["token.actions.githubusercontent.com:aud"]; aud != "sts.amazonaws.com" {
+				found = append(found, id+": aud "+canon(aud)+", want sts.amazonaws.com")
+			}
+			if sub, _ := get(eq["token.actions.githubusercontent.com:sub"], "Fn::Sub").(string); sub != want {
+				found = append(found, id+": sub "+canon(eq["token.actions.githubusercontent.com:sub"])+", want "+want)
+			}
+		case principal == `{"Service":"cloudformation.amazonaws.com"}`:
+			if get(st, "Action") != "sts:AssumeRole" {
+				found = append(found, id+": action "+canon(get(st, "Action"))+", want sts:AssumeRole")
+			}
+		default:
+			found = append(found, id+": trusts "+principal+"; want GitHub's OIDC provider or cloudformation.amazonaws.com")
+		}
+	}
+	// The repository is compared exactly: the parameter takes no pattern.
+	pattern, _ := tpl.Parameters["GitHubRepository"]["AllowedPattern"].(string)
+	re, err := regexp.Compile(pattern)
+	if err != nil || pattern == "" || re.MatchString("owner/*") || re.MatchString("*") || !re.MatchString("owner/repo") {
+		found = append(found, "parameter GitHubRepository: AllowedPattern "+canon(pattern)+" must take owner/repo and no pattern")
+	}
+	return found
+}
+
+// TestReleaseTrust: each role's trust policy (trustProblems).
+func TestReleaseTrust(t *testing.T) {
+	for _, p := range trustProblems(loadRelease(t)) {
+		t.Error(p)
+	}
+}
+
+// TestTrustProblemsSeen guards the test above: each way of loosening a trust policy, put into
+// release.yaml, is found.
+func TestTrustProblemsSeen(t *testing.T) {
+	src, err := os.ReadFile(releasePath)
+	require.NoError(t, err)
+	const deployCondition = `StringEquals:
+                token.actions.githubusercontent.com:aud: sts.amazonaws.com
+                token.actions.githubusercontent.com:sub: !Sub repo:${GitHubRepository}:environment:production`
+	for _, c := range []struct{ name, old, new, want string }{
+		{"a sub pattern", deployCondition, `StringLike:
+                token.actions.githubusercontent.com:aud: sts.amazonaws.com
+                token.actions.githubusercontent.com:sub: !Sub repo:${GitHubRepository}:*`, "DeployRole: condition"},
+		{"no aud", "                token.actions.githubusercontent.com:aud: sts.amazonaws.com\n", "", "ModelReadRole: aud null"},
+		{"another audience", "aud: sts.amazonaws.com", "aud: https://github.com/owner", "ModelReadRole: aud"},
+		{"any branch", ":ref:refs/heads/main", ":ref:refs/heads/*", "ModelReadRole: sub"},
+		{"deploys from main, unapproved", ":environment:production", ":ref:refs/heads/main", "DeployRole: sub"},
+		{"any repository", `AllowedPattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"`, `AllowedPattern: ".+"`, "parameter GitHubRepository"},
+		{"another service", " Service: cloudformation.amazonaws.com", " Service: lambda.amazonaws.com", "CloudFormationRole: trusts"},
+		{"an extra condition operator", deployCondition, deployCondition + `
+              StringLike:
+                token.actions.githubusercontent.com:job_workflow_ref: "*"`, "DeployRole: condition"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			broken := strings.Replace(string(src), c.old, c.new, 1)
+			require.NotEqual(t, string(src), broken, "release.yaml has no %q to break", c.old)
+			tpl, err := parseTemplate([]byte(broken))
+			require.NoError(t, err)
+			found := trustProblems(tpl)
+			assert.Contains(t, strings.Join(found, "\n"), c.want)
+		})
+	}
+}
+
+// TestReleaseCodeBucket: the bucket the zips are uploaded to: versioned, owned by its account
+// (ACLs off), never public, encrypted, reached over TLS only, kept when the stack goes.
+func TestReleaseCodeBucket(t *testing.T) {
+	rel := loadRelease(t)
+	id := rel.theOne(t, "AWS::S3::Bucket")
+	b := rel.Resources[id]
+	p := props(b)
+	assert.Equal(t, "Enabled", get(p, "VersioningConfiguration", "Status"))
+	assert.Equal(t, `[{"ObjectOwnership":"BucketOwnerEnforced"}]`, canon(get(p, "OwnershipControls", "Rules")))
+	assert.Equal(t, map[string]any{"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
+		p["PublicAccessBlockConfiguration"])
+	sse := items(get(p, "BucketEncryption", "ServerSideEncryptionConfiguration"))
+	require.Len(t, sse, 1)
+	assert.Contains(t, []any{"AES256", "aws:kms", "aws:kms:dsse"}, get(sse[0], "ServerSideEncryptionByDefault", "SSEAlgorithm"))
+	assert.Equal(t, "Retain", b["DeletionPolicy"])
+
+	tls := false
+	for _, pid := range rel.ofType("AWS::S3::BucketPolicy") {
+		pp := props(rel.Resources[pid])
+		if refTo(pp["Bucket"]) != id {
+			continue
+		}
+		for _, st := range items(get(pp, "PolicyDocument", "Statement")) {
+			tls = tls || tlsOnly(st, "s3", map[string]any{"Fn::GetAtt": []any{id, "Arn"}}, map[string]any{"Fn::Sub": "${" + id + ".Arn}/*"})
+		}
+	}
+	assert.True(t, tls, "no bucket policy on %s denies s3:* on it and its objects to everyone when aws:SecureTransport is false", id)
+}
+
+// TestReleaseOutputsNameCDVariables: every role ARN CD's workflow takes from a repository
+// variable is an output of the release stack whose description names that variable.
+func TestReleaseOutputsNameCDVariables(t *testing.T) {
+	rel := loadRelease(t)
+	cd, err := os.ReadFile(filepath.Join(testenv.Root(t), ".github", "workflows", "cd.yml"))
+	require.NoError(t, err)
+	vars := regexp.MustCompile(`vars\.(AWS_[A-Z_]+_ARN)`).FindAllStringSubmatch(string(cd), -1)
+	require.GreaterOrEqual(t, len(vars), 3, "cd.yml's role variables")
+	for _, v := range vars {
+		var role string
+		for _, o := range rel.Outputs {
+			if strings.Contains(o["Description"].(string), v[1]) {
+				role = getAttArn(o["Value"])
+			}
+		}
+		if rel.Resources[role]["Type"] != "AWS::IAM::Role" {
+			t.Errorf("cd.yml uses vars.%s: no output of release.yaml names it in its description with a role's ARN as its value", v[1])
+		}
+	}
+}
+
+// TestReleaseMakefile: make deploy-built uploads to the release stack's bucket, in the
+// caller's account only, and gives the function's role the release stack's boundary when it
+// deploys as a CloudFormation role; make deploy-release deploys release.yaml for the function
+// stack and the MLflow experiment, and wants the repository.
+func TestReleaseMakefile(t *testing.T) {
+	rel := loadRelease(t)
+	names := strings.NewReplacer("${FunctionStackName}", "rides-dev", "${AWS::AccountId}", "123456789012", "${AWS::Region}", "eu-west-1")
+	bucket := names.Replace(get(props(rel.Resources[rel.theOne(t, "AWS::S3::Bucket")]), "BucketName", "Fn::Sub").(string))
+	policy := names.Replace(get(props(rel.Resources[rel.theOne(t, "AWS::IAM::ManagedPolicy")]), "ManagedPolicyName", "Fn::Sub").(string))
+
+	out := makeDryRun(t, "deploy-built", "STACK_NAME=rides-dev", "CFN_ROLE_ARN=arn:aws:iam::123456789012:role/rides-dev-release-CloudFormationRole-X")
+	assert.Contains(t, out, "aws s3api put-object --region eu-west-1 --bucket "+bucket+" ")
+	assert.Contains(t, out, "--expected-bucket-owner 123456789012 ")
+	assert.Contains(t, out, " CodeBucket="+bucket+" ")
+	assert.Contains(t, out, " PermissionsBoundary=arn:aws:iam::123456789012:policy/"+policy)
+	assert.Contains(t, out, "--role-arn arn:aws:iam::123456789012:role/rides-dev-release-CloudFormationRole-X ")
+	assert.NotRegexp(t, `aws s3 (mb|cp)`, out, "deploy-built makes no bucket and uploads with put-object")
+
+	out = makeDryRun(t, "deploy-built", "STACK_NAME=rides-dev", "CFN_ROLE_ARN=")
+	assert.NotContains(t, out, "PermissionsBoundary=", "no boundary unless deploying as a CloudFormation role")
+	assert.NotContains(t, out, "--role-arn")
+
+	out = makeDryRun(t, "deploy-release", "STACK_NAME=rides-dev", "GITHUB_REPOSITORY=owner/repo", "MLFLOW_ARTIFACTS=s3://mlflow/exp/4")
+	assert.Regexp(t, `aws cloudformation deploy --region eu-west-1 --stack-name rides-dev-release\s.*--template-file lambda/release.yaml`, strings.ReplaceAll(out, "\\\n", ""))
+	for _, p := range []string{"GitHubRepository=owner/repo", "FunctionStackName=rides-dev", "MlflowArtifactBucket=mlflow", "MlflowArtifactPrefix=exp/4"} {
+		assert.Contains(t, out, p)
+		assert.Contains(t, rel.Parameters, strings.SplitN(p, "=", 2)[0])
+	}
+
+	for _, c := range []struct{ name, arg, want string }{
+		{"no repository", "GITHUB_REPOSITORY=", "make deploy-release: set GITHUB_REPOSITORY=<owner>/<repo>"},
+		{"no experiment prefix", "MLFLOW_ARTIFACTS=s3://mlflow", "make deploy-release: MLFLOW_ARTIFACTS=s3://mlflow: want s3://<bucket>/<prefix>"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// AWS=false: should the check not stop make, no AWS CLI runs.
+			cmd := exec.Command("make", "--no-print-directory", "-C", testenv.Root(t), "deploy-release", "AWS=false",
+				"AWS_REGION=eu-west-1", "GITHUB_REPOSITORY=owner/repo", c.arg)
+			out, err := cmd.CombinedOutput()
+			require.Error(t, err)
+			assert.Equal(t, 2, exitCode(err), "%s", out)
+			assert.Contains(t, string(out), c.want)
+			assert.NotContains(t, string(out), "cloudformation")
+		})
+	}
+}
+
+// makeDryRun prints what make would run for args (make -n), in eu-west-1 and account
+// 123456789012, and fails the test if make fails.
+func makeDryRun(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("make", append([]string{"--no-print-directory", "-n", "-C", testenv.Root(t),
+		"AWS_REGION=eu-west-1", "AWS_ACCOUNT_ID=123456789012"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "make -n %s:\n%s", strings.Join(args, " "), out)
+	return string(out)
+}
+
+func exitCode(err error) int {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	return -1
+}
