@@ -15,7 +15,7 @@ PYTHON  ?= /usr/bin/python3
 USER_VARS = RUN_ID MODEL_URI PREPROCESSOR_URI MODEL_DIR MLFLOW_ARTIFACTS ALLOW_SKLEARN_MISMATCH TRAIN VALID \
   TLC_URL STACK_NAME ARCH ECR_REPO ECR_REGISTRY IMAGE IMAGE_TAG ARTIFACT_BUCKET AWS_REGION AWS_ACCOUNT_ID \
   SHARD_COUNT BATCH_SIZE PARALLELIZATION_FACTOR STARTING_POSITION DEPLOY_PARAMS MOTO_PORT RIE_PORT \
-  BACKFILL_OUT REPORT_DIR REPLAY_LIMIT REPLAY_RATE SOAK_RIDES CFN_ROLE_ARN RESERVED_CONCURRENCY \
+  BACKFILL_OUT REPORT_DIR REPLAY_LIMIT REPLAY_RATE SOAK_RIDES CFN_ROLE_ARN RESERVED_CONCURRENCY RECORD_RETENTION_DAYS \
   PERMISSIONS_BOUNDARY_ARN RELEASE_STACK_NAME GITHUB_REPOSITORY GITHUB_OIDC_PROVIDER_ARN RELEASE_PARAMS
 comma := ,
 SAFE_CHARS = a b c d e f g h i j k l m n o p q r s t u v w x y z A B C D E F G H I J K L M N O P Q R S T U V \
@@ -212,6 +212,8 @@ PARALLELIZATION_FACTOR ?= 1
 STARTING_POSITION      ?= LATEST
 # At least SHARD_COUNT x PARALLELIZATION_FACTOR; 0 reserves none (see the template).
 RESERVED_CONCURRENCY   ?= 10
+# How long the input stream keeps records and the on-failure queue its messages (1 or 7 days).
+RECORD_RETENTION_DAYS  ?= 1
 DEPLOY_PARAMS          ?=
 # The CloudFormation service role deploys run as (--role-arn): the stack's resources are created
 # with its permissions, not the caller's. The release stack's role creates the function's role
@@ -237,7 +239,7 @@ ECR_REGISTRY  = $(AWS_ACCOUNT_ID).dkr.ecr.$(AWS_REGION).amazonaws.com
 ECR_URI       = $(ECR_REGISTRY)/$(ECR_REPO)
 STACK_PARAMS  = Architecture=$(LAMBDA_ARCH) ShardCount=$(SHARD_COUNT) BatchSize=$(BATCH_SIZE) \
   ParallelizationFactor=$(PARALLELIZATION_FACTOR) StartingPosition=$(STARTING_POSITION) \
-  ReservedConcurrency=$(RESERVED_CONCURRENCY) $(if $(PERMISSIONS_BOUNDARY_ARN),PermissionsBoundary=$(PERMISSIONS_BOUNDARY_ARN)) \
+  ReservedConcurrency=$(RESERVED_CONCURRENCY) RecordRetentionDays=$(RECORD_RETENTION_DAYS) $(if $(PERMISSIONS_BOUNDARY_ARN),PermissionsBoundary=$(PERMISSIONS_BOUNDARY_ARN)) \
   $(if $(RUN),RunId=$(RUN)) $(DEPLOY_PARAMS)
 # CAPABILITY_NAMED_IAM: the function's role is named (the CloudFormation role may create that one only).
 CFN_DEPLOY    = $(AWS) cloudformation deploy --region $(AWS_REGION) --stack-name $(STACK_NAME) \

@@ -152,6 +152,7 @@ func parseCFN(src []byte) (any, error) {
 type template struct {
 	Parameters map[string]map[string]any
 	Conditions map[string]any
+	Mappings   map[string]map[string]map[string]any
 	Globals    map[string]any
 	Resources  map[string]map[string]any
 	Outputs    map[string]map[string]any
@@ -465,6 +466,29 @@ func TestTemplateProperties(t *testing.T) {
 		for _, id := range []string{deadLetter, queue} {
 			if r := tpl.Resources[id]; r["DeletionPolicy"] != "Retain" || r["UpdateReplacePolicy"] != "Retain" {
 				t.Errorf("%s: DeletionPolicy %v, UpdateReplacePolicy %v; want Retain, Retain", id, r["DeletionPolicy"], r["UpdateReplacePolicy"])
+			}
+		}
+	})
+
+	t.Run("OnFailureLivesAsLongAsItsRecords", func(t *testing.T) {
+		// A message points at its batch's records in the input stream: the queue keeps it
+		// exactly as long as the stream keeps them, for every choice of retention.
+		hours := get(tpl.Resources[input], "Properties", "RetentionPeriodHours")
+		seconds := get(tpl.Resources[queue], "Properties", "MessageRetentionPeriod")
+		h, _ := get(hours, "Fn::FindInMap").([]any)
+		s, _ := get(seconds, "Fn::FindInMap").([]any)
+		if len(h) != 3 || len(s) != 3 || h[0] != s[0] || canon(h[1]) != canon(s[1]) {
+			t.Fatalf("%s.RetentionPeriodHours %v and %s.MessageRetentionPeriod %v: want the same !FindInMap entry", input, canon(hours), queue, canon(seconds))
+		}
+		param := refTo(h[1])
+		allowed := asList(tpl.Parameters[param]["AllowedValues"])
+		if len(allowed) == 0 {
+			t.Fatalf("parameter %s has no AllowedValues", param)
+		}
+		for _, v := range allowed {
+			e := tpl.Mappings[h[0].(string)][v.(string)]
+			if e[h[2].(string)].(float64)*3600 != e[s[2].(string)].(float64) {
+				t.Errorf("%s=%v: the stream keeps records %v h, the queue messages %v s", param, v, e[h[2].(string)], e[s[2].(string)])
 			}
 		}
 	})
