@@ -10,9 +10,8 @@ import (
 
 // The layout's rule: the compiled model (package generated) is wired in by
 // the mains (through internal/compiled), never imported by a library
-// package, so that libraries and
-// their tests take a model as a value. And no package shadows aws-lambda-go's
-// lambda.
+// package, so that libraries and their tests take a model as a value. And no
+// package shadows aws-lambda-go's lambda.
 func TestOnlyMainsImportGenerated(t *testing.T) {
 	const module = "github.com/rideduration/rideduration"
 	gocmd := filepath.Join(runtime.GOROOT(), "bin", "go")
