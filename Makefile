@@ -231,6 +231,11 @@ GITHUB_REPOSITORY        ?=
 GITHUB_OIDC_PROVIDER_ARN ?=
 RELEASE_PARAMS           ?=
 
+# The dashboard's reference lines: the median and 90th percentile of the compiled model's
+# predictions over its training month, in seconds, from the statistics predict report compiles
+# in (its prediction column's deciles; make model regenerates them).
+TRAINING_PERCENTILES = $(shell $(PYTHON) -c 'import json, sys; c = [c for c in json.load(open(sys.argv[1]))["columns"] if c["column"] == "prediction"][0]["drift"]["edges"]; print("TrainingP50Seconds=%d TrainingP90Seconds=%d" % (round(c[4] * 60), round(c[8] * 60)))' cmd/predict/training_month.json)
+
 # ARCH may be spelled the Lambda way (arm64, x86_64) or the Go way (amd64).
 DEPLOY_GOARCH = $(if $(filter x86_64 amd64,$(ARCH)),amd64,$(if $(filter arm64 aarch64,$(ARCH)),arm64,$(error ARCH must be arm64 or x86_64, not $(ARCH))))
 LAMBDA_ARCH   = $(if $(filter amd64,$(DEPLOY_GOARCH)),x86_64,arm64)
@@ -239,7 +244,7 @@ ECR_REGISTRY  = $(AWS_ACCOUNT_ID).dkr.ecr.$(AWS_REGION).amazonaws.com
 ECR_URI       = $(ECR_REGISTRY)/$(ECR_REPO)
 STACK_PARAMS  = Architecture=$(LAMBDA_ARCH) ShardCount=$(SHARD_COUNT) BatchSize=$(BATCH_SIZE) \
   ParallelizationFactor=$(PARALLELIZATION_FACTOR) StartingPosition=$(STARTING_POSITION) \
-  ReservedConcurrency=$(RESERVED_CONCURRENCY) RecordRetentionDays=$(RECORD_RETENTION_DAYS) $(if $(PERMISSIONS_BOUNDARY_ARN),PermissionsBoundary=$(PERMISSIONS_BOUNDARY_ARN)) \
+  ReservedConcurrency=$(RESERVED_CONCURRENCY) RecordRetentionDays=$(RECORD_RETENTION_DAYS) $(TRAINING_PERCENTILES) $(if $(PERMISSIONS_BOUNDARY_ARN),PermissionsBoundary=$(PERMISSIONS_BOUNDARY_ARN)) \
   $(if $(RUN),RunId=$(RUN)) $(DEPLOY_PARAMS)
 # CAPABILITY_NAMED_IAM: the function's role is named (the CloudFormation role may create that one only).
 CFN_DEPLOY    = $(AWS) cloudformation deploy --region $(AWS_REGION) --stack-name $(STACK_NAME) \

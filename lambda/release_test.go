@@ -198,6 +198,15 @@ func TestReleaseCloudFormationRole(t *testing.T) {
 			name, create, del = zipFunction, "lambda:CreateFunction", "lambda:DeleteFunction"
 		case "AWS::Lambda::EventSourceMapping":
 			continue // below, once the function's name is known
+		case "AWS::CloudWatch::Alarm":
+			name, create, del = "cloudwatch:alarm:"+nameOf(p["AlarmName"]), "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"
+		case "AWS::CloudWatch::Dashboard":
+			name, create, del = "cloudwatch:dashboard/"+nameOf(p["DashboardName"]), "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"
+		case "AWS::SNS::Topic":
+			name, create, del = "sns:"+nameOf(p["TopicName"]), "sns:CreateTopic", "sns:DeleteTopic"
+			if len(granting(sts, "sns:Subscribe", name)) == 0 {
+				t.Errorf("%s: %s is not granted sns:Subscribe on %s (the topic's Subscription)", id, role, name)
+			}
 		default:
 			t.Errorf("%s: %s: the CloudFormation role has no grant for this type: add its permissions to release.yaml, and a case here", id, r["Type"])
 			continue
