@@ -68,10 +68,10 @@ GOLDEN     = testdata/golden_predictions.csv.zst
 # to run the arm64 golden tests, AWS CLI v2 (/usr/bin/aws) for the end-to-end walkthrough, zip for
 # make package, chromium for the report page's browser test, protoc for kpl's regenerate-and-compare
 # test, shellcheck for actionlint (make lint-workflows) and scripts/local.sh, podman with runc and slirp4netns for the
-# image tests (make image; curl and jq run the README's commands). Installed only when missing
-# (needs root).
+# image tests (make image; curl and jq run the README's commands), graphviz for docs/architecture.svg
+# (make diagram, and the test that it is current). Installed only when missing (needs root).
 DEB_PACKAGES = python3-sklearn python3-xgboost python3-pandas python3-zstandard python3-yaml qemu-user-static \
-  awscli zip chromium protobuf-compiler shellcheck podman runc slirp4netns curl jq
+  awscli zip chromium protobuf-compiler shellcheck podman runc slirp4netns curl jq graphviz
 deps: ## install the Debian packages the tests need, if missing
 	@dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PACKAGES); }
@@ -349,6 +349,17 @@ deploy-verify: ## check that the stack's function runs dist/function-<arch>.zip 
 	built=$$($(PYTHON) -c 'import base64, hashlib, sys; print(base64.b64encode(hashlib.sha256(open(sys.argv[1], "rb").read()).digest()).decode())' $(DEPLOY_ZIP)) && \
 	if [ "$$deployed" = "$$built" ]; then echo "$$fn runs $(DEPLOY_ZIP) (CodeSha256 $$built)"; \
 	else echo "$$fn runs CodeSha256 $$deployed, not $(DEPLOY_ZIP)'s $$built" >&2; exit 1; fi
+
+# staticcheck (honnef.co/go/tools), built from the module proxy at a pinned version, as actionlint is.
+STATICCHECK_MODULE = honnef.co/go/tools/cmd/staticcheck@v0.8.2
+.PHONY: staticcheck diagram
+staticcheck: ## staticcheck ./... (pinned, installed into build/tools)
+	@mkdir -p build/tools
+	GOBIN=$(CURDIR)/build/tools GOFLAGS= $(GO) install $(STATICCHECK_MODULE)
+	build/tools/staticcheck ./...
+
+diagram: ## redraw docs/architecture.svg from docs/architecture.dot (Debian's graphviz: make deps)
+	dot -Tsvg -o docs/architecture.svg docs/architecture.dot
 
 lint-workflows: ## actionlint the GitHub workflows, their run: scripts with shellcheck (make deps)
 	@command -v shellcheck >/dev/null || { echo "shellcheck not found: make deps (apt-get install shellcheck)" >&2; exit 1; }

@@ -2,20 +2,19 @@ package model
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/rideduration/rideduration/internal/testenv"
 )
 
 // The layout's rule: the compiled model (package generated) is wired in by
-// the mains, never imported by a library package, so that libraries and
+// the mains, through internal/compiled, never imported by a library package, so that libraries and
 // their tests take a model as a value. And no package shadows aws-lambda-go's
 // lambda.
 func TestOnlyMainsImportGenerated(t *testing.T) {
 	const module = "github.com/rideduration/rideduration"
-	gocmd := filepath.Join(runtime.GOROOT(), "bin", "go")
-	out, err := exec.Command(gocmd, "list", "-f", "{{.ImportPath}} {{.Name}} {{join .Imports \",\"}}", module+"/...").Output()
+	out, err := exec.Command(testenv.GoTool(t), "list", "-f", "{{.ImportPath}} {{.Name}} {{join .Imports \",\"}}", module+"/...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
@@ -29,10 +28,10 @@ func TestOnlyMainsImportGenerated(t *testing.T) {
 		if name == "lambda" {
 			t.Errorf("%s is named lambda, as aws-lambda-go's runtime package is: name it after its job", path)
 		}
-		isMain := strings.HasPrefix(path, module+"/cmd/")
+		wires := name == "main" || path == module+"/internal/compiled"
 		for _, imp := range imports {
-			if imp == module+"/generated" && !isMain {
-				t.Errorf("%s imports generated: only the mains in cmd/ may; take a model.Model", path)
+			if imp == module+"/generated" && !wires {
+				t.Errorf("%s imports generated: only the mains and internal/compiled may; take a model.Model", path)
 			}
 		}
 	}
