@@ -68,7 +68,7 @@ GOLDEN     = testdata/golden_predictions.csv.zst
 # to run the arm64 golden tests, AWS CLI v2 (/usr/bin/aws) for the end-to-end walkthrough, zip for
 # make package, chromium for the report page's browser test, protoc for kpl's regenerate-and-compare
 # test, shellcheck for actionlint (make lint-workflows) and scripts/local.sh, podman with runc and slirp4netns for the
-# image tests (make image; curl and jq run the README's commands), graphviz for docs/architecture.svg
+# image tests (make image; curl and jq run the commands of the README and docs/deploy.md), graphviz for docs/architecture.svg
 # (make diagram, and the test that it is current). Installed only when missing (needs root).
 DEB_PACKAGES = python3-sklearn python3-xgboost python3-pandas python3-zstandard python3-yaml qemu-user-static \
   awscli zip chromium protobuf-compiler shellcheck podman runc slirp4netns curl jq graphviz
@@ -284,7 +284,7 @@ REPORT_DIR ?= build/report
 report: ## the model's quality on VALID and its drift from TRAIN: REPORT_DIR/index.html, metrics.json
 	$(GO) run ./cmd/predict report -o $(REPORT_DIR) -train $(TRAIN_PQ) $(VALID_PQ)
 
-report-screenshot: ## re-take docs/report.png, the README's screenshot of the report page (headless Chromium)
+report-screenshot: ## re-take docs/report.png, docs/batch.md's screenshot of the report page (headless Chromium)
 	$(GO) test ./cmd/predict -run '^TestReport$$' -count 1 -args -screenshot=$(CURDIR)/docs/report.png
 
 ## ---- release: an MLflow run → model → test → package → deploy ----
@@ -369,7 +369,7 @@ lint-workflows: ## actionlint the GitHub workflows, their run: scripts with shel
 
 ## ---- batch jobs: backfill, replay ----
 # predict backfill scores a month of TLC trips into parquet or CSV; predict replay puts them on a
-# stream as ride events (here the local one of `make local`; see the README to point it at AWS).
+# stream as ride events (here the local one of `make local`; docs/batch.md points it at AWS).
 BACKFILL_OUT ?= build/predictions_$(VALID).parquet
 REPLAY_LIMIT ?= 10000
 REPLAY_RATE  ?= 0
