@@ -69,10 +69,10 @@ GOLDEN     = testdata/golden_predictions.csv.zst
 # to run the arm64 golden tests, AWS CLI v2 (/usr/bin/aws) for the end-to-end walkthrough, zip for
 # make package, chromium for the report page's browser test, protoc for kpl's regenerate-and-compare
 # test, shellcheck for actionlint (make lint-workflows) and scripts/local.sh, podman with runc and slirp4netns for the
-# image tests (make image; curl and jq run the README's commands). Installed only when missing
-# (needs root).
+# image tests (make image; curl and jq run the commands of the README and docs/deploy.md), graphviz for docs/architecture.svg
+# (make diagram, and the test that it is current). Installed only when missing (needs root).
 DEB_PACKAGES = python3-sklearn python3-xgboost python3-pandas python3-zstandard python3-yaml qemu-user-static \
-  awscli zip chromium protobuf-compiler shellcheck podman runc slirp4netns curl jq
+  awscli zip chromium protobuf-compiler shellcheck podman runc slirp4netns curl jq graphviz
 deps: ## install the Debian packages the tests need, if missing
 	@dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PACKAGES); }
@@ -323,7 +323,7 @@ REPORT_DIR ?= build/report
 report: ## the model's quality on VALID and its drift from TRAIN: REPORT_DIR/index.html, metrics.json
 	$(GO) run ./cmd/predict report -o $(REPORT_DIR) -train $(TRAIN_PQ) $(VALID_PQ)
 
-report-screenshot: ## re-take docs/report.png, the README's screenshot of the report page (headless Chromium)
+report-screenshot: ## re-take docs/report.png, docs/batch.md's screenshot of the report page (headless Chromium)
 	$(GO) test ./cmd/predict -run '^TestReport$$' -count 1 -args -screenshot=$(CURDIR)/docs/report.png
 
 ## ---- release: an MLflow run → model → test → package → deploy ----
@@ -389,6 +389,17 @@ deploy-verify: ## check that the stack's function runs dist/function-<arch>.zip 
 	if [ "$$deployed" = "$$built" ]; then echo "$$fn runs $(DEPLOY_ZIP) (CodeSha256 $$built)"; \
 	else echo "$$fn runs CodeSha256 $$deployed, not $(DEPLOY_ZIP)'s $$built" >&2; exit 1; fi
 
+# staticcheck (honnef.co/go/tools), built from the module proxy at a pinned version, as actionlint is.
+STATICCHECK_MODULE = honnef.co/go/tools/cmd/staticcheck@v0.8.2
+.PHONY: staticcheck diagram
+staticcheck: ## staticcheck ./... (pinned, installed into build/tools)
+	@mkdir -p build/tools
+	GOBIN=$(CURDIR)/build/tools GOFLAGS= $(GO) install $(STATICCHECK_MODULE)
+	build/tools/staticcheck ./...
+
+diagram: ## redraw docs/architecture.svg from docs/architecture.dot (Debian's graphviz: make deps)
+	dot -Tsvg -o docs/architecture.svg docs/architecture.dot
+
 lint-workflows: ## actionlint the GitHub workflows, their run: scripts with shellcheck (make deps)
 	@command -v shellcheck >/dev/null || { echo "shellcheck not found: make deps (apt-get install shellcheck)" >&2; exit 1; }
 	@mkdir -p build/tools
@@ -397,7 +408,7 @@ lint-workflows: ## actionlint the GitHub workflows, their run: scripts with shel
 
 ## ---- batch jobs: backfill, replay ----
 # predict backfill scores a month of TLC trips into parquet or CSV; predict replay puts them on a
-# stream as ride events (here the local one of `make local`; see the README to point it at AWS).
+# stream as ride events (here the local one of `make local`; docs/batch.md points it at AWS).
 BACKFILL_OUT ?= build/predictions_$(VALID).parquet
 REPLAY_LIMIT ?= 10000
 REPLAY_RATE  ?= 0

@@ -2,7 +2,7 @@
 // rides per second, the Kinesis shards of both streams, the event-source
 // mapping's ParallelizationFactor, the Lambda concurrency and the cost per
 // million rides, from measured figures and stated assumptions (Figures).
-// cmd/capacity prints the README's "Scale" table with it, so the table can be
+// cmd/capacity prints the table of docs/capacity.md with it, so the table can be
 // redone when a figure changes.
 package capacity
 
@@ -101,7 +101,7 @@ func (f Figures) PlanFor(rate float64) Plan {
 	return p
 }
 
-// Rates are the rates the README's table is drawn for.
+// Rates are the rates the table of docs/capacity.md is drawn for.
 var Rates = []float64{1e3, 1e4, 1e5, 1e6}
 
 // WriteTable writes a markdown table of the designs' plans at each rate.

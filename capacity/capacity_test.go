@@ -44,14 +44,14 @@ func TestPlanFor(t *testing.T) {
 	assert.InDelta(t, 100e-6*MBPerVCPU/128+0.02, small.BatchSeconds(), 1e-12)
 }
 
-// The README's Scale table is this package's output with the committed
-// figures: change a figure, run `go run ./cmd/capacity`, paste.
-func TestREADMETable(t *testing.T) {
+// The table of docs/capacity.md is this package's output with the
+// committed figures: change a figure, run `go run ./cmd/capacity`, paste.
+func TestDocsTable(t *testing.T) {
 	var b bytes.Buffer
 	WriteTable(&b, Rates, Go, Original)
-	readme, err := os.ReadFile("../README.md")
+	page, err := os.ReadFile("../docs/capacity.md")
 	require.NoError(t, err)
-	assert.Contains(t, string(readme), b.String(), "README's Scale table is stale: go run ./cmd/capacity")
+	assert.Contains(t, string(page), b.String(), "docs/capacity.md's table is stale: go run ./cmd/capacity")
 	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n")[2:] {
 		assert.NotContains(t, line, "NaN")
 		assert.NotContains(t, line, "Inf")

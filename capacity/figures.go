@@ -34,10 +34,9 @@ var Go = Figures{
 	// BenchmarkInvoke100 in lambda/ (one 100-record invocation as the
 	// runtime makes it: the event's JSON read, 100 rides parsed, predicted
 	// by the compiled model and encoded, the response written; TEST_RUN) on
-	// the 2-vCPU CI machine while it ran 1.8 times slower than when the
-	// issue measured it: 284 µs/op. (BenchmarkHandler100 alone, 0.43 µs a
-	// ride, left out reading the event, which through aws-lambda-go's
-	// encoding/json took 15 µs a ride.)
+	// a 2-vCPU AMD EPYC machine: 284 µs/op (docs/performance.md). Reading
+	// the event is part of it: through aws-lambda-go's encoding/json it
+	// would take 15 µs a ride.
 	CPUPerRide:      2.84e-6,
 	PutCallsPerRide: 1.0 / PutRecordsMax, // one PutRecords call per 500 predictions
 	PutLatency:      PutLatency,

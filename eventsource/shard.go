@@ -296,7 +296,7 @@ func (s *shard) invoke(ctx context.Context, batch []types.Record) outcome {
 		r.late = true
 	}
 	if r.late {
-		r.err = fmt.Errorf("Task timed out after %.2f seconds", s.m.FunctionTimeout.Seconds())
+		r.err = fmt.Errorf("task timed out after %.2f seconds", s.m.FunctionTimeout.Seconds())
 	}
 	if r.err != nil {
 		return outcome{err: r.err, first: 0, requestID: requestID,

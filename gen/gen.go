@@ -73,6 +73,7 @@ var DefaultOptions = Options{Package: "generated", MaxTableBytes: 64 << 20, Tree
 
 const (
 	featurePkg = "github.com/rideduration/rideduration/feature"
+	wirePkg    = "github.com/rideduration/rideduration/wire"
 	generator  = "github.com/rideduration/rideduration/cmd/genmodel"
 )
 
@@ -149,7 +150,34 @@ func Generate(e *export.Ensemble, opts Options) (Files, error) {
 	if err := m.writeFile(files, "model.go", m.modelFile(backend, why)); err != nil {
 		return nil, err
 	}
+	if m.Metadata.TestRidePrediction != 0 {
+		if err := m.writeFile(files, "example_test.go", m.exampleFile()); err != nil {
+			return nil, err
+		}
+	}
 	return files, nil
+}
+
+// TestRide is the original walkthrough's ride event, whose prediction an
+// export records (test_ride_prediction): the generated package's example.
+const TestRide = `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 123}`
+
+// exampleFile is the package's runnable example: the original's ride event
+// parsed as the function parses it, and predicted, with the library's
+// prediction for it as the expected output, so that go test checks it and
+// go doc shows it.
+func (m *model) exampleFile() *jen.File {
+	f := m.newFile()
+	f.Comment("A ride event, as a producer puts it on the stream, to its duration in minutes:")
+	f.Comment("the library's prediction for it, to the bit.")
+	f.Func().Id("ExamplePredict").Params().Block(
+		jen.List(jen.Id("ride"), jen.Err()).Op(":=").Qual(wirePkg, "ParseRideEvent").Call(
+			jen.Index().Byte().Call(jen.Op("`"+TestRide+"`"))),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Panic(jen.Err())),
+		jen.Qual("fmt", "Println").Call(jen.Id("Predict").Call(jen.Id("ride").Dot("Features"))),
+		jen.Comment("Output: "+strconv.FormatFloat(m.Metadata.TestRidePrediction, 'g', -1, 64)),
+	)
+	return f
 }
 
 // newFile starts a generated file with the standard header, naming the

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/rideduration/rideduration/export"
 	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden generated files in testdata/")
@@ -140,6 +140,24 @@ func TestVersionIsTheRunID(t *testing.T) {
 	files, err = Generate(smallForest(), smallOptions(1<<20))
 	require.NoError(t, err)
 	require.Contains(t, string(files["model.go"]), `Version = "v1"`)
+}
+
+// An export that records the library's prediction for the original's ride
+// gets a runnable example with that output, which go test checks; one that
+// records none gets no example.
+func TestExample(t *testing.T) {
+	f := smallForest()
+	f.Metadata.TestRidePrediction = 18.321633541366506
+	files, err := Generate(f, smallOptions(1<<20))
+	require.NoError(t, err)
+	src := string(files["example_test.go"])
+	require.Contains(t, src, "func ExamplePredict() {")
+	require.Contains(t, src, "wire.ParseRideEvent([]byte(`"+TestRide+"`))")
+	require.Contains(t, src, "\t// Output: 18.321633541366506\n}")
+
+	files, err = Generate(smallForest(), smallOptions(1<<20))
+	require.NoError(t, err)
+	require.NotContains(t, files, "example_test.go")
 }
 
 func TestGenerateRejects(t *testing.T) {
@@ -306,7 +324,7 @@ func TestEndToEnd(t *testing.T) {
 		"\t\tfor _, d := range " + fmt.Sprintf("%#v", bits) + " {\n" +
 		"\t\t\tf := feature.Features{Key: k, Distance: math.Float64frombits(d)}\n" + strings.Join(calls, "") + "\t\t}\n\t}\n}\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(main), 0o644))
-	cmd := exec.Command(goTool(t), "run", ".")
+	cmd := exec.Command(testenv.GoTool(t), "run", ".")
 	cmd.Dir = dir
 	// It imports only the standard library and this module (replaced by its
 	// directory): no network, no workspace, no toolchain switch.
@@ -328,23 +346,6 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	require.False(t, s.Scan(), "more output than predictions")
-}
-
-// goTool is the go command of the toolchain running the tests (GOROOT, else
-// the root this test binary was built with), never whichever go is on PATH.
-func goTool(t *testing.T) string {
-	t.Helper()
-	for _, root := range []string{os.Getenv("GOROOT"), runtime.GOROOT()} {
-		if root == "" {
-			continue
-		}
-		p := filepath.Join(root, "bin", "go")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Fatal("no go command: set GOROOT to the toolchain's root")
-	return ""
 }
 
 func TestSourceName(t *testing.T) {

@@ -47,9 +47,9 @@ func BenchmarkInvoke100(b *testing.B) {
 	benchmarkInvoke(b, benchHandler())
 }
 
-// BenchmarkInvoke100ReflectJSON is what Invoke replaced: aws-lambda-go
-// calling Handle, reading the event and writing the response by
-// reflection (encoding/json).
+// BenchmarkInvoke100ReflectJSON is the path Invoke avoids, Invoke's
+// reference: aws-lambda-go calling Handle, reading the event and writing
+// the response by reflection (encoding/json).
 func BenchmarkInvoke100ReflectJSON(b *testing.B) {
 	benchmarkInvoke(b, lambda.NewHandler(benchHandler().Handle))
 }

@@ -32,9 +32,12 @@ import (
 // The image's name, as the original's step 7 names it (make image's IMAGE).
 const image = "stream-model-duration:v1"
 
+// imageDoc is the page whose commands the image tests run, as written there.
+const imageDoc = "docs/deploy.md"
+
 // The function's container image, built by `make image` with podman (no
 // Docker engine runs here; podman's CLI is Docker's) and run with the
-// README's commands, which are the original's with podman for docker. The
+// commands of docs/deploy.md, which are the original's with podman for docker. The
 // test fails, never skips, when podman is missing: make deps installs it.
 func TestImage(t *testing.T) {
 	for _, tool := range []string{"podman", "runc", "slirp4netns"} {
@@ -48,8 +51,8 @@ func TestImage(t *testing.T) {
 	runMake(t, "image")
 
 	t.Run("TheOriginalsRun", func(t *testing.T) {
-		url := runImage(t, testenv.ReadmeBlock(t, "<!-- image: run -->"), "")
-		body := testenv.Shell(t, "", strings.ReplaceAll(testenv.ReadmeBlock(t, "<!-- image: invoke -->"),
+		url := runImage(t, testenv.DocBlock(t, imageDoc, "<!-- image: run -->"), "")
+		body := testenv.Shell(t, "", strings.ReplaceAll(testenv.DocBlock(t, imageDoc, "<!-- image: invoke -->"),
 			"http://localhost:8080", url))
 		assertResponse(t, body)
 	})
@@ -57,8 +60,8 @@ func TestImage(t *testing.T) {
 	t.Run("CourseComposeEnvironment", func(t *testing.T) {
 		moto := testenv.Moto(t)
 		euWest := []string{"AWS_REGION=eu-west-1", "AWS_DEFAULT_REGION=eu-west-1"}
-		url := runImage(t, testenv.ReadmeBlock(t, "<!-- image: kinesis -->"), moto, euWest...)
-		body := testenv.Shell(t, moto, strings.ReplaceAll(testenv.ReadmeBlock(t, "<!-- image: invoke -->"),
+		url := runImage(t, testenv.DocBlock(t, imageDoc, "<!-- image: kinesis -->"), moto, euWest...)
+		body := testenv.Shell(t, moto, strings.ReplaceAll(testenv.DocBlock(t, imageDoc, "<!-- image: invoke -->"),
 			"http://localhost:8080", url))
 		assertResponse(t, body)
 		out := testenv.Shell(t, moto, testenv.ReadmeBlock(t, "<!-- walkthrough: step 6 -->"), euWest...)
@@ -166,7 +169,7 @@ func podman(t *testing.T, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// runImage runs a README block that ends with `podman run -it --rm -p
+// runImage runs a block of docs/deploy.md that ends with `podman run -it --rm -p
 // 8080:8080 … stream-model-duration:v1`, detached (no terminal here) and
 // on a free port of 127.0.0.1, with the block's moto endpoint replaced by
 // moto's, and returns the function's invoke URL once the emulator answers.

@@ -2,10 +2,10 @@ package model
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/rideduration/rideduration/internal/testenv"
 )
 
 // The layout's rule: the compiled model (package generated) is wired in by
@@ -14,8 +14,7 @@ import (
 // package shadows aws-lambda-go's lambda.
 func TestOnlyMainsImportGenerated(t *testing.T) {
 	const module = "github.com/rideduration/rideduration"
-	gocmd := filepath.Join(runtime.GOROOT(), "bin", "go")
-	out, err := exec.Command(gocmd, "list", "-f", "{{.ImportPath}} {{.Name}} {{join .Imports \",\"}}", module+"/...").Output()
+	out, err := exec.Command(testenv.GoTool(t), "list", "-f", "{{.ImportPath}} {{.Name}} {{join .Imports \",\"}}", module+"/...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}

@@ -24,7 +24,7 @@ type Model struct {
 	// as encoding/json writes the float64. A model with a table of its
 	// distinct predictions (the compiled forest's 48,108) keeps their text,
 	// so that serving a ride formats no float: shortest float formatting
-	// was a fifth of the handler's time.
+	// would be a fifth of the handler's time.
 	PredictText func(feature.Features) (float64, string)
 }
 

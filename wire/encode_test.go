@@ -13,7 +13,7 @@ func TestAppendJSON(t *testing.T) {
 		{Model: "m", Version: "v", Prediction: Prediction{RideDuration: 18.321633541366506, RideID: json.RawMessage("256")}},
 		{Model: "m", Version: "<run & \"id\">\u2028é", Prediction: Prediction{RideDuration: 1e-7, RideID: json.RawMessage(`"a<b"`)}},
 		{Model: "m", Version: "", Prediction: Prediction{RideDuration: 1e21, RideID: json.RawMessage(`"x y\u00e9"`)}},
-		{Model: "m", Version: "v", Prediction: Prediction{RideDuration: -0.0, RideID: nil}},
+		{Model: "m", Version: "v", Prediction: Prediction{RideDuration: math.Copysign(0, -1), RideID: nil}},
 		{Model: "m", Version: "v", Prediction: Prediction{RideDuration: 5e-324, RideID: json.RawMessage(`-1.5e-3`)}},
 	} {
 		want, err := json.Marshal(p)

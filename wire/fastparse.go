@@ -178,7 +178,7 @@ const (
 // space around it. The name's first letter gives its length, and the name is
 // compared whole, quotes included, with constants (which the compiler
 // turns into a few word compares), not scanned byte by byte for its end,
-// escapes and control characters: that scanning was a fifth of the
+// escapes and control characters: that scanning would be a fifth of the
 // handler's time.
 func memberName(b []byte, i int) (name, j int, ok bool) {
 	i = jsonscan.SkipSpace(b, i)

@@ -1,4 +1,4 @@
-// Command capacity prints the README's "Scale" table: for 1k to 1M rides/s,
+// Command capacity prints the table of docs/capacity.md: for 1k to 1M rides/s,
 // the shards, ParallelizationFactor, Lambda concurrency and cost per million
 // rides of this function and of the Python original, from the figures in
 // package capacity. Flags override the Go function's figures, so the table

@@ -19,10 +19,10 @@ const linesSummary = "predict the ride events on stdin, one JSON per line; predi
 // is 1 if any line was bad. It reads RUN_ID (the events' version) and
 // nothing else of the function's configuration: it writes to no stream.
 //
-// -stream STREAM is the old spelling of the stream command.
+// -stream STREAM is the stream command spelled as a flag.
 func (c *cli) lines(args []string) int {
 	fs := c.flags(linesSummary)
-	stream := fs.String("stream", "", "the old spelling of `predict stream STREAM`")
+	stream := fs.String("stream", "", "`predict stream STREAM`, spelled as a flag")
 	opts := streamFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return usageStatus(err)

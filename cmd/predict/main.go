@@ -4,8 +4,8 @@
 // writes prediction events on stdout; `predict help` lists the subcommands
 // (the commands table below) and `predict help COMMAND` shows one's flags.
 //
-// `predict -stream STREAM [flags]` is the old spelling of `predict stream`,
-// kept working.
+// `predict -stream STREAM [flags]` is `predict stream STREAM [flags]`
+// spelled as a flag.
 package main
 
 import (

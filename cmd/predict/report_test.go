@@ -28,7 +28,7 @@ import (
 )
 
 // go test ./cmd/predict -run TestReport -args -screenshot=$PWD/docs/report.png
-// writes the README's screenshot of the report's page.
+// writes docs/batch.md's screenshot of the report's page.
 var screenshot = flag.String("screenshot", "", "write the report page's screenshot (downscaled) to this file")
 
 var update = flag.Bool("update", false, "rewrite training_month.json (go generate ./cmd/predict)")
@@ -55,7 +55,7 @@ func TestTrainingMonth(t *testing.T) {
 // the same rides and the same predictions, must print it to the bit.
 const trainRMSE = 6.101201727016494
 
-// The README's example, as written there (from the repository root): the
+// docs/batch.md's example, as written there (from the repository root): the
 // February report, its RMSE train.py's, its page loaded in Chromium with
 // every image shown.
 func TestReport(t *testing.T) {
@@ -261,7 +261,7 @@ func inkShare(img image.Image) float64 {
 }
 
 // writeThumbnail writes the screenshot at half its size with at most 256
-// colours (the README's copy stays small).
+// colours (the docs' copy stays small).
 func writeThumbnail(t *testing.T, img image.Image, path string) {
 	b := img.Bounds()
 	half := image.NewRGBA(image.Rect(0, 0, b.Dx()/2, b.Dy()/2))

@@ -35,14 +35,14 @@ import (
 	"github.com/rideduration/rideduration/wire"
 )
 
-// The soaks of issue 7: February rides go ride_events → `predict stream`
+// The soaks: February rides go ride_events → `predict stream`
 // (the local event-source mapping and the function's handler) → a
 // fault-injecting proxy → moto's predictions stream. The proxy sits
 // between the function and moto for every call (the mapping's reads too:
 // `predict stream` takes one AWS_ENDPOINT_URL); the test writes the rides
 // and reads the predictions straight from moto.
 
-// soakFaults are issue 7's fault rates: 30 % of PutRecords entries failed,
+// soakFaults are the soak's fault rates: 30 % of PutRecords entries failed,
 // 5 % of PutRecords calls throttled (HTTP 400), 3 % answered HTTP 500,
 // 3 % of GetRecords calls answered HTTP 500, and one call in ten of each
 // held up to 200 ms. None of them writes anything: a failed entry or call

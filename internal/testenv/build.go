@@ -1,11 +1,13 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -24,18 +26,38 @@ func GoBuild(t testing.TB, pkg, name string, env []string, extra ...string) stri
 	return out
 }
 
-// GoTool is the go command of the toolchain running the tests.
+// GoTool is the go command of the toolchain running the tests: GOROOT's,
+// when set, else the go first on PATH, where go test puts its own
+// toolchain's bin directory. Either must be the toolchain that built the
+// test binary (runtime.Version), never another go that happens to be
+// installed.
 func GoTool(t testing.TB) string {
 	t.Helper()
-	// go test sets GOROOT for the tests it runs; runtime.GOROOT is the
-	// toolchain that built this test binary. Never the go first on PATH.
-	for _, goroot := range []string{os.Getenv("GOROOT"), runtime.GOROOT()} { //nolint:staticcheck // the building toolchain
-		if p := filepath.Join(goroot, "bin", "go"); goroot != "" && fileExists(p) {
-			return p
+	p, err := goTool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var goTool = sync.OnceValues(findGoTool)
+
+func findGoTool() (string, error) {
+	p := filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+	if os.Getenv("GOROOT") == "" || !fileExists(p) {
+		var err error
+		if p, err = exec.LookPath("go"); err != nil {
+			return "", fmt.Errorf("no go command: put the toolchain's bin directory on PATH, or set GOROOT (%v)", err)
 		}
 	}
-	t.Fatalf("the go command of the toolchain running the tests is not found (GOROOT=%q, runtime.GOROOT()=%q)", os.Getenv("GOROOT"), runtime.GOROOT())
-	return ""
+	out, err := exec.Command(p, "env", "GOVERSION").Output()
+	if err != nil {
+		return "", fmt.Errorf("%s env GOVERSION: %v", p, err)
+	}
+	if v := strings.TrimSpace(string(out)); v != runtime.Version() {
+		return "", fmt.Errorf("%s is %s, but the tests were built by %s: put that toolchain's go first on PATH, or set GOROOT to its root", p, v, runtime.Version())
+	}
+	return p, nil
 }
 
 func fileExists(p string) bool {

@@ -35,22 +35,29 @@ func Root(t testing.TB) string {
 // repository's README.md.
 func ReadmeBlock(t testing.TB, marker string) string {
 	t.Helper()
-	readme, err := os.ReadFile(filepath.Join(Root(t), "README.md"))
+	return DocBlock(t, "README.md", marker)
+}
+
+// DocBlock returns the fenced code block that follows marker in file, a
+// Markdown file named from the repository's root (docs/deploy.md).
+func DocBlock(t testing.TB, file, marker string) string {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join(Root(t), filepath.FromSlash(file)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := bytes.Index(readme, []byte(marker))
+	i := bytes.Index(text, []byte(marker))
 	if i < 0 {
-		t.Fatalf("README has no %q", marker)
+		t.Fatalf("%s has no %q", file, marker)
 	}
-	m := regexp.MustCompile("(?s)```[a-z]*\n(.*?)```").FindSubmatch(readme[i:])
+	m := regexp.MustCompile("(?s)```[a-z]*\n(.*?)```").FindSubmatch(text[i:])
 	if m == nil {
-		t.Fatalf("README: no code block after %q", marker)
+		t.Fatalf("%s: no code block after %q", file, marker)
 	}
 	return string(m[1])
 }
 
-// Shell runs a README block with bash, as a user would paste it, from the
+// Shell runs a block of the docs with bash, as a user would paste it, from the
 // repository's root: the AWS CLI v2 first on PATH, configured for the local
 // Kinesis at endpoint with text output (the original's `aws configure`),
 // the README's endpoint replaced by endpoint. env comes last, so it wins.
