@@ -132,9 +132,11 @@ type Mapping struct {
 
 	streamARN   string
 	mu          sync.Mutex
-	checkpoints map[string]string // shard id → last sequence number done
-	atTip       map[string]bool   // shard being read → its records read and done up to the newest
-	caughtUp    bool              // said once
+	checkpoints map[string]string        // shard id → last sequence number done
+	atTip       map[string]bool          // shard being read → its records read and done up to the newest
+	behind      map[string]time.Duration // shard being read → MillisBehindLatest of its latest read
+	read        int64                    // records read
+	caughtUp    bool                     // said once
 }
 
 // New returns a mapping of stream to h with the template's configuration,
@@ -200,7 +202,7 @@ func (m *Mapping) Run(ctx context.Context) error {
 		m.Logger = slog.Default()
 	}
 	m.mu.Lock()
-	m.checkpoints, m.atTip, m.caughtUp = map[string]string{}, map[string]bool{}, false
+	m.checkpoints, m.atTip, m.behind, m.read, m.caughtUp = map[string]string{}, map[string]bool{}, map[string]time.Duration{}, 0, false
 	m.mu.Unlock()
 	sum, err := m.Client.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(m.Stream)})
 	if err != nil {
@@ -365,6 +367,38 @@ func (m *Mapping) untip(shard string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.atTip, shard)
+	delete(m.behind, shard)
+}
+
+// Progress is how far a running mapping is: what `predict stream` shows
+// in its status line.
+type Progress struct {
+	// Records counts the records read since Run started (a record read
+	// again after a failed read counts again; a batch retried does not).
+	Records int64
+	// Behind holds, for each shard being read, how far its latest read was
+	// behind the shard's newest record (GetRecords' MillisBehindLatest).
+	Behind map[string]time.Duration
+}
+
+// Progress returns how far the mapping is. It is safe to call while Run
+// runs.
+func (m *Mapping) Progress() Progress {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := Progress{Records: m.read, Behind: make(map[string]time.Duration, len(m.behind))}
+	for k, v := range m.behind {
+		p.Behind[k] = v
+	}
+	return p
+}
+
+// progress records a read of a shard.
+func (m *Mapping) progress(shard string, records int, behind time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.read += int64(records)
+	m.behind[shard] = behind
 }
 
 // fatal tells whether an AWS error cannot go away by trying again: the

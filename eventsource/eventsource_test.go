@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -163,6 +165,30 @@ func TestMapping(t *testing.T) {
 		cancel()
 		require.NoError(t, <-errc)
 		assert.Equal(t, []int{250}, doneThen, "once, with every record done")
+	})
+
+	// Progress, while it runs: the records read, and how far behind the
+	// newest record each shard being read is (0 at its tip); shards no
+	// longer read once it stops.
+	t.Run("progress", func(t *testing.T) {
+		testenv.CreateStream(t, c, "progress", 2)
+		put(t, c, "progress", byIndex, numbered("record", 30)...)
+		f := &function{}
+		m := mapping(t, c, "progress", f)
+		m.BatchSize = 7
+		assert.Equal(t, Progress{Behind: map[string]time.Duration{}}, m.Progress(), "before Run")
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		errc := make(chan error, 1)
+		go func() { errc <- m.Run(ctx) }()
+		atTip := map[string]time.Duration{"shardId-000000000000": 0, "shardId-000000000001": 0}
+		waitFor(t, errc, func() bool { return len(f.doneData()) == 30 && maps.Equal(atTip, m.Progress().Behind) })
+		assert.Equal(t, int64(30), m.Progress().Records)
+		put(t, c, "progress", byIndex, numbered("later", 5)...)
+		waitFor(t, errc, func() bool { return m.Progress().Records == 35 })
+		cancel()
+		require.NoError(t, <-errc)
+		assert.Equal(t, Progress{Records: 35, Behind: map[string]time.Duration{}}, m.Progress(), "stopped")
 	})
 
 	t.Run("a configuration Lambda refuses is an error", func(t *testing.T) {

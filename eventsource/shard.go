@@ -92,6 +92,7 @@ func (s *shard) read(ctx context.Context) (ended bool, err error) {
 		return false, s.readFailed(ctx, err)
 	}
 	s.readErrors = 0
+	s.m.progress(s.id, len(out.Records), time.Duration(aws.ToInt64(out.MillisBehindLatest))*time.Millisecond)
 	s.iter = out.NextShardIterator
 	s.end = s.iter == nil
 	// Kinesis gives 0 only at the newest record; moto counts whole

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 )
@@ -54,10 +57,11 @@ func BenchmarkInvoke100ReflectJSON(b *testing.B) {
 	benchmarkInvoke(b, lambda.NewHandler(benchHandler().Handle))
 }
 
-// benchHandler is the benchmarks' handler: TEST_RUN, logging nowhere.
+// benchHandler is the benchmarks' handler: TEST_RUN, logging and writing
+// its metrics nowhere.
 func benchHandler() *Handler {
 	return New(Config{PredictionsStream: DefaultPredictionsStream, TestRun: true,
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}, tiny("bench"), nil)
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: io.Discard}, tiny("bench"), nil)
 }
 
 // benchmarkInvoke invokes h with the 100-ride event's JSON.
@@ -73,5 +77,31 @@ func benchmarkInvoke(b *testing.B, h lambda.Handler) {
 		if _, err := h.Invoke(ctx, payload); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkMetrics100 is the metrics' share of BenchmarkInvoke100: an
+// invocation document for the 100 rides, their durations sorted and
+// bucketed, written nowhere.
+func BenchmarkMetrics100(b *testing.B) {
+	h := benchHandler()
+	resp, _ := h.Handle(context.Background(), rides(100))
+	// The rides' durations in no order, as a batch's are (rides(100)'s
+	// grow with their index).
+	rng := rand.New(rand.NewPCG(1, 2))
+	rng.Shuffle(len(resp.Predictions), func(i, j int) {
+		resp.Predictions[i], resp.Predictions[j] = resp.Predictions[j], resp.Predictions[i]
+	})
+	secs := make([]float64, 0, len(resp.Predictions))
+	f := Figures{Records: 100, Predicted: len(resp.Predictions)}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		secs = secs[:0]
+		for _, p := range resp.Predictions {
+			secs = append(secs, p.Prediction.RideDuration*60)
+		}
+		slices.Sort(secs)
+		buf = h.emf.appendInvocation(buf[:0], time.Now(), streamName("arn:aws:kinesis:us-east-1:123456789012:stream/ride_events"), &f, secs, true, "")
 	}
 }

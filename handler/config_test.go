@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -33,10 +34,22 @@ func TestConfigFromEnv(t *testing.T) {
 		{name: "deadline margin zero", env: map[string]string{"DEADLINE_MARGIN": "0s"}, err: `DEADLINE_MARGIN="0s"`},
 		{name: "deadline margin negative", env: map[string]string{"DEADLINE_MARGIN": "-1s"}, err: `DEADLINE_MARGIN="-1s"`},
 		{name: "dead letters into predictions", env: map[string]string{"DEAD_LETTER_STREAM_NAME": "ride_prediction"}, err: "must differ from PREDICTIONS_STREAM_NAME"},
+		{name: "metrics", env: map[string]string{"POWERTOOLS_METRICS_NAMESPACE": "Rides/Prod", "POWERTOOLS_SERVICE_NAME": "rides",
+			"AWS_LAMBDA_FUNCTION_NAME": "ride-duration-ZipFunction-1A2B3C"},
+			want: Config{PredictionsStream: "ride_prediction", Namespace: "Rides/Prod", Service: "rides", FunctionName: "ride-duration-ZipFunction-1A2B3C"}},
+		{name: "an AWS namespace", env: map[string]string{"POWERTOOLS_METRICS_NAMESPACE": "AWS/Lambda"},
+			err: `POWERTOOLS_METRICS_NAMESPACE="AWS/Lambda": not a CloudWatch namespace (1-255 printable ASCII characters, not starting with : or AWS/), e.g. RideDuration`},
+		{name: "a namespace with a colon first", env: map[string]string{"POWERTOOLS_METRICS_NAMESPACE": ":rides"}, err: `POWERTOOLS_METRICS_NAMESPACE=":rides"`},
+		{name: "a namespace not ASCII", env: map[string]string{"POWERTOOLS_METRICS_NAMESPACE": "Durée"}, err: `POWERTOOLS_METRICS_NAMESPACE="Durée"`},
+		{name: "a namespace too long", env: map[string]string{"POWERTOOLS_METRICS_NAMESPACE": strings.Repeat("n", 256)}, err: "POWERTOOLS_METRICS_NAMESPACE="},
+		{name: "a blank namespace", env: map[string]string{"POWERTOOLS_METRICS_NAMESPACE": "  "}, err: `POWERTOOLS_METRICS_NAMESPACE="  "`},
+		{name: "a service with a tab", env: map[string]string{"POWERTOOLS_SERVICE_NAME": "ride\tduration"},
+			err: `POWERTOOLS_SERVICE_NAME="ride\tduration": not a CloudWatch dimension value (1-1024 printable ASCII characters), e.g. ride-duration`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, k := range []string{"PREDICTIONS_STREAM_NAME", "DEAD_LETTER_STREAM_NAME", "TEST_RUN", "DEADLINE_MARGIN"} {
+			for _, k := range []string{"PREDICTIONS_STREAM_NAME", "DEAD_LETTER_STREAM_NAME", "TEST_RUN", "DEADLINE_MARGIN",
+				"POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_SERVICE_NAME", "AWS_LAMBDA_FUNCTION_NAME"} {
 				t.Setenv(k, tc.env[k])
 			}
 			got, err := ConfigFromEnv()

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -31,6 +33,8 @@ type Handler struct {
 	enc   *wire.Encoder // the model's events, their constant head encoded once
 	out   *putrecords.Writer
 	log   *slog.Logger
+	emf   *emf        // nil: no metrics
+	cold  atomic.Bool // no invocation yet: the next one is the cold start
 }
 
 // New returns a handler that predicts with m and writes with client. client
@@ -41,7 +45,12 @@ func New(cfg Config, m model.Model, client putrecords.API) *Handler {
 		log = slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	}
 	out := &putrecords.Writer{Client: client, Margin: cfg.DeadlineMargin, Attempts: cfg.Attempts, MaxBackoff: cfg.MaxBackoff}
-	return &Handler{cfg: cfg, model: m, enc: wire.NewEncoder(m.Name, m.Version), out: out, log: log}
+	h := &Handler{cfg: cfg, model: m, enc: wire.NewEncoder(m.Name, m.Version), out: out, log: log}
+	if cfg.Metrics != nil {
+		h.emf = newEMF(cfg)
+		h.cold.Store(true)
+	}
+	return h
 }
 
 // MaxResponseBytes bounds the JSON of a response. Lambda refuses a
@@ -72,8 +81,10 @@ type Response struct {
 // records that could not be written are returned as batch item failures
 // (Lambda re-delivers from the lowest one), bad records are logged and
 // dead-lettered, never retried. A KPL aggregate's user records are each a
-// ride; if any of them cannot be written, the aggregate is reported. The
-// error is always nil; it is there for the Lambda handler signature.
+// ride; if any of them cannot be written, the aggregate is reported. What
+// the invocation did goes to Config.OnBatch and, as metrics, to
+// Config.Metrics (see metrics.go). The error is always nil; it is there
+// for the Lambda handler signature.
 func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (Response, error) {
 	sc := scratchPool.Get().(*scratch)
 	defer sc.put()
@@ -142,6 +153,11 @@ func (r Response) appendJSON(b []byte, predictions []putrecords.Entry) []byte {
 // handle is Handle, with the batch's working memory given: Invoke
 // keeps it to write the response.
 func (h *Handler) handle(ctx context.Context, ev events.KinesisEvent, sc *scratch) Response {
+	if h.emf != nil && h.cold.Load() && h.cold.Swap(false) {
+		// First, as Powertools does: a cold start that fails is counted too.
+		sc.emf = h.emf.appendColdStart(sc.emf[:0], time.Now())
+		_, _ = h.emf.w.Write(sc.emf)
+	}
 	n := len(ev.Records)
 	resp := Response{
 		Predictions:       make([]wire.PredictionEvent, 0, n),
@@ -151,7 +167,11 @@ func (h *Handler) handle(ctx context.Context, ev events.KinesisEvent, sc *scratc
 	// allocation a record, and the buffers are reused by the next batch.
 	entries, buf, keyBuf, keyEnd := sc.entries, sc.buf, sc.keys, sc.keyEnd
 	var bad []badRecord
+	users := 0 // of KPL aggregates
 	for r := range userRecords(ev.Records) {
+		if r.sub >= 0 {
+			users++
+		}
 		ride, err := r.parse()
 		if err != nil {
 			bad = append(bad, badRecord{userRecord: r, reason: err.Error()})
@@ -160,6 +180,9 @@ func (h *Handler) handle(ctx context.Context, ev events.KinesisEvent, sc *scratc
 		}
 		p, duration := h.model.EventText(ride)
 		resp.Predictions = append(resp.Predictions, p)
+		if secs := p.Prediction.RideDuration * 60; h.emf != nil && inDistribution(secs) {
+			sc.secs = append(sc.secs, secs)
+		}
 		start := len(buf)
 		buf = h.enc.AppendText(buf, p.Prediction, duration)
 		entries = append(entries, putrecords.Entry{Data: buf[start:len(buf):len(buf)], Index: r.index})
@@ -192,7 +215,37 @@ func (h *Handler) handle(ctx context.Context, ev events.KinesisEvent, sc *scratc
 		h.cutPredictions(ctx, &resp, entries, sc)
 	}
 	h.logBatch(ctx, n, len(entries), len(bad), written, dead)
+	if h.emf != nil || h.cfg.OnBatch != nil {
+		f := Figures{Records: n, KPLUserRecords: users, Predicted: len(entries), Bad: len(bad),
+			WriteFailures: len(written.Failed) + len(dead.Failed), BatchItemFailures: len(resp.BatchItemFailures),
+			Calls: written.Calls + dead.Calls, Resent: written.Resent + dead.Resent}
+		if !h.cfg.TestRun && h.cfg.DeadLetterStream != "" {
+			f.DeadLettered = len(bad) - len(dead.Failed)
+		}
+		h.report(ctx, &f, ev.Records, sc)
+	}
 	return resp
+}
+
+// report hands an invocation's figures to OnBatch and writes its metrics.
+func (h *Handler) report(ctx context.Context, f *Figures, recs []events.KinesisEventRecord, sc *scratch) {
+	if h.cfg.OnBatch != nil {
+		h.cfg.OnBatch(*f)
+	}
+	if h.emf == nil {
+		return
+	}
+	stream := unknown
+	if len(recs) > 0 {
+		stream = streamName(recs[0].EventSourceArn) // a batch comes from one stream
+	}
+	var requestID string
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		requestID = lc.AwsRequestID
+	}
+	slices.Sort(sc.secs)
+	sc.emf = h.emf.appendInvocation(sc.emf[:0], time.Now(), stream, f, sc.secs, h.cfg.TestRun, requestID)
+	_, _ = h.emf.w.Write(sc.emf)
 }
 
 // cutPredictions leaves the last predictions out of the response, as many
@@ -278,7 +331,9 @@ type scratch struct {
 	buf     []byte
 	keys    []byte
 	keyEnd  []int
-	size    int // of the response's JSON
+	size    int       // of the response's JSON
+	secs    []float64 // the predicted durations, in seconds, for the metrics
+	emf     []byte    // a metrics document
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -287,5 +342,6 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 func (sc *scratch) put() {
 	clear(sc.entries) // no stale data or keys kept alive
 	sc.entries, sc.buf, sc.keys, sc.keyEnd = sc.entries[:0], sc.buf[:0], sc.keys[:0], sc.keyEnd[:0]
+	sc.secs, sc.emf = sc.secs[:0], sc.emf[:0]
 	scratchPool.Put(sc)
 }

@@ -18,7 +18,7 @@ import (
 
 // February's first 100 validation rides as a Kinesis event, in the
 // original's spelling, and the function as deployed: the compiled model,
-// TEST_RUN (nothing written). handler's benchmarks use a tiny model; these
+// its metrics (written nowhere), TEST_RUN (nothing written). handler's benchmarks use a tiny model; these
 // are the production path, the forest's table included.
 func benchFunction(b *testing.B) (*handler.Handler, events.KinesisEvent) {
 	rows, err := golden.Load()
@@ -41,7 +41,7 @@ func benchFunction(b *testing.B) (*handler.Handler, events.KinesisEvent) {
 		}
 	}
 	h := handler.New(handler.Config{PredictionsStream: handler.DefaultPredictionsStream, TestRun: true,
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}, compiled.Model(), nil)
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: io.Discard}, compiled.Model(), nil)
 	return h, ev
 }
 

@@ -12,7 +12,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"io"
 	"log/slog"
 	"os"
 
@@ -30,7 +32,9 @@ import (
 func main() {
 	execEmulatorOutsideLambda()
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	h, err := newHandler(context.Background(), log)
+	// The log and the metrics (EMF documents) go to stdout, the function's
+	// log, where CloudWatch Logs extracts the metrics.
+	h, err := newHandler(context.Background(), log, os.Stdout)
 	if err != nil {
 		// Exiting during init fails the init: Lambda reports Runtime.ExitError
 		// and this line is the first thing in the function's log.
@@ -40,8 +44,9 @@ func main() {
 	lambda.Start(h) // h.Invoke: the event read without reflection
 }
 
-// newHandler is the function as configured by its environment.
-func newHandler(ctx context.Context, log *slog.Logger) (*handler.Handler, error) {
+// newHandler is the function as configured by its environment, logging to
+// log and writing its metrics to metrics.
+func newHandler(ctx context.Context, log *slog.Logger, metrics io.Writer) (*handler.Handler, error) {
 	cfg, err := handler.ConfigFromEnv()
 	if err != nil {
 		return nil, err
@@ -51,8 +56,9 @@ func newHandler(ctx context.Context, log *slog.Logger) (*handler.Handler, error)
 		return nil, err
 	}
 	cfg.Logger = log
+	cfg.Metrics = metrics
 	m := compiled.Model()
 	log.Info("init", "predictions_stream", cfg.PredictionsStream, "dead_letter_stream", cfg.DeadLetterStream,
-		"model", m.Name, "version", m.Version, "test_run", cfg.TestRun)
+		"model", m.Name, "version", m.Version, "test_run", cfg.TestRun, "metrics_namespace", cmp.Or(cfg.Namespace, handler.DefaultNamespace))
 	return handler.New(cfg, m, client), nil
 }

@@ -35,13 +35,18 @@ var (
 
 // The handler with the compiled model wired in, as main wires it: the
 // original's test event gives sklearn's 18.321633541366506, in the
-// original's response shape.
+// original's response shape; its metrics describe the invocation, TEST_RUN
+// as it is.
 func TestCompiledHandler(t *testing.T) {
 	t.Setenv("RUN_ID", "Test123")
 	t.Setenv("TEST_RUN", "True")
 	t.Setenv("PREDICTIONS_STREAM_NAME", "")
 	t.Setenv("DEAD_LETTER_STREAM_NAME", "")
-	h, err := newHandler(context.Background(), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	t.Setenv("AWS_LAMBDA_FUNCTION_NAME", "ride-duration-ZipFunction-1A2B3C")
+	t.Setenv("POWERTOOLS_METRICS_NAMESPACE", "")
+	t.Setenv("POWERTOOLS_SERVICE_NAME", "")
+	var metrics bytes.Buffer
+	h, err := newHandler(context.Background(), slog.New(slog.NewJSONHandler(io.Discard, nil)), &metrics)
 	require.NoError(t, err)
 	b, err := os.ReadFile(fixture)
 	require.NoError(t, err)
@@ -59,6 +64,24 @@ func TestCompiledHandler(t *testing.T) {
 	// model (make model) is held to its own sklearn prediction above.
 	want = bytes.ReplaceAll(want, []byte("18.321633541366506"), strconv.AppendFloat(nil, golden.TestRide.Prediction, 'g', -1, 64))
 	assert.JSONEq(t, string(want), string(got))
+
+	docs := testenv.EMFLines(t, metrics.String())
+	require.Len(t, docs, 2, "the cold start's document, the invocation's")
+	assert.Equal(t, map[string]any{"function_name": "ride-duration-ZipFunction-1A2B3C", "service": handler.DefaultService},
+		map[string]any{"function_name": docs[0]["function_name"], "service": docs[0]["service"]})
+	doc := docs[1]
+	assert.Equal(t, "ride-duration-ZipFunction-1A2B3C", doc["FunctionName"])
+	assert.Equal(t, "ride_events", doc["StreamName"])
+	assert.Equal(t, true, doc["test_run"])
+	for name, want := range map[string]string{"RecordsIn": "1", "RidesPredicted": "1", "BadRecords": "0", "PutRecordsCalls": "0"} {
+		assert.Equal(t, json.Number(want), doc[name], name)
+	}
+	secs := golden.TestRide.Prediction * 60
+	assert.Equal(t, map[string]any{
+		"Values": []any{json.Number(strconv.FormatFloat(math.Round(secs), 'f', 0, 64))}, "Counts": []any{json.Number("1")},
+		"Max": json.Number(strconv.FormatFloat(secs, 'f', 3, 64)), "Min": json.Number(strconv.FormatFloat(secs, 'f', 3, 64)),
+		"Count": json.Number("1"), "Sum": json.Number(strconv.FormatFloat(secs, 'f', 3, 64)),
+	}, doc["PredictedDuration"], "the ride's duration in seconds")
 }
 
 // buildBootstrap builds the function as make package does.
@@ -113,6 +136,18 @@ func TestUnderRIE(t *testing.T) {
 		t.Logf("bootstrap size: %d bytes", fi.Size())
 	}
 	rie.WaitOutput(t, regexp.QuoteMeta(`"msg":"batch"`)) // the batch log line reaches the function log
+
+	// The metrics in the function's log: every EMF document valid, the cold
+	// start's and the invocation's, each on a line of its own.
+	rie.WaitOutput(t, regexp.QuoteMeta(`"RecordsIn":1,`))
+	docs := testenv.EMFLines(t, rie.Output())
+	require.Len(t, docs, 2, "%s", rie.Output())
+	assert.Equal(t, json.Number("1"), docs[0]["ColdStart"])
+	assert.Equal(t, "ride_events", docs[1]["StreamName"])
+	assert.Equal(t, docs[0]["function_name"], docs[1]["FunctionName"], "the function the emulator runs")
+	for _, line := range regexp.MustCompile(`(?m)^\{"_aws".*$`).FindAllString(rie.Output(), -1) {
+		t.Logf("metrics: %s", line)
+	}
 }
 
 // An invalid configuration fails the init with a clear message.
@@ -181,6 +216,17 @@ func TestUnderRIEDenseBatch(t *testing.T) {
 	line := rie.WaitOutput(t, `"msg":"predictions left out of the response","left_out":\d+,"in_response":\d+`)
 	assert.Contains(t, line, fmt.Sprintf(`"left_out":%d,"in_response":%d`, rides-len(resp.Predictions), len(resp.Predictions)))
 	t.Logf("a response of %d bytes, %d of %d predictions", len(body), len(resp.Predictions), rides)
+
+	// The metrics count every ride, the response's or not; their
+	// distribution stays within CloudWatch's 100 values.
+	rie.WaitOutput(t, regexp.QuoteMeta(`"RecordsIn":4,`))
+	docs := testenv.EMFLines(t, rie.Output())
+	require.Len(t, docs, 2)
+	n := json.Number(strconv.Itoa(rides))
+	assert.Equal(t, []any{json.Number("4"), n, n}, []any{docs[1]["RecordsIn"], docs[1]["KPLUserRecords"], docs[1]["RidesPredicted"]})
+	dist := docs[1]["PredictedDuration"].(map[string]any)
+	assert.Equal(t, n, dist["Count"])
+	t.Logf("predicted durations: %d values, from %v s to %v s", len(dist["Values"].([]any)), dist["Min"], dist["Max"])
 }
 
 // peakRSS is the VmHWM of the emulator's child (the bootstrap), from /proc.

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/rideduration/rideduration/cmd/internal/progress"
 	"github.com/rideduration/rideduration/eventsource"
 	"github.com/rideduration/rideduration/handler"
 	"github.com/rideduration/rideduration/internal/compiled"
@@ -40,6 +41,7 @@ type streamOptions struct {
 	retries   int
 	maxAge    int
 	timeout   time.Duration
+	status    time.Duration
 }
 
 func streamFlags(fs *flag.FlagSet) *streamOptions {
@@ -54,6 +56,7 @@ func streamFlags(fs *flag.FlagSet) *streamOptions {
 	fs.IntVar(&o.retries, "maximum-retry-attempts", t.MaximumRetryAttempts, "retries of a failing batch before it is given up on (-1: until too old)")
 	fs.IntVar(&o.maxAge, "maximum-record-age-in-seconds", int(t.MaximumRecordAge/time.Second), "records older than this are given up on (-1: no limit; else 60-604800)")
 	fs.DurationVar(&o.timeout, "function-timeout", t.FunctionTimeout, "the function's timeout: a longer invocation is a function error")
+	fs.DurationVar(&o.status, "status", time.Minute, "how often the status line is written on stderr when stderr is not a terminal\n(a terminal's is redrawn in place, a few times a second); 0: no status line")
 	return o
 }
 
@@ -67,7 +70,7 @@ func streamFlags(fs *flag.FlagSet) *streamOptions {
 // writes or the on-failure queue missing, a stream deleted, access denied)
 // stops it with exit status 1.
 func (c *cli) stream(args []string) int {
-	fs := c.flags("Run the function's handler on every shard of the Kinesis stream STREAM (e.g. ride_events),\nas Lambda's event-source mapping does, configured as lambda/template.yaml configures it.\nConfiguration: the function's environment. stdout: each prediction event written to\nPREDICTIONS_STREAM_NAME (TEST_RUN=True: the function's predictions); stderr: the JSON log.")
+	fs := c.flags("Run the function's handler on every shard of the Kinesis stream STREAM (e.g. ride_events),\nas Lambda's event-source mapping does, configured as lambda/template.yaml configures it.\nConfiguration: the function's environment. stdout: each prediction event written to\nPREDICTIONS_STREAM_NAME (TEST_RUN=True: the function's predictions); stderr: the JSON log\nand a status line (-status).")
 	opts := streamFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return usageStatus(err)
@@ -82,6 +85,10 @@ func (c *cli) mapStream(stream string, o *streamOptions) int {
 	typ := types.ShardIteratorType(o.start)
 	if typ != types.ShardIteratorTypeTrimHorizon && typ != types.ShardIteratorTypeLatest {
 		fmt.Fprintf(c.stderr, "predict: -start %q: want TRIM_HORIZON or LATEST\n", o.start)
+		return 2
+	}
+	if o.status < 0 {
+		fmt.Fprintf(c.stderr, "predict: -status %v: want 0 (no status line) or more, e.g. 1m\n", o.status)
 		return 2
 	}
 	if o.maxAge != -1 && (o.maxAge < 60 || o.maxAge > 604800) {
@@ -104,7 +111,7 @@ func (c *cli) mapStream(stream string, o *streamOptions) int {
 	}
 	m := eventsource.New(nil, stream, nil)
 	m.Config, m.Start, m.Poll = conf, typ, o.poll
-	if err := c.runMapping(m, cfg, o.onFailure); err != nil {
+	if err := c.runMapping(m, cfg, o.onFailure, o.status); err != nil {
 		fmt.Fprintf(c.stderr, "predict: %v\n", err)
 		return 1
 	}
@@ -115,8 +122,11 @@ func (c *cli) mapStream(stream string, o *streamOptions) int {
 // the prediction events the predictions stream acknowledged, each time it
 // did (a ride re-delivered and written again is printed again; one whose
 // write failed is not printed); with TEST_RUN=True, which writes nothing,
-// the predictions the function returns. The JSON logs go to stderr.
-func (c *cli) runMapping(m *eventsource.Mapping, cfg handler.Config, onFailure string) error {
+// the predictions the function returns. The JSON logs go to stderr, and
+// the status line (see status), every statusEvery when stderr is not a
+// terminal (0: none). The handler's metrics are not written: the status
+// line shows them.
+func (c *cli) runMapping(m *eventsource.Mapping, cfg handler.Config, onFailure string, statusEvery time.Duration) error {
 	client, err := putrecords.NewClient(c.ctx)
 	if err != nil {
 		return err
@@ -133,7 +143,13 @@ func (c *cli) runMapping(m *eventsource.Mapping, cfg handler.Config, onFailure s
 			return err
 		}
 	}
-	log := slog.New(slog.NewJSONHandler(c.stderr, nil))
+	stderr := c.stderr
+	var st *status
+	if statusEvery > 0 {
+		st = newStatus(c.stderr, progress.IsTerminal(c.stderr), func() int { return progress.Width(c.stderr) }, m.Stream, m.Progress, time.Now())
+		stderr, cfg.OnBatch = st, st.batch
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	cfg.Logger = log
 	model := compiled.Model()
 	out := &printer{w: bufio.NewWriter(c.stdout)}
@@ -153,6 +169,9 @@ func (c *cli) runMapping(m *eventsource.Mapping, cfg handler.Config, onFailure s
 			out.mu.Unlock()
 		}
 		return resp.BatchItemFailures, err
+	}
+	if st != nil {
+		defer st.start(statusEvery)()
 	}
 	return m.Run(c.ctx)
 }

@@ -24,10 +24,30 @@ type Meter interface {
 // New returns a bar when w is a terminal, a plain line every 5 s
 // otherwise. what names the job ("backfill"), unit what it counts ("trips").
 func New(w io.Writer, what, unit string) Meter {
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if IsTerminal(w) {
 		return NewBar(w, what, unit)
 	}
 	return NewLines(w, what, unit, 5*time.Second)
+}
+
+// IsTerminal tells whether w is a terminal.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// Width is the width of the terminal w, in columns; 0 when w is no
+// terminal or its width is unknown.
+func Width(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok {
+		return 0
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return width
 }
 
 // NewBar returns a progress bar on w.
