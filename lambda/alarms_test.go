@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rideduration/rideduration/drift"
+	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/handler"
+	"github.com/rideduration/rideduration/internal/compiled"
+	"github.com/rideduration/rideduration/internal/testenv"
+	"github.com/rideduration/rideduration/tlc"
+)
+
+// The metrics AWS publishes for the resources the alarms and the dashboard read, with their
+// dimensions (Amazon CloudWatch User Guide, "AWS services that publish CloudWatch metrics":
+// Lambda's function metrics, Kinesis Data Streams' stream-level metrics, SQS's queue metrics).
+var awsMetrics = map[string]struct {
+	names     []string
+	dimension string // the one dimension the template uses
+	resource  string // the resource type it names
+}{
+	"AWS/Lambda":  {[]string{"Invocations", "Errors", "Throttles", "Duration", "IteratorAge", "ConcurrentExecutions"}, "FunctionName", "AWS::Serverless::Function"},
+	"AWS/Kinesis": {[]string{"IncomingRecords", "IncomingBytes", "WriteProvisionedThroughputExceeded", "ReadProvisionedThroughputExceeded", "GetRecords.IteratorAgeMilliseconds"}, "StreamName", "AWS::Kinesis::Stream"},
+	"AWS/SQS":     {[]string{"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "NumberOfMessagesSent"}, "QueueName", "AWS::SQS::Queue"},
+}
+
+// emfProduced runs the function's handler, as main configures it, on the original's event
+// and returns what its EMF documents name: per namespace, each metric's dimension names.
+func emfProduced(t *testing.T) (namespace string, metrics map[string][]string) {
+	t.Helper()
+	t.Setenv("RUN_ID", "Test123")
+	t.Setenv("TEST_RUN", "True")
+	t.Setenv("AWS_LAMBDA_FUNCTION_NAME", "ride-duration")
+	cfg, err := handler.ConfigFromEnv()
+	require.NoError(t, err)
+	var out bytes.Buffer
+	cfg.Metrics = &out
+	cfg.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	h := handler.New(cfg, compiled.Model(), nil)
+	b, err := os.ReadFile(fixture)
+	require.NoError(t, err)
+	var ev events.KinesisEvent
+	require.NoError(t, json.Unmarshal(b, &ev))
+	_, err = h.Handle(context.Background(), ev)
+	require.NoError(t, err)
+
+	metrics = map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var doc struct {
+			AWS struct {
+				CloudWatchMetrics []struct {
+					Namespace  string
+					Dimensions [][]string
+					Metrics    []struct{ Name string }
+				}
+			} `json:"_aws"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &doc), "%s", line)
+		for _, d := range doc.AWS.CloudWatchMetrics {
+			namespace = d.Namespace
+			require.Len(t, d.Dimensions, 1)
+			for _, m := range d.Metrics {
+				metrics[m.Name] = d.Dimensions[0]
+			}
+		}
+	}
+	require.Contains(t, metrics, "BatchItemFailures", "the function's EMF:\n%s", out.String())
+	return namespace, metrics
+}
+
+// Every alarm and every dashboard widget reads a metric that exists: one AWS publishes for a
+// resource of the template, by that resource's name, or one the function writes in EMF, with
+// the dimensions it writes. The thresholds are parameters, each with a default.
+func TestAlarmsAndDashboardReadRealMetrics(t *testing.T) {
+	tpl := loadTemplate(t)
+	namespace, emf := emfProduced(t)
+	nsParam := tpl.Parameters["MetricsNamespace"]
+	require.NotNil(t, nsParam, "template parameter MetricsNamespace")
+	assert.Equal(t, namespace, nsParam["Default"], "the EMF namespace by default")
+	env := get(tpl.Globals, "Function", "Environment", "Variables", "POWERTOOLS_METRICS_NAMESPACE")
+	assert.Equal(t, "MetricsNamespace", refTo(env), "the function's POWERTOOLS_METRICS_NAMESPACE")
+
+	fn := map[string]any{"Fn::If": []any{"IsImage", map[string]any{"Ref": "ImageFunction"}, map[string]any{"Ref": "ZipFunction"}}}
+	// check validates one metric read: namespace (a name or !Ref MetricsNamespace), metric,
+	// and dimension values (a name, !Ref X or !GetAtt X.QueueName).
+	check := func(where string, ns any, metric string, dims map[string]any) {
+		if refTo(ns) == "MetricsNamespace" {
+			want, ok := emf[metric]
+			if !assert.True(t, ok, "%s: the function writes no EMF metric %s (it writes %v)", where, metric, slices.Sorted(maps.Keys(emf))) {
+				return
+			}
+			assert.ElementsMatch(t, want, slices.Collect(maps.Keys(dims)), "%s: %s's dimensions", where, metric)
+			assert.Equal(t, canon(fn), canon(dims["FunctionName"]), "%s: FunctionName", where)
+			assert.Equal(t, "InputStream", refTo(dims["StreamName"]), "%s: StreamName is the input stream's", where)
+			return
+		}
+		known, ok := awsMetrics[ns.(string)]
+		if !assert.True(t, ok, "%s: namespace %v", where, ns) {
+			return
+		}
+		assert.Contains(t, known.names, metric, "%s: %s publishes no %s", where, ns, metric)
+		require.Len(t, dims, 1, "%s: dimensions", where)
+		v := dims[known.dimension]
+		id := refTo(v)
+		if arn := get(v, "Fn::GetAtt"); arn != nil {
+			id = asList(arn)[0].(string)
+		}
+		if known.dimension == "FunctionName" {
+			assert.Equal(t, canon(fn), canon(v), "%s: FunctionName", where)
+			return
+		}
+		r := tpl.Resources[id]
+		assert.Equal(t, known.resource, r["Type"], "%s: %s %v names no %s of the template", where, known.dimension, canon(v), known.resource)
+	}
+
+	alarms := tpl.ofType("AWS::CloudWatch::Alarm")
+	assert.Len(t, alarms, 7)
+	for _, id := range alarms {
+		p := props(tpl.Resources[id])
+		dims := map[string]any{}
+		for _, d := range asList(p["Dimensions"]) {
+			dims[get(d, "Name").(string)] = get(d, "Value")
+		}
+		check(id, p["Namespace"], p["MetricName"].(string), dims)
+		param := tpl.Parameters[refTo(p["Threshold"])]
+		if assert.NotNil(t, param, "%s: Threshold is a parameter", id) {
+			assert.Contains(t, param, "Default", "%s: its threshold's default", id)
+		}
+		assert.Equal(t, `{"Fn::If":["HasAlarmEmail",[{"Ref":"AlarmTopic"}],{"Ref":"AWS::NoValue"}]}`, canon(p["AlarmActions"]), "%s: AlarmActions", id)
+	}
+
+	// The dashboard, its !Sub done with the parameters' defaults and the zip function.
+	sub := asList(get(props(tpl.Resources[tpl.theOne(t, "AWS::CloudWatch::Dashboard")]), "DashboardBody", "Fn::Sub"))
+	require.Len(t, sub, 2)
+	require.Equal(t, canon(fn), canon(get(sub[1], "Fn")))
+	body := regexp.MustCompile(`\$\{([A-Za-z0-9:]+)\}`).ReplaceAllStringFunc(sub[0].(string), func(m string) string {
+		name := m[2 : len(m)-1]
+		switch {
+		case name == "Fn":
+			return "fn:ZipFunction"
+		case name == "AWS::Region":
+			return "us-east-1"
+		case tpl.Resources[name] != nil:
+			return "ref:" + name
+		case tpl.Parameters[name] != nil:
+			switch d := tpl.Parameters[name]["Default"].(type) {
+			case float64:
+				return strconv.FormatFloat(d, 'f', -1, 64)
+			case string:
+				return d
+			}
+			return "1" // a Number the deployment passes (TrainingP50Seconds)
+		}
+		t.Errorf("dashboard: ${%s} is neither a parameter nor a resource", name)
+		return m
+	})
+	var dash struct {
+		Widgets []struct {
+			Properties struct {
+				Title   string
+				Metrics [][]any
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &dash), "the dashboard's body is JSON:\n%s", body)
+	require.Len(t, dash.Widgets, 6)
+	for _, w := range dash.Widgets {
+		require.NotEmpty(t, w.Properties.Metrics, w.Properties.Title)
+		for _, m := range w.Properties.Metrics {
+			var parts []string
+			for _, x := range m {
+				if s, ok := x.(string); ok {
+					parts = append(parts, s)
+				}
+			}
+			require.True(t, len(parts) >= 2 && len(parts)%2 == 0, "%s: %v", w.Properties.Title, m)
+			dims := map[string]any{}
+			for i := 2; i+1 < len(parts); i += 2 {
+				v := parts[i+1]
+				switch {
+				case v == "fn:ZipFunction":
+					dims[parts[i]] = fn
+				case strings.HasPrefix(v, "ref:"):
+					dims[parts[i]] = map[string]any{"Ref": strings.TrimPrefix(v, "ref:")}
+				default:
+					dims[parts[i]] = v
+				}
+			}
+			var ns any = parts[0]
+			if parts[0] == namespace {
+				ns = map[string]any{"Ref": "MetricsNamespace"}
+			}
+			check(w.Properties.Title, ns, parts[1], dims)
+		}
+	}
+}
+
+// The dashboard's reference lines are the median and 90th percentile of the compiled model's
+// predictions over its training month's rides, in seconds as the function writes them: what
+// the deployment passes the template.
+func TestTrainingPercentilesAreTheModels(t *testing.T) {
+	var trips tlc.Trips
+	require.NoError(t, tlc.ReadFile(filepath.Join("..", "testdata", "green_tripdata_2022-01.parquet"), &trips))
+	m := compiled.Model()
+	var secs []float64
+	for i := 0; i < trips.Len(); i++ {
+		d, err := trips.Duration(i)
+		if err != nil || !feature.Keep(d) {
+			continue
+		}
+		if f, err := trips.Features(i); err == nil {
+			secs = append(secs, m.Predict(f)*60)
+		}
+	}
+	sort.Float64s(secs)
+	out, err := testenv.Make(t, "..", nil, "-n", "deploy-built", "AWS_REGION=us-east-1", "AWS_ACCOUNT_ID=123456789012")
+	require.NoError(t, err, out)
+	for _, c := range []struct {
+		param string
+		q     float64
+	}{{"TrainingP50Seconds", 0.5}, {"TrainingP90Seconds", 0.9}} {
+		want := c.param + "=" + strconv.Itoa(int(math.Round(drift.Quantile(secs, c.q))))
+		assert.Contains(t, out, want, "make deploy-built passes the quantile of %d rides' predictions", len(secs))
+		assert.NotContains(t, loadTemplate(t).Parameters[c.param], "Default", "%s: the model's, passed by the deployment", c.param)
+	}
+}
