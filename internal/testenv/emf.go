@@ -120,7 +120,7 @@ func checkDirective(doc map[string]any, d any) error {
 	}
 	sets, ok := dir["Dimensions"].([]any)
 	if !ok || len(sets) == 0 {
-		return fmt.Errorf("Dimensions: want an array of dimension sets")
+		return fmt.Errorf("member Dimensions: want an array of dimension sets")
 	}
 	for _, s := range sets {
 		keys, ok := s.([]any)
@@ -139,7 +139,7 @@ func checkDirective(doc map[string]any, d any) error {
 	}
 	metrics, ok := dir["Metrics"].([]any)
 	if !ok || len(metrics) > emfMaxMetrics {
-		return fmt.Errorf("Metrics: want an array of at most %d metric definitions", emfMaxMetrics)
+		return fmt.Errorf("member Metrics: want an array of at most %d metric definitions", emfMaxMetrics)
 	}
 	for _, m := range metrics {
 		def, ok := m.(map[string]any)
@@ -187,14 +187,14 @@ func metricValue(v any) error {
 		values, vok := v["Values"].([]any)
 		counts, cok := v["Counts"].([]any)
 		if !vok || !cok || len(values) != len(counts) || len(values) == 0 || len(values) > emfMaxValues {
-			return fmt.Errorf("Values and Counts: want arrays of the same length, 1 to %d", emfMaxValues)
+			return fmt.Errorf("members Values and Counts: want arrays of the same length, 1 to %d", emfMaxValues)
 		}
 		total := 0.0
 		for i := range values {
 			n, ok := values[i].(json.Number)
 			c, cok := counts[i].(json.Number)
 			if !ok || !cok || finite(n) != nil || finite(c) != nil {
-				return fmt.Errorf("Values[%d], Counts[%d]: want numbers", i, i)
+				return fmt.Errorf("members Values[%d] and Counts[%d]: want numbers", i, i)
 			}
 			f, _ := c.Float64()
 			total += f
@@ -208,7 +208,7 @@ func metricValue(v any) error {
 		}
 		if c, ok := v["Count"].(json.Number); ok {
 			if f, _ := c.Float64(); f != total {
-				return fmt.Errorf("Count %v: the Counts add up to %v", c, total)
+				return fmt.Errorf("member Count %v: the Counts add up to %v", c, total)
 			}
 		}
 		return nil
