@@ -63,22 +63,19 @@ func emfProduced(t *testing.T) (namespace string, metrics map[string][]string) {
 	require.NoError(t, err)
 
 	metrics = map[string][]string{}
-	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		var doc struct {
-			AWS struct {
-				CloudWatchMetrics []struct {
-					Namespace  string
-					Dimensions [][]string
-					Metrics    []struct{ Name string }
-				}
-			} `json:"_aws"`
-		}
-		require.NoError(t, json.Unmarshal([]byte(line), &doc), "%s", line)
-		for _, d := range doc.AWS.CloudWatchMetrics {
-			namespace = d.Namespace
-			require.Len(t, d.Dimensions, 1)
-			for _, m := range d.Metrics {
-				metrics[m.Name] = d.Dimensions[0]
+	// Each document is checked against the specification's rules on the way.
+	for _, doc := range testenv.EMFLines(t, out.String()) {
+		for _, d := range doc["_aws"].(map[string]any)["CloudWatchMetrics"].([]any) {
+			d := d.(map[string]any)
+			namespace = d["Namespace"].(string)
+			sets := d["Dimensions"].([]any)
+			require.Len(t, sets, 1)
+			var dims []string
+			for _, k := range sets[0].([]any) {
+				dims = append(dims, k.(string))
+			}
+			for _, m := range d["Metrics"].([]any) {
+				metrics[m.(map[string]any)["Name"].(string)] = dims
 			}
 		}
 	}

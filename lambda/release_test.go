@@ -8,7 +8,6 @@ package main
 import (
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -540,13 +539,12 @@ func TestReleaseMakefile(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			// AWS=false: should the check not stop make, no AWS CLI runs.
-			cmd := exec.Command("make", "--no-print-directory", "-C", testenv.Root(t), "deploy-release", "AWS=false",
+			out, err := testenv.Make(t, testenv.Root(t), nil, "deploy-release", "AWS=false",
 				"AWS_REGION=eu-west-1", "GITHUB_REPOSITORY=owner/repo", c.arg)
-			out, err := cmd.CombinedOutput()
 			require.Error(t, err)
-			assert.Equal(t, 2, exitCode(err), "%s", out)
-			assert.Contains(t, string(out), c.want)
-			assert.NotContains(t, string(out), "cloudformation")
+			assert.Equal(t, 2, testenv.ExitCode(err), "%s", out)
+			assert.Contains(t, out, c.want)
+			assert.NotContains(t, out, "cloudformation")
 		})
 	}
 }
@@ -555,16 +553,8 @@ func TestReleaseMakefile(t *testing.T) {
 // 123456789012, and fails the test if make fails.
 func makeDryRun(t *testing.T, args ...string) string {
 	t.Helper()
-	cmd := exec.Command("make", append([]string{"--no-print-directory", "-n", "-C", testenv.Root(t),
+	out, err := testenv.Make(t, testenv.Root(t), nil, append([]string{"-n",
 		"AWS_REGION=eu-west-1", "AWS_ACCOUNT_ID=123456789012"}, args...)...)
-	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "make -n %s:\n%s", strings.Join(args, " "), out)
-	return string(out)
-}
-
-func exitCode(err error) int {
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode()
-	}
-	return -1
+	return out
 }

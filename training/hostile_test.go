@@ -1,15 +1,15 @@
 package training
 
 import (
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rideduration/rideduration/internal/testenv"
 )
 
 // A variable a user or a workflow input sets reaches no shell, and make
@@ -41,19 +41,11 @@ func TestMakeRefusesHostileVariables(t *testing.T) {
 			out, err := makeEnv(t, "..", "", tc.env, tc.args...)
 			require.Error(t, err)
 			assert.Contains(t, out, tc.want)
-			assert.Equal(t, 2, exitCode(err), "make stops at once")
+			assert.Equal(t, 2, testenv.ExitCode(err), "make stops at once")
 			assert.NotContains(t, out, "==>", "no recipe ran")
 			_, err = os.Stat(pwned)
 			assert.True(t, os.IsNotExist(err), "the hostile command ran")
 			assert.False(t, strings.Contains(out, "go build"), "no recipe ran")
 		})
 	}
-}
-
-func exitCode(err error) int {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode()
-	}
-	return -1
 }

@@ -33,11 +33,9 @@ type makeLocal struct {
 // aws there) first on PATH and the test's go.
 func startLocal(t *testing.T, dir string, port int, vars ...string) *makeLocal {
 	t.Helper()
-	args := append([]string{"--no-print-directory", "local", fmt.Sprintf("MOTO_PORT=%d", port), "GO=" + testenv.GoTool(t)}, vars...)
-	cmd := exec.Command("make", args...)
-	cmd.Dir = testenv.Root(t)
-	cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "AWS_CONFIG_FILE=/dev/null",
-		"AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=", "PREDICTIONS_STREAM_NAME=", "RUN_ID=", "TEST_RUN=", "DEAD_LETTER_STREAM_NAME=")
+	args := append([]string{"local", fmt.Sprintf("MOTO_PORT=%d", port), "GO=" + testenv.GoTool(t)}, vars...)
+	cmd := testenv.MakeCmd(testenv.Root(t), []string{"PATH=" + dir + ":" + os.Getenv("PATH"), "AWS_CONFIG_FILE=/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=", "PREDICTIONS_STREAM_NAME=", "RUN_ID=", "TEST_RUN=", "DEAD_LETTER_STREAM_NAME="}, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	l := &makeLocal{cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = l.stdout, l.stderr

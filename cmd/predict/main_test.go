@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -155,12 +153,7 @@ func TestUsageNamesTheProblem(t *testing.T) {
 // but prediction events on stdout (make echoes no command there), so that
 // `make predict | jq .` works.
 func TestMainJobThroughMake(t *testing.T) {
-	cmd := exec.Command("make", "GO="+testenv.GoTool(t), "predict")
-	cmd.Dir = testenv.Root(t)
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		// A make running this test would make its own a sub-make.
-		return strings.HasPrefix(kv, "MAKEFLAGS=") || strings.HasPrefix(kv, "MFLAGS=") || strings.HasPrefix(kv, "MAKELEVEL=")
-	})
+	cmd := testenv.MakeCmd(testenv.Root(t), nil, "GO="+testenv.GoTool(t), "predict")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

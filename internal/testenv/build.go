@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -92,11 +93,10 @@ func AWS(t testing.TB, endpoint string, args ...string) []byte {
 	return out
 }
 
-// Make runs make in dir with args, with the environment plus env, and
-// returns its combined output. An outer make (make test) does not steer it:
-// its -j, -n and variables are not passed on.
-func Make(t testing.TB, dir string, env []string, args ...string) (string, error) {
-	t.Helper()
+// MakeCmd is make in dir with args, with the environment plus env. An outer
+// make (make test) does not steer it: its -j, -n and variables are not
+// passed on.
+func MakeCmd(dir string, env []string, args ...string) *exec.Cmd {
 	cmd := exec.Command("make", append([]string{"--no-print-directory"}, args...)...)
 	cmd.Dir = dir
 	for _, kv := range os.Environ() {
@@ -105,6 +105,22 @@ func Make(t testing.TB, dir string, env []string, args ...string) (string, error
 		}
 	}
 	cmd.Env = append(cmd.Env, env...)
-	out, err := cmd.CombinedOutput()
+	return cmd
+}
+
+// Make runs MakeCmd and returns its combined output.
+func Make(t testing.TB, dir string, env []string, args ...string) (string, error) {
+	t.Helper()
+	out, err := MakeCmd(dir, env, args...).CombinedOutput()
 	return string(out), err
+}
+
+// ExitCode is the exit status of the command err came from, or -1 if it
+// did not exit.
+func ExitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	return -1
 }
