@@ -72,10 +72,17 @@ GOLDEN     = testdata/golden_predictions.csv.zst
 # image tests (make image; curl and jq run the commands of the README and docs/deploy.md), graphviz for docs/architecture.svg
 # (make diagram, and the test that it is current). Installed only when missing (needs root).
 DEB_PACKAGES = python3-sklearn python3-xgboost python3-pandas python3-zstandard python3-yaml qemu-user-static \
-  awscli zip chromium protobuf-compiler shellcheck podman runc slirp4netns curl jq graphviz
+  awscli zip chromium protobuf-compiler shellcheck podman runc slirp4netns curl jq graphviz debootstrap
 deps: ## install the Debian packages the tests need, if missing
 	@dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PACKAGES); }
+
+# The second library environment the tests train and export in: Debian 13 (trixie) from Debian's
+# packages, as a chroot under build/debian13 (Python 3.13, scikit-learn 1.4.2, xgboost 3.0.0,
+# numpy 2.2); build/debian13/bin/python3 runs its interpreter. Needs root; reused once built.
+.PHONY: debian13
+debian13: ## build the Debian 13 environment build/debian13 (root, debootstrap: about 4 minutes, 760 MB)
+	sh scripts/debian13.sh build/debian13
 
 data: $(TRAIN_PQ) $(VALID_PQ) ## download the TRAIN and VALID months' TLC green taxi data (needs internet; 2022-01/02 are committed)
 testdata/green_tripdata_%.parquet:
@@ -96,7 +103,7 @@ train: prep ## fit the forest (Debian python3-sklearn), print the RMSE, export i
 generate: ## regenerate generated/ from the export, and the training month's statistics predict report compiles in (go generate)
 	$(GO) generate ./generated ./cmd/predict
 
-test: deps ## install what the tests need, then run every test, and the golden tests on arm64 (what .ci/run runs)
+test: deps debian13 ## install what the tests need (the Debian packages, the Debian 13 environment), then run every test, and the golden tests on arm64 (what .ci/run runs)
 	$(GO) test -timeout 30m ./...
 	$(MAKE) --no-print-directory test-arm64
 
