@@ -12,7 +12,8 @@ PYTHON  ?= /usr/bin/python3
 # (DEPLOY_PARAMS, RELEASE_PARAMS: lists). RUN_ID, as make model and the deployment use it (RUN), is an MLflow run
 # id, 32 hex digits: on the command line it must be one; in the environment, where it may be the
 # function's own RUN_ID (Test123), make leaves it to the programs it runs.
-USER_VARS = RUN_ID MODEL_URI PREPROCESSOR_URI MODEL_DIR MLFLOW_ARTIFACTS ALLOW_SKLEARN_MISMATCH TRAIN VALID \
+USER_VARS = RUN_ID MODEL_URI PREPROCESSOR_URI MODEL_DIR MLFLOW_ARTIFACTS ALLOW_SKLEARN_MISMATCH PYTHON ENV_MANAGER \
+  VENV_SYSTEM_SITE_PACKAGES TRAIN VALID \
   TLC_URL STACK_NAME ARCH ECR_REPO ECR_REGISTRY IMAGE IMAGE_TAG ARTIFACT_BUCKET AWS_REGION AWS_ACCOUNT_ID \
   SHARD_COUNT BATCH_SIZE PARALLELIZATION_FACTOR STARTING_POSITION DEPLOY_PARAMS MOTO_PORT RIE_PORT \
   BACKFILL_OUT REPORT_DIR REPLAY_LIMIT REPLAY_RATE SOAK_RIDES CFN_ROLE_ARN RESERVED_CONCURRENCY RECORD_RETENTION_DAYS \
@@ -97,8 +98,10 @@ build/valid.csv: $(VALID_PQ) $(wildcard feature/*.go cmd/prep/*.go)
 	$(GO) run ./cmd/prep -o $@ $(VALID_PQ)
 
 train: prep ## fit the forest (Debian python3-sklearn), print the RMSE, export it and the golden predictions
+	@mkdir -p build/export/train
 	$(PYTHON) training/train.py --train build/train.csv --valid build/valid.csv --train-source $(TRAIN_PQ) \
-	  --export $(EXPORT) --golden $(GOLDEN) --pickle build/model.pkl
+	  --export build/export/train/model.json --golden build/export/train/golden.csv --pickle build/model.pkl
+	$(GO) run ./cmd/packmodel -in build/export/train -export $(EXPORT) -golden $(GOLDEN)
 
 generate: ## regenerate generated/ from the export, and the training month's statistics predict report compiles in (go generate)
 	$(GO) generate ./generated ./cmd/predict
@@ -122,8 +125,9 @@ bench: ## benchmark the generated model, with sklearn's time on the same rows wh
 	  $(PYTHON) training/bench_sklearn.py --model build/model.pkl --valid build/valid.csv; \
 	else echo "(python3-sklearn not installed: no sklearn figures)"; fi
 build/model.pkl: build/train.csv build/valid.csv
+	@mkdir -p build/export/bench
 	$(PYTHON) training/train.py --train build/train.csv --valid build/valid.csv --train-source $(TRAIN_PQ) \
-	  --export build/model.json.zst --golden build/golden.csv.zst --pickle $@
+	  --export build/export/bench/model.json --golden build/export/bench/golden.csv --pickle $@
 
 ## ---- function, local runtime ----
 # The Lambda function (lambda/), its local runtime (moto_server as Kinesis, cmd/predict as the
@@ -337,49 +341,70 @@ report-screenshot: ## re-take docs/report.png, docs/batch.md's screenshot of the
 # make model RUN_ID=<run> fetches the run's MLflow model directory (MODEL_URI: the original's
 # artifact layout in S3 by default; any s3:// prefix or local directory), and the DictVectorizer an
 # XGBoost run keeps beside it (PREPROCESSOR_URI: artifacts/preprocessor/preprocessor.b, next to the
-# model directory, by default), checks it, exports it with the library's golden predictions over the
-# VALID month, regenerates generated/ and runs the golden tests. It overwrites EXPORT, GOLDEN and generated/ once the checks pass (git checkout -- testdata
-# generated restores the committed model). The generated Version is the run id. Each failure names
-# its step; the line above it, from the step's tool, says the cause.
+# model directory, by default); exports it in the run's own Python environment (PYTHON, or
+# ENV_MANAGER=virtualenv: docs/model.md), which checks it, scans its pickles before loading them and
+# writes the export and the library's golden predictions over the VALID month as plain data
+# (EXPORT_DIR); then, with the repository's own Go only, packs that data into testdata/,
+# regenerates generated/ and runs the golden tests. It overwrites EXPORT, GOLDEN and generated/
+# once the checks pass (git checkout -- testdata generated restores the committed model). The
+# generated Version is the run id. Each failure names its step; the line above it, from the step's
+# tool, says the cause. model-export and model-import are the two halves CD runs in separate jobs:
+# only EXPORT_DIR's two files cross from the first to the second.
 MLFLOW_ARTIFACTS       ?= s3://mlflow-nyc-taxi-reg-exp/4
 MODEL_URI              ?= $(MLFLOW_ARTIFACTS)/$(RUN)/artifacts/model
 MODEL_DIR              ?= build/mlflow/$(RUN)
 PREPROCESSOR_URI       ?= $(dir $(patsubst %/,%,$(MODEL_URI)))preprocessor/preprocessor.b
 PREPROCESSOR           = $(MODEL_DIR).preprocessor.b
+EXPORT_DIR             = build/export/$(RUN)
 ALLOW_SKLEARN_MISMATCH ?=
+# local: PYTHON; virtualenv: a virtual environment under build/venv from the run's requirements.txt
+# (pip: a package index, or PIP_NO_INDEX=1 with the packages installed and VENV_SYSTEM_SITE_PACKAGES=1).
+ENV_MANAGER            ?= local
+VENV_SYSTEM_SITE_PACKAGES ?=
 ACTIONLINT_MODULE       = github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
-# $(call model-step,N/4 NAME,what a failure leaves,command)
+# $(call model-step,N/5 NAME,what a failure leaves,command)
 model-step = { $(3); } || { echo "make model: step $(1) failed (RUN_ID=$(RUN)): $(2)" >&2; exit 1; }
 MODEL_KEPT    = nothing was changed
 MODEL_CHANGED = testdata/, generated/ and cmd/predict/training_month.json hold the new model: git checkout -- testdata generated cmd/predict/training_month.json restores the committed one
 
-.PHONY: model model-fetch model-export model-generate model-test release deploy-verify lint-workflows
+.PHONY: model model-fetch model-export model-import model-pack model-generate model-test release deploy-verify lint-workflows
 
-model: ## RUN_ID=<MLflow run> [MODEL_URI=s3://…|dir] [PREPROCESSOR_URI=…]: fetch, check, export + golden predictions, generate, golden tests
+model: ## RUN_ID=<MLflow run> [MODEL_URI=s3://…|dir] [PREPROCESSOR_URI=…] [PYTHON=…|ENV_MANAGER=virtualenv]: fetch, export in the run's environment, pack, generate, golden tests
 	@$(if $(RUN),,echo "make model: set RUN_ID=<MLflow run id> (32 hex digits)" >&2; exit 2)
-	@$(MAKE) --no-print-directory -j1 model-fetch model-export model-generate model-test
+	@$(MAKE) --no-print-directory -j1 model-fetch model-export model-import
 	@echo "make model: model of run $(RUN) exported, generated (Version $(RUN)) and golden-tested; next: make test package, or make release"
 
 model-fetch:
-	@echo "==> model 1/4 fetch: $(MODEL_URI) → $(MODEL_DIR)"
-	@$(call model-step,1/4 fetch,$(MODEL_KEPT),$(GO) build -o build/tools/fetchmodel ./cmd/fetchmodel && \
+	@echo "==> model 1/5 fetch: $(MODEL_URI) → $(MODEL_DIR)"
+	@$(call model-step,1/5 fetch,$(MODEL_KEPT),$(GO) build -o build/tools/fetchmodel ./cmd/fetchmodel && \
 	  build/tools/fetchmodel -run-id '$(RUN)' -out '$(MODEL_DIR)' \
 	    -preprocessor '$(PREPROCESSOR_URI)' -preprocessor-out '$(PREPROCESSOR)' \
 	    $(if $(filter PREPROCESSOR_URI,$(USER_SET)),-preprocessor-required) '$(MODEL_URI)')
 
-model-export: build/valid.csv
-	@echo "==> model 2/4 export: check the model, export it, the library's golden predictions over $(VALID) (training/export.py)"
-	@$(call model-step,2/4 export,$(MODEL_KEPT),$(PYTHON) training/export.py --model '$(MODEL_DIR)' --run-id '$(RUN)' \
-	  $$(test -f '$(PREPROCESSOR)' && echo --preprocessor '$(PREPROCESSOR)') \
-	  $(if $(ALLOW_SKLEARN_MISMATCH),--allow-sklearn-mismatch) --valid build/valid.csv --export $(EXPORT) --golden $(GOLDEN))
+model-export: build/valid.csv ## RUN_ID=<run> [PYTHON=…|ENV_MANAGER=virtualenv]: the fetched run's export and golden predictions, as data, into build/export/<run>
+	@$(if $(RUN),,echo "make model-export: set RUN_ID=<MLflow run id> (32 hex digits)" >&2; exit 2)
+	@echo "==> model 2/5 export: in the run's environment, scan the pickles, check and export the model, the library's golden predictions over $(VALID) → $(EXPORT_DIR)"
+	@$(call model-step,2/5 export,$(MODEL_KEPT),$(GO) build -o build/tools/exportmodel ./cmd/exportmodel && \
+	  build/tools/exportmodel -run-id '$(RUN)' -model '$(MODEL_DIR)' \
+	    $$(test -f '$(PREPROCESSOR)' && echo -preprocessor '$(PREPROCESSOR)') \
+	    -python '$(PYTHON)' -env-manager '$(ENV_MANAGER)' $(if $(VENV_SYSTEM_SITE_PACKAGES),-system-site-packages) \
+	    $(if $(ALLOW_SKLEARN_MISMATCH),-allow-sklearn-mismatch) -valid build/valid.csv -out '$(EXPORT_DIR)')
+
+model-import: ## RUN_ID=<run>: build/export/<run>'s data into testdata/, generate, golden tests (Go only)
+	@$(if $(RUN),,echo "make model-import: set RUN_ID=<MLflow run id> (32 hex digits)" >&2; exit 2)
+	@$(MAKE) --no-print-directory -j1 model-pack model-generate model-test
+
+model-pack:
+	@echo "==> model 3/5 pack: check $(EXPORT_DIR)'s export and golden predictions, compress them into testdata/"
+	@$(call model-step,3/5 pack,$(MODEL_KEPT),$(GO) run ./cmd/packmodel -in '$(EXPORT_DIR)' -run-id '$(RUN)' -export $(EXPORT) -golden $(GOLDEN))
 
 model-generate:
-	@echo "==> model 3/4 generate: go generate ./generated ./cmd/predict (the code; the training month's statistics for predict report)"
-	@$(call model-step,3/4 generate,$(MODEL_CHANGED),$(GO) generate ./generated ./cmd/predict)
+	@echo "==> model 4/5 generate: go generate ./generated ./cmd/predict (the code; the training month's statistics for predict report)"
+	@$(call model-step,4/5 generate,$(MODEL_CHANGED),$(GO) generate ./generated ./cmd/predict)
 
 model-test:
-	@echo "==> model 4/4 test: golden tests, go test ./generated"
-	@$(call model-step,4/4 test,the generated code does not reproduce the library's predictions: do not release it; $(MODEL_CHANGED),$(GO) test -count=1 ./generated)
+	@echo "==> model 5/5 test: golden tests, go test ./generated"
+	@$(call model-step,5/5 test,the generated code does not reproduce the library's predictions: do not release it; $(MODEL_CHANGED),$(GO) test -count=1 ./generated)
 
 release: ## RUN_ID=<MLflow run>: make model, make test, then deploy-zip (package, upload, deploy) and deploy-verify
 	@$(if $(RUN),,echo "make release: set RUN_ID=<MLflow run id> (32 hex digits)" >&2; exit 2)

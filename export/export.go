@@ -114,21 +114,44 @@ func Load(path string) (*Ensemble, error) {
 	return e, nil
 }
 
-// Read decodes and checks an export.
+// Read decodes and checks an export, as the repository keeps it: zstd.
 func Read(r io.Reader) (*Ensemble, error) {
 	zr, err := zstd.NewReader(r)
 	if err != nil {
 		return nil, err
 	}
 	defer zr.Close()
+	return Decode(zr)
+}
+
+// Decode decodes and checks an export's JSON, as training/export.py
+// writes it (uncompressed).
+func Decode(r io.Reader) (*Ensemble, error) {
 	var e Ensemble
-	if err := json.NewDecoder(zr).Decode(&e); err != nil {
+	if err := json.NewDecoder(r).Decode(&e); err != nil {
 		return nil, fmt.Errorf("decode export: %w", err)
 	}
 	if err := e.Check(); err != nil {
 		return nil, err
 	}
 	return &e, nil
+}
+
+// Compress writes data (an export's JSON, or its golden predictions' CSV)
+// as the repository keeps it: zstd at the best compression, with a
+// checksum, in one thread, so that the same data always gives the same
+// bytes.
+func Compress(w io.Writer, data []byte) error {
+	zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedBestCompression), zstd.WithEncoderConcurrency(1),
+		zstd.WithEncoderCRC(true))
+	if err != nil {
+		return err
+	}
+	if _, err := zw.Write(data); err != nil {
+		zw.Close()
+		return err
+	}
+	return zw.Close()
 }
 
 // Check verifies what the generator relies on: the format, columns a ride

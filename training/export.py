@@ -1,7 +1,7 @@
 """Check and export an already-trained model for the Go generator.
 
     python3 training/export.py --model build/mlflow/<run id> --run-id <run id> \\
-        --export testdata/model.json.zst --valid build/valid.csv --golden testdata/golden_predictions.csv.zst
+        --export build/export/<run id>/model.json --valid build/valid.csv --golden build/export/<run id>/golden.csv
 
 --model is an MLflow model directory (an MLflow run's artifacts/model: its
 MLmodel file names the model file) or a pickle file. What it may hold
@@ -13,6 +13,14 @@ xgb.train makes, or an XGBRegressor) whose DictVectorizer was pickled
 separately: give that with --preprocessor (the course's
 artifacts/preprocessor/preprocessor.b).
 
+It runs in the run's own environment (make model picks the interpreter:
+docs/model.md) and needs only what such an environment has: the standard
+library, numpy, scikit-learn, and xgboost for an XGBoost model. The MLmodel
+file is YAML: make model hands it over as JSON (--mlmodel-json); without
+that flag, reading it needs PyYAML. The export and the golden predictions
+are written as plain JSON and CSV; Go compresses them for the repository
+(cmd/packmodel).
+
 With --valid (a prep table), it prints the RMSE and, with --golden, writes
 the library's predictions (n_jobs=1) for the Go golden tests. With --run-id,
 or when the MLmodel names its run, the run id goes into the export's
@@ -20,14 +28,17 @@ metadata, and the generated package's Version is the run id.
 
 Checks, before anything is written, each failing with "check: <cause>": an
 MLflow directory must have the sklearn flavour (pickled with pickle or
-cloudpickle) or the xgboost flavour (with --preprocessor); the model's
+cloudpickle) or the xgboost flavour (with --preprocessor); every pickle is
+scanned before it is loaded and refused if it would import anything but
+the classes and functions these libraries' models are made of
+(picklescan.py): nothing in a refused pickle runs; the model's
 scikit-learn version (the MLmodel's, and the one each pickled estimator
-records) must be this machine's, unless --allow-sklearn-mismatch; the
-pickle must load; it must be a model this exporter compiles, over features
-a ride carries; and the export, evaluated as export/doc.go says
-(reference.py), must reproduce the library's own predictions bit for bit
-on every validation ride, the test ride and synthetic rides. Only unpickle
-files you trust.
+records) must be this environment's, unless --allow-sklearn-mismatch; a
+pickle that numpy 2 wrote needs numpy 2; the pickle must load; it must be
+a model this exporter compiles, over features a ride carries; and the
+export, evaluated as export/doc.go says (reference.py), must reproduce the
+library's own predictions bit for bit on every validation ride, the test
+ride and synthetic rides.
 """
 
 import argparse
@@ -41,8 +52,13 @@ import warnings
 import sklearn
 
 import forestexport
+import picklescan
 import reference
 import tables
+
+# What to do when this environment is not the run's: docs/model.md, "The run's environment".
+WAYS = ("run make model in the run's own environment: PYTHON=<its python3> (the virtual environment it was "
+        "trained in, say), or ENV_MANAGER=virtualenv to build one from its requirements.txt (docs/model.md)")
 
 
 class Failure(Exception):
@@ -60,25 +76,32 @@ def mismatch(declared, where, allowed):
         "scikit-learn does not support unpickling across versions: loading may fail, or give trees that predict "
         f"differently from the run's. The golden predictions are made here, so the generated code would be exact "
         f"to scikit-learn {local}'s predictions of what unpickled, not necessarily to what the run predicted. "
-        f"Use scikit-learn {declared} here, or accept that with ALLOW_SKLEARN_MISMATCH=1 (--allow-sklearn-mismatch)"
+        f"Use scikit-learn {declared}: {WAYS}; or accept that with ALLOW_SKLEARN_MISMATCH=1 (--allow-sklearn-mismatch)"
     )
 
 
-def read_mlmodel(model_dir):
+def read_mlmodel(model_dir, mlmodel_json=None):
     """Returns (the flavour's name, its section, the MLmodel document) of an
-    MLflow model directory: sklearn, or else xgboost."""
+    MLflow model directory: sklearn, or else xgboost. mlmodel_json is the
+    MLmodel document as JSON, as make model converts it."""
     path = os.path.join(model_dir, "MLmodel")
     if not os.path.isfile(path):
         raise Failure(f"{model_dir} has no MLmodel file: not an MLflow model directory")
-    try:
-        import yaml
-    except ImportError:
-        raise Failure("reading MLmodel needs PyYAML: apt-get install python3-yaml (make deps)")
-    with open(path) as f:
+    if mlmodel_json:
+        import json
+        with open(mlmodel_json) as f:
+            doc = json.load(f)
+    else:
         try:
-            doc = yaml.safe_load(f)
-        except yaml.YAMLError as e:
-            raise Failure(f"{path} is not YAML: {e}")
+            import yaml
+        except ImportError:
+            raise Failure(f"reading {path} needs PyYAML (make model reads it itself): pip install pyyaml, or give "
+                          "it as JSON with --mlmodel-json")
+        with open(path) as f:
+            try:
+                doc = yaml.safe_load(f)
+            except yaml.YAMLError as e:
+                raise Failure(f"{path} is not YAML: {e}")
     flavors = doc.get("flavors") if isinstance(doc, dict) else None
     if not isinstance(flavors, dict) or not flavors:
         raise Failure(f"{path} lists no flavors: not an MLflow model")
@@ -104,9 +127,23 @@ def read_mlmodel(model_dir):
                   "mlflow.xgboost and their DictVectorizer)")
 
 
+def numpy_major():
+    import numpy
+    return int(numpy.__version__.split(".")[0])
+
+
 def load(path, allow_mismatch):
-    """Unpickles path; a scikit-learn version recorded in the pickle that is
-    not this machine's is a mismatch."""
+    """Scans path's pickle (picklescan: nothing it names runs unless every
+    global is allowed), then unpickles it; a scikit-learn version recorded
+    in the pickle that is not this environment's is a mismatch."""
+    try:
+        scan = picklescan.check(path)
+    except picklescan.Refused as e:
+        raise Failure(str(e))
+    if numpy_major() < 2 and any(m == "numpy._core" or m.startswith("numpy._core.") for m, _ in scan.globals):
+        import numpy
+        raise Failure(f"{path} was pickled with numpy 2 (it names numpy._core); this environment has numpy "
+                      f"{numpy.__version__}, which cannot read it: {WAYS}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -132,29 +169,45 @@ def load(path, allow_mismatch):
 XGB_CLASSES = {"xgboost.core.Booster": "Booster", "xgboost.sklearn.XGBRegressor": "XGBRegressor"}
 
 
-def load_xgboost(path, model_class):
+def _version(text):
+    """A version's leading numbers, for comparing: "3.0.0rc1" → (3, 0, 0)."""
+    out = []
+    for part in str(text).split("."):
+        digits = re.match(r"\d+", part)
+        if not digits:
+            break
+        out.append(int(digits.group()))
+    return tuple(out)
+
+
+def load_xgboost(path, model_class, declared=""):
     try:
         import xgboost as xgb
     except ImportError:
-        raise Failure("an MLflow xgboost model needs XGBoost: apt-get install python3-xgboost")
+        raise Failure(f"an MLflow xgboost model needs XGBoost, which this environment lacks: {WAYS}")
     if model_class not in XGB_CLASSES:
         raise Failure(f"the xgboost flavor's model_class is {model_class!r}: {forestexport.SUPPORTED}")
     model = xgb.Booster() if XGB_CLASSES[model_class] == "Booster" else xgb.XGBRegressor()
     try:
         model.load_model(path)
     except Exception as e:
-        raise Failure(f"cannot load {path} as an XGBoost model: {type(e).__name__}: {str(e).splitlines()[0]}: "
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        if declared and _version(declared) > _version(xgb.__version__):
+            raise Failure(f"cannot load {path}: it was written by xgboost {declared}, newer than this "
+                          f"environment's xgboost {xgb.__version__}, which cannot read it ({type(e).__name__}: "
+                          f"{first}): {WAYS}")
+        raise Failure(f"cannot load {path} as an XGBoost model: {type(e).__name__}: {first}: "
                       "the file is corrupted, truncated or not an XGBoost model")
     return model
 
 
-def load_model(model_path, preprocessor=None, run_id=None, allow_mismatch=False, log=print):
+def load_model(model_path, preprocessor=None, run_id=None, allow_mismatch=False, log=print, mlmodel_json=None):
     """Loads what --model names (and --preprocessor); returns
     (forestexport.Model, the run id the MLmodel names or run_id)."""
     path = model_path
     dv = None
     if os.path.isdir(model_path):
-        flavor_name, flavor, doc = read_mlmodel(model_path)
+        flavor_name, flavor, doc = read_mlmodel(model_path, mlmodel_json)
         mlrun = doc.get("run_id")
         if run_id and mlrun and mlrun != run_id:
             raise Failure(f"{model_path}/MLmodel is the model of run {mlrun}, not of RUN_ID {run_id}: check MODEL_URI")
@@ -183,7 +236,7 @@ def load_model(model_path, preprocessor=None, run_id=None, allow_mismatch=False,
             path = os.path.join(model_path, flavor["data"])
             log(f"check: MLmodel: flavors {', '.join(sorted(doc['flavors']))}; xgboost {declared or '?'} "
                 f"(here: {xgb.__version__}); {flavor.get('model_class', '?')}; {about}")
-            obj = load_xgboost(path, flavor.get("model_class", "xgboost.core.Booster"))
+            obj = load_xgboost(path, flavor.get("model_class", "xgboost.core.Booster"), declared)
     elif not os.path.isfile(model_path):
         raise Failure(f"{model_path} does not exist")
     else:
@@ -203,6 +256,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, help="MLflow model directory or pickle file")
     ap.add_argument("--preprocessor", help="the DictVectorizer, pickled, of an MLflow xgboost model")
+    ap.add_argument("--mlmodel-json", help="the model directory's MLmodel document, as JSON (make model writes it)")
     ap.add_argument("--export", required=True)
     ap.add_argument("--run-id", help="the MLflow run the model came from: the generated Version")
     ap.add_argument("--allow-sklearn-mismatch", action="store_true",
@@ -215,7 +269,8 @@ def main():
 
     start = time.perf_counter()
     try:
-        model, run_id = load_model(args.model, args.preprocessor, args.run_id, args.allow_sklearn_mismatch)
+        model, run_id = load_model(args.model, args.preprocessor, args.run_id, args.allow_sklearn_mismatch,
+                                   mlmodel_json=args.mlmodel_json)
         body = model.body()  # also refuses what cannot be exported
         ntrees = len(body["trees"])
         print(f"check: {os.path.basename(os.path.normpath(args.model))}: {model.describe()} of {ntrees} trees "
@@ -240,8 +295,7 @@ def main():
     print(f"exported model version {res['version']}" + (f" (run {run_id})" if run_id else "") +
           f" to {args.export}; test ride: {res['test_ride_prediction']!r} min")
     e = res["ensemble"]
-    print(f"export: {res['trees']} trees, {res['nodes']} nodes, {res['json_bytes']} bytes of JSON, "
-          f"{res['zst_bytes']} compressed; ensemble input {e['input']}, split {e['split']}, absent {e['absent']}, "
+    print(f"export: {res['trees']} trees, {res['nodes']} nodes, {res['json_bytes']} bytes of JSON; ensemble input {e['input']}, split {e['split']}, absent {e['absent']}, "
           f"sum {e['sum']}, base {e['base']!r}, scale {e['scale']!r}, divisor {e['divisor']!r}; "
           f"{time.perf_counter() - start:.1f} s")
     if args.golden:

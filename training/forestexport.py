@@ -2,7 +2,8 @@
 
 The export is the one contract between Python and Go; its format,
 "rideduration-forest/v2", is documented in export/doc.go (package export
-reads it). In short: zstd-compressed JSON, keys sorted, no whitespace:
+reads it). In short: JSON, keys sorted, no whitespace (Go compresses it
+with zstd for the repository: cmd/packmodel):
 
     {"format": "rideduration-forest/v2",
      "metadata": {...},
@@ -28,7 +29,6 @@ from fractions import Fraction
 
 import numpy as np
 import sklearn
-import zstandard
 from sklearn.dummy import DummyRegressor
 from sklearn.ensemble import (ExtraTreesRegressor, GradientBoostingRegressor, HistGradientBoostingRegressor,
                               RandomForestRegressor)
@@ -40,20 +40,13 @@ import features
 
 FORMAT = "rideduration-forest/v2"
 MODEL_NAME = "ride_duration_prediction_model"
-# zstd level: 19 for an export of up to BIG_JSON bytes of JSON. Level 19 runs
-# at ~1.1 MB/s here (the committed forest: 7.6 MB of JSON → 1.72 MB in 7 s);
-# a bigger export (a forest of hundreds of deep trees) is compressed at
-# BIG_LEVEL, ~25 MB/s and ~15 % larger (the committed forest: 1.98 MB in 0.3 s).
-ZSTD_LEVEL = 19
-BIG_JSON = 16 << 20
-BIG_LEVEL = 9
 
 SUPPORTED = (
     "this generator compiles a fitted Pipeline(DictVectorizer, R) as make_pipeline(DictVectorizer(), R) makes, "
     "logged with mlflow.sklearn or pickled, R one of: DecisionTreeRegressor, RandomForestRegressor, "
     "ExtraTreesRegressor, GradientBoostingRegressor (any loss; init None or 'zero'), "
     "HistGradientBoostingRegressor (DictVectorizer(sparse=False); loss squared_error, absolute_error or quantile; "
-    "no categorical_features), xgboost.XGBRegressor (booster gbtree, objective reg:squarederror; no categorical "
+    "no categorical features), xgboost.XGBRegressor (booster gbtree, objective reg:squarederror; no categorical "
     "splits); or an XGBoost Booster or XGBRegressor logged with mlflow.xgboost, with its DictVectorizer pickled "
     "separately (--preprocessor, PREPROCESSOR_URI). Each regresses one output"
 )
@@ -73,11 +66,6 @@ def sha256_file(path):
 
 def dumps(obj):
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
-
-
-def compress(data):
-    """zstd at ZSTD_LEVEL, or BIG_LEVEL for data over BIG_JSON bytes."""
-    return zstandard.ZstdCompressor(level=ZSTD_LEVEL if len(data) <= BIG_JSON else BIG_LEVEL).compress(data)
 
 
 def _describe(obj):
@@ -136,15 +124,29 @@ def float32_value(decimal):
 # ---- trees ----
 
 def _sklearn_tree(estimator):
-    """A scikit-learn tree_'s arrays, as format v1 wrote them."""
+    """A scikit-learn tree_'s arrays, as format v1 wrote them.
+
+    A tree fitted on data with missing values (scikit-learn 1.3+) may split
+    with threshold +inf: every value left, missing values by
+    missing_go_to_left. A ride's distance is finite, so the export writes
+    the largest float64, which sends every finite value left as +inf does;
+    missing_go_to_left matters only for NaN, which rides never carry."""
     t = estimator.tree_
     if t.n_outputs != 1 or t.value.shape[2] != 1:
         raise Unsupported("only single-output regression trees can be exported")
+    threshold = t.threshold.tolist()
+    for i, x in enumerate(threshold):
+        if t.children_left[i] == -1:
+            continue
+        if math.isnan(x) or x == -math.inf:
+            raise Unsupported(f"a scikit-learn tree splits at threshold {x}")
+        if x == math.inf:
+            threshold[i] = _INF_THRESHOLD
     return {
         "children_left": t.children_left.tolist(),
         "children_right": t.children_right.tolist(),
         "feature": t.feature.tolist(),
-        "threshold": t.threshold.tolist(),
+        "threshold": threshold,
         "value": t.value[:, 0, 0].tolist(),
         "n_node_samples": t.n_node_samples.tolist(),
     }
@@ -173,7 +175,7 @@ def _renumbered(order, left, right):
 # every non-missing value left (a "split on NaNs"). JSON has no infinity: the
 # export writes the largest float64 instead, which sends every finite value
 # left as +inf does (rides carry finite values only).
-_HGB_INF = 1.7976931348623157e308
+_INF_THRESHOLD = 1.7976931348623157e308
 
 
 def _hgb_tree(predictor):
@@ -192,7 +194,7 @@ def _hgb_tree(predictor):
             x = float(nodes["num_threshold"][o])
             if math.isnan(x) or x == -math.inf:
                 raise Unsupported(f"HistGradientBoosting threshold {x}")
-            thr.append(_HGB_INF if x == math.inf else x)
+            thr.append(_INF_THRESHOLD if x == math.inf else x)
     return {
         "children_left": cl,
         "children_right": cr,
@@ -220,6 +222,18 @@ def _xgb_tree(tree, i):
         "value": [float(conds[j]) if is_leaf[j] else 0.0 for j in range(len(order))],
         "missing_left": [0 if is_leaf[j] else int(tree["default_left"][o]) for j, o in enumerate(order)],
     }
+
+
+def _xgb_base_score(text):
+    """The model file's base_score: a decimal (XGBoost 1 and 2), or a vector
+    of one per output, "[1.2E1]" (XGBoost 3)."""
+    t = text.strip()
+    if t.startswith("[") and t.endswith("]"):
+        parts = [p.strip() for p in t[1:-1].split(",") if p.strip()]
+        if len(parts) != 1:
+            raise Unsupported(f"the XGBoost model's base_score {text!r} has {len(parts)} values: want one output")
+        t = parts[0]
+    return t
 
 
 def _xgb_config(booster):
@@ -357,17 +371,24 @@ class Model:
         if self.dv.sparse:
             raise Unsupported("HistGradientBoostingRegressor takes dense rows: its DictVectorizer must be "
                               "DictVectorizer(sparse=False)")
-        if est.categorical_features is not None or (getattr(est, "is_categorical_", None) is not None
-                                                    and np.any(est.is_categorical_)):
-            raise Unsupported(f"the HistGradientBoostingRegressor has categorical_features="
-                              f"{est.categorical_features!r}: only categorical_features=None is exported")
+        # What the fitted model does, not its constructor's argument (whose
+        # default is None up to 1.3, 'warn' in 1.4 and 1.5, 'from_dtype' since
+        # 1.6): is_categorical_ is None, or all False, when no column is
+        # treated as a category.
+        cat = getattr(est, "is_categorical_", None)
+        if cat is not None and np.any(cat):
+            names = [self.dv.feature_names_[i] for i in np.flatnonzero(cat)]
+            raise Unsupported(f"the HistGradientBoostingRegressor treats {len(names)} column(s) as categorical "
+                              f"({', '.join(names[:5])}{', …' if len(names) > 5 else ''}; categorical_features="
+                              f"{est.categorical_features!r}): only models without categorical features are "
+                              "exported")
         if est.loss not in ("squared_error", "absolute_error", "quantile"):
             raise Unsupported(f"the HistGradientBoostingRegressor has loss {est.loss!r}, whose prediction is a "
                               "function (link) of the trees' sum: only squared_error, absolute_error and quantile "
                               "(identity link) are exported")
-        from sklearn._loss.link import IdentityLink
-        if not isinstance(est._loss.link, IdentityLink):
-            raise Unsupported(f"the HistGradientBoostingRegressor's loss has link {type(est._loss.link).__name__}: "
+        link = getattr(getattr(est, "_loss", None), "link", None)  # scikit-learn 1.1+
+        if link is not None and type(link).__name__ != "IdentityLink":
+            raise Unsupported(f"the HistGradientBoostingRegressor's loss has link {type(link).__name__}: "
                               "only the identity is exported")
         for it in est._predictors:
             for p in it:
@@ -462,7 +483,7 @@ class Model:
     def _xgb_body(self, booster, tree_end):
         doc = _xgb_model_json(booster)
         learner = doc["learner"]
-        base = float32_value(learner["learner_model_param"]["base_score"])
+        base = float32_value(_xgb_base_score(learner["learner_model_param"]["base_score"]))
         model = learner["gradient_booster"]["model"]
         if any(g != 0 for g in model["tree_info"]):
             raise Unsupported("the XGBoost model has more than one output group")
@@ -547,12 +568,20 @@ def document(model, body, metadata):
 
 
 def write(doc, path):
-    """Writes the document, compressed; returns (its JSON size, its compressed size)."""
+    """Writes the document as JSON; returns its size."""
     data = dumps(doc)
-    z = compress(data)
     with open(path, "wb") as f:
-        f.write(z)
-    return len(data), len(z)
+        f.write(data)
+    return len(data)
+
+
+def rmse(y, pred):
+    """The root mean squared error, as scikit-learn's
+    mean_squared_error(squared=False) computes it: the mean of the squared
+    errors over a column, averaged over the one output, its square root."""
+    y = np.asarray(y, dtype=np.float64).reshape(-1, 1)
+    pred = np.asarray(pred, dtype=np.float64).reshape(-1, 1)
+    return float(np.sqrt(np.average(np.average((y - pred) ** 2, axis=0))))
 
 
 # ---- check and write ----
@@ -594,8 +623,6 @@ def export(model, path, metadata, valid=None, golden=None, body=None):
     import os
     import time
 
-    from sklearn.metrics import mean_squared_error
-
     import reference
     import tables
 
@@ -613,7 +640,7 @@ def export(model, path, metadata, valid=None, golden=None, body=None):
     if valid is not None:
         v_rides, y, ids, table = valid
         pred = model.predict([model.ride(*r) for r in v_rides])
-        meta["rmse"] = result["rmse"] = float(mean_squared_error(y, pred, squared=False))
+        meta["rmse"] = result["rmse"] = rmse(y, pred)
         meta["valid_rows"] = len(v_rides)
         meta["valid_table_sha256"] = sha256_file(table)
         reference.check(body, v_rides, pred, "validation ride")
@@ -629,7 +656,7 @@ def export(model, path, metadata, valid=None, golden=None, body=None):
 
     doc = document(model, body, meta)
     result["version"] = doc["metadata"]["version"]
-    result["json_bytes"], result["zst_bytes"] = write(doc, path + ".tmp")
+    result["json_bytes"] = write(doc, path + ".tmp")
     if golden:
         tables.write_golden(golden + ".tmp", valid[2], pred)
         os.replace(golden + ".tmp", golden)

@@ -33,7 +33,7 @@ from sklearn.tree import DecisionTreeRegressor
 import features
 import tables
 
-MLFLOW_VERSION = "2.3.2"
+MLFLOW_VERSION = "2.17.0"
 CREATED = "2023-05-01 12:00:00.000000"
 
 

@@ -6,6 +6,7 @@ package golden
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -71,19 +72,33 @@ func LoadFile(path string) ([]Row, error) {
 		return nil, err
 	}
 	defer zr.Close()
-	s := bufio.NewScanner(zr)
+	rows, err := Read(zr)
+	if err != nil {
+		return nil, fmt.Errorf("%s%w", path, err)
+	}
+	return rows, nil
+}
+
+// Read reads golden rows in the CSV format, uncompressed, as
+// training/export.py writes them. Its errors start with ":LINE: ", for the
+// caller to put the file's name before.
+func Read(r io.Reader) ([]Row, error) {
+	s := bufio.NewScanner(r)
 	if !s.Scan() || s.Text() != header {
-		return nil, fmt.Errorf("%s: want header %q", path, header)
+		return nil, fmt.Errorf(": want header %q", header)
 	}
 	var rows []Row
 	for line := 2; s.Scan(); line++ {
 		r, err := parse(s.Text())
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+			return nil, fmt.Errorf(":%d: %w", line, err)
 		}
 		rows = append(rows, r)
 	}
-	return rows, s.Err()
+	if err := s.Err(); err != nil {
+		return nil, fmt.Errorf(": %w", err)
+	}
+	return rows, nil
 }
 
 func parse(line string) (Row, error) {
