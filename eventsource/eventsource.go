@@ -15,8 +15,8 @@
 //     number are done; the rest of the batch is invoked again. A failure
 //     naming no record of the batch fails the whole batch.
 //   - A function error (the Handler returns an error or panics) or a timeout
-//     (it runs past the function's timeout: its response is discarded)
-//     splits the batch in two when BisectBatchOnFunctionError is on, each
+//     (it runs past the function's timeout: its response is discarded, and
+//     the invocation is ended: see Fence) splits the batch in two when BisectBatchOnFunctionError is on, each
 //     half then invoked on its own. "Splitting a batch does not count
 //     towards the retry quota": only a batch that cannot be split (one
 //     record), a failing batch when bisecting is off, or a partial failure
@@ -127,8 +127,12 @@ type Mapping struct {
 	// RetryWait is the first wait before a failed batch or a failed read is
 	// tried again; it doubles at each failure, up to 10 s.
 	RetryWait time.Duration
-	Region    string // awsRegion of the records
-	Logger    *slog.Logger
+	// Grace is how long, after an invocation timed out, the mapping waits
+	// for the handler to return before it goes on with the batch without it
+	// (its writes are refused all the same: see Fence).
+	Grace  time.Duration
+	Region string // awsRegion of the records
+	Logger *slog.Logger
 
 	streamARN   string
 	mu          sync.Mutex
@@ -140,12 +144,13 @@ type Mapping struct {
 }
 
 // New returns a mapping of stream to h with the template's configuration,
-// read from TRIM_HORIZON, polling every second.
+// read from TRIM_HORIZON, polling every second, waiting up to 5 s for a
+// timed-out handler to return.
 func New(client KinesisAPI, stream string, h Handler) *Mapping {
 	return &Mapping{
 		Client: client, Stream: stream, Handler: h, Config: Template,
 		Start: types.ShardIteratorTypeTrimHorizon, Poll: time.Second, RetryWait: 100 * time.Millisecond,
-		Logger: slog.Default(),
+		Grace: 5 * time.Second, Logger: slog.Default(),
 	}
 }
 
@@ -197,6 +202,9 @@ func (m *Mapping) Run(ctx context.Context) error {
 	}
 	if m.Poll <= 0 || m.RetryWait <= 0 {
 		return errors.New("poll and retry wait must be more than 0")
+	}
+	if m.Grace < 0 {
+		return fmt.Errorf("grace %v: want 0 or more", m.Grace)
 	}
 	if m.Logger == nil {
 		m.Logger = slog.Default()

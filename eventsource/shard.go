@@ -266,22 +266,28 @@ type outcome struct {
 }
 
 // invoke runs the handler on batch, bounded by the function's timeout. A
-// response that comes after the timeout is discarded, as Lambda does: the
-// late invocation is left to end on its cancelled context.
+// response that comes after the timeout is discarded, as Lambda does. At
+// the invocation's end (its return, or its timeout) its fence closes (see
+// Fence): invoke returns once the writes in flight through it have
+// returned and, after a timeout, once the handler has returned or the
+// mapping's grace period is over.
 func (s *shard) invoke(ctx context.Context, batch []types.Record) outcome {
 	ev := s.event(batch)
 	// Ctrl-C must not cut a batch in half: the handler finishes it.
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.m.FunctionTimeout)
-	defer cancel()
 	requestID := uuid.NewString()
 	hctx = lambdacontext.NewContext(hctx, &lambdacontext.LambdaContext{AwsRequestID: requestID, InvokedFunctionArn: s.m.FunctionARN})
+	inv := &invocation{requestID: requestID}
+	hctx = context.WithValue(hctx, invocationKey{}, inv)
+	inv.ctx = hctx
 	type result struct {
 		failures []events.KinesisBatchItemFailure
 		err      error
 		late     bool // returned after the timeout
 	}
-	done := make(chan result, 1)
+	done, returned := make(chan result, 1), make(chan struct{})
 	go func() {
+		defer close(returned)
 		defer func() {
 			if p := recover(); p != nil {
 				done <- result{err: fmt.Errorf("panic: %v", p), late: hctx.Err() != nil}
@@ -296,8 +302,19 @@ func (s *shard) invoke(ctx context.Context, batch []types.Record) outcome {
 	case <-hctx.Done():
 		r.late = true
 	}
+	inv.end(cancel)
 	if r.late {
 		r.err = fmt.Errorf("task timed out after %.2f seconds", s.m.FunctionTimeout.Seconds())
+		// Past the grace period the invocation is abandoned: it may run
+		// on, but its fence refuses its writes.
+		grace := time.NewTimer(s.m.Grace)
+		defer grace.Stop()
+		select {
+		case <-returned:
+		case <-grace.C:
+			s.m.Logger.Warn("timed-out invocation abandoned: the handler did not return within the grace period; going on without it (its writes are refused)",
+				"shard", s.id, "request_id", requestID, "grace", s.m.Grace.String())
+		}
 	}
 	if r.err != nil {
 		return outcome{err: r.err, first: 0, requestID: requestID,

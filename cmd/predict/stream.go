@@ -121,9 +121,10 @@ func (c *cli) mapStream(stream string, o *streamOptions) int {
 // runMapping runs the handler on the stream until ctx ends. stdout carries
 // the prediction events the predictions stream acknowledged, each time it
 // did (a ride re-delivered and written again is printed again; one whose
-// write failed is not printed); with TEST_RUN=True, which writes nothing,
-// the predictions the function returns. The JSON logs go to stderr, and
-// the status line (see status), every statusEvery when stderr is not a
+// write failed, or was refused after its invocation timed out, is not
+// printed); with TEST_RUN=True, which writes nothing, the predictions the
+// function returns within its timeout. The JSON logs go to stderr, and the
+// status line (see status), every statusEvery when stderr is not a
 // terminal (0: none). The handler's metrics are not written: the status
 // line shows them.
 func (c *cli) runMapping(m *eventsource.Mapping, cfg handler.Config, onFailure string, statusEvery time.Duration) error {
@@ -153,20 +154,26 @@ func (c *cli) runMapping(m *eventsource.Mapping, cfg handler.Config, onFailure s
 	cfg.Logger = log
 	model := compiled.Model()
 	out := &printer{w: bufio.NewWriter(c.stdout)}
-	h := handler.New(cfg, model, &printWritten{API: client, stream: cfg.PredictionsStream, out: out})
+	// The handler writes through its invocation's fence: nothing it writes
+	// (or prints) after its invocation timed out reaches the stream, or
+	// stdout, once the mapping has moved on (eventsource.Fence).
+	h := handler.New(cfg, model, eventsource.Fenced(&printWritten{API: client, stream: cfg.PredictionsStream, out: out}))
 	enc := wire.NewEncoder(model.Name, model.Version)
 	var buf []byte
 	m.Client, m.Logger, m.Region = client, log, client.Options().Region
 	m.Handler = func(ctx context.Context, ev events.KinesisEvent) ([]events.KinesisBatchItemFailure, error) {
 		resp, err := h.Handle(ctx, ev)
 		if cfg.TestRun {
-			out.mu.Lock()
-			for _, p := range resp.Predictions {
-				buf = append(enc.Append(buf[:0], p.Prediction), '\n')
-				out.w.Write(buf)
-			}
-			out.w.Flush()
-			out.mu.Unlock()
+			// A late response is discarded: its predictions are not printed.
+			eventsource.Fence(ctx, func(context.Context) error {
+				out.mu.Lock()
+				defer out.mu.Unlock()
+				for _, p := range resp.Predictions {
+					buf = append(enc.Append(buf[:0], p.Prediction), '\n')
+					out.w.Write(buf)
+				}
+				return out.w.Flush()
+			})
 		}
 		return resp.BatchItemFailures, err
 	}
