@@ -378,6 +378,31 @@ func Generated(dir string) ([]string, error) {
 	return names, nil
 }
 
+// Foreign lists the entries of dir that are not regular files named in files
+// or in handWritten: a Go file without the generator's header, an assembly
+// or object file, a symbolic link, a directory (its name ends in "/"). The
+// go tool builds a package from every file its directory holds, so a
+// generated package is what the generator writes, its hand-written files and
+// nothing else. Empty means dir holds nothing foreign.
+func Foreign(dir string, files Files, handWritten ...string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var foreign []string
+	for _, e := range entries {
+		name := e.Name()
+		_, generated := files[name]
+		switch {
+		case e.IsDir():
+			foreign = append(foreign, name+"/")
+		case !e.Type().IsRegular(), !generated && !slices.Contains(handWritten, name):
+			foreign = append(foreign, name)
+		}
+	}
+	return foreign, nil
+}
+
 // SourceName names an export as generated headers show it: a clean slash
 // path without its leading "../" elements, so that a path relative to a
 // package directory (go generate runs in generated/, one level down) names
