@@ -4,8 +4,9 @@
 package golden
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/rideduration/rideduration/export"
 	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/internal/lines"
 )
 
 // Row is one validation ride and sklearn's prediction for it.
@@ -71,20 +73,29 @@ func LoadFile(path string) ([]Row, error) {
 		return nil, err
 	}
 	defer zr.Close()
-	s := bufio.NewScanner(zr)
-	if !s.Scan() || s.Text() != header {
+	lr := lines.NewReader(zr, maxLine)
+	if line, err := lr.Next(); err != nil || string(line) != header {
 		return nil, fmt.Errorf("%s: want header %q", path, header)
 	}
 	var rows []Row
-	for line := 2; s.Scan(); line++ {
-		r, err := parse(s.Text())
+	for {
+		line, err := lr.Next()
+		if errors.Is(err, io.EOF) {
+			return rows, nil
+		}
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		r, err := parse(string(line))
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, lr.Line(), err)
 		}
 		rows = append(rows, r)
 	}
-	return rows, s.Err()
 }
+
+// maxLine bounds a line of a golden file, four numbers.
+const maxLine = 4 << 10
 
 func parse(line string) (Row, error) {
 	f := strings.Split(line, ",")
