@@ -13,6 +13,7 @@ import (
 
 	"github.com/rideduration/rideduration/backfill"
 	"github.com/rideduration/rideduration/cmd/internal/progress"
+	"github.com/rideduration/rideduration/internal/atomicfs"
 	"github.com/rideduration/rideduration/internal/compiled"
 	"github.com/rideduration/rideduration/tlc"
 )
@@ -70,39 +71,42 @@ func (c *cli) backfill(args []string) int {
 		}
 		defer stop()
 	}
-	o, err := backfill.Create(*out)
+	o, err := backfill.Create(c.fs, *out)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "predict backfill: %v\n", err)
 		return 1
 	}
 	meter := progress.New(c.stderr, "backfill", "trips")
 	job := &backfill.Job{Model: compiled.Model(), Out: o, Progress: meter.Set}
-	badDone := func(ok bool) error { return nil }
+	// The files to put in place, once every one is whole: -errors, then -o.
+	outputs := []*atomicfs.File{o.File}
+	var badFile *atomicfs.File
+	var badBuf *bufio.Writer
+	badFlush := func() error { return nil }
 	if *errorsTo != "" {
-		f, err := backfill.CreateFile(*errorsTo)
+		badFile, err = atomicfs.Create(c.fs, *errorsTo)
 		if err != nil {
 			o.Abort()
 			fmt.Fprintf(c.stderr, "predict backfill: %v\n", err)
 			return 1
 		}
-		w := bufio.NewWriter(f)
-		bad, flush := backfill.BadCSV(w)
-		job.Bad = bad
-		badDone = func(ok bool) error {
-			if !ok {
-				f.Abort()
-				return nil
-			}
-			if err := errors.Join(flush(), w.Flush()); err != nil {
-				f.Abort()
-				return fmt.Errorf("%s: %w", *errorsTo, err)
-			}
-			return f.Commit()
+		badBuf = bufio.NewWriter(badFile)
+		job.Bad, badFlush = backfill.BadCSV(badBuf)
+		outputs = []*atomicfs.File{badFile, o.File}
+	}
+	sum, err := job.Run(c.ctx, files) // -o whole, not yet in place
+	if err == nil && badFile != nil {
+		err = errors.Join(badFlush(), badBuf.Flush())
+		if err == nil {
+			err = badFile.Close()
 		}
 	}
-	sum, err := job.Run(c.ctx, files)
-	if berr := badDone(err == nil); err == nil {
-		err = berr
+	if err == nil {
+		err = atomicfs.Commit(outputs...)
+	} else {
+		for _, f := range outputs {
+			f.Abort()
+		}
 	}
 	meter.Done()
 	if err != nil {

@@ -124,3 +124,20 @@ func ExitCode(err error) int {
 	}
 	return -1
 }
+
+// Tool is the path of the command name on PATH. Without it the test is
+// skipped, naming the command and how to install it (install); on CI (the
+// CI environment variable set) it fails instead.
+func Tool(t testing.TB, name, install string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	msg := fmt.Sprintf("%s not found (%s): %v", name, install, err)
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
