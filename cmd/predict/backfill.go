@@ -23,14 +23,16 @@ const backfillSummary = "score TLC green taxi trip files (parquet) into a parque
 // backfill scores every valid ride of the files into -o; the trips that are
 // not valid rides are counted by reason on stderr and, with -errors, written
 // out. It checks the files (each a TLC trip file) before it writes anything,
-// and replaces -o and -errors only when every trip was scored: on an error
-// or Ctrl-C they keep what they held. Exit status 0 when every trip was
+// and replaces -o and -errors together (atomicfs.Commit), only when every
+// trip was scored and both files are whole: on an error or Ctrl-C they keep
+// what they held. Exit status 0 when every trip was
 // scored or reported, 1 on an error, 2 on a usage error.
 func (c *cli) backfill(args []string) int {
 	fs := c.flags("Predict every trip of the TLC green taxi trip files that is a valid ride, with no duration filter,\n" +
 		"into OUT (.parquet or .csv): pickup and drop-off times, PULocationID, DOLocationID, trip_distance,\n" +
-		"the actual duration and ride_duration (the prediction), in minutes. OUT is replaced once every trip\n" +
-		"is scored; on an error or Ctrl-C it keeps what it held.")
+		"the actual duration and ride_duration (the prediction), in minutes. OUT and the -errors file are\n" +
+		"replaced once every trip is scored and both are written and synced; on an error or Ctrl-C both keep\n" +
+		"what they held.")
 	out := fs.String("o", "", "the output file: .parquet or .csv")
 	errorsTo := fs.String("errors", "", "write the trips that are not valid rides to this CSV file (file,row,field,reason)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")

@@ -37,7 +37,7 @@ func (c *cli) report(args []string) int {
 		"minutes as validation does, and compare them with the training month: DIR/index.html (tables and\n" +
 		"plots, self-contained), DIR/metrics.json (every figure), a summary on stdout.")
 	out := fs.String("o", "", "the directory to write index.html and metrics.json in (created if missing; it may hold\n"+
-		"only these two files, which it holds whole: the last report's until the new one replaces both)")
+		"only these two files, and is replaced whole: the last report stays until the new one is complete)")
 	train := fs.String("train", "", "the training month's parquet file, the drift reference (default: the statistics of the\n"+
 		"compiled model's training month, "+monthName(trainingMonthFile)+", compiled in)")
 	if err := fs.Parse(args); err != nil {

@@ -123,6 +123,13 @@ func TestWriteDir(t *testing.T) {
 	assert.Equal(t, err, atomicfs.CheckDir(dir, "a", "b"))
 	assert.Equal(t, map[string]string{"a": "3", "b": "4", "notes.txt": "mine"}, testenv.Files(t, dir))
 
+	// The working directory has a parent to write beside it in.
+	require.NoError(t, os.Remove(filepath.Join(dir, "notes.txt")))
+	t.Chdir(dir)
+	require.NoError(t, atomicfs.WriteDir(atomicfs.OS, ".", atomicfs.DirFile{"a", []byte("7")}, atomicfs.DirFile{"b", []byte("8")}))
+	assert.Equal(t, map[string]string{"a": "7", "b": "8"}, testenv.Files(t, dir))
+	assert.Equal(t, map[string]string{"report": "dir/"}, testenv.Files(t, filepath.Dir(dir)))
+
 	err = atomicfs.CheckDir(filepath.Join(dir, "a"), "a")
 	assert.EqualError(t, err, filepath.Join(dir, "a")+" is not a directory")
 }

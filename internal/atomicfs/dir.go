@@ -23,15 +23,22 @@ func CheckDir(dir string, names ...string) error {
 	return err
 }
 
-// target is the directory WriteDir replaces (dir, its links followed), or
-// why it cannot.
+// target is the directory WriteDir replaces (dir, its links followed, as
+// an absolute path: "." has a parent to write beside it in), or why it
+// cannot.
 func target(dir string, names []string) (string, error) {
 	real, err := filepath.EvalSymlinks(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return filepath.Clean(dir), nil
+		real, err = dir, nil
+	}
+	if err == nil {
+		real, err = filepath.Abs(real)
 	}
 	if err != nil {
 		return "", err
+	}
+	if _, err := os.Lstat(real); errors.Is(err, fs.ErrNotExist) {
+		return real, nil
 	}
 	entries, err := os.ReadDir(real)
 	if err != nil {
