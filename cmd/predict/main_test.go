@@ -94,6 +94,7 @@ func TestPredictLinesLongLine(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(l), &p))
 		assert.Equal(t, math.Float64bits(golden.TestRide.Prediction), math.Float64bits(p.Prediction.RideDuration))
 	}
+	t.Logf("%d bytes allocated", after.TotalAlloc-before.TotalAlloc)
 	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(8<<20), "bytes allocated reading a %d-byte line", long)
 }
 
