@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/internal/atomicfs"
 	"github.com/rideduration/rideduration/internal/testenv"
 	"github.com/rideduration/rideduration/model"
 	"github.com/rideduration/rideduration/tlc"
@@ -65,7 +66,7 @@ func TestJob(t *testing.T) {
 	}
 	for _, ext := range []string{".parquet", ".csv", ".PARQUET"} {
 		out := filepath.Join(dir, "out"+ext)
-		o, err := Create(out)
+		o, err := Create(atomicfs.OS, out)
 		require.NoError(t, err)
 		var badCSV bytes.Buffer
 		bad, flush := BadCSV(&badCSV)
@@ -73,6 +74,7 @@ func TestJob(t *testing.T) {
 		j := &Job{Model: tiny, Out: o, Bad: bad, Progress: func(done, total int64) { progress = append(progress, [2]int64{done, total}) }}
 		sum, err := j.Run(context.Background(), openAll(t, a, b))
 		require.NoError(t, err)
+		require.NoError(t, atomicfs.Commit(o.File))
 		require.NoError(t, flush())
 		assert.Equal(t, Summary{Trips: 6, Scored: 3, Bad: map[string]int{
 			"trip_distance: null": 1, "PULocationID: must be a positive integer location id": 1, "lpep_pickup_datetime: null": 1,
@@ -138,9 +140,9 @@ func TestParquetSchema(t *testing.T) {
 
 func TestCreateErrors(t *testing.T) {
 	dir := t.TempDir()
-	_, err := Create(filepath.Join(dir, "out.json"))
+	_, err := Create(atomicfs.OS, filepath.Join(dir, "out.json"))
 	assert.EqualError(t, err, filepath.Join(dir, "out.json")+": the output's extension must be .parquet or .csv")
-	_, err = Create(filepath.Join(dir, "no", "out.csv"))
+	_, err = Create(atomicfs.OS, filepath.Join(dir, "no", "out.csv"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
 
@@ -150,10 +152,11 @@ func TestEmpty(t *testing.T) {
 	in := writeTrips(t, filepath.Join(dir, "empty.parquet"))
 	for _, name := range []string{"out.csv", "out.parquet"} {
 		out := filepath.Join(dir, name)
-		o, err := Create(out)
+		o, err := Create(atomicfs.OS, out)
 		require.NoError(t, err)
 		sum, err := (&Job{Model: tiny, Out: o}).Run(context.Background(), openAll(t, in))
 		require.NoError(t, err)
+		require.NoError(t, atomicfs.Commit(o.File))
 		assert.Equal(t, 0, sum.Trips)
 		if name == "out.csv" {
 			got, err := os.ReadFile(out)
@@ -186,7 +189,7 @@ func TestCancelledKeepsOutput(t *testing.T) {
 		dir := t.TempDir()
 		out := filepath.Join(dir, name)
 		require.NoError(t, os.WriteFile(out, []byte("the last run's result"), 0o644))
-		o, err := Create(out)
+		o, err := Create(atomicfs.OS, out)
 		require.NoError(t, err)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -211,7 +214,7 @@ func TestFailedKeepsOutput(t *testing.T) {
 	out := filepath.Join(dir, "out", "out.parquet")
 	require.NoError(t, os.Mkdir(filepath.Dir(out), 0o755))
 	require.NoError(t, os.WriteFile(out, []byte("the last run's result"), 0o644))
-	o, err := Create(out)
+	o, err := Create(atomicfs.OS, out)
 	require.NoError(t, err)
 	_, err = (&Job{Model: tiny, Out: o}).Run(context.Background(), openAll(t, damaged))
 	assert.ErrorContains(t, err, damaged+": row group 0: column ")
@@ -221,55 +224,7 @@ func TestFailedKeepsOutput(t *testing.T) {
 // assertOnly checks that dir holds one file, path, and what it holds.
 func assertOnly(t *testing.T, dir, path, content string) {
 	t.Helper()
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	assert.Equal(t, []string{filepath.Base(path)}, names, "no temporary file left")
-	got, err := os.ReadFile(path)
-	require.NoError(t, err)
-	assert.Equal(t, content, string(got))
-}
-
-// A File is written beside its path, which keeps its content until Commit
-// and after Abort; it gets the permissions os.Create gives.
-func TestCreateFile(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "bad.csv")
-	require.NoError(t, os.WriteFile(path, []byte("old"), 0o644))
-
-	f, err := CreateFile(path)
-	require.NoError(t, err)
-	assert.Equal(t, dir, filepath.Dir(f.Name()), "beside its path: a rename, not a copy")
-	_, err = f.WriteString("new")
-	require.NoError(t, err)
-	got, err := os.ReadFile(path)
-	require.NoError(t, err)
-	assert.Equal(t, "old", string(got), "before Commit")
-	require.NoError(t, f.Commit())
-	assertOnly(t, dir, path, "new")
-
-	f, err = CreateFile(path)
-	require.NoError(t, err)
-	_, err = f.WriteString("newer")
-	require.NoError(t, err)
-	f.Abort()
-	assertOnly(t, dir, path, "new")
-
-	plain := filepath.Join(t.TempDir(), "plain")
-	pf, err := os.Create(plain)
-	require.NoError(t, err)
-	require.NoError(t, pf.Close())
-	f, err = CreateFile(filepath.Join(dir, "fresh.csv"))
-	require.NoError(t, err)
-	require.NoError(t, f.Commit())
-	want, err := os.Stat(plain)
-	require.NoError(t, err)
-	st, err := os.Stat(filepath.Join(dir, "fresh.csv"))
-	require.NoError(t, err)
-	assert.Equal(t, want.Mode(), st.Mode())
+	assert.Equal(t, map[string]string{filepath.Base(path): content}, testenv.Files(t, dir), "no temporary file left")
 }
 
 // BenchmarkJob is backfill of February in process (read, score with the

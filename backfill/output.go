@@ -2,18 +2,16 @@ package backfill
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/rideduration/rideduration/internal/atomicfs"
 )
 
 // Row is one scored trip: the output's columns. Times are the TLC's wall
@@ -50,19 +48,21 @@ type Output interface {
 }
 
 // Create creates the output file at path, parquet or CSV by its extension
-// (.parquet, .csv). Its rows are written beside it (CreateFile): path is
-// replaced by Close, and left as it was by Abort.
-func Create(path string) (Output, error) {
+// (.parquet, .csv), through fsys (atomicfs.OS). Its rows are written beside
+// it (atomicfs.Create): Close makes the file whole, still beside path;
+// atomicfs.Commit of its File, with the run's other outputs, puts it in
+// place. Abort leaves path as it was.
+func Create(fsys atomicfs.FS, path string) (*FileOutput, error) {
 	newOutput, err := formatOf(path)
 	if err != nil {
 		return nil, err
 	}
-	f, err := CreateFile(path)
+	f, err := atomicfs.Create(fsys, path)
 	if err != nil {
 		return nil, err
 	}
 	bw := bufio.NewWriterSize(f, 256<<10)
-	return &fileOutput{Output: newOutput(bw), buf: bw, file: f}, nil
+	return &FileOutput{Output: newOutput(bw), buf: bw, File: f}, nil
 }
 
 // CheckPath checks that Create can write the format path's extension names.
@@ -82,74 +82,30 @@ func formatOf(path string) (func(io.Writer) Output, error) {
 	return nil, fmt.Errorf("%s: the output's extension must be .parquet or .csv", path)
 }
 
-// fileOutput closes the format, then flushes and commits the file.
-type fileOutput struct {
+// FileOutput is an Output to a file (Create).
+type FileOutput struct {
 	Output
-	buf  *bufio.Writer
-	file *File
+	buf *bufio.Writer
+	// File is the file, beside its path until committed.
+	File *atomicfs.File
 }
 
-func (o *fileOutput) Close() error {
+// Close closes the format and flushes and syncs the file; on an error it
+// removes it.
+func (o *FileOutput) Close() error {
 	err := o.Output.Close()
 	if err == nil {
 		err = o.buf.Flush()
 	}
 	if err != nil {
-		o.file.Abort()
+		o.File.Abort()
 		return err
 	}
-	return o.file.Commit()
+	return o.File.Close()
 }
 
-func (o *fileOutput) Abort() { o.file.Abort() }
-
-// File is a file written beside the path it is for, in the same directory,
-// under a hidden temporary name: Commit renames it to its path once it is
-// whole, Abort removes it. Until Commit, the path keeps what it held.
-type File struct {
-	*os.File
-	path string
-}
-
-// CreateFile creates a File for path, with the permissions os.Create gives.
-func CreateFile(path string) (*File, error) {
-	dir, base := filepath.Split(path)
-	for {
-		tmp := filepath.Join(dir, "."+base+"."+strconv.FormatUint(rand.Uint64(), 36)+".tmp")
-		f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
-		if errors.Is(err, fs.ErrExist) {
-			continue
-		}
-		if err != nil {
-			// The temporary name means nothing to the user: name the path.
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				pe.Path = path
-			}
-			return nil, err
-		}
-		return &File{File: f, path: path}, nil
-	}
-}
-
-// Commit closes the file and renames it to its path.
-func (f *File) Commit() error {
-	if err := f.File.Close(); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("%s: %w", f.path, err)
-	}
-	if err := os.Rename(f.Name(), f.path); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return nil
-}
-
-// Abort closes and removes the file: its path is left as it was.
-func (f *File) Abort() {
-	f.File.Close()
-	os.Remove(f.Name())
-}
+// Abort removes the file: its path is left as it was.
+func (o *FileOutput) Abort() { o.File.Abort() }
 
 // NewParquet returns an Output writing parquet to w, in row groups of
 // 16,384 rows; Close writes the footer and does not close w.

@@ -24,6 +24,7 @@ import (
 	"gonum.org/v1/plot/vg/recorder"
 
 	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/internal/atomicfs"
 	"github.com/rideduration/rideduration/internal/golden"
 	"github.com/rideduration/rideduration/metrics"
 	"github.com/rideduration/rideduration/model"
@@ -183,7 +184,7 @@ func TestWrite(t *testing.T) {
 	r, err := Build(Config{Model: tiny}, data, Summarize(tiny, train))
 	require.NoError(t, err)
 	dir := filepath.Join(t.TempDir(), "out")
-	require.NoError(t, r.Write(dir))
+	require.NoError(t, r.Write(atomicfs.OS, dir))
 
 	var m map[string]any
 	b, err := os.ReadFile(filepath.Join(dir, MetricsFile))

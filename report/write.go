@@ -7,9 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
-	"os"
-	"path/filepath"
 	"sync"
+
+	"github.com/rideduration/rideduration/internal/atomicfs"
 )
 
 // The files Write writes in its directory.
@@ -18,24 +18,27 @@ const (
 	PageFile    = "index.html"
 )
 
-// Write writes metrics.json and index.html into dir, creating it.
-func (r *Report) Write(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
+// Write makes dir hold metrics.json and index.html, through fsys
+// (atomicfs.OS): both are rendered, then written beside dir and put in its
+// place together (atomicfs.WriteDir). On an error dir is as it was. dir,
+// when it exists, may hold only these two files (CheckDir).
+func (r *Report) Write(fsys atomicfs.FS, dir string) error {
 	js, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, MetricsFile), append(js, '\n'), 0o644); err != nil {
 		return err
 	}
 	page, err := r.Page()
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, PageFile), page, 0o644)
+	return atomicfs.WriteDir(fsys, dir,
+		atomicfs.DirFile{Name: MetricsFile, Data: append(js, '\n')},
+		atomicfs.DirFile{Name: PageFile, Data: page})
 }
+
+// CheckDir checks that Write can write the report as dir: dir is missing,
+// or a directory holding no other file than a report's.
+func CheckDir(dir string) error { return atomicfs.CheckDir(dir, MetricsFile, PageFile) }
 
 //go:embed page.html.tmpl
 var pageTemplate string

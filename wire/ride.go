@@ -68,12 +68,18 @@ const (
 // through parseJSON, which also words the errors.
 func ParseRideEvent(data []byte) (RideEvent, error) {
 	if len(data) > MaxEventBytes {
-		return RideEvent{}, &FieldError{Field: "record", Reason: fmt.Sprintf("%d bytes, over the %d-byte limit of a ride event", len(data), MaxEventBytes)}
+		return RideEvent{}, TooLarge(int64(len(data)))
 	}
 	if e, ok := fastParse(data); ok {
 		return e, nil
 	}
 	return parseJSON(data)
+}
+
+// TooLarge is ParseRideEvent's error for a record of n bytes, over
+// MaxEventBytes: for a reader that refuses such a record without holding it.
+func TooLarge(n int64) *FieldError {
+	return &FieldError{Field: "record", Reason: fmt.Sprintf("%d bytes, over the %d-byte limit of a ride event", n, MaxEventBytes)}
 }
 
 // parseJSON is ParseRideEvent by jsontext (the module that is Go's

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rideduration/rideduration/backfill"
 	"github.com/rideduration/rideduration/cmd/internal/progress"
+	"github.com/rideduration/rideduration/internal/atomicfs"
 	"github.com/rideduration/rideduration/internal/compiled"
 	"github.com/rideduration/rideduration/tlc"
 )
@@ -22,14 +23,16 @@ const backfillSummary = "score TLC green taxi trip files (parquet) into a parque
 // backfill scores every valid ride of the files into -o; the trips that are
 // not valid rides are counted by reason on stderr and, with -errors, written
 // out. It checks the files (each a TLC trip file) before it writes anything,
-// and replaces -o and -errors only when every trip was scored: on an error
-// or Ctrl-C they keep what they held. Exit status 0 when every trip was
+// and replaces -o and -errors together (atomicfs.Commit), only when every
+// trip was scored and both files are whole: on an error or Ctrl-C they keep
+// what they held. Exit status 0 when every trip was
 // scored or reported, 1 on an error, 2 on a usage error.
 func (c *cli) backfill(args []string) int {
 	fs := c.flags("Predict every trip of the TLC green taxi trip files that is a valid ride, with no duration filter,\n" +
 		"into OUT (.parquet or .csv): pickup and drop-off times, PULocationID, DOLocationID, trip_distance,\n" +
-		"the actual duration and ride_duration (the prediction), in minutes. OUT is replaced once every trip\n" +
-		"is scored; on an error or Ctrl-C it keeps what it held.")
+		"the actual duration and ride_duration (the prediction), in minutes. OUT and the -errors file are\n" +
+		"replaced once every trip is scored and both are written and synced; on an error or Ctrl-C both keep\n" +
+		"what they held.")
 	out := fs.String("o", "", "the output file: .parquet or .csv")
 	errorsTo := fs.String("errors", "", "write the trips that are not valid rides to this CSV file (file,row,field,reason)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
@@ -70,39 +73,42 @@ func (c *cli) backfill(args []string) int {
 		}
 		defer stop()
 	}
-	o, err := backfill.Create(*out)
+	o, err := backfill.Create(c.fs, *out)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "predict backfill: %v\n", err)
 		return 1
 	}
 	meter := progress.New(c.stderr, "backfill", "trips")
 	job := &backfill.Job{Model: compiled.Model(), Out: o, Progress: meter.Set}
-	badDone := func(ok bool) error { return nil }
+	// The files to put in place, once every one is whole: -errors, then -o.
+	outputs := []*atomicfs.File{o.File}
+	var badFile *atomicfs.File
+	var badBuf *bufio.Writer
+	badFlush := func() error { return nil }
 	if *errorsTo != "" {
-		f, err := backfill.CreateFile(*errorsTo)
+		badFile, err = atomicfs.Create(c.fs, *errorsTo)
 		if err != nil {
 			o.Abort()
 			fmt.Fprintf(c.stderr, "predict backfill: %v\n", err)
 			return 1
 		}
-		w := bufio.NewWriter(f)
-		bad, flush := backfill.BadCSV(w)
-		job.Bad = bad
-		badDone = func(ok bool) error {
-			if !ok {
-				f.Abort()
-				return nil
-			}
-			if err := errors.Join(flush(), w.Flush()); err != nil {
-				f.Abort()
-				return fmt.Errorf("%s: %w", *errorsTo, err)
-			}
-			return f.Commit()
+		badBuf = bufio.NewWriter(badFile)
+		job.Bad, badFlush = backfill.BadCSV(badBuf)
+		outputs = []*atomicfs.File{badFile, o.File}
+	}
+	sum, err := job.Run(c.ctx, files) // -o whole, not yet in place
+	if err == nil && badFile != nil {
+		err = errors.Join(badFlush(), badBuf.Flush())
+		if err == nil {
+			err = badFile.Close()
 		}
 	}
-	sum, err := job.Run(c.ctx, files)
-	if berr := badDone(err == nil); err == nil {
-		err = berr
+	if err == nil {
+		err = atomicfs.Commit(outputs...)
+	} else {
+		for _, f := range outputs {
+			f.Abort()
+		}
 	}
 	meter.Done()
 	if err != nil {

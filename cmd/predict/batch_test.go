@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,6 +28,7 @@ import (
 
 	"github.com/rideduration/rideduration/backfill"
 	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/internal/atomicfs"
 	"github.com/rideduration/rideduration/internal/compiled"
 	"github.com/rideduration/rideduration/internal/golden"
 	"github.com/rideduration/rideduration/internal/testenv"
@@ -511,4 +514,147 @@ func BenchmarkScore(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(trips.Len()), "ns/trip")
+}
+
+// limitedPredict runs the predict binary bin with args under a file size
+// limit of limit bytes (prlimit --fsize): a write past it fails with EFBIG,
+// a real full-file fault at a chosen byte. It returns the exit status and
+// stderr.
+func limitedPredict(t *testing.T, bin string, limit int64, args ...string) (int, string) {
+	t.Helper()
+	prlimit := testenv.Tool(t, "prlimit", "apt-get install util-linux")
+	cmd := exec.Command(prlimit, append([]string{"--fsize=" + strconv.FormatInt(limit, 10), bin}, args...)...)
+	cmd.Env = append(os.Environ(), "RUN_ID=", "TEST_RUN=")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return testenv.ExitCode(err), stderr.String()
+	}
+	return 0, stderr.String()
+}
+
+// requireFiles requires dir to hold exactly the files of want, each with
+// its content byte for byte: nothing else, no temporary file.
+func requireFiles(t *testing.T, dir string, want map[string]string, msg string) {
+	t.Helper()
+	got := testenv.Files(t, dir)
+	require.ElementsMatch(t, slices.Collect(maps.Keys(want)), slices.Collect(maps.Keys(got)), "%s: the files", msg)
+	for name, content := range want {
+		require.True(t, got[name] == content, "%s: %s is not as it was: %d bytes, %.60q...", msg, name, len(got[name]), got[name])
+	}
+}
+
+// A backfill whose -errors file fails at its last bytes, written when it
+// is flushed at the end, leaves -o and -errors as they were: -o is put in
+// place only once -errors is whole.
+func TestBackfillErrorsFailAtFlush(t *testing.T) {
+	dir := t.TempDir()
+	at := time.Date(2022, 2, 1, 10, 0, 0, 0, time.UTC)
+	later := at.Add(9 * time.Minute)
+	do, dist := int64(205), 3.66
+	trips := make([]feature.Trip, 3000)
+	for i := range trips {
+		trips[i] = feature.Trip{DOLocationID: &do, TripDistance: &dist, Pickup: &at, Dropoff: &later}
+	}
+	pu := int64(130)
+	trips[0].PULocationID = &pu
+	in := filepath.Join(dir, "in", "bad.parquet")
+	require.NoError(t, os.Mkdir(filepath.Dir(in), 0o755))
+	require.NoError(t, parquet.WriteFile(in, trips))
+	bin := testenv.GoBuild(t, ".", "predict", nil)
+
+	clean := filepath.Join(dir, "clean")
+	require.NoError(t, os.Mkdir(clean, 0o755))
+	code, stderr := limitedPredict(t, bin, 1<<30, "backfill", "-o", filepath.Join(clean, "out.csv"), "-errors", filepath.Join(clean, "bad.csv"), in)
+	require.Equal(t, 0, code, stderr)
+	st, err := os.Stat(filepath.Join(clean, "bad.csv"))
+	require.NoError(t, err)
+	require.Greater(t, st.Size(), int64(64<<10), "-errors much larger than -o")
+
+	outs := filepath.Join(dir, "outs")
+	require.NoError(t, os.Mkdir(outs, 0o755))
+	old := map[string]string{"out.csv": "the last run's predictions\n", "bad.csv": "the last run's bad trips\n"}
+	for name, content := range old {
+		require.NoError(t, os.WriteFile(filepath.Join(outs, name), []byte(content), 0o644))
+	}
+	code, stderr = limitedPredict(t, bin, st.Size()-1, "backfill", "-o", filepath.Join(outs, "out.csv"), "-errors", filepath.Join(outs, "bad.csv"), in)
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, "file too large")
+	requireFiles(t, outs, old, "both outputs as they were")
+}
+
+// faultRun runs predict with args, its outputs written through fsys.
+func faultRun(fsys atomicfs.FS, args ...string) (code int, stderr string) {
+	var stdout, errb bytes.Buffer
+	c := &cli{ctx: context.Background(), stdin: strings.NewReader(""), stdout: &stdout, stderr: &errb, fs: fsys}
+	return c.run(args), errb.String()
+}
+
+// faultSteps runs a command once without a fault, then once failing at
+// each of its file system operations in turn (testenv.FaultFS). Before
+// each run, setup makes the outputs hold the last run's content (old) in a
+// fresh directory, and args gives the command line for it; after a failing
+// run, check gets the failed operation and whether it came after the
+// outputs were put in place. noExchange is FaultFS.NoExchange.
+func faultSteps(t *testing.T, noExchange bool, setup func(dir string), args func(dir string) []string, check func(dir, failed string, committed bool)) {
+	t.Helper()
+	clean := &testenv.FaultFS{NoExchange: noExchange}
+	dir := t.TempDir()
+	setup(dir)
+	code, stderr := faultRun(clean, args(dir)...)
+	require.Equal(t, 0, code, stderr)
+	require.NotZero(t, clean.Committed())
+	t.Logf("%d operations:\n%s", len(clean.Ops), strings.Join(clean.Ops, "\n"))
+	for k := 1; k <= len(clean.Ops); k++ {
+		fsys := &testenv.FaultFS{FailAt: k, NoExchange: noExchange}
+		dir := t.TempDir()
+		setup(dir)
+		code, stderr := faultRun(fsys, args(dir)...)
+		failed := fsys.Failed()
+		require.NotEmpty(t, failed, "step %d: the same operations as the clean run: %q", k, fsys.Ops)
+		assert.Equal(t, 1, code, "%s: %s", failed, stderr)
+		assert.Contains(t, stderr, testenv.ErrFault.Error(), failed)
+		check(dir, failed, k > clean.Committed())
+	}
+}
+
+// A backfill failing at any step of writing its outputs (a write, at half
+// its bytes, an fsync, a close, a rename, a link, a directory sync) leaves
+// -o and -errors as they were, byte for byte, and nothing beside them; a
+// failure to sync the directory once both are in place leaves both new.
+func TestBackfillFaults(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "odd.parquet")
+	at := time.Date(2022, 2, 1, 10, 0, 0, 0, time.UTC)
+	later := at.Add(90 * time.Minute)
+	pu, do, dist := int64(130), int64(205), 3.66
+	trips := []feature.Trip{{PULocationID: &pu, DOLocationID: &do, TripDistance: &dist, Pickup: &at, Dropoff: &later}}
+	for range 300 {
+		trips = append(trips, feature.Trip{DOLocationID: &do, TripDistance: &dist, Pickup: &at, Dropoff: &later})
+	}
+	require.NoError(t, parquet.WriteFile(in, trips))
+	for _, out := range []string{"out.csv", "out.parquet"} {
+		old := map[string]string{out: "the last run's predictions\n", "bad.csv": "the last run's bad trips\n"}
+		var want map[string]string
+		setup := func(dir string) {
+			for name, content := range old {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
+			}
+		}
+		args := func(dir string) []string {
+			return []string{"backfill", "-o", filepath.Join(dir, out), "-errors", filepath.Join(dir, "bad.csv"), in}
+		}
+		dir := t.TempDir()
+		setup(dir)
+		code, stderr := faultRun(atomicfs.OS, args(dir)...)
+		require.Equal(t, 0, code, stderr)
+		want = testenv.Files(t, dir)
+		require.NotEqual(t, old, want)
+		faultSteps(t, false, setup, args, func(dir, failed string, committed bool) {
+			if committed {
+				requireFiles(t, dir, want, failed+": the new outputs")
+			} else {
+				requireFiles(t, dir, old, failed+": the outputs as they were")
+			}
+		})
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/rideduration/rideduration/internal/compiled"
+	"github.com/rideduration/rideduration/internal/lines"
 	"github.com/rideduration/rideduration/wire"
 )
 
@@ -41,28 +42,21 @@ func (c *cli) lines(args []string) int {
 
 	m := compiled.Model()
 	enc := wire.NewEncoder(m.Name, m.Version) // the events' constant head, encoded once
-	in := bufio.NewReaderSize(c.stdin, 64<<10)
+	in := lines.NewReader(c.stdin, wire.MaxEventBytes)
 	out := bufio.NewWriterSize(c.stdout, 64<<10)
 	var buf []byte
 	bad := 0
-	for n := 1; ; n++ {
-		line, err := in.ReadBytes('\n')
-		if len(line) > 0 {
-			line = bytes.TrimRight(line, "\r\n")
-			if len(bytes.TrimSpace(line)) == 0 {
-				continue // blank lines hold no ride
-			}
-			ride, perr := wire.ParseRideEvent(line)
-			if perr != nil {
-				bad++
-				// Keep the order of output and messages when both go to a terminal.
-				out.Flush()
-				fmt.Fprintf(c.stderr, "line %d: %v\n", n, perr)
-				continue
-			}
-			p, duration := m.EventText(ride)
-			buf = enc.AppendText(buf[:0], p.Prediction, duration)
-			out.Write(append(buf, '\n'))
+	refuse := func(err error) {
+		bad++
+		// Keep the order of output and messages when both go to a terminal.
+		out.Flush()
+		fmt.Fprintf(c.stderr, "line %d: %v\n", in.Line(), err)
+	}
+	for {
+		line, err := in.Next()
+		if tl, ok := errors.AsType[*lines.TooLongError](err); ok {
+			refuse(wire.TooLarge(tl.Len))
+			continue
 		}
 		if errors.Is(err, io.EOF) {
 			break
@@ -72,6 +66,17 @@ func (c *cli) lines(args []string) int {
 			fmt.Fprintf(c.stderr, "predict: reading stdin: %v\n", err)
 			return 1
 		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue // blank lines hold no ride
+		}
+		ride, perr := wire.ParseRideEvent(line)
+		if perr != nil {
+			refuse(perr)
+			continue
+		}
+		p, duration := m.EventText(ride)
+		buf = enc.AppendText(buf[:0], p.Prediction, duration)
+		out.Write(append(buf, '\n'))
 	}
 	if err := out.Flush(); err != nil {
 		fmt.Fprintf(c.stderr, "predict: writing stdout: %v\n", err)

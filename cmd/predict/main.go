@@ -17,6 +17,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/rideduration/rideduration/internal/atomicfs"
 )
 
 func main() {
@@ -25,12 +27,13 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// cli is one run of the command: its context, standard streams and the
-// command running.
+// cli is one run of the command: its context, standard streams, the file
+// system its outputs are written through and the command running.
 type cli struct {
 	ctx            context.Context
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	fs             atomicfs.FS
 	cmd            command
 }
 
@@ -59,7 +62,12 @@ func init() {
 
 // run is main, testable: it returns the exit status (0 ok, 1 failed, 2 usage).
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := &cli{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
+	return (&cli{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, fs: atomicfs.OS}).run(args)
+}
+
+// run runs the command args name.
+func (c *cli) run(args []string) int {
+	stderr := c.stderr
 	cmd := stdinJob
 	if len(args) > 0 && isHelpFlag(args[0]) {
 		// predict -h asks about predict: its commands, not the stdin job's flags.

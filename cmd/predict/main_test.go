@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -58,6 +60,64 @@ func TestPredictLines(t *testing.T) {
 	code, out, errs = predict(t, "")
 	assert.Equal(t, 0, code)
 	assert.Empty(t, out+errs)
+}
+
+// A line far over the event limit, with no newline for 200 MB, is refused
+// by its number and length, and the rides after it are predicted; the job
+// reads it through a buffer of about the limit: its allocations stay a few
+// megabytes, not the line's size.
+func TestPredictLinesLongLine(t *testing.T) {
+	t.Setenv("RUN_ID", "Test123")
+	t.Setenv("TEST_RUN", "")
+	const long = 200 << 20
+	ride := `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 123}`
+	in := &countingReader{r: io.MultiReader(
+		strings.NewReader(ride+"\n"),
+		io.LimitReader(repeatByte('x'), long),
+		strings.NewReader("\n"+ride+"\n"),
+	)}
+	var out, errb bytes.Buffer
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	code := run(context.Background(), nil, in, &out, &errb)
+	runtime.ReadMemStats(&after)
+
+	assert.Equal(t, 1, code)
+	assert.Equal(t, int64(2*len(ride)+3+long), in.n, "the whole input is read")
+	assert.Equal(t, fmt.Sprintf("line 2: record: %d bytes, over the %d-byte limit of a ride event\n", long, wire.MaxEventBytes)+
+		"predict: 1 bad line(s)\n", errb.String())
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	require.Len(t, lines, 2, "the rides before and after the long line")
+	for _, l := range lines {
+		var p wire.PredictionEvent
+		require.NoError(t, json.Unmarshal([]byte(l), &p))
+		assert.Equal(t, math.Float64bits(golden.TestRide.Prediction), math.Float64bits(p.Prediction.RideDuration))
+	}
+	t.Logf("%d bytes allocated", after.TotalAlloc-before.TotalAlloc)
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(8<<20), "bytes allocated reading a %d-byte line", long)
+}
+
+// repeatByte is an endless reader of one byte.
+type repeatByte byte
+
+func (b repeatByte) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(b)
+	}
+	return len(p), nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func TestUsage(t *testing.T) {

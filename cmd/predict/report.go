@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rideduration/rideduration/cmd/internal/progress"
+	"github.com/rideduration/rideduration/internal/atomicfs"
 	"github.com/rideduration/rideduration/internal/compiled"
 	"github.com/rideduration/rideduration/report"
 	"github.com/rideduration/rideduration/tlc"
@@ -35,7 +36,8 @@ func (c *cli) report(args []string) int {
 	fs := c.flags("Score the TLC green taxi trips of FILE.parquet... with the compiled model, keeping trips of 1 to 60\n" +
 		"minutes as validation does, and compare them with the training month: DIR/index.html (tables and\n" +
 		"plots, self-contained), DIR/metrics.json (every figure), a summary on stdout.")
-	out := fs.String("o", "", "the directory to write index.html and metrics.json in (created if missing)")
+	out := fs.String("o", "", "the directory to write index.html and metrics.json in (created if missing; it may hold\n"+
+		"only these two files, and is replaced whole: the last report stays until the new one is complete)")
 	train := fs.String("train", "", "the training month's parquet file, the drift reference (default: the statistics of the\n"+
 		"compiled model's training month, "+monthName(trainingMonthFile)+", compiled in)")
 	if err := fs.Parse(args); err != nil {
@@ -47,10 +49,13 @@ func (c *cli) report(args []string) int {
 	if fs.NArg() == 0 {
 		return c.usageError(fs, "no FILE.parquet: name the month's trip files to report on")
 	}
+	if err := report.CheckDir(*out); err != nil {
+		return c.usageError(fs, "-o %v", err)
+	}
 	start := time.Now()
 	// The steps: each file read, scoring, drawing and writing.
 	meter := progress.New(c.stderr, "report", "steps")
-	r, err := buildReport(meter, fs.Args(), *train, *out)
+	r, err := buildReport(c.fs, meter, fs.Args(), *train, *out)
 	meter.Done()
 	if err != nil {
 		fmt.Fprintf(c.stderr, "predict report: %v\n", err)
@@ -69,9 +74,9 @@ func (c *cli) report(args []string) int {
 }
 
 // buildReport reads the month's files and the training month's (train; ""
-// for the compiled-in statistics), scores them and writes the report into
-// out.
-func buildReport(meter progress.Meter, paths []string, train, out string) (*report.Report, error) {
+// for the compiled-in statistics), scores them and writes the report as
+// the directory out, through fsys.
+func buildReport(fsys atomicfs.FS, meter progress.Meter, paths []string, train, out string) (*report.Report, error) {
 	done, steps := int64(0), int64(len(paths)+2)
 	if train != "" {
 		steps++
@@ -94,7 +99,7 @@ func buildReport(meter progress.Meter, paths []string, train, out string) (*repo
 		return nil, err
 	}
 	step()
-	if err := r.Write(out); err != nil {
+	if err := r.Write(fsys, out); err != nil {
 		return nil, err
 	}
 	step()

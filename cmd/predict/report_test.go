@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 	xdraw "golang.org/x/image/draw"
 
+	"github.com/rideduration/rideduration/internal/atomicfs"
 	"github.com/rideduration/rideduration/internal/compiled"
 	"github.com/rideduration/rideduration/internal/testenv"
 	"github.com/rideduration/rideduration/report"
@@ -193,13 +194,13 @@ func (s *steps) Done()                 {}
 func TestReportProgress(t *testing.T) {
 	feb := "../../testdata/green_tripdata_2022-02.parquet"
 	var s steps
-	_, err := buildReport(&s, []string{feb, feb}, "../../testdata/green_tripdata_2022-01.parquet", t.TempDir())
+	_, err := buildReport(atomicfs.OS, &s, []string{feb, feb}, "../../testdata/green_tripdata_2022-01.parquet", t.TempDir())
 	require.NoError(t, err)
 	assert.Equal(t, steps{"0/5", "1/5", "2/5", "3/5", "4/5", "5/5"}, s)
 
 	// The training month compiled in is not read: one step fewer.
 	s = nil
-	_, err = buildReport(&s, []string{feb, feb}, "", t.TempDir())
+	_, err = buildReport(atomicfs.OS, &s, []string{feb, feb}, "", t.TempDir())
 	require.NoError(t, err)
 	assert.Equal(t, steps{"0/4", "1/4", "2/4", "3/4", "4/4"}, s)
 }
@@ -209,6 +210,7 @@ func TestReportErrors(t *testing.T) {
 	dir := t.TempDir()
 	notParquet := filepath.Join(dir, "rides.parquet")
 	require.NoError(t, os.WriteFile(notParquet, []byte("PULocationID,DOLocationID\n1,2\n"), 0o644))
+	out := filepath.Join(dir, "report")
 	for _, c := range []struct {
 		args []string
 		code int
@@ -216,15 +218,22 @@ func TestReportErrors(t *testing.T) {
 	}{
 		{[]string{"report", feb}, 2, "predict report: -o is required: the directory to write the report in\nusage: predict report -o DIR"},
 		{[]string{"report", "-o", dir}, 2, "predict report: no FILE.parquet: name the month's trip files to report on\nusage: predict report -o DIR"},
-		{[]string{"report", "-o", dir, "nope.parquet"}, 1, "predict report: open nope.parquet: no such file or directory"},
-		{[]string{"report", "-o", dir, notParquet}, 1, "predict report: " + notParquet + ": "},
-		{[]string{"report", "-o", dir, "-train", "nope.parquet", feb}, 1, "predict report: -train: open nope.parquet: "},
+		{[]string{"report", "-o", dir, feb}, 2, "predict report: -o " + dir + " holds rides.parquet, which is not one of its files (metrics.json, index.html): " +
+			"name a new or empty directory, or one holding only these\nusage: predict report -o DIR"},
+		{[]string{"report", "-o", notParquet, feb}, 2, "predict report: -o " + notParquet + " is not a directory\nusage: "},
+		{[]string{"report", "-o", out, "nope.parquet"}, 1, "predict report: open nope.parquet: no such file or directory"},
+		{[]string{"report", "-o", out, notParquet}, 1, "predict report: " + notParquet + ": "},
+		{[]string{"report", "-o", out, "-train", "nope.parquet", feb}, 1, "predict report: -train: open nope.parquet: "},
 	} {
-		code, out, errs := predict(t, "", c.args...)
+		code, stdout, errs := predict(t, "", c.args...)
 		assert.Equal(t, c.code, code, "%v", c.args)
 		assert.Contains(t, errs, c.msg, "%v", c.args)
-		assert.Empty(t, out, "%v", c.args)
+		assert.Empty(t, stdout, "%v", c.args)
 	}
+	assert.NoDirExists(t, out)
+	got, err := os.ReadFile(notParquet)
+	require.NoError(t, err)
+	assert.Equal(t, "PULocationID,DOLocationID\n1,2\n", string(got), "the directory's other files untouched")
 }
 
 // imagesLoaded opens a copy of the page with a script that, on load, writes
@@ -297,4 +306,86 @@ func paletted(img *image.RGBA) *image.Paletted {
 	p := image.NewPaletted(b, pal)
 	draw.Draw(p, b, img, b.Min, draw.Src)
 	return p
+}
+
+// A report whose page fails to be written (a write past the file size
+// limit, after metrics.json is whole) leaves the last report as it was,
+// both files, and nothing beside it.
+func TestReportFailsWriting(t *testing.T) {
+	bin := testenv.GoBuild(t, ".", "predict", nil)
+	clean := filepath.Join(t.TempDir(), "report")
+	code, stderr := limitedPredict(t, bin, 1<<30, "report", "-o", clean, february)
+	require.Equal(t, 0, code, stderr)
+	metrics, err := os.Stat(filepath.Join(clean, report.MetricsFile))
+	require.NoError(t, err)
+	page, err := os.Stat(filepath.Join(clean, report.PageFile))
+	require.NoError(t, err)
+	require.Greater(t, page.Size(), metrics.Size())
+
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "report")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	old := map[string]string{report.MetricsFile: "{\"the last run's\": 1}\n", report.PageFile: "<p>the last run's page</p>\n"}
+	for name, content := range old {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
+	}
+	code, stderr = limitedPredict(t, bin, metrics.Size(), "report", "-o", dir, february)
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, "file too large")
+	requireFiles(t, dir, old, "the last report as it was")
+	entries, err := os.ReadDir(parent)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "nothing beside the report's directory")
+}
+
+// A report failing at any step of writing its directory (a write, at half
+// its bytes, an fsync, a close, a mkdir, the swap or rename) leaves the last
+// report as it was, both files byte for byte, or no directory where there
+// was none, and nothing beside it; a failure to sync the parent directory
+// once the report is in place leaves the new one. With the directories
+// swapped in one step (Linux) and by two renames.
+func TestReportFaults(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "rides.parquet")
+	testenv.WriteTrips(t, in, 2000)
+	old := map[string]string{report.MetricsFile: "{\"the last run's\": 1}\n", report.PageFile: "<p>the last run's page</p>\n"}
+	args := func(parent string) []string { return []string{"report", "-o", filepath.Join(parent, "report"), in} }
+	parent := t.TempDir()
+	code, stderr := faultRun(atomicfs.OS, args(parent)...)
+	require.Equal(t, 0, code, stderr)
+	want := testenv.Files(t, filepath.Join(parent, "report"))
+	for _, c := range []struct {
+		name       string
+		last       map[string]string // nil: no directory
+		noExchange bool
+	}{
+		{"swapped", old, false},
+		{"renamed", old, true},
+		{"new", nil, false},
+	} {
+		setup := func(parent string) {
+			if c.last == nil {
+				return
+			}
+			dir := filepath.Join(parent, "report")
+			require.NoError(t, os.Mkdir(dir, 0o755))
+			for name, content := range c.last {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
+			}
+		}
+		faultSteps(t, c.noExchange, setup, args, func(parent, failed string, committed bool) {
+			msg := c.name + ": " + failed
+			dir := filepath.Join(parent, "report")
+			switch {
+			case committed:
+				requireFiles(t, dir, want, msg+": the new report")
+			case c.last == nil:
+				assert.NoDirExists(t, dir, msg)
+			default:
+				requireFiles(t, dir, c.last, msg+": the last report")
+			}
+			entries, err := os.ReadDir(parent)
+			require.NoError(t, err)
+			assert.LessOrEqual(t, len(entries), 1, "%s: nothing beside the report: %v", msg, entries)
+		})
+	}
 }

@@ -4,7 +4,7 @@
 package golden
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/rideduration/rideduration/export"
 	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/internal/lines"
 )
 
 // Row is one validation ride and sklearn's prediction for it.
@@ -80,26 +81,32 @@ func LoadFile(path string) ([]Row, error) {
 }
 
 // Read reads golden rows in the CSV format, uncompressed, as
-// training/export.py writes them. Its errors start with ":LINE: ", for the
-// caller to put the file's name before.
+// training/export.py writes them. Its errors start with ":LINE: " (or
+// ": "), for the caller to put the file's name before.
 func Read(r io.Reader) ([]Row, error) {
-	s := bufio.NewScanner(r)
-	if !s.Scan() || s.Text() != header {
+	lr := lines.NewReader(r, maxLine)
+	if line, err := lr.Next(); err != nil || string(line) != header {
 		return nil, fmt.Errorf(": want header %q", header)
 	}
 	var rows []Row
-	for line := 2; s.Scan(); line++ {
-		r, err := parse(s.Text())
+	for {
+		line, err := lr.Next()
+		if errors.Is(err, io.EOF) {
+			return rows, nil
+		}
 		if err != nil {
-			return nil, fmt.Errorf(":%d: %w", line, err)
+			return nil, fmt.Errorf(": %w", err)
+		}
+		r, err := parse(string(line))
+		if err != nil {
+			return nil, fmt.Errorf(":%d: %w", lr.Line(), err)
 		}
 		rows = append(rows, r)
 	}
-	if err := s.Err(); err != nil {
-		return nil, fmt.Errorf(": %w", err)
-	}
-	return rows, nil
 }
+
+// maxLine bounds a line of a golden file, four numbers.
+const maxLine = 4 << 10
 
 func parse(line string) (Row, error) {
 	f := strings.Split(line, ",")

@@ -3,8 +3,8 @@
 package testenv
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"github.com/rideduration/rideduration/internal/lines"
 )
 
 // Region and the dummy credentials every local AWS call uses.
@@ -72,14 +74,22 @@ func Moto(t testing.TB) string {
 	go func() {
 		// Read moto's log to its end, so that it never blocks on a full pipe.
 		running := regexp.MustCompile(`Running on (http://127\.0\.0\.1:\d+)`)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if testing.Verbose() {
-				fmt.Fprintln(os.Stderr, sc.Text())
+		// A line over 64 KiB (a request's dump) is skipped, not an end.
+		lr := lines.NewReader(stderr, 64<<10)
+		for {
+			line, err := lr.Next()
+			if _, ok := errors.AsType[*lines.TooLongError](err); ok {
+				continue
 			}
-			if m := running.FindStringSubmatch(sc.Text()); m != nil {
+			if err != nil {
+				break
+			}
+			if testing.Verbose() {
+				fmt.Fprintf(os.Stderr, "%s\n", line)
+			}
+			if m := running.FindSubmatch(line); m != nil {
 				select {
-				case endpoint <- m[1]:
+				case endpoint <- string(m[1]):
 				default:
 				}
 			}

@@ -3,6 +3,7 @@ package testenv
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -48,4 +49,27 @@ func tripFile(t testing.TB, n int) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// Files reads the files of dir by name, a directory as "dir/": what the
+// directory holds, to compare byte for byte.
+func Files(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{}
+	for _, e := range entries {
+		if e.IsDir() {
+			files[e.Name()] = "dir/"
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[e.Name()] = string(b)
+	}
+	return files
 }
