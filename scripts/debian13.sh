@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds DIR/root, a Debian 13 (trixie) chroot from Debian's own packages: Python 3.13,
-# scikit-learn 1.4.2, xgboost 3.0.0, numpy 2.2, pandas, venv and pip; and DIR/bin/python3 and
+# scikit-learn 1.4.2, xgboost 3.0.0, numpy 2.2, PyYAML (for the trainer of the test models), venv and pip; and DIR/bin/python3 and
 # DIR/bin/run, which run its python3 (or any command) inside it. Needs root and debootstrap.
 #
 #   scripts/debian13.sh build/debian13
@@ -10,7 +10,7 @@
 set -eu
 dir=${1:?usage: scripts/debian13.sh DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-packages="python3-sklearn python3-xgboost python3-pandas python3-yaml python3-venv python3-pip make ca-certificates"
+packages="python3-sklearn python3-xgboost python3-yaml python3-venv python3-pip make ca-certificates"
 
 if [ ! -f "$dir/root/.complete" ]; then
 	command -v debootstrap >/dev/null || { echo "scripts/debian13.sh: debootstrap not found: apt-get install debootstrap" >&2; exit 1; }

@@ -2,9 +2,10 @@
 
     python3 training/kinds.py --train build/train.csv --out build/kinds [--kind NAME ...]
 
-Each kind is written to OUT/NAME as an MLflow 2.x model directory (MLmodel,
-the model file, conda.yaml, python_env.yaml, requirements.txt), with a fixed
-run id; the course's XGBoost layout (booster) is OUT/booster/artifacts/
+Each kind is written to OUT/NAME as MLflow 2.17 writes a model directory
+(MLmodel, the model file, conda.yaml, python_env.yaml, requirements.txt
+pinning MLflow and the libraries the model imports, at this environment's
+versions), with a fixed run id; the course's XGBoost layout (booster) is OUT/booster/artifacts/
 models_mlflow plus OUT/booster/artifacts/preprocessor/preprocessor.b.
 It prints each kind, its run id and the export.py command that exports it.
 The kinds use different features so that every form a ride feeds is
@@ -46,16 +47,28 @@ def _python_version():
     return ".".join(map(str, sys.version_info[:3]))
 
 
+def _pins(*names):
+    """name==version of each installed package, as MLflow infers a model's requirements."""
+    from importlib.metadata import PackageNotFoundError, version
+    out = [f"mlflow=={MLFLOW_VERSION}"]
+    for name in names:
+        try:
+            out.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            pass
+    return out
+
+
 def _env_files(d, requirements):
     with open(os.path.join(d, "conda.yaml"), "w") as f:
         yaml.safe_dump({"channels": ["conda-forge"], "dependencies": [
-            f"python={_python_version()}", "pip", {"pip": ["mlflow", *requirements]}], "name": "mlflow-env"}, f,
+            f"python={_python_version()}", "pip", {"pip": requirements}], "name": "mlflow-env"}, f,
             default_flow_style=False)
     with open(os.path.join(d, "python_env.yaml"), "w") as f:
         yaml.safe_dump({"python": _python_version(), "build_dependencies": ["pip"],
                         "dependencies": ["-r requirements.txt"]}, f, default_flow_style=False)
     with open(os.path.join(d, "requirements.txt"), "w") as f:
-        f.write("\n".join(["mlflow", *requirements]) + "\n")
+        f.write("\n".join(requirements) + "\n")
 
 
 def _mlmodel(d, kind, flavors):
@@ -78,11 +91,10 @@ def save_sklearn(d, kind, model):
         "sklearn": {"code": None, "pickled_model": "model.pkl", "serialization_format": "pickle",
                     "sklearn_version": sklearn.__version__},
     })
-    reqs = [f"scikit-learn=={sklearn.__version__}"]
+    names = ["cloudpickle", "numpy", "scikit-learn", "scipy"]
     if "xgboost" in type(model.steps[-1][1]).__module__:
-        import xgboost as xgb
-        reqs.append(f"xgboost=={xgb.__version__}")
-    _env_files(d, reqs)
+        names.append("xgboost")
+    _env_files(d, _pins(*names))
 
 
 def save_xgboost(d, kind, booster):
@@ -97,7 +109,7 @@ def save_xgboost(d, kind, booster):
         "xgboost": {"code": None, "data": "model.xgb", "model_class": "xgboost.core.Booster",
                     "model_format": "xgb", "xgb_version": xgb.__version__},
     })
-    _env_files(d, [f"xgboost=={xgb.__version__}"])
+    _env_files(d, _pins("numpy", "scipy", "xgboost"))
 
 
 # ---- the kinds: (features, fit) ----

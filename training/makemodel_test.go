@@ -20,6 +20,7 @@ import (
 
 	"github.com/rideduration/rideduration/internal/golden"
 	"github.com/rideduration/rideduration/internal/testenv"
+	"github.com/rideduration/rideduration/runenv"
 )
 
 // The original's MLflow run and its artifact store.
@@ -180,36 +181,36 @@ pickle.dump(p, open(sys.argv[1], "wb"))`, linear)
 	}{
 		{"missing run", missingRun, []string{
 			"fetch: no such run " + missingRun + ": s3://" + bucket + "/" + modelKey(missingRun) + "MLmodel does not exist (S3 404 NoSuchKey): not found; check RUN_ID, or set MODEL_URI to where the run's model is",
-			"make model: step 1/4 fetch failed (RUN_ID=" + missingRun + "): nothing was changed",
+			"make model: step 1/5 fetch failed (RUN_ID=" + missingRun + "): nothing was changed",
 		}, nil},
 		{"xgboost without its preprocessor", xgboostRun, []string{
 			"no preprocessor at s3://" + bucket + "/4/" + xgboostRun + "/artifacts/preprocessor/preprocessor.b (a scikit-learn pipeline needs none)",
 			"check: build/mlflow/" + xgboostRun + " is an MLflow xgboost model, which holds the trees but not the DictVectorizer that turns a ride into their columns: " +
 				"give the vectorizer the run pickled (the course's artifacts/preprocessor/preprocessor.b) with --preprocessor PATH (make model: PREPROCESSOR_URI=s3://…/preprocessor.b)",
-			"make model: step 2/4 export failed (RUN_ID=" + xgboostRun + "): nothing was changed",
+			"make model: step 2/5 export failed (RUN_ID=" + xgboostRun + "): nothing was changed",
 		}, nil},
 		{"preprocessor named and missing", xgboostRun, []string{
 			"fetch: the preprocessor (PREPROCESSOR_URI): s3://" + bucket + "/4/" + xgboostRun + "/artifacts/dv.b does not exist (S3 404 NoSuchKey): not found",
-			"make model: step 1/4 fetch failed (RUN_ID=" + xgboostRun + "): nothing was changed",
+			"make model: step 1/5 fetch failed (RUN_ID=" + xgboostRun + "): nothing was changed",
 		}, []string{"PREPROCESSOR_URI=s3://" + bucket + "/4/" + xgboostRun + "/artifacts/dv.b"}},
 		{"corrupted pickle", truncatedRun, []string{
 			"check: cannot unpickle build/mlflow/" + truncatedRun + "/model.pkl: UnpicklingError: pickle data was truncated: the file is corrupted, truncated or not a pickle",
-			"make model: step 2/4 export failed (RUN_ID=" + truncatedRun + "): nothing was changed",
+			"make model: step 2/5 export failed (RUN_ID=" + truncatedRun + "): nothing was changed",
 		}, nil},
 		{"unsupported estimator", linearRun, []string{
 			"check: unsupported estimator Pipeline(DictVectorizer, LinearRegression): this generator compiles a fitted Pipeline(DictVectorizer, R) as make_pipeline(DictVectorizer(), R) makes, " +
 				"logged with mlflow.sklearn or pickled, R one of: DecisionTreeRegressor, RandomForestRegressor, ExtraTreesRegressor, GradientBoostingRegressor (any loss; init None or 'zero'), " +
-				"HistGradientBoostingRegressor (DictVectorizer(sparse=False); loss squared_error, absolute_error or quantile; no categorical_features), " +
+				"HistGradientBoostingRegressor (DictVectorizer(sparse=False); loss squared_error, absolute_error or quantile; no categorical features), " +
 				"xgboost.XGBRegressor (booster gbtree, objective reg:squarederror; no categorical splits); or an XGBoost Booster or XGBRegressor logged with mlflow.xgboost, " +
 				"with its DictVectorizer pickled separately (--preprocessor, PREPROCESSOR_URI). Each regresses one output",
-			"make model: step 2/4 export failed (RUN_ID=" + linearRun + "): nothing was changed",
+			"make model: step 2/5 export failed (RUN_ID=" + linearRun + "): nothing was changed",
 		}, nil},
 		{"sklearn version mismatch", newerRun, []string{
-			"check: version mismatch: the model was saved with scikit-learn 1.3.2 (its MLmodel); this machine has 1.2.1. " +
-				"scikit-learn does not support unpickling across versions: loading may fail, or give trees that predict differently from the run's. " +
-				"The golden predictions are made here, so the generated code would be exact to scikit-learn 1.2.1's predictions of what unpickled, " +
-				"not necessarily to what the run predicted. Use scikit-learn 1.3.2 here, or accept that with ALLOW_SKLEARN_MISMATCH=1 (--allow-sklearn-mismatch)",
-			"make model: step 2/4 export failed (RUN_ID=" + newerRun + "): nothing was changed",
+			"export: the run's environment is not /usr/bin/python3's: the run was saved with Python 3.9.16, scikit-learn 1.3.2 (its MLmodel, python_env.yaml, requirements.txt); " +
+				"/usr/bin/python3 has Python 3.11.2, numpy 1.24.2, scikit-learn 1.2.1, xgboost 1.7.4. " +
+				"scikit-learn 1.3.2 saved the model and this is scikit-learn 1.2.1: scikit-learn does not support unpickling across versions, and the golden predictions must be the run's scikit-learn's. " +
+				"To export it, " + runenv.Ways,
+			"make model: step 2/5 export failed (RUN_ID=" + newerRun + "): nothing was changed",
 		}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -229,7 +230,8 @@ pickle.dump(p, open(sys.argv[1], "wb"))`, linear)
 	require.NoError(t, err)
 	assert.Contains(t, out, "check: MLmodel: flavors python_function, sklearn; scikit-learn 1.2.1 (here: 1.2.1); cloudpickle; mlflow 2.1.1; created 2023-04-15 09:52:04.502385; run "+originalRun+"\n")
 	assert.Contains(t, out, "RMSE on 66097 validation rides: 6.101\n")
-	assert.Contains(t, out, "exported model version 4723ad0b98d26d3d636d19bb13604f1c (run "+originalRun+") to testdata/model.json.zst; test ride: 18.321633541366506 min\n")
+	assert.Contains(t, out, "exported model version 4723ad0b98d26d3d636d19bb13604f1c (run "+originalRun+") to build/export/"+originalRun+"/model.json; test ride: 18.321633541366506 min\n")
+	assert.Contains(t, out, "packmodel: model "+originalRun+" (scikit-learn 1.2.1, 100 trees) to testdata/model.json.zst, its golden predictions to testdata/golden_predictions.csv.zst\n")
 	assert.Contains(t, out, "ok  \tgithub.com/rideduration/rideduration/generated")
 	assert.Contains(t, out, "make model: model of run "+originalRun+" exported, generated (Version "+originalRun+") and golden-tested")
 	assert.Contains(t, string(readFile(t, filepath.Join(repo, "generated/model.go"))), `Version = "`+originalRun+`"`)
@@ -261,7 +263,7 @@ pickle.dump(p, open(sys.argv[1], "wb"))`, linear)
 		out, err := makeEnv(t, repo, endpoint, []string{"GOFLAGS=-run=^TestPredictGolden$"}, "model-test", "RUN_ID="+originalRun)
 		require.Error(t, err)
 		assert.Contains(t, out, "--- FAIL: TestPredictGolden")
-		assert.Contains(t, strings.Split(out, "\n"), "make model: step 4/4 test failed (RUN_ID="+originalRun+"): the generated code does not reproduce the library's predictions: "+
+		assert.Contains(t, strings.Split(out, "\n"), "make model: step 5/5 test failed (RUN_ID="+originalRun+"): the generated code does not reproduce the library's predictions: "+
 			"do not release it; testdata/, generated/ and cmd/predict/training_month.json hold the new model: git checkout -- testdata generated cmd/predict/training_month.json restores the committed one")
 	})
 
