@@ -242,10 +242,13 @@ LAMBDA_ARCH   = $(if $(filter amd64,$(DEPLOY_GOARCH)),x86_64,arm64)
 DEPLOY_ZIP    = dist/function-$(DEPLOY_GOARCH).zip
 ECR_REGISTRY  = $(AWS_ACCOUNT_ID).dkr.ecr.$(AWS_REGION).amazonaws.com
 ECR_URI       = $(ECR_REGISTRY)/$(ECR_REPO)
+# RunId is set on every deploy: RUN_ID's run id, or empty (the function then reports the compiled
+# model's own version). cloudformation deploy keeps a parameter it is not given at its previous
+# value, which would label a new model's events with the run id of an earlier deploy.
 STACK_PARAMS  = Architecture=$(LAMBDA_ARCH) ShardCount=$(SHARD_COUNT) BatchSize=$(BATCH_SIZE) \
   ParallelizationFactor=$(PARALLELIZATION_FACTOR) StartingPosition=$(STARTING_POSITION) \
   ReservedConcurrency=$(RESERVED_CONCURRENCY) RecordRetentionDays=$(RECORD_RETENTION_DAYS) $(TRAINING_PERCENTILES) $(if $(PERMISSIONS_BOUNDARY_ARN),PermissionsBoundary=$(PERMISSIONS_BOUNDARY_ARN)) \
-  $(if $(RUN),RunId=$(RUN)) $(DEPLOY_PARAMS)
+  RunId=$(RUN) $(DEPLOY_PARAMS)
 # CAPABILITY_NAMED_IAM: the function's role is named (the CloudFormation role may create that one only).
 CFN_DEPLOY    = $(AWS) cloudformation deploy --region $(AWS_REGION) --stack-name $(STACK_NAME) \
   --template-file lambda/template.yaml --capabilities CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND \
