@@ -137,7 +137,9 @@ package: dist/function-amd64.zip dist/function-arm64.zip ## build bootstrap and 
 dist/function-%.zip: FORCE
 	@mkdir -p dist/$*
 	CGO_ENABLED=0 GOOS=linux GOARCH=$* $(GO) build $(BOOTSTRAP_FLAGS) -o dist/$*/bootstrap ./lambda
-	@# The same bytes on every build of the same sources: a fixed file time, no extra fields.
+	@# The same bytes on every build of the same sources: a fixed file time and mode (0755, whatever
+	@# the umask: Lambda runs it as a user that neither owns it nor is in its group), no extra fields.
+	chmod 0755 dist/$*/bootstrap
 	TZ=UTC touch -t 198001010000.00 dist/$*/bootstrap
 	rm -f $@ && cd dist/$* && TZ=UTC zip -q -X ../function-$*.zip bootstrap
 	@ls -l dist/$*/bootstrap $@
