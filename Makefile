@@ -149,7 +149,9 @@ package: dist/function-amd64.zip dist/function-arm64.zip ## build bootstrap and 
 dist/function-%.zip: FORCE
 	@mkdir -p dist/$*
 	CGO_ENABLED=0 GOOS=linux GOARCH=$* $(GO) build $(BOOTSTRAP_FLAGS) -o dist/$*/bootstrap ./lambda
-	@# The same bytes on every build of the same sources: a fixed file time, no extra fields.
+	@# The same bytes on every build of the same sources: a fixed file time and mode (0755, whatever
+	@# the umask: Lambda runs it as a user that neither owns it nor is in its group), no extra fields.
+	chmod 0755 dist/$*/bootstrap
 	TZ=UTC touch -t 198001010000.00 dist/$*/bootstrap
 	rm -f $@ && cd dist/$* && TZ=UTC zip -q -X ../function-$*.zip bootstrap
 	@ls -l dist/$*/bootstrap $@
@@ -254,10 +256,15 @@ LAMBDA_ARCH   = $(if $(filter amd64,$(DEPLOY_GOARCH)),x86_64,arm64)
 DEPLOY_ZIP    = dist/function-$(DEPLOY_GOARCH).zip
 ECR_REGISTRY  = $(AWS_ACCOUNT_ID).dkr.ecr.$(AWS_REGION).amazonaws.com
 ECR_URI       = $(ECR_REGISTRY)/$(ECR_REPO)
+# RunId is set on every deploy: RUN_ID's run id, or empty (the function then reports the compiled
+# model's own version). cloudformation deploy keeps a parameter it is not given at its previous
+# value, which would label a new model's events with the run id of an earlier deploy.
+# CloudFormationRoleArn (CFN_ROLE_ARN, or empty) is the role the alarm topic's key policy lets
+# manage the key, set on every deploy for the same reason.
 STACK_PARAMS  = Architecture=$(LAMBDA_ARCH) ShardCount=$(SHARD_COUNT) BatchSize=$(BATCH_SIZE) \
   ParallelizationFactor=$(PARALLELIZATION_FACTOR) StartingPosition=$(STARTING_POSITION) \
   ReservedConcurrency=$(RESERVED_CONCURRENCY) RecordRetentionDays=$(RECORD_RETENTION_DAYS) $(TRAINING_PERCENTILES) $(if $(PERMISSIONS_BOUNDARY_ARN),PermissionsBoundary=$(PERMISSIONS_BOUNDARY_ARN)) \
-  $(if $(RUN),RunId=$(RUN)) $(DEPLOY_PARAMS)
+  RunId=$(RUN) CloudFormationRoleArn=$(CFN_ROLE_ARN) $(DEPLOY_PARAMS)
 # CAPABILITY_NAMED_IAM: the function's role is named (the CloudFormation role may create that one only).
 CFN_DEPLOY    = $(AWS) cloudformation deploy --region $(AWS_REGION) --stack-name $(STACK_NAME) \
   --template-file lambda/template.yaml --capabilities CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND \

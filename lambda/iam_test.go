@@ -77,6 +77,7 @@ var allowedWildcards = []allowedWildcard{
 	{"S3 object keys below a bucket's fixed prefix", regexp.MustCompile(`:s3:::[^*/]+/[^*]+/\*"`), nil},
 	{"the log streams of one log group", regexp.MustCompile(`:logs:[^*]*:log-group:[^*:]+:\*"`), nil},
 	{"DescribeLogGroups is authorised against no single group", regexp.MustCompile(`:logs:[^*]*:log-group:\*"`), []string{"logs:DescribeLogGroups"}},
+	{"CreateKey is authorised against no key: the key does not exist yet", regexp.MustCompile(`^"\*"$`), []string{"kms:CreateKey"}},
 }
 
 func statementWildcards(path string, st any) []string {
@@ -112,9 +113,11 @@ func statementWildcards(path string, st any) []string {
 			}
 		}
 	}
+	// In a key policy, the resource "*" is the key the policy is attached to.
+	keyPolicy := strings.HasSuffix(path, ".KeyPolicy.Statement")
 	for _, r := range asList(get(st, "Resource")) {
 		res := canon(r)
-		if !strings.Contains(res, "*") {
+		if !strings.Contains(res, "*") || keyPolicy && res == `"*"` {
 			continue
 		}
 		allowed := slices.ContainsFunc(allowedWildcards, func(w allowedWildcard) bool { return w.allows(res, actions) })
@@ -178,6 +181,8 @@ func TestWildcardsSeen(t *testing.T) {
 		{"every log group, beyond DescribeLogGroups", releasePath, "Action: logs:DescribeLogGroups", "Action: [logs:DescribeLogGroups, logs:DeleteLogGroup]", "wildcard resource"},
 		{"lambda:*", releasePath, "- lambda:GetEventSourceMapping", "- lambda:*", `wildcard action "lambda:*"`},
 		{"an Allow to everyone", releasePath, "Effect: Deny", "Effect: Allow", `Allow to principal "*"`},
+		{"kms:* on the key", templatePath, "              - kms:DescribeKey\n", "              - kms:*\n", `wildcard action "kms:*"`},
+		{"every key, beyond CreateKey", releasePath, "Action: kms:CreateKey", "Action: [kms:CreateKey, kms:PutKeyPolicy]", `wildcard resource "*"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

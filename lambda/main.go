@@ -60,5 +60,11 @@ func newHandler(ctx context.Context, log *slog.Logger, metrics io.Writer) (*hand
 	m := compiled.Model()
 	log.Info("init", "predictions_stream", cfg.PredictionsStream, "dead_letter_stream", cfg.DeadLetterStream,
 		"model", m.Name, "version", m.Version, "test_run", cfg.TestRun, "metrics_namespace", cmp.Or(cfg.Namespace, handler.DefaultNamespace))
+	if m.Version != compiled.Version {
+		// RUN_ID is honoured (the course's integration test sets Test123),
+		// and said once: a run id left from another model's deploy would
+		// label this model's events with that model's run.
+		log.Warn("RUN_ID differs from the compiled model's version", "run_id", m.Version, "model_version", compiled.Version)
+	}
 	return handler.New(cfg, m, client), nil
 }

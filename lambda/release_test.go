@@ -201,6 +201,13 @@ func TestReleaseCloudFormationRole(t *testing.T) {
 			name, create, del = "cloudwatch:alarm:"+nameOf(p["AlarmName"]), "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"
 		case "AWS::CloudWatch::Dashboard":
 			name, create, del = "cloudwatch:dashboard/"+nameOf(p["DashboardName"]), "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"
+		case "AWS::KMS::Key":
+			// Created against no resource; managed, and deleted, as its own key policy lets the
+			// role (TestAlarmTopicKeyLetsCloudWatchPublish).
+			name, create = `"*"`, "kms:CreateKey"
+			if get(p, "KeyPolicy") == nil || !strings.Contains(canon(p["KeyPolicy"]), `{"Ref":"CloudFormationRoleArn"}`) {
+				t.Errorf("%s: its key policy does not name the role the stack is deployed as (CloudFormationRoleArn)", id)
+			}
 		case "AWS::SNS::Topic":
 			name, create, del = "sns:"+nameOf(p["TopicName"]), "sns:CreateTopic", "sns:DeleteTopic"
 			if len(granting(sts, "sns:Subscribe", name)) == 0 {
@@ -505,8 +512,8 @@ func TestReleaseOutputsNameCDVariables(t *testing.T) {
 }
 
 // TestReleaseMakefile: make deploy-built uploads to the release stack's bucket, in the
-// caller's account only, and gives the function's role the release stack's boundary when it
-// deploys as a CloudFormation role; make deploy-release deploys release.yaml for the function
+// caller's account only, and gives the function's role the release stack's boundary, and
+// the alarm topic's key that role as its manager, when it deploys as a CloudFormation role; make deploy-release deploys release.yaml for the function
 // stack and the MLflow experiment, and wants the repository.
 func TestReleaseMakefile(t *testing.T) {
 	rel := loadRelease(t)
@@ -520,11 +527,13 @@ func TestReleaseMakefile(t *testing.T) {
 	assert.Contains(t, out, " CodeBucket="+bucket+" ")
 	assert.Contains(t, out, " PermissionsBoundary=arn:aws:iam::123456789012:policy/"+policy)
 	assert.Contains(t, out, "--role-arn arn:aws:iam::123456789012:role/rides-dev-release-CloudFormationRole-X ")
+	assert.Contains(t, out, " CloudFormationRoleArn=arn:aws:iam::123456789012:role/rides-dev-release-CloudFormationRole-X ", "the alarm topic's key names the role")
 	assert.NotRegexp(t, `aws s3 (mb|cp)`, out, "deploy-built makes no bucket and uploads with put-object")
 
 	out = makeDryRun(t, "deploy-built", "STACK_NAME=rides-dev", "CFN_ROLE_ARN=")
 	assert.NotContains(t, out, "PermissionsBoundary=", "no boundary unless deploying as a CloudFormation role")
 	assert.NotContains(t, out, "--role-arn")
+	assert.Regexp(t, `\sCloudFormationRoleArn=\s`, out, "set, empty: a role named by an earlier deploy is not kept")
 
 	out = makeDryRun(t, "deploy-release", "STACK_NAME=rides-dev", "GITHUB_REPOSITORY=owner/repo", "MLFLOW_ARTIFACTS=s3://mlflow/exp/4")
 	assert.Regexp(t, `aws cloudformation deploy --region eu-west-1 --stack-name rides-dev-release\s.*--template-file lambda/release.yaml`, strings.ReplaceAll(out, "\\\n", ""))

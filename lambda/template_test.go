@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -578,4 +580,88 @@ func tlsOnly(st any, service string, resources ...any) bool {
 		}
 	}
 	return true
+}
+
+// actionCovers reports whether a policy's action pattern (kms:GenerateDataKey*) covers action.
+func actionCovers(pattern, action string) bool {
+	if p, ok := strings.CutSuffix(pattern, "*"); ok {
+		return strings.HasPrefix(action, p)
+	}
+	return pattern == action
+}
+
+// keyStatements returns the Allow statements of a key policy that name principal (canon of
+// one principal, {"Service":"cloudwatch.amazonaws.com"}) among theirs.
+func keyStatements(policy any, principal string) []any {
+	var l []any
+	for _, st := range items(get(policy, "Statement")) {
+		for kind, ps := range get(st, "Principal").(map[string]any) {
+			if get(st, "Effect") == "Allow" && slices.ContainsFunc(items(ps), func(p any) bool { return canon(map[string]any{kind: p}) == principal }) {
+				l = append(l, st)
+			}
+		}
+	}
+	return l
+}
+
+// The alarms' e-mail topic is encrypted with a key CloudWatch may use: CloudWatch publishes an
+// alarm's notification with the topic's key, and the AWS managed key alias/aws/sns cannot
+// grant it that (its key policy cannot be changed). AWS's SNS developer guide,
+// https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+// ("Enable compatibility between event sources from AWS services and encrypted topics"):
+// "Several AWS services publish events to Amazon SNS topics. To allow these event sources to
+// work with encrypted topics, you must perform the following steps. 1. Use a customer managed
+// key. [...] 2. To allow the AWS service to have the kms:GenerateDataKey* and kms:Decrypt
+// permissions, add the following statement to the KMS policy", Amazon CloudWatch's service
+// principal being cloudwatch.amazonaws.com; step 3 adds aws:SourceAccount and aws:SourceArn.
+// AWS's knowledge center, https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns,
+// quotes what an alarm's history says otherwise: "CloudWatch Alarms does not have authorization
+// to access the SNS topic encryption key."
+func TestAlarmTopicKeyLetsCloudWatchPublish(t *testing.T) {
+	tpl := loadTemplate(t)
+	topicID := tpl.theOne(t, "AWS::SNS::Topic")
+	topic := tpl.Resources[topicID]
+	keyRef := props(topic)["KmsMasterKeyId"]
+	require.NotEqual(t, "alias/aws/sns", keyRef, "%s: the AWS managed key cannot let CloudWatch publish", topicID)
+	keyID := getAttArn(keyRef)
+	key := tpl.Resources[keyID]
+	require.Equal(t, "AWS::KMS::Key", key["Type"], "%s: KmsMasterKeyId %s: want !GetAtt <a customer managed key of the template>.Arn", topicID, canon(keyRef))
+	assert.Equal(t, topic["Condition"], key["Condition"], "%s exists exactly when %s does", keyID, topicID)
+	p := props(key)
+	assert.Equal(t, true, p["EnableKeyRotation"], "%s: EnableKeyRotation", keyID)
+
+	// CloudWatch may encrypt and decrypt with it, for this account's alarms that notify the topic.
+	var alarms []string
+	for _, id := range tpl.ofType("AWS::CloudWatch::Alarm") {
+		if strings.Contains(canon(props(tpl.Resources[id])["AlarmActions"]), `{"Ref":"`+topicID+`"}`) {
+			alarms = append(alarms, "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"+nameOf(props(tpl.Resources[id])["AlarmName"]))
+		}
+	}
+	require.NotEmpty(t, alarms, "alarms that notify %s", topicID)
+	cw := keyStatements(p["KeyPolicy"], `{"Service":"cloudwatch.amazonaws.com"}`)
+	require.Len(t, cw, 1, "%s: one statement for cloudwatch.amazonaws.com", keyID)
+	st := cw[0]
+	for _, want := range []string{"kms:Decrypt", "kms:GenerateDataKey"} {
+		assert.True(t, slices.ContainsFunc(items(get(st, "Action")), func(a any) bool { s, _ := a.(string); return actionCovers(s, want) }),
+			"%s: cloudwatch.amazonaws.com may %s", keyID, want)
+	}
+	assert.Equal(t, `{"Ref":"AWS::AccountId"}`, canon(get(st, "Condition", "StringEquals", "aws:SourceAccount")), "%s: aws:SourceAccount", keyID)
+	var arns []string
+	for _, a := range items(get(st, "Condition", "ArnLike", "aws:SourceArn")) {
+		arns = append(arns, nameOf(a))
+	}
+	sort.Strings(alarms)
+	sort.Strings(arns)
+	assert.Equal(t, alarms, arns, "%s: aws:SourceArn: the alarms that notify %s", keyID, topicID)
+
+	// The account administers it (IAM policies decide who may), and cannot be locked out; so
+	// does the role the stack is deployed as, when it is given.
+	for _, principal := range []string{`{"AWS":{"Fn::Sub":"arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}`,
+		`{"AWS":{"Fn::If":["HasCloudFormationRole",{"Ref":"CloudFormationRoleArn"},{"Ref":"AWS::NoValue"}]}}`} {
+		admin := keyStatements(p["KeyPolicy"], principal)
+		if assert.Len(t, admin, 1, "%s: one statement for %s", keyID, principal) {
+			assert.Contains(t, items(get(admin[0], "Action")), "kms:PutKeyPolicy", "%s: %s may change the key policy", keyID, principal)
+		}
+	}
+	tpl.optional(t, "the deploy role", map[string]any{"Fn::If": []any{"HasCloudFormationRole", map[string]any{"Ref": "CloudFormationRoleArn"}, map[string]any{"Ref": "AWS::NoValue"}}}, "")
 }

@@ -11,13 +11,18 @@ import (
 	"github.com/rideduration/rideduration/model"
 )
 
+// Version is the compiled model's own version: the id of the MLflow run it
+// came from (make model), or a hash of its trees and columns.
+const Version = generated.Version
+
 // Model is the compiled forest, its events labelled with the run id in
-// RUN_ID, or with the model's own version when RUN_ID is unset or empty (as
-// the original: the version field is the run id it was configured with).
+// RUN_ID, or with the model's own version (Version) when RUN_ID is unset or
+// empty (as the original: the version field is the run id it was configured
+// with).
 func Model() model.Model {
 	version := os.Getenv("RUN_ID")
 	if version == "" {
-		version = generated.Version
+		version = Version
 	}
 	return model.Model{Name: generated.ModelName, Version: version, Predict: generated.Predict, PredictText: generated.PredictText}
 }
