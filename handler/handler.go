@@ -79,10 +79,11 @@ type Response struct {
 // until they are written or the invocation's time is nearly up (ctx's
 // deadline less Config.DeadlineMargin). It never fails the whole batch:
 // records that could not be written are returned as batch item failures
-// (Lambda re-delivers from the lowest one), bad records are logged and
-// dead-lettered, never retried. A KPL aggregate's user records are each a
-// ride; if any of them cannot be written, the aggregate is reported. What
-// the invocation did goes to Config.OnBatch and, as metrics, to
+// (Lambda re-delivers from the lowest one), bad records are logged (the
+// first MaxBadRecordLines, then a count by reason) and dead-lettered, never
+// retried. A KPL aggregate's user records are each a ride; if any of them
+// cannot be written, the aggregate is reported. What the invocation did
+// goes to Config.OnBatch and, as metrics, to
 // Config.Metrics (see metrics.go). The error is always nil; it is there
 // for the Lambda handler signature.
 func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (Response, error) {
@@ -174,8 +175,10 @@ func (h *Handler) handle(ctx context.Context, ev events.KinesisEvent, sc *scratc
 		}
 		ride, err := r.parse()
 		if err != nil {
-			bad = append(bad, badRecord{userRecord: r, reason: err.Error()})
-			h.log.Warn("bad record", append(r.logAttrs(&ev.Records[r.index]), "reason", err.Error())...)
+			bad = append(bad, badRecord{userRecord: r, reason: err.Error(), cause: err})
+			if len(bad) <= MaxBadRecordLines {
+				h.log.Warn("bad record", append(r.logAttrs(&ev.Records[r.index]), "reason", err.Error())...)
+			}
 			continue
 		}
 		p, duration := h.model.EventText(ride)
@@ -194,6 +197,9 @@ func (h *Handler) handle(ctx context.Context, ev events.KinesisEvent, sc *scratc
 		entries[i].Key, from = keys[from:to], to
 	}
 	sc.entries, sc.buf, sc.keys, sc.keyEnd = entries, buf, keyBuf, keyEnd // grown, if they had to
+	if len(bad) > MaxBadRecordLines {
+		h.logBadSummary(ctx, bad)
+	}
 
 	var written, dead putrecords.Result
 	if !h.cfg.TestRun {

@@ -3,17 +3,22 @@ package handler
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/internal/testenv"
 	"github.com/rideduration/rideduration/model"
+	"github.com/rideduration/rideduration/putrecords"
 )
 
 // tiny is the hand-made model of the handler's tests: any ride's duration
@@ -102,4 +107,47 @@ func (l *logLines) withMsg(t testing.TB, msg string) []map[string]any {
 		}
 	}
 	return out
+}
+
+// serial makes a client's PutRecords calls one at a time. The handler
+// writes predictions and dead letters at once, and moto gives calls made
+// at the same time the same sequence numbers: a test that counts the
+// records it reads back has them written one call after the other.
+type serial struct {
+	mu sync.Mutex
+	c  putrecords.API
+}
+
+func (s *serial) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.c.PutRecords(ctx, in, optFns...)
+}
+
+// motoRun is a handler on a fresh moto: it writes to the streams
+// "predictions" and "dead_letters" (serially, so that every record can be
+// read back), its log and metrics captured.
+type motoRun struct {
+	h       *Handler
+	c       *kinesis.Client
+	logs    logLines
+	metrics bytes.Buffer
+}
+
+func onMoto(t *testing.T) *motoRun {
+	t.Helper()
+	r := &motoRun{c: testenv.Kinesis(t, testenv.Moto(t))}
+	testenv.CreateStream(t, r.c, "predictions", 1)
+	testenv.CreateStream(t, r.c, "dead_letters", 1)
+	r.h = New(Config{PredictionsStream: "predictions", DeadLetterStream: "dead_letters", Logger: r.logs.logger(), Metrics: &r.metrics},
+		tiny("v"), &serial{c: r.c})
+	return r
+}
+
+// figures returns the count metrics of the run's one invocation.
+func (r *motoRun) figures(t *testing.T) map[string]int64 {
+	t.Helper()
+	docs := emfDocs(t, &r.metrics)
+	require.Len(t, docs, 2, "the cold start's document and the invocation's")
+	return figures(t, docs[1])
 }

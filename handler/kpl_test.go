@@ -31,11 +31,6 @@ func aggregate(records ...[]byte) []byte {
 // on its own, with its index in the aggregate; a damaged aggregate is one
 // bad record; the other records are untouched.
 func TestHandleKPLAggregates(t *testing.T) {
-	endpoint := testenv.Moto(t)
-	c := testenv.Kinesis(t, endpoint)
-	testenv.CreateStream(t, c, "predictions", 1)
-	testenv.CreateStream(t, c, "dead_letters", 1)
-
 	badUser := []byte(`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": "3.66"}, "ride_id": 99}`)
 	damaged := aggregate(rideRecord(20), rideRecord(21))
 	damaged[len(damaged)-1] ^= 0xff // the MD5
@@ -45,9 +40,9 @@ func TestHandleKPLAggregates(t *testing.T) {
 		damaged,
 		rideRecord(2),
 	)
-	var logs logLines
-	h := New(Config{PredictionsStream: "predictions", DeadLetterStream: "dead_letters", Logger: logs.logger()}, tiny("v"), c)
-	resp, err := h.Handle(context.Background(), ev)
+	run := onMoto(t)
+	c, logs := run.c, &run.logs
+	resp, err := run.h.Handle(context.Background(), ev)
 	require.NoError(t, err)
 	assert.Empty(t, resp.BatchItemFailures)
 
@@ -89,6 +84,55 @@ func TestHandleKPLAggregates(t *testing.T) {
 	assert.Nil(t, whole.SubSequenceNumber)
 	assert.Equal(t, damaged, whole.Data)
 	assert.NotContains(t, string(dead[1].Data), "sub_sequence_number")
+
+	// A user record's dead letter is keyed by the user record's own
+	// partition key (from the aggregate's table), as its ride would have
+	// been; a whole aggregate's by the aggregate's.
+	assert.Equal(t, "user-key-b", user.PartitionKey)
+	assert.Equal(t, "user-key-b", aws.ToString(dead[0].PartitionKey))
+	assert.Equal(t, ev.Records[2].Kinesis.PartitionKey, whole.PartitionKey)
+	assert.Equal(t, ev.Records[2].Kinesis.PartitionKey, aws.ToString(dead[1].PartitionKey))
+}
+
+// An aggregate of more user records than a KPL writes in one record
+// (kpl.MaxUserRecords), here one-byte records, is one bad record: one log
+// line and one dead letter for the whole Kinesis record, its user records
+// never decoded. The records around it are predicted as usual.
+func TestHandleKPLAggregateTooManyRecords(t *testing.T) {
+	users := make([]kpl.UserRecord, kpl.MaxUserRecords+1)
+	for i := range users {
+		users[i] = kpl.UserRecord{PartitionKey: "k", Data: []byte{'x'}}
+	}
+	hostile := kpl.Aggregate(users)
+	ev := kinesisEvent(rideRecord(1), hostile, rideRecord(2))
+	run := onMoto(t)
+	resp, err := run.h.Handle(context.Background(), ev)
+	require.NoError(t, err)
+	assert.Empty(t, resp.BatchItemFailures)
+	assert.Len(t, resp.Predictions, 2)
+
+	reason := "record: KPL aggregated record: more than 174759 user records, more than a KPL writes in one record"
+	lines := run.logs.lines(t)
+	require.Len(t, lines, 2, "one bad record and the batch")
+	assert.Equal(t, map[string]any{"msg": "bad record", "sequence_number": ev.Records[1].Kinesis.SequenceNumber, "reason": reason},
+		pick(lines[0], "msg", "sequence_number", "sub_sequence_number", "reason"))
+	assert.Equal(t, map[string]any{"bad": 1.0, "dead_lettered": 1.0}, pick(lines[1], "bad", "dead_lettered"))
+
+	dead := testenv.ReadStream(t, run.c, "dead_letters")
+	require.Len(t, dead, 1)
+	var d wire.DeadLetter
+	require.NoError(t, json.Unmarshal(dead[0].Data, &d))
+	assert.Equal(t, reason, d.Reason)
+	assert.Nil(t, d.SubSequenceNumber)
+	assert.Equal(t, ev.Records[1].Kinesis.SequenceNumber, d.SequenceNumber)
+	assert.Equal(t, len(hostile), d.Size)
+	assert.True(t, d.Truncated)
+	assert.Equal(t, hostile[:wire.MaxEventBytes], d.Data)
+
+	assert.Equal(t, map[string]int64{
+		"RecordsIn": 3, "KPLUserRecords": 0, "RidesPredicted": 2, "BadRecords": 1, "DeadLettersWritten": 1,
+		"WritesFailed": 0, "BatchItemFailures": 0, "PutRecordsCalls": 2, "EntriesResent": 0,
+	}, run.figures(t))
 }
 
 // If any user record of an aggregate is not written, the aggregate's
@@ -159,4 +203,26 @@ func TestHandleHiTestInAggregate(t *testing.T) {
 	require.Len(t, bad, 1)
 	assert.Equal(t, "record: not valid JSON: invalid character 'H' at start of value", bad[0]["reason"])
 	assert.Equal(t, 1.0, bad[0]["sub_sequence_number"])
+}
+
+// A user record's dead letter is written under the user record's key when
+// Kinesis takes it as a partition key (1 to 256 characters of UTF-8), and
+// under its Kinesis record's otherwise: the aggregate is the producer's,
+// and one key Kinesis refuses fails the whole PutRecords call.
+func TestDeadLetterUserRecordKey(t *testing.T) {
+	ev := kinesisEvent([]byte("aggregate"))
+	for key, want := range map[string]string{
+		"user-key":               "user-key",
+		strings.Repeat("é", 256): strings.Repeat("é", 256),
+		"":                       "0",
+		strings.Repeat("k", 257): "0",
+		"not UTF-8 \xff":         "0",
+	} {
+		out := deadLetters(ev.Records, []badRecord{{userRecord: userRecord{index: 0, sub: 3, key: key, data: []byte("x")}, reason: "r"}})
+		require.Len(t, out, 1)
+		assert.Equal(t, want, out[0].Key, "%.20q", key)
+		var d wire.DeadLetter
+		require.NoError(t, json.Unmarshal(out[0].Data, &d))
+		assert.Equal(t, want, d.PartitionKey, "%.20q", key)
+	}
 }

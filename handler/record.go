@@ -14,15 +14,17 @@ import (
 // Producer Library (Lambda does not de-aggregate them), one user record of
 // the aggregate.
 type userRecord struct {
-	index int // of the Kinesis record in the event: what a failure reports
-	sub   int // of the user record in its aggregate; -1 for a plain record
+	index int    // of the Kinesis record in the event: what a failure reports
+	sub   int    // of the user record in its aggregate; -1 for a plain record
+	key   string // a user record's own partition key (from the aggregate's table)
 	data  []byte
 	err   error // the aggregate could not be read
 }
 
 // userRecords yields the user records of an event, in order, without
-// collecting them. An aggregate that cannot be read (damaged, wrong MD5) is
-// one bad record.
+// collecting them. An aggregate that cannot be read (damaged, wrong MD5,
+// more user records than a KPL writes: kpl.MaxUserRecords) is one bad
+// record.
 func userRecords(recs []events.KinesisEventRecord) iter.Seq[userRecord] {
 	return func(yield func(userRecord) bool) {
 		for i := range recs {
@@ -41,7 +43,7 @@ func userRecords(recs []events.KinesisEventRecord) iter.Seq[userRecord] {
 				continue
 			}
 			for sub, u := range users {
-				if !yield(userRecord{index: i, sub: sub, data: u.Data}) {
+				if !yield(userRecord{index: i, sub: sub, key: u.PartitionKey, data: u.Data}) {
 					return
 				}
 			}

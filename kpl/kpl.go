@@ -18,18 +18,59 @@ package kpl
 import (
 	"bytes"
 	"crypto/md5"
+	"errors"
 	"fmt"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
 // magic starts every aggregated record.
-var magic = []byte{0xf3, 0x89, 0x9a, 0xc2}
+var magic = []byte(magicBytes)
 
 // IsAggregated reports whether a Kinesis record's data is a KPL aggregate:
 // whether it starts with the magic bytes. (No JSON text does: JSON starts
 // with white space or a value, and the bytes are not valid UTF-8.)
 func IsAggregated(data []byte) bool { return bytes.HasPrefix(data, magic) }
+
+// MaxUserRecords is the most user records a KPL writes in one aggregated
+// record: an aggregate with more is not a KPL's, and is refused whole.
+//
+// The KPL closes an aggregate when it holds AggregationMaxCount user
+// records (default 4294967295: no bound in practice) or when its size
+// reaches AggregationMaxSize (default 51200 bytes, at most 1048576, the
+// Kinesis limit on a record's data), and trims it until the whole
+// record, magic bytes + protobuf + MD5, is within that size
+// (awslabs/amazon-kinesis-producer: aws/kinesis/core/configuration.h,
+// aggregation_max_count and aggregation_max_size; reducer.h, Reducer::flush;
+// kinesis_record.cc, KinesisRecord::accurate_size). So an aggregate is at
+// most 1 MiB, and the count is bounded by the smallest encoding of a user
+// record in aggregated.proto:
+//
+//	records (field 3): tag 1 byte + length 1 byte, around a Record of
+//	  partition_key_index (field 1, required): tag 1 + varint ≥ 1 byte
+//	  data (field 3, required):                tag 1 + length ≥ 1 byte + 0 bytes of data
+//	= 6 bytes a user record
+//
+// besides 20 bytes of magic and MD5 and a partition key table of at
+// least one key (tag 1 + length 1 + the key, ≥ 0 bytes as far as the format
+// goes; the KPL wants 1 to 256 characters). (1048576 − 20 − 2) / 6 =
+// 174759: that many empty user records under one empty key make exactly
+// 1 MiB. A KPL never writes more; a record holding more is counted, not
+// decoded, up to the one over the limit. (The KPL's newest configuration.h
+// allows aggregation_max_size up to 10 MiB, for streams whose maximum
+// record size is raised: even then an aggregate of ride events holds
+// fewer, at most 10 MiB / (74 + 6) = 131072, as the smallest ride event
+// takes 74 bytes.)
+const MaxUserRecords = (1<<20 - len(magicBytes) - md5.Size - minKeyTable) / minUserRecord
+
+// The smallest encodings of aggregated.proto's parts, in bytes (see
+// MaxUserRecords).
+const (
+	magicBytes    = "\xf3\x89\x9a\xc2"
+	minKeyTable   = 2 // one partition_key_table entry: tag, length 0
+	minUserRecord = 6 // a records entry: tag, length, and a Record of a key index and empty data
+)
 
 // UserRecord is one record a producer put through the KPL.
 type UserRecord struct {
@@ -40,8 +81,9 @@ type UserRecord struct {
 
 // Deaggregate returns the user records of an aggregated record, in order
 // (the order is the sub-sequence number of the KCL). A damaged record — too
-// short, a wrong MD5, a protobuf that does not parse, a key index beyond its
-// table — is an error that says which; an error never quotes the record.
+// short, a wrong MD5, a protobuf that does not parse, more than
+// MaxUserRecords user records, a key index beyond its table — is an error
+// that says which; an error never quotes the record.
 func Deaggregate(data []byte) ([]UserRecord, error) {
 	if !IsAggregated(data) {
 		return nil, fmt.Errorf("not a KPL aggregated record (no magic bytes)")
@@ -53,14 +95,18 @@ func Deaggregate(data []byte) ([]UserRecord, error) {
 	if got := md5.Sum(msg); !bytes.Equal(got[:], sum) {
 		return nil, fmt.Errorf("KPL aggregated record: its MD5 does not match its content (damaged in transit or not written by a KPL)")
 	}
+	n, err := countRecords(msg)
+	if err != nil {
+		return nil, err
+	}
 	// The required fields are checked below, to say which one is missing
 	// (protobuf's error texts are deliberately unstable).
 	var agg AggregatedRecord
 	if err := (proto.UnmarshalOptions{AllowPartial: true}).Unmarshal(msg, &agg); err != nil {
-		return nil, fmt.Errorf("KPL aggregated record: not an AggregatedRecord protobuf (invalid wire format)")
+		return nil, errWireFormat
 	}
 	keys, hashKeys := agg.GetPartitionKeyTable(), agg.GetExplicitHashKeyTable()
-	out := make([]UserRecord, len(agg.GetRecords()))
+	out := make([]UserRecord, n)
 	for i, r := range agg.GetRecords() {
 		switch {
 		case r.PartitionKeyIndex == nil:
@@ -81,6 +127,33 @@ func Deaggregate(data []byte) ([]UserRecord, error) {
 		}
 	}
 	return out, nil
+}
+
+// errWireFormat is the error of a message that is not a protobuf.
+var errWireFormat = errors.New("KPL aggregated record: not an AggregatedRecord protobuf (invalid wire format)")
+
+// countRecords counts the user records of an AggregatedRecord message (its
+// top-level records fields) without decoding them, and stops at the first
+// one over MaxUserRecords.
+func countRecords(msg []byte) (int, error) {
+	n := 0
+	for len(msg) > 0 {
+		num, typ, tagLen := protowire.ConsumeTag(msg)
+		if tagLen < 0 {
+			return 0, errWireFormat
+		}
+		valueLen := protowire.ConsumeFieldValue(num, typ, msg[tagLen:])
+		if valueLen < 0 {
+			return 0, errWireFormat
+		}
+		if num == 3 && typ == protowire.BytesType {
+			if n++; n > MaxUserRecords {
+				return 0, fmt.Errorf("KPL aggregated record: more than %d user records, more than a KPL writes in one record", MaxUserRecords)
+			}
+		}
+		msg = msg[tagLen+valueLen:]
+	}
+	return n, nil
 }
 
 // Aggregate packs user records into one aggregated record, as the KPL does

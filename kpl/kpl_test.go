@@ -153,3 +153,30 @@ func FuzzDeaggregate(f *testing.F) {
 func unmarshal(agg []byte, msg *AggregatedRecord) error {
 	return proto.Unmarshal(agg[4:len(agg)-md5.Size], msg)
 }
+
+// The smallest user record the format allows (key index 0, no data) takes
+// 6 bytes, and the smallest key table (one empty key) 2: MaxUserRecords of
+// them make an aggregate of exactly 1 MiB, Kinesis's limit on a record,
+// which decodes; one more is refused, before any user record is decoded.
+func TestDeaggregateMaxUserRecords(t *testing.T) {
+	empty := record(0, "")
+	records := make([][]byte, MaxUserRecords+1)
+	for i := range records {
+		records[i] = empty
+	}
+	full := handBuilt([]string{""}, records[:MaxUserRecords]...)
+	require.Len(t, full, 1<<20)
+	out, err := Deaggregate(full)
+	require.NoError(t, err)
+	assert.Len(t, out, MaxUserRecords)
+
+	over := handBuilt([]string{""}, records...)
+	out, err = Deaggregate(over)
+	require.EqualError(t, err, "KPL aggregated record: more than 174759 user records, more than a KPL writes in one record")
+	assert.Nil(t, out)
+
+	// Refused as soon as the count passes the limit: the records are
+	// counted, not decoded (a decoded one allocates).
+	allocs := testing.AllocsPerRun(3, func() { _, _ = Deaggregate(over) })
+	assert.Less(t, allocs, 10.0)
+}
