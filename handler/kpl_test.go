@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -94,12 +95,12 @@ func TestHandleKPLAggregates(t *testing.T) {
 	assert.Equal(t, ev.Records[2].Kinesis.PartitionKey, aws.ToString(dead[1].PartitionKey))
 }
 
-// An aggregate of more user records than a KPL writes in one record
-// (kpl.MaxUserRecords), here one-byte records, is one bad record: one log
-// line and one dead letter for the whole Kinesis record, its user records
-// never decoded. The records around it are predicted as usual.
+// An aggregate larger than a KPL writes in one record (kpl.MaxAggregate),
+// here 174,000 one-byte user records, is one bad record: one log line and
+// one dead letter for the whole Kinesis record, its user records never
+// decoded. The records around it are predicted as usual.
 func TestHandleKPLAggregateTooManyRecords(t *testing.T) {
-	users := make([]kpl.UserRecord, kpl.MaxUserRecords+1)
+	users := make([]kpl.UserRecord, 174_000)
 	for i := range users {
 		users[i] = kpl.UserRecord{PartitionKey: "k", Data: []byte{'x'}}
 	}
@@ -111,7 +112,7 @@ func TestHandleKPLAggregateTooManyRecords(t *testing.T) {
 	assert.Empty(t, resp.BatchItemFailures)
 	assert.Len(t, resp.Predictions, 2)
 
-	reason := "record: KPL aggregated record: more than 174759 user records, more than a KPL writes in one record"
+	reason := fmt.Sprintf("record: KPL aggregated record of %d bytes: more than the 1048576 a KPL writes in one record", len(hostile))
 	lines := run.logs.lines(t)
 	require.Len(t, lines, 2, "one bad record and the batch")
 	assert.Equal(t, map[string]any{"msg": "bad record", "sequence_number": ev.Records[1].Kinesis.SequenceNumber, "reason": reason},

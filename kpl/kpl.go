@@ -33,8 +33,9 @@ var magic = []byte(magicBytes)
 // with white space or a value, and the bytes are not valid UTF-8.)
 func IsAggregated(data []byte) bool { return bytes.HasPrefix(data, magic) }
 
-// MaxUserRecords is the most user records a KPL writes in one aggregated
-// record: an aggregate with more is not a KPL's, and is refused whole.
+// MaxAggregate is the most bytes a KPL writes in one aggregated record,
+// and MaxUserRecords the most user records: an aggregate with more is not
+// a KPL's, and is refused whole, before any of it is decoded.
 //
 // The KPL closes an aggregate when it holds AggregationMaxCount user
 // records (default 4294967295: no bound in practice) or when its size
@@ -62,7 +63,10 @@ func IsAggregated(data []byte) bool { return bytes.HasPrefix(data, magic) }
 // record size is raised: even then an aggregate of ride events holds
 // fewer, at most 10 MiB / (74 + 6) = 131072, as the smallest ride event
 // takes 74 bytes.)
-const MaxUserRecords = (1<<20 - len(magicBytes) - md5.Size - minKeyTable) / minUserRecord
+const MaxUserRecords = (MaxAggregate - len(magicBytes) - md5.Size - minKeyTable) / minUserRecord
+
+// MaxAggregate is 1 MiB: see MaxUserRecords.
+const MaxAggregate = 1 << 20
 
 // The smallest encodings of aggregated.proto's parts, in bytes (see
 // MaxUserRecords).
@@ -81,12 +85,15 @@ type UserRecord struct {
 
 // Deaggregate returns the user records of an aggregated record, in order
 // (the order is the sub-sequence number of the KCL). A damaged record — too
-// short, a wrong MD5, a protobuf that does not parse, more than
-// MaxUserRecords user records, a key index beyond its table — is an error
+// short or over MaxAggregate bytes, a wrong MD5, a protobuf that does not
+// parse, more than MaxUserRecords user records, a key index beyond its table — is an error
 // that says which; an error never quotes the record.
 func Deaggregate(data []byte) ([]UserRecord, error) {
 	if !IsAggregated(data) {
 		return nil, fmt.Errorf("not a KPL aggregated record (no magic bytes)")
+	}
+	if len(data) > MaxAggregate {
+		return nil, fmt.Errorf("KPL aggregated record of %d bytes: more than the %d a KPL writes in one record", len(data), MaxAggregate)
 	}
 	if len(data) < len(magic)+md5.Size {
 		return nil, fmt.Errorf("KPL aggregated record of %d bytes: too short for its magic bytes and MD5", len(data))

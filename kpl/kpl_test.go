@@ -157,7 +157,8 @@ func unmarshal(agg []byte, msg *AggregatedRecord) error {
 // The smallest user record the format allows (key index 0, no data) takes
 // 6 bytes, and the smallest key table (one empty key) 2: MaxUserRecords of
 // them make an aggregate of exactly 1 MiB, Kinesis's limit on a record,
-// which decodes; one more is refused, before any user record is decoded.
+// which decodes; one more is refused, before any user record is decoded,
+// as is any record over 1 MiB: 174,000 one-byte user records take 1.2 MB.
 func TestDeaggregateMaxUserRecords(t *testing.T) {
 	empty := record(0, "")
 	records := make([][]byte, MaxUserRecords+1)
@@ -172,8 +173,23 @@ func TestDeaggregateMaxUserRecords(t *testing.T) {
 
 	over := handBuilt([]string{""}, records...)
 	out, err = Deaggregate(over)
-	require.EqualError(t, err, "KPL aggregated record: more than 174759 user records, more than a KPL writes in one record")
+	require.EqualError(t, err, "KPL aggregated record of 1048582 bytes: more than the 1048576 a KPL writes in one record")
 	assert.Nil(t, out)
+
+	oneByte := record(0, "x")
+	records = records[:174_000]
+	for i := range records {
+		records[i] = oneByte
+	}
+	out, err = Deaggregate(handBuilt([]string{"k"}, records...))
+	require.EqualError(t, err, "KPL aggregated record of 1218023 bytes: more than the 1048576 a KPL writes in one record")
+	assert.Nil(t, out)
+
+	// The record over the limits of a KPL's aggregate is counted, but its
+	// user records are not decoded (a decoded one allocates).
+	n, err := countRecords(over[len(magicBytes) : len(over)-md5.Size])
+	require.EqualError(t, err, "KPL aggregated record: more than 174759 user records, more than a KPL writes in one record")
+	assert.Zero(t, n)
 
 	// Refused as soon as the count passes the limit: the records are
 	// counted, not decoded (a decoded one allocates).
