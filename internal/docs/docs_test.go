@@ -401,8 +401,7 @@ func TestChecksFindProblems(t *testing.T) {
 // docs/architecture.dot: make diagram redraws it.
 func TestDiagramIsCurrent(t *testing.T) {
 	root := testenv.Root(t)
-	dot, err := exec.LookPath("dot")
-	require.NoError(t, err, "graphviz's dot: make deps (apt-get install graphviz)")
+	dot := testenv.Tool(t, "dot", "graphviz: make deps (apt-get install graphviz)")
 	out, err := exec.Command(dot, "-Tsvg", filepath.Join(root, "docs", "architecture.dot")).Output()
 	require.NoError(t, err)
 	committed, err := os.ReadFile(filepath.Join(root, "docs", "architecture.svg"))

@@ -77,7 +77,7 @@ const AWSCLI = "/usr/bin/aws"
 func AWS(t testing.TB, endpoint string, args ...string) []byte {
 	t.Helper()
 	if !fileExists(AWSCLI) {
-		t.Fatalf("%s not found (apt-get install awscli: the v2 CLI)", AWSCLI)
+		Missing(t, AWSCLI+", the AWS CLI v2 (apt-get install awscli: make deps)")
 	}
 	cmd := exec.Command(AWSCLI, append([]string{"--endpoint-url", endpoint}, args...)...)
 	cmd.Env = append(os.Environ(), AWSEnv(endpoint)...)
@@ -108,9 +108,11 @@ func MakeCmd(dir string, env []string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// Make runs MakeCmd and returns its combined output.
+// Make runs MakeCmd and returns its combined output. Without make the
+// test is skipped (failed, with CI set).
 func Make(t testing.TB, dir string, env []string, args ...string) (string, error) {
 	t.Helper()
+	Tool(t, "make", "apt-get install make")
 	out, err := MakeCmd(dir, env, args...).CombinedOutput()
 	return string(out), err
 }

@@ -39,8 +39,7 @@ func TestRequirementsPinTheToolsInUse(t *testing.T) {
 // shebang's, through pyenv's shim where there is one.
 func interpreter(t *testing.T, tool string) string {
 	t.Helper()
-	script, err := exec.LookPath(tool)
-	require.NoError(t, err, "%s not found", tool)
+	script := Tool(t, tool, "pip install 'moto[server]' cfn-lint")
 	shebang := func(p string) string {
 		f, err := os.Open(p)
 		require.NoError(t, err)
