@@ -46,7 +46,7 @@ type Declared struct {
 	Python string
 	// Packages are the versions the run pins, by index name (lower case):
 	// requirements.txt's name==version lines, and the MLmodel's
-	// sklearn_version and xgb_version.
+	// sklearn_version and xgb_version, which win over them.
 	Packages map[string]string
 	// Requirements are the requirements.txt lines a virtual environment
 	// installs: all but MLflow's own packages (the export reads the run's
@@ -81,12 +81,6 @@ func Read(dir string) (*Declared, error) {
 	flavors, _ := d.MLmodel["flavors"].(map[string]any)
 	if pf, ok := flavors["python_function"].(map[string]any); ok {
 		d.Python = scalar(pf["python_version"])
-	}
-	if sk, ok := flavors["sklearn"].(map[string]any); ok && scalar(sk["sklearn_version"]) != "" {
-		d.Packages[Sklearn] = scalar(sk["sklearn_version"])
-	}
-	if xg, ok := flavors["xgboost"].(map[string]any); ok && scalar(xg["xgb_version"]) != "" {
-		d.Packages[XGBoost] = scalar(xg["xgb_version"])
 	}
 
 	reqFile := "requirements.txt"
@@ -124,6 +118,14 @@ func Read(dir string) (*Declared, error) {
 		if err := s.Err(); err != nil {
 			return nil, err
 		}
+	}
+	// The flavour's own record of the library that saved the model wins
+	// over requirements.txt's pin.
+	if sk, ok := flavors["sklearn"].(map[string]any); ok && scalar(sk["sklearn_version"]) != "" {
+		d.Packages[Sklearn] = scalar(sk["sklearn_version"])
+	}
+	if xg, ok := flavors["xgboost"].(map[string]any); ok && scalar(xg["xgb_version"]) != "" {
+		d.Packages[XGBoost] = scalar(xg["xgb_version"])
 	}
 	if d.Python != "" && !versionForm.MatchString(d.Python) {
 		return nil, fmt.Errorf("the run's Python version %q (%s) is not a version", d.Python, strings.Join(d.Sources, ", "))
