@@ -5,9 +5,10 @@
 // of under a minute or over an hour.
 //
 // A trip is scored exactly as the function scores the same ride: the same
-// feature.Features, the same model.Model. A trip that is not a valid ride (a
-// null id, distance or time, a negative distance, ...) is never dropped
-// silently: it is counted by reason and handed to Job.Bad.
+// feature.Features, the same model.Model, refused by the same rules. A trip
+// that is not a valid ride (a null id, distance or time, a negative
+// distance, a distance the model's input type cannot hold, ...) is never
+// dropped silently: it is counted by reason and handed to Job.Bad.
 package backfill
 
 import (
@@ -102,7 +103,7 @@ func (j *Job) score(ctx context.Context, files tlc.Files, total int64, w *writeB
 			return nil // close returns the writer's error
 		}
 		bad = bad[:0]
-		rows := Score(j.Model.Predict, c.trips, 0, c.trips.Len(), w.buffer(), func(i int, err *feature.FieldError) {
+		rows := Score(j.Model, c.trips, 0, c.trips.Len(), w.buffer(), func(i int, err *feature.FieldError) {
 			bad = append(bad, Bad{File: c.file, Row: c.first + i, Err: err})
 		})
 		n := c.trips.Len()
@@ -234,13 +235,17 @@ func (j *Job) progress(done, total int64) {
 	}
 }
 
-// Score predicts trips lo to hi of ts and appends their rows to rows. Each
-// trip that is not a valid ride is handed to bad, with its index in ts,
-// instead. A valid ride has valid features (feature.Trip.Features) and both
-// times, for its actual duration.
-func Score(predict func(feature.Features) float64, ts *tlc.Trips, lo, hi int, rows []Row, bad func(i int, err *feature.FieldError)) []Row {
+// Score predicts trips lo to hi of ts with m and appends their rows to rows.
+// Each trip that is not a valid ride is handed to bad, with its index in ts,
+// instead. A valid ride has valid features (feature.Trip.Features) that m's
+// input type holds (feature.Precision.Check), as the function requires of a
+// ride event, and both times, for its actual duration.
+func Score(m model.Model, ts *tlc.Trips, lo, hi int, rows []Row, bad func(i int, err *feature.FieldError)) []Row {
 	for i := lo; i < hi; i++ {
 		x, err := ts.Features(i)
+		if err == nil {
+			err = m.Precision.Check(x)
+		}
 		var minutes float64
 		if err == nil {
 			minutes, err = ts.Duration(i)
@@ -260,7 +265,7 @@ func Score(predict func(feature.Features) float64, ts *tlc.Trips, lo, hi int, ro
 			DOLocationID: int64(x.DO),
 			TripDistance: x.Distance,
 			Duration:     minutes,
-			RideDuration: predict(x),
+			RideDuration: m.Predict(x),
 		})
 	}
 	return rows

@@ -89,6 +89,37 @@ func TestJob(t *testing.T) {
 	}
 }
 
+// A trip whose distance the model's input type cannot hold is a bad trip,
+// counted by its rule and handed to Bad as the others are: for a float32
+// model, 1e39 (scikit-learn refuses it); a float64 model scores it.
+func TestJobPrecision(t *testing.T) {
+	path := writeTrips(t, filepath.Join(t.TempDir(), "far.parquet"),
+		feature.Trip{PULocationID: i64(130), DOLocationID: i64(205), TripDistance: f64(1e39), Pickup: at(0), Dropoff: at(18)},
+		feature.Trip{PULocationID: i64(130), DOLocationID: i64(205), TripDistance: f64(math.Nextafter(feature.Float32Overflow, 0)), Pickup: at(0), Dropoff: at(18)},
+	)
+	const rule = "must be below 3.4028235677973366e+38 (the model reads float32)"
+	f32 := tiny
+	f32.Precision = feature.Float32
+	for _, c := range []struct {
+		m      model.Model
+		scored int
+		bad    map[string]int
+		csv    string
+	}{
+		{f32, 1, map[string]int{"trip_distance: " + rule: 1}, "file,row,field,reason\n" + path + `,0,trip_distance,"` + rule + `, got 1e+39"` + "\n"},
+		{tiny, 2, map[string]int{}, "file,row,field,reason\n"},
+	} {
+		var badCSV bytes.Buffer
+		bad, flush := BadCSV(&badCSV)
+		var out bytes.Buffer
+		sum, err := (&Job{Model: c.m, Out: NewCSV(&out), Bad: bad}).Run(context.Background(), openAll(t, path))
+		require.NoError(t, err)
+		require.NoError(t, flush())
+		assert.Equal(t, Summary{Trips: 2, Scored: c.scored, Bad: c.bad}, sum, "%v", c.m.Precision)
+		assert.Equal(t, c.csv, badCSV.String(), "%v", c.m.Precision)
+	}
+}
+
 // readOutput reads a parquet output, or checks a CSV one's text.
 func readOutput(t *testing.T, path string) []Row {
 	t.Helper()
@@ -254,7 +285,7 @@ func BenchmarkWriteParquet(b *testing.B) {
 	require.NoError(b, err)
 	var trips tlc.Trips
 	require.NoError(b, f.Reader().Read(&trips, 1<<20))
-	rows := Score(tiny.Predict, &trips, 0, trips.Len(), nil, func(int, *feature.FieldError) {})
+	rows := Score(tiny, &trips, 0, trips.Len(), nil, func(int, *feature.FieldError) {})
 	var out bytes.Buffer
 	b.ReportAllocs()
 	for b.Loop() {

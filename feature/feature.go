@@ -67,6 +67,52 @@ func New(pu, do int64, distance float64) (Features, error) {
 	return Features{Key: Key{PU: int32(pu), DO: int32(do)}, Distance: distance}, nil
 }
 
+// Precision is the floating-point type a model reads its numbers in, the
+// export's ensemble "input": the libraries convert a ride's values to it
+// before they check them and walk the trees. A ride value that type cannot
+// hold is refused by the library, and so it is a bad record here, not a
+// prediction (Check).
+type Precision uint8
+
+const (
+	// Float64: scikit-learn's HistGradientBoosting. Every value New
+	// accepts is a finite float64.
+	Float64 Precision = iota
+	// Float32: scikit-learn's trees, forests and gradient boosting (their
+	// DTYPE), and XGBoost's DMatrix.
+	Float32
+)
+
+func (p Precision) String() string {
+	if p == Float32 {
+		return "float32"
+	}
+	return "float64"
+}
+
+// Float32Overflow is the least float64 magnitude that is not finite as a
+// float32: 2^128 − 2^103, halfway between math.MaxFloat32 and 2^128, which
+// round-to-nearest-even (numpy's astype, the libraries' conversion) takes
+// up to 2^128, +Inf. Every float64 of smaller magnitude, including the
+// float64s just above math.MaxFloat32, rounds to a finite float32.
+const Float32Overflow = 0x1.ffffffp127
+
+// float32Rule is Check's rule for a float32 model.
+var float32Rule = "must be below " + strconv.FormatFloat(Float32Overflow, 'g', -1, 64) + " (the model reads float32)"
+
+// Check refuses features that a model reading numbers in p cannot take,
+// as its library does: for Float32, a trip_distance of Float32Overflow or
+// more, which scikit-learn refuses ("Input X contains infinity or a value
+// too large for dtype('float32')") and XGBoost too ("Input data contains
+// `inf` or `nan`"). The error is a *FieldError naming trip_distance. New's
+// rules come first: a negative distance is refused by those.
+func (p Precision) Check(f Features) error {
+	if p == Float32 && math.Abs(f.Distance) >= Float32Overflow {
+		return &FieldError{Field: "trip_distance", Rule: float32Rule, Reason: fmt.Sprintf("%s, got %v", float32Rule, f.Distance)}
+	}
+	return nil
+}
+
 func checkID(field string, id int64) error {
 	if id <= 0 || id > math.MaxInt32 {
 		const rule = "must be a positive integer location id"

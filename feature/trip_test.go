@@ -2,6 +2,7 @@ package feature
 
 import (
 	"math"
+	"strconv"
 	"testing"
 	"time"
 
@@ -70,4 +71,31 @@ func TestTripFeatures(t *testing.T) {
 		assert.Equal(t, c.error, fe.Error())
 		assert.Equal(t, c.class, fe.Class())
 	}
+}
+
+// A float32 model refuses a distance whose float32 is not finite, as
+// scikit-learn and XGBoost do; the bound is where round-to-nearest-even
+// takes a float64 to +Inf as a float32: MaxFloat32 plus half its ulp. A
+// float64 model takes every distance New takes.
+func TestPrecisionCheck(t *testing.T) {
+	require.Equal(t, math.MaxFloat32+0x1p103, Float32Overflow)
+	below := math.Nextafter(Float32Overflow, 0)
+	require.Equal(t, uint64(0x47efffffefffffff), math.Float64bits(below))
+	for _, d := range []float64{0, 3.66, math.MaxFloat32, below} {
+		f := Features{Key{130, 205}, d}
+		assert.NoError(t, Float32.Check(f), "%v", d)
+		assert.NoError(t, Float64.Check(f), "%v", d)
+	}
+	for _, d := range []float64{Float32Overflow, 1e39, 1e300, math.MaxFloat64} {
+		f := Features{Key{130, 205}, d}
+		err := Float32.Check(f)
+		var fe *FieldError
+		require.ErrorAs(t, err, &fe, "%v", d)
+		assert.Equal(t, "trip_distance: must be below 3.4028235677973366e+38 (the model reads float32), got "+
+			strconv.FormatFloat(d, 'g', -1, 64), fe.Error())
+		assert.Equal(t, "trip_distance: must be below 3.4028235677973366e+38 (the model reads float32)", fe.Class())
+		assert.NoError(t, Float64.Check(f), "%v", d)
+	}
+	assert.Equal(t, "float32", Float32.String())
+	assert.Equal(t, "float64", Float64.String())
 }

@@ -172,7 +172,7 @@ func (m *model) exampleFile() *jen.File {
 	f.Comment("the library's prediction for it, to the bit.")
 	f.Func().Id("ExamplePredict").Params().Block(
 		jen.List(jen.Id("ride"), jen.Err()).Op(":=").Qual(wirePkg, "ParseRideEvent").Call(
-			jen.Index().Byte().Call(jen.Op("`"+TestRide+"`"))),
+			jen.Index().Byte().Call(jen.Op("`"+TestRide+"`")), jen.Id("Precision")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Panic(jen.Err())),
 		jen.Qual("fmt", "Println").Call(jen.Id("Predict").Call(jen.Id("ride").Dot("Features"))),
 		jen.Comment("Output: "+strconv.FormatFloat(m.Metadata.TestRidePrediction, 'g', -1, 64)),
@@ -234,6 +234,14 @@ func (m *model) describe() string {
 	return fmt.Sprintf("a %s %s of %d %s over %s", lib, m.Metadata.Estimator, len(m.Trees), trees, list)
 }
 
+// precision names the feature.Precision of the ensemble's input.
+func (m *model) precision() string {
+	if m.Combine.Input == export.Float32 {
+		return "Float32"
+	}
+	return "Float64"
+}
+
 func (m *model) modelFile(backend, why string) *jen.File {
 	f := m.newFile()
 	f.PackageComment(fmt.Sprintf("Package %s predicts ride durations with model %s:\n%s,\n"+
@@ -250,6 +258,9 @@ func (m *model) modelFile(backend, why string) *jen.File {
 		jen.Comment("RMSE is the model's root mean squared error on the validation month, in minutes."),
 		jen.Id("RMSE").Op("=").Lit(m.Metadata.RMSE),
 		jen.Id("NEstimators").Op("=").Lit(len(m.Trees)),
+		jen.Comment("Precision is the type the model reads its numbers in, the export's ensemble input: a ride"),
+		jen.Comment("whose distance it cannot hold is a bad record, as the library refuses it (feature.Precision.Check)."),
+		jen.Id("Precision").Op("=").Qual(featurePkg, m.precision()),
 	)
 	f.Line()
 	names := make([]jen.Code, len(m.FeatureNames))

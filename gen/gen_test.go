@@ -142,6 +142,18 @@ func TestVersionIsTheRunID(t *testing.T) {
 	require.Contains(t, string(files["model.go"]), `Version = "v1"`)
 }
 
+// The package says what type the model reads its numbers in, so that the
+// mains check rides against it (feature.Precision.Check): the export's
+// ensemble input, float32 for forests and XGBoost, float64 for
+// HistGradientBoosting.
+func TestPrecision(t *testing.T) {
+	for e, want := range map[*export.Ensemble]string{smallForest(): "Float32", boosted(): "Float32", histogram(): "Float64"} {
+		files, err := Generate(e, smallOptions(1<<20))
+		require.NoError(t, err)
+		require.Contains(t, string(files["model.go"]), "\tPrecision = feature."+want+"\n", e.Metadata.ModelName)
+	}
+}
+
 // An export that records the library's prediction for the original's ride
 // gets a runnable example with that output, which go test checks; one that
 // records none gets no example.
@@ -152,7 +164,7 @@ func TestExample(t *testing.T) {
 	require.NoError(t, err)
 	src := string(files["example_test.go"])
 	require.Contains(t, src, "func ExamplePredict() {")
-	require.Contains(t, src, "wire.ParseRideEvent([]byte(`"+TestRide+"`))")
+	require.Contains(t, src, "wire.ParseRideEvent([]byte(`"+TestRide+"`), Precision)")
 	require.Contains(t, src, "\t// Output: 18.321633541366506\n}")
 
 	files, err = Generate(smallForest(), smallOptions(1<<20))

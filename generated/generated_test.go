@@ -16,6 +16,7 @@ import (
 	"github.com/rideduration/rideduration/gen"
 	"github.com/rideduration/rideduration/generated"
 	"github.com/rideduration/rideduration/internal/golden"
+	"github.com/rideduration/rideduration/wire"
 )
 
 const exportPath = "../testdata/model.json.zst"
@@ -155,6 +156,46 @@ func TestMetadata(t *testing.T) {
 	if m.Version == originalModel {
 		assert.Equal(t, "6.101", strconv.FormatFloat(generated.RMSE, 'f', 3, 64), "the original's RMSE")
 		assert.Equal(t, 100, generated.NEstimators)
+	}
+}
+
+// The package reads its numbers in its export's input type, and says so:
+// a ride whose distance that type cannot hold is a bad record, as the
+// library refuses it (scikit-learn: "Input X contains infinity or a value
+// too large for dtype('float32')"), and one just under the bound is
+// predicted as the library predicts it (the reference walk, which converts
+// to float32 as it does). For a float32 model the bound is
+// feature.Float32Overflow; a float64 model refuses only what JSON cannot
+// carry as a finite float64.
+func TestPrecisionBound(t *testing.T) {
+	e := loadExport(t)
+	require.Equal(t, map[string]feature.Precision{export.Float32: feature.Float32, export.Float64: feature.Float64}[e.Combine.Input], generated.Precision)
+	const beyond = "ride.trip_distance: must be below 3.4028235677973366e+38 (the model reads float32), got "
+	for _, c := range []struct {
+		dist     string
+		float32s string // the error for a float32 model, "" if it predicts the ride
+	}{
+		{"3.4028234663852886e+38", ""}, // math.MaxFloat32
+		{"3.4028235677973362e+38", ""}, // the largest float64 under the bound: float32 MaxFloat32
+		{"3.4028235677973366e+38", beyond + "3.4028235677973366e+38"},
+		{"1e39", beyond + "1e+39"},
+		{"1e300", beyond + "1e+300"},
+		{"1e400", "ride.trip_distance: must be a finite number, got 1e400"},
+		{"-1e39", "ride.trip_distance: must be ≥ 0, got -1e+39"},
+	} {
+		data := `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": ` + c.dist + `}, "ride_id": 1}`
+		ride, err := wire.ParseRideEvent([]byte(data), generated.Precision)
+		want := c.float32s
+		if x, perr := strconv.ParseFloat(c.dist, 64); generated.Precision == feature.Float64 && perr == nil && x >= 0 {
+			want = ""
+		}
+		if want != "" {
+			require.EqualError(t, err, want, c.dist)
+			continue
+		}
+		require.NoError(t, err, c.dist)
+		golden.RequireBits(t, e.Predict(ride.Features), generated.Predict(ride.Features), "distance %s", c.dist)
+		golden.RequireBits(t, e.Predict(ride.Features), generated.PredictTrees(ride.Features), "trees, distance %s", c.dist)
 	}
 }
 

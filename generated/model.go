@@ -26,6 +26,9 @@ const (
 	// RMSE is the model's root mean squared error on the validation month, in minutes.
 	RMSE        = 6.101201727016494
 	NEstimators = 100
+	// Precision is the type the model reads its numbers in, the export's ensemble input: a ride
+	// whose distance it cannot hold is a bad record, as the library refuses it (feature.Precision.Check).
+	Precision = feature.Float32
 )
 
 // FeatureNames are the model's columns, DictVectorizer.feature_names_ (see feature.NewColumns).

@@ -10,12 +10,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rideduration/rideduration/kpl"
+	"github.com/rideduration/rideduration/wire"
 )
 
 // FuzzHandle runs the handler (TEST_RUN, the tiny model) on a whole Kinesis
 // event of three records, plain or KPL-aggregated, whatever their bytes:
 // it never fails or panics; every user record is either predicted or
-// logged as bad, exactly once; the response and every prediction event are
+// logged as bad, exactly once; it predicts exactly the records that
+// wire.ParseRideEvent accepts for the model's input type (float32: a
+// distance beyond it is bad); the response and every prediction event are
 // valid JSON; nothing is retried; and no log line carries more than a
 // bounded prefix of a record.
 func FuzzHandle(f *testing.F) {
@@ -27,6 +30,8 @@ func FuzzHandle(f *testing.F) {
 	f.Add([]byte(`{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": 1, "ride": {}}`),
 		[]byte(`{"RIDE": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": 1}`),
 		[]byte(`{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": "`+"\xff"+`"}`))
+	beyond := []byte(`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 1e39}, "ride_id": 1}`)
+	f.Add(beyond, aggregate(good, beyond), []byte(`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.4028235677973362e+38}, "ride_id": 2}`))
 	f.Fuzz(func(t *testing.T, a, b, c []byte) {
 		var logs logLines
 		h := New(Config{PredictionsStream: DefaultPredictionsStream, TestRun: true, Logger: logs.logger()}, tiny("v"), nil)
@@ -35,18 +40,30 @@ func FuzzHandle(f *testing.F) {
 		require.NoError(t, err)
 		require.Empty(t, resp.BatchItemFailures, "TEST_RUN writes nothing, so nothing fails")
 
-		users := 0
+		users, rides := 0, 0
+		ride := func(data []byte) {
+			if _, err := wire.ParseRideEvent(data, h.model.Precision); err == nil {
+				rides++
+			}
+		}
 		for _, d := range [][]byte{a, b, c} {
 			records, err := kpl.Deaggregate(d)
 			switch {
-			case !kpl.IsAggregated(d) || err != nil:
+			case !kpl.IsAggregated(d):
+				users++
+				ride(d)
+			case err != nil:
 				users++
 			default:
 				users += len(records)
+				for _, r := range records {
+					ride(r.Data)
+				}
 			}
 		}
 		bad := logs.withMsg(t, "bad record")
 		require.Equal(t, users, len(resp.Predictions)+len(bad), "each user record predicted or bad, once")
+		require.Equal(t, rides, len(resp.Predictions), "the records the model's rules accept are predicted")
 
 		out, err := json.Marshal(resp)
 		require.NoError(t, err)

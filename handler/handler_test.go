@@ -17,6 +17,7 @@ import (
 
 	"github.com/rideduration/rideduration/feature"
 	"github.com/rideduration/rideduration/internal/testenv"
+	"github.com/rideduration/rideduration/model"
 	"github.com/rideduration/rideduration/putrecords"
 	"github.com/rideduration/rideduration/wire"
 )
@@ -163,6 +164,8 @@ func TestHandleBadRecords(t *testing.T) {
 		{"distance as string", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": "3.66"}, "ride_id": 1}`, "ride.trip_distance"},
 		{"distance out of range", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 1e400}, "ride_id": 1}`, "ride.trip_distance"},
 		{"negative distance", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": -1}, "ride_id": 1}`, "ride.trip_distance"},
+		{"distance beyond float32", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 1e39}, "ride_id": 1}`, "ride.trip_distance"},
+		{"negative distance beyond float32", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": -1e39}, "ride_id": 1}`, "ride.trip_distance"},
 		{"id as string", `{"ride": {"PULocationID": "130", "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1}`, "ride.PULocationID"},
 		{"fractional id", `{"ride": {"PULocationID": 130, "DOLocationID": 205.5, "trip_distance": 3.66}, "ride_id": 1}`, "ride.DOLocationID"},
 		{"zero id", `{"ride": {"PULocationID": 0, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1}`, "ride.PULocationID"},
@@ -279,6 +282,46 @@ func TestHandleHiTestEvent(t *testing.T) {
 	require.Len(t, bad, 1)
 	assert.Equal(t, "49639854210870046278837730611666112709822541697829044226", bad[0]["sequence_number"])
 	assert.Equal(t, "record: not valid JSON: invalid character 'H' at start of value", bad[0]["reason"])
+}
+
+// A distance beyond float32 is a bad record for a model that reads float32
+// (the original's forest: scikit-learn refuses it), with the reason a
+// producer reads; a model that reads float64 predicts it. Just under the
+// bound, the float32 model predicts.
+func TestHandleDistanceBeyondModelInput(t *testing.T) {
+	record := func(dist string) []byte {
+		return []byte(`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": ` + dist + `}, "ride_id": 1}`)
+	}
+	below32 := math.Nextafter(feature.Float32Overflow, 0) // the largest float64 whose float32 is finite
+	ev := kinesisEvent(record("1e39"), record("3.4028235677973362e+38"), record("3.4028235677973366e+38"))
+	f64 := tiny("v")
+	f64.Precision = feature.Float64
+	for _, c := range []struct {
+		m       model.Model
+		predict []float64
+		reasons []string
+	}{
+		{tiny("v"), []float64{below32}, []string{
+			"ride.trip_distance: must be below 3.4028235677973366e+38 (the model reads float32), got 1e+39",
+			"ride.trip_distance: must be below 3.4028235677973366e+38 (the model reads float32), got 3.4028235677973366e+38",
+		}},
+		{f64, []float64{1e39, below32, feature.Float32Overflow}, nil},
+	} {
+		var logs logLines
+		resp, err := New(Config{PredictionsStream: DefaultPredictionsStream, TestRun: true, Logger: logs.logger()}, c.m, nil).Handle(context.Background(), ev)
+		require.NoError(t, err)
+		assert.Empty(t, resp.BatchItemFailures, "a bad record is not retried")
+		require.Len(t, resp.Predictions, len(c.predict), "%v", c.m.Precision)
+		for i, d := range c.predict {
+			want := tinyPredict(feature.Features{Key: feature.Key{PU: 130, DO: 205}, Distance: d})
+			assert.Equal(t, math.Float64bits(want), math.Float64bits(resp.Predictions[i].Prediction.RideDuration), "%v, distance %v", c.m.Precision, d)
+		}
+		var reasons []string
+		for _, b := range logs.withMsg(t, "bad record") {
+			reasons = append(reasons, b["reason"].(string))
+		}
+		assert.Equal(t, c.reasons, reasons, "%v", c.m.Precision)
+	}
 }
 
 func failures(ev events.KinesisEvent, idx ...int) []events.KinesisBatchItemFailure {

@@ -23,10 +23,11 @@ import (
 
 // tiny is the hand-made model of the handler's tests: any ride's duration
 // is a plain function of its features, so a test can tell the rides apart
-// and compute what each must get. (The compiled forest is wired into the
-// handler by lambda, and tested there.)
+// and compute what each must get. It reads float32, as the original's
+// forest does. (The compiled forest is wired into the handler by lambda,
+// and tested there.)
 func tiny(version string) model.Model {
-	return model.Model{Name: "ride_duration_prediction_model", Version: version, Predict: tinyPredict}
+	return model.Model{Name: "ride_duration_prediction_model", Version: version, Precision: feature.Float32, Predict: tinyPredict}
 }
 
 func tinyPredict(f feature.Features) float64 {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/rideduration/rideduration/feature"
 	"github.com/rideduration/rideduration/kpl"
 	"github.com/rideduration/rideduration/wire"
 )
@@ -51,12 +52,13 @@ func userRecords(recs []events.KinesisEventRecord) iter.Seq[userRecord] {
 	}
 }
 
-// parse reads the ride event of the record.
-func (r userRecord) parse() (wire.RideEvent, error) {
+// parse reads the ride event of the record, for a model whose input type
+// is p.
+func (r userRecord) parse(p feature.Precision) (wire.RideEvent, error) {
 	if r.err != nil {
 		return wire.RideEvent{}, r.err
 	}
-	return wire.ParseRideEvent(r.data)
+	return wire.ParseRideEvent(r.data, p)
 }
 
 // logAttrs locates the record in a log line: shard, event id, sequence

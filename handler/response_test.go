@@ -95,7 +95,7 @@ func TestResponseWithinLambdaLimit(t *testing.T) {
 				require.Equal(t, strconv.Itoa(i+1), string(p.Prediction.RideID), "the first rides, in order")
 			}
 			// As many as fit: one more would not.
-			r, err := wire.ParseRideEvent(compactRide(kept))
+			r, err := wire.ParseRideEvent(compactRide(kept), h.model.Precision)
 			require.NoError(t, err)
 			next, _ := h.model.EventText(r)
 			assert.Greater(t, len(out)+len(",")+len(next.AppendJSON(nil)), MaxResponseBytes)

@@ -17,6 +17,12 @@ type Model struct {
 	Name string
 	// Version is the prediction events' "version" field: the run id.
 	Version string
+	// Precision is the type the model reads its numbers in (the export's
+	// ensemble "input"; the compiled model's generated.Precision). A ride
+	// whose value it cannot hold is a bad record, as its library refuses it
+	// (feature.Precision.Check): every path that parses rides for the model
+	// checks them with it. The zero value is feature.Float64.
+	Precision feature.Precision
 	// Predict returns the ride's duration in minutes. It must be safe for
 	// concurrent use and never allocate: it runs once per ride.
 	Predict func(feature.Features) float64

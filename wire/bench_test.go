@@ -1,6 +1,10 @@
 package wire
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/rideduration/rideduration/feature"
+)
 
 // BenchmarkParseRideEvent parses one ride event: the usual shape (the fast
 // path) and a shape only the full parser reads (an id written 130.0, an
@@ -14,7 +18,7 @@ func BenchmarkParseRideEvent(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := ParseRideEvent(data); err != nil {
+				if _, err := ParseRideEvent(data, feature.Float32); err != nil {
 					b.Fatal(err)
 				}
 			}

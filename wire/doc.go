@@ -7,8 +7,9 @@
 //     (PredictionEvent, AppendJSON), and the dead letter of a record that is
 //     not a ride (DeadLetter).
 //
-// It knows nothing of the model: feature defines the model's input, model
-// pairs a ride with its prediction.
+// It knows nothing of the model but the type the model reads numbers in
+// (feature.Precision), which ParseRideEvent holds a ride to: feature
+// defines the model's input, model pairs a ride with its prediction.
 package wire
 
 import "github.com/rideduration/rideduration/feature"

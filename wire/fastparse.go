@@ -14,11 +14,11 @@ import (
 //
 // in any key order and spacing. It gives up (ok false) on anything else:
 // other or repeated keys, keys in another case, escapes, a ride id that is
-// not valid UTF-8, a location id that is not plain digits, a value New
-// refuses. Then parseJSON decides, so the answer, and every error message,
-// is always parseJSON's: FuzzFastParse checks that the two agree whenever
-// fastParse answers, and checks its rides against an oracle of other code.
-// It exists because reflection took two thirds of the Lambda handler's time
+// not valid UTF-8, a location id that is not plain digits, a value New or
+// the model's input type p refuses. Then parseJSON decides, so the answer,
+// and every error message, is always parseJSON's: FuzzFastParse checks that
+// the two agree whenever fastParse answers, and checks its rides against
+// an oracle of other code. It exists because reflection took two thirds of the Lambda handler's time
 // (BenchmarkHandler100); BenchmarkParseRideEvent measures both paths.
 //
 // The original's own spelling (canonical) is tried first: a third faster
@@ -26,7 +26,7 @@ import (
 // per member (the closures cost a third of the parse), and its position is
 // a local the helpers take and return, not a field behind a pointer, so
 // that it stays in a register.
-func fastParse(b []byte) (ride RideEvent, ok bool) {
+func fastParse(b []byte, p feature.Precision) (ride RideEvent, ok bool) {
 	const (
 		seenRide = 1 << iota
 		seenID
@@ -42,7 +42,7 @@ func fastParse(b []byte) (ride RideEvent, ok bool) {
 		name   int
 		i      int
 	)
-	if ride, ok = canonical(b); ok {
+	if ride, ok = canonical(b, p); ok {
 		return ride, true
 	}
 	if i, ok = jsonscan.Punct(b, 0, '{'); !ok {
@@ -112,16 +112,16 @@ func fastParse(b []byte) (ride RideEvent, ok bool) {
 	if seen != seenAll || jsonscan.SkipSpace(b, i) != len(b) {
 		return RideEvent{}, false
 	}
-	if ride.Features, ok = features(pu, do, dist); !ok {
+	if ride.Features, ok = checked(pu, do, dist, p); !ok {
 		return RideEvent{}, false
 	}
 	return ride, true
 }
 
-// features is feature.New, for a ride fastParse accepts: its errors are
+// checked is features, for a ride fastParse accepts: its errors are
 // parseJSON's to word.
-func features(pu, do int64, dist float64) (feature.Features, bool) {
-	f, err := feature.New(pu, do, dist)
+func checked(pu, do int64, dist float64, p feature.Precision) (feature.Features, bool) {
+	f, err := features(pu, do, dist, p)
 	return f, err == nil
 }
 
@@ -137,7 +137,7 @@ const (
 // canonical reads an event spelled exactly as the original's producer
 // spells it: the constant text is compared with constants (a few word
 // compares each), only the values are scanned.
-func canonical(b []byte) (ride RideEvent, ok bool) {
+func canonical(b []byte, p feature.Precision) (ride RideEvent, ok bool) {
 	var (
 		pu, do int64
 		dist   float64
@@ -158,7 +158,7 @@ func canonical(b []byte) (ride RideEvent, ok bool) {
 	if ride.RideID, ride.key, i, ok = scanRideID(b, i+len(canon3)); !ok || i != len(b)-1 || b[i] != '}' {
 		return RideEvent{}, false
 	}
-	if ride.Features, ok = features(pu, do, dist); !ok {
+	if ride.Features, ok = checked(pu, do, dist, p); !ok {
 		return RideEvent{}, false
 	}
 	return ride, true

@@ -13,6 +13,8 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rideduration/rideduration/feature"
 )
 
 // fastParse answers only when parseJSON gives the same ride.
@@ -47,15 +49,33 @@ func TestFastParse(t *testing.T) {
 		{``, false},
 	}
 	for _, tc := range cases {
-		if ride, ok := canonical([]byte(tc.data)); ok {
-			agree(t, []byte(tc.data), ride)
-		}
-		ride, ok := fastParse([]byte(tc.data))
-		assert.Equal(t, tc.fast, ok, "%s", tc.data)
-		if ok {
-			agree(t, []byte(tc.data), ride)
+		for _, p := range precisions {
+			if ride, ok := canonical([]byte(tc.data), p); ok {
+				agree(t, []byte(tc.data), ride, p)
+			}
+			ride, ok := fastParse([]byte(tc.data), p)
+			assert.Equal(t, tc.fast, ok, "%s, %v", tc.data, p)
+			if ok {
+				agree(t, []byte(tc.data), ride, p)
+			}
 		}
 	}
+	// A distance beyond float32: a float64 model's ride, a float32 model's
+	// bad record, which fastParse leaves to parseJSON to word.
+	for _, d := range []string{"1e39", "3.4028235677973366e+38"} {
+		for _, data := range []string{ride("130", "205", d), `{"ride_id": 1, "ride": {"trip_distance": ` + d + `, "DOLocationID": 2, "PULocationID": 1}}`} {
+			r, ok := fastParse([]byte(data), feature.Float64)
+			assert.True(t, ok, data)
+			agree(t, []byte(data), r, feature.Float64)
+			_, ok = fastParse([]byte(data), feature.Float32)
+			assert.False(t, ok, data)
+			_, ok = canonical([]byte(data), feature.Float32)
+			assert.False(t, ok, data)
+		}
+	}
+	r, ok := canonical([]byte(ride("130", "205", "3.4028235677973362e+38")), feature.Float32)
+	assert.True(t, ok)
+	agree(t, []byte(ride("130", "205", "3.4028235677973362e+38")), r, feature.Float32)
 }
 
 // canonical reads the original's events, and leaves every other spelling
@@ -69,12 +89,12 @@ func TestCanonical(t *testing.T) {
 		`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1, "x": 2}`: false,
 		`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}}`:                       false,
 	} {
-		ride, ok := canonical([]byte(data))
+		ride, ok := canonical([]byte(data), feature.Float32)
 		assert.Equal(t, want, ok, data)
 		if ok {
-			agree(t, []byte(data), ride)
+			agree(t, []byte(data), ride, feature.Float32)
 		}
-		_, fast := fastParse([]byte(data))
+		_, fast := fastParse([]byte(data), feature.Float32)
 		assert.Equal(t, !strings.Contains(data, `"x"`) && strings.Contains(data, "ride_id"), fast, data)
 	}
 }
@@ -91,21 +111,27 @@ func FuzzFastParse(f *testing.F) {
 	f.Add([]byte(`{"ride": {"PULocationID": 7, "DOLocationID": 8, "trip_distance": 1.25, "DOLocationID": 9}, "ride_id": 1}`))
 	f.Add([]byte(`{"RIDE": {"PULocationID": 7, "DOLocationID": 8, "trip_distance": 1.25}, "ride_id": 1}`))
 	f.Add([]byte(`{"ride": {"PULocationID": 7, "DOLocationID": 8, "trip_distance": 1.25}, "ride_id": "` + "\xc3\xa9\xff" + `"}`))
+	f.Add([]byte(`{"ride": {"PULocationID": 7, "DOLocationID": 8, "trip_distance": 1e39}, "ride_id": 1}`))
+	f.Add([]byte(`{"ride":{"PULocationID":7,"DOLocationID":8,"trip_distance":3.4028235677973366e+38},"ride_id":1}`))
+	f.Add([]byte(`{"ride":{"PULocationID":7,"DOLocationID":8,"trip_distance":3.4028235677973362e+38},"ride_id":1}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if ride, ok := fastParse(data); ok {
-			agree(t, data, ride)
-			oracle(t, data, ride)
-		}
-		if ride, ok := canonical(data); ok {
-			agree(t, data, ride)
+		for _, p := range precisions {
+			if ride, ok := fastParse(data, p); ok {
+				agree(t, data, ride, p)
+				oracle(t, data, ride, p)
+			}
+			if ride, ok := canonical(data, p); ok {
+				agree(t, data, ride, p)
+			}
 		}
 	})
 }
 
 // oracle checks a ride fastParse accepted with code that shares none of
-// fastParse's or parseJSON's: the record is strict JSON, and encoding/json
-// finds the same values under the exact keys.
-func oracle(t *testing.T, data []byte, ride RideEvent) {
+// fastParse's or parseJSON's: the record is strict JSON, encoding/json
+// finds the same values under the exact keys, and a float32 model's
+// distance is finite as a float32.
+func oracle(t *testing.T, data []byte, ride RideEvent, p feature.Precision) {
 	t.Helper()
 	require.True(t, jsontext.Value(data).IsValid(), "not strict JSON (a key twice, invalid UTF-8): %q", data)
 	var top, r map[string]json.RawMessage
@@ -119,12 +145,15 @@ func oracle(t *testing.T, data []byte, ride RideEvent) {
 	dist, err := strconv.ParseFloat(string(r["trip_distance"]), 64)
 	require.NoError(t, err)
 	require.Equal(t, math.Float64bits(dist), math.Float64bits(ride.Distance), "%q", data)
+	if p == feature.Float32 {
+		require.False(t, math.IsInf(float64(float32(dist)), 0), "beyond float32: %q", data)
+	}
 	require.Equal(t, string(top["ride_id"]), string(ride.RideID), "%q", data)
 }
 
-func agree(t *testing.T, data []byte, ride RideEvent) {
+func agree(t *testing.T, data []byte, ride RideEvent, p feature.Precision) {
 	t.Helper()
-	want, err := parseJSON(data)
+	want, err := parseJSON(data, p)
 	require.NoError(t, err, "fastParse accepted what ParseRideEvent refuses: %q", data)
 	require.Equal(t, want.Key, ride.Key, "%q", data)
 	require.Equal(t, math.Float64bits(want.Distance), math.Float64bits(ride.Distance), "%q", data)

@@ -42,7 +42,8 @@ const (
 	maxQuoted = 40
 )
 
-// ParseRideEvent reads one ride event. Unknown fields are ignored. It refuses
+// ParseRideEvent reads one ride event for a model whose input type is p
+// (model.Model.Precision). Unknown fields are ignored. It refuses
 // whatever the Python original's json.loads and event['ride'] refuse, and
 // more; each of these is decided here and tested:
 //
@@ -57,7 +58,9 @@ const (
 //     130.5, 0, -4, "130", null or a missing id are errors;
 //   - trip_distance must be a finite JSON number ≥ 0: "3.66" (a string, which
 //     the original silently scored as distance 0), NaN, null, a missing
-//     field, or a number beyond float64 are errors;
+//     field, or a number beyond float64 are errors; and it must be a number
+//     the model's input type p holds (feature.Precision.Check): for a
+//     float32 model, 1e39 is an error, as the library refuses it;
 //   - ride_id must be a JSON number or a non-empty string of at most 256
 //     characters (it is the partition key); it is kept as sent;
 //   - an event of more than MaxEventBytes is an error.
@@ -66,14 +69,14 @@ const (
 // quoting at most a few dozen bytes of the record. The usual shape of event
 // is read without reflection or allocation (fastParse); every other goes
 // through parseJSON, which also words the errors.
-func ParseRideEvent(data []byte) (RideEvent, error) {
+func ParseRideEvent(data []byte, p feature.Precision) (RideEvent, error) {
 	if len(data) > MaxEventBytes {
 		return RideEvent{}, TooLarge(int64(len(data)))
 	}
-	if e, ok := fastParse(data); ok {
+	if e, ok := fastParse(data, p); ok {
 		return e, nil
 	}
-	return parseJSON(data)
+	return parseJSON(data, p)
 }
 
 // TooLarge is ParseRideEvent's error for a record of n bytes, over
@@ -84,7 +87,7 @@ func TooLarge(n int64) *FieldError {
 
 // parseJSON is ParseRideEvent by jsontext (the module that is Go's
 // encoding/json/v2): the reference, for any input.
-func parseJSON(data []byte) (RideEvent, error) {
+func parseJSON(data []byte, p feature.Precision) (RideEvent, error) {
 	if len(bytes.TrimLeft(data, " \t\r\n")) == 0 {
 		return RideEvent{}, &FieldError{Field: "record", Reason: "empty"}
 	}
@@ -133,12 +136,23 @@ func parseJSON(data []byte) (RideEvent, error) {
 	if err != nil {
 		return RideEvent{}, err
 	}
-	f, err := feature.New(pu, do, dist)
+	f, err := features(pu, do, dist, p)
 	if err != nil {
 		fe := err.(*feature.FieldError)
 		return RideEvent{}, &FieldError{Field: "ride." + fe.Field, Reason: fe.Reason}
 	}
 	return RideEvent{Features: f, RideID: json.RawMessage(id), key: []byte(idText)}, nil
+}
+
+// features checks a ride's values for both parsing paths: feature.New,
+// then what a model of input type p takes (feature.Precision.Check). The
+// error is a *feature.FieldError.
+func features(pu, do int64, dist float64, p feature.Precision) (feature.Features, error) {
+	f, err := feature.New(pu, do, dist)
+	if err == nil {
+		err = p.Check(f)
+	}
+	return f, err
 }
 
 func mustUnmarshal(v jsontext.Value, into any) {

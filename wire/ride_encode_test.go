@@ -75,7 +75,7 @@ func FuzzAppendRideEvent(f *testing.F) {
 			t.Skip()
 		}
 		data := AppendRideEvent(nil, in, id)
-		e, err := ParseRideEvent(data)
+		e, err := ParseRideEvent(data, feature.Float64)
 		require.NoError(t, err, "%s", data)
 		assert.Equal(t, in.Key, e.Key)
 		assert.Equal(t, math.Float64bits(in.Distance), math.Float64bits(e.Distance), "%s", data)

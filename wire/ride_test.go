@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -23,6 +24,10 @@ func ride(pu, do, dist string) string {
 func withID(id string) string {
 	return `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": ` + id + `}`
 }
+
+// precisions are the models' input types: every rule but the float32 bound
+// is the same for both.
+var precisions = []feature.Precision{feature.Float64, feature.Float32}
 
 func TestParseRideEvent(t *testing.T) {
 	ok := []struct {
@@ -47,13 +52,15 @@ func TestParseRideEvent(t *testing.T) {
 		{"white space anywhere", " \r\n\t{ \"ride_id\" : 7 , \"ride\" : { \"trip_distance\" : 1 , \"DOLocationID\" : 2 , \"PULocationID\" : 1 } } \n", feats(1, 2, 1), "7", "7"},
 	}
 	for _, c := range ok {
-		t.Run(c.name, func(t *testing.T) {
-			got, err := ParseRideEvent([]byte(c.in))
-			require.NoError(t, err)
-			assert.Equal(t, c.want, got.Features)
-			assert.Equal(t, c.id, string(got.RideID))
-			assert.Equal(t, c.key, got.PartitionKey())
-		})
+		for _, p := range precisions {
+			t.Run(c.name+"/"+p.String(), func(t *testing.T) {
+				got, err := ParseRideEvent([]byte(c.in), p)
+				require.NoError(t, err)
+				assert.Equal(t, c.want, got.Features)
+				assert.Equal(t, c.id, string(got.RideID))
+				assert.Equal(t, c.key, got.PartitionKey())
+			})
+		}
 	}
 }
 
@@ -146,15 +153,81 @@ func TestParseRideEventErrors(t *testing.T) {
 		{"distance leading zero", ride("130", "205", `03.66`), "ride: not valid JSON: invalid character '3' after object value (expecting ',' or '}') (byte offset 70)"},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := ParseRideEvent([]byte(c.in))
-			var fe *FieldError
-			require.True(t, errors.As(err, &fe), "want a *FieldError, got %v", err)
-			assert.Equal(t, c.want, err.Error())
-			assert.True(t, strings.HasPrefix(err.Error(), fe.Field+": "))
-			assert.True(t, utf8.ValidString(err.Error()))
-			assert.LessOrEqual(t, len(err.Error()), maxErrorBytes)
-		})
+		for _, p := range precisions {
+			t.Run(c.name+"/"+p.String(), func(t *testing.T) {
+				checkError(t, c.in, p, c.want)
+			})
+		}
+	}
+}
+
+// checkError checks ParseRideEvent's error on in: want, exactly, a
+// *FieldError naming its field first, bounded and valid UTF-8.
+func checkError(t *testing.T, in string, p feature.Precision, want string) {
+	t.Helper()
+	_, err := ParseRideEvent([]byte(in), p)
+	var fe *FieldError
+	require.True(t, errors.As(err, &fe), "want a *FieldError, got %v", err)
+	assert.Equal(t, want, err.Error())
+	assert.True(t, strings.HasPrefix(err.Error(), fe.Field+": "))
+	assert.True(t, utf8.ValidString(err.Error()))
+	assert.LessOrEqual(t, len(err.Error()), maxErrorBytes)
+}
+
+// A distance beyond float32 is a bad record for a float32 model, as
+// scikit-learn (which converts X to float32, then refuses what is not
+// finite) and XGBoost refuse it; a float64 model takes it. The bound is
+// where the float64 the number parses to becomes +Inf as a float32,
+// feature.Float32Overflow = 2^128 − 2^103: each side of it, bit for bit.
+func TestParseRideEventPrecision(t *testing.T) {
+	const beyond = "ride.trip_distance: must be below 3.4028235677973366e+38 (the model reads float32), got "
+	// The bound is MaxFloat32 plus half its ulp; the float64 below it rounds
+	// down to MaxFloat32.
+	require.Equal(t, math.MaxFloat32+0x1p103, feature.Float32Overflow)
+	below := math.Float64frombits(0x47efffffefffffff)
+	require.Equal(t, below, math.Nextafter(feature.Float32Overflow, 0))
+	require.Equal(t, float32(math.MaxFloat32), float32(below))
+	accepted := []struct {
+		name, dist string
+		bits       uint64
+	}{
+		{"MaxFloat32", "3.4028234663852886e+38", math.Float64bits(math.MaxFloat32)},
+		{"above MaxFloat32, rounding down to it", "3.4028235e+38", math.Float64bits(3.4028235e+38)},
+		{"the largest float64 under the bound", "3.4028235677973362e+38", 0x47efffffefffffff},
+		// One below the midpoint of that float64 and the bound: it parses to the float64 below.
+		{"just under the midpoint", "3.40282356779733642748073463979561713663e38", 0x47efffffefffffff},
+	}
+	for _, c := range accepted {
+		for _, p := range precisions {
+			got, err := ParseRideEvent([]byte(ride("130", "205", c.dist)), p)
+			require.NoError(t, err, "%s, %v", c.name, p)
+			assert.Equal(t, c.bits, math.Float64bits(got.Distance), "%s, %v", c.name, p)
+		}
+	}
+	refused := []struct{ name, dist, got string }{
+		{"the bound", "3.4028235677973366e+38", "3.4028235677973366e+38"},
+		{"the bound, every digit", "340282356779733661637539395458142568448", "3.4028235677973366e+38"},
+		// The midpoint parses to the bound (ties to even), so it is refused.
+		{"the midpoint", "3.40282356779733642748073463979561713664e38", "3.4028235677973366e+38"},
+		{"1e39", "1e39", "1e+39"},
+		{"1e300", "1e300", "1e+300"},
+		{"the largest float64", "1.7976931348623157e308", "1.7976931348623157e+308"},
+	}
+	for _, c := range refused {
+		checkError(t, ride("130", "205", c.dist), feature.Float32, beyond+c.got)
+		checkError(t, `{"ride_id": 1, "ride": {"trip_distance": `+c.dist+`, "DOLocationID": 2, "PULocationID": 1}}`, feature.Float32, beyond+c.got)
+		got, err := ParseRideEvent([]byte(ride("130", "205", c.dist)), feature.Float64)
+		require.NoError(t, err, "%s: a float64 model takes it", c.name)
+		want, err := strconv.ParseFloat(c.dist, 64)
+		require.NoError(t, err)
+		assert.Equal(t, math.Float64bits(want), math.Float64bits(got.Distance), c.name)
+	}
+	// Negative or beyond float64: refused by the rules before, for every model.
+	for _, p := range precisions {
+		checkError(t, ride("130", "205", "-1e39"), p, "ride.trip_distance: must be ≥ 0, got -1e+39")
+		checkError(t, ride("130", "205", "-3.4028235677973366e+38"), p, "ride.trip_distance: must be ≥ 0, got -3.4028235677973366e+38")
+		checkError(t, ride("130", "205", "1e400"), p, "ride.trip_distance: must be a finite number, got 1e400")
+		checkError(t, ride("130", "205", "-1e400"), p, "ride.trip_distance: must be a finite number, got -1e400")
 	}
 }
 
@@ -164,7 +237,7 @@ const maxErrorBytes = 256
 
 func TestPartitionKey(t *testing.T) {
 	for in, want := range map[string]string{`123`: "123", `"abc"`: "abc", `"a\"b"`: `a"b`, `1.5e3`: "1.5e3"} {
-		e, err := ParseRideEvent([]byte(withID(in)))
+		e, err := ParseRideEvent([]byte(withID(in)), feature.Float32)
 		require.NoError(t, err)
 		assert.Equal(t, want, e.PartitionKey())
 	}
@@ -182,8 +255,26 @@ func FuzzParseRideEvent(f *testing.F) {
 	f.Add([]byte(`{"RIDE": {"pulocationid": 1}, "Ride_Id": 1}`))
 	f.Add([]byte(withID("\"a\xffb\"")))
 	f.Add([]byte(`Hi test 1`))
+	f.Add([]byte(ride("130", "205", "1e39")))
+	f.Add([]byte(ride("130", "205", "3.4028235677973366e+38")))
+	f.Add([]byte(ride("130", "205", "3.4028235677973362e+38")))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		e, err := ParseRideEvent(data)
+		// A float32 model refuses what a float64 one does, and a distance
+		// beyond float32 besides; what it accepts, a float64 one reads alike.
+		e32, err32 := ParseRideEvent(data, feature.Float32)
+		e, err := ParseRideEvent(data, feature.Float64)
+		switch {
+		case err32 == nil:
+			require.NoError(t, err, "%q", data)
+			require.Equal(t, e, e32, "%q", data)
+			require.False(t, math.IsInf(float64(float32(e32.Distance)), 0), "%q", data)
+		case err == nil:
+			require.GreaterOrEqual(t, e.Distance, feature.Float32Overflow, "%q", data)
+			require.Equal(t, "ride.trip_distance: must be below 3.4028235677973366e+38 (the model reads float32), got "+
+				strconv.FormatFloat(e.Distance, 'g', -1, 64), err32.Error())
+		default:
+			require.Equal(t, err.Error(), err32.Error(), "%q", data)
+		}
 		if err != nil {
 			var fe *FieldError
 			require.ErrorAs(t, err, &fe)

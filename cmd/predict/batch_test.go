@@ -205,6 +205,8 @@ func TestBackfillBadTrips(t *testing.T) {
 		{PULocationID: i64(130), DOLocationID: i64(205), TripDistance: f64(-1.5), Pickup: &at, Dropoff: &later},
 		{PULocationID: i64(130), DOLocationID: i64(205), TripDistance: f64(3.66), Pickup: &at},
 		{PULocationID: i64(130), DOLocationID: i64(205), TripDistance: f64(-0.5), Pickup: &at, Dropoff: &later},
+		// Beyond float32, the compiled forest's input type: scikit-learn refuses it.
+		{PULocationID: i64(130), DOLocationID: i64(205), TripDistance: f64(1e39), Pickup: &at, Dropoff: &later},
 	}
 	in := filepath.Join(dir, "odd.parquet")
 	require.NoError(t, parquet.WriteFile(in, trips))
@@ -212,20 +214,22 @@ func TestBackfillBadTrips(t *testing.T) {
 	code, _, stderr := predict(t, "", "backfill", "-o", out, "-errors", bad, in)
 	require.Equal(t, 0, code, stderr)
 	lines := strings.Split(strings.TrimSuffix(withoutProgress(stderr), "\n"), "\n")
-	require.Len(t, lines, 4, stderr)
+	require.Len(t, lines, 5, stderr)
 	assert.Equal(t, []string{
 		"backfill: 2 bad: trip_distance: must be ≥ 0",
 		"backfill: 1 bad: PULocationID: null",
 		"backfill: 1 bad: lpep_dropoff_datetime: null",
-	}, lines[:3])
-	assert.Regexp(t, `^backfill: 5 rows, 4 bad, `, lines[3])
+		"backfill: 1 bad: trip_distance: must be below 3.4028235677973366e+38 (the model reads float32)",
+	}, lines[:4])
+	assert.Regexp(t, `^backfill: 6 rows, 5 bad, `, lines[4])
 	got, err := os.ReadFile(bad)
 	require.NoError(t, err)
 	assert.Equal(t, "file,row,field,reason\n"+
 		in+",1,PULocationID,null\n"+
 		in+`,2,trip_distance,"must be ≥ 0, got -1.5"`+"\n"+
 		in+",3,lpep_dropoff_datetime,null\n"+
-		in+`,4,trip_distance,"must be ≥ 0, got -0.5"`+"\n", string(got))
+		in+`,4,trip_distance,"must be ≥ 0, got -0.5"`+"\n"+
+		in+`,5,trip_distance,"must be below 3.4028235677973366e+38 (the model reads float32), got 1e+39"`+"\n", string(got))
 	rows := readCSV(t, out)
 	require.Len(t, rows, 1)
 	assert.Equal(t, 90.0, rows[0].Duration)
@@ -504,13 +508,13 @@ func BenchmarkScore(b *testing.B) {
 	defer f.Close()
 	var trips tlc.Trips
 	require.NoError(b, f.Reader().Read(&trips, 1<<20))
-	predict := compiled.Model().Predict
+	m := compiled.Model()
 	const chunk = 16 << 10
 	rows := make([]backfill.Row, 0, chunk)
 	b.ReportAllocs()
 	for b.Loop() {
 		for lo := 0; lo < trips.Len(); lo += chunk {
-			rows = backfill.Score(predict, &trips, lo, min(lo+chunk, trips.Len()), rows[:0], func(int, *feature.FieldError) { b.Fatal("bad trip") })
+			rows = backfill.Score(m, &trips, lo, min(lo+chunk, trips.Len()), rows[:0], func(int, *feature.FieldError) { b.Fatal("bad trip") })
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(trips.Len()), "ns/trip")

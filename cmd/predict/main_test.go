@@ -39,13 +39,18 @@ func TestPredictLines(t *testing.T) {
 		``,
 		`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": "abc"}` + "\r",
 		`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": "3.66"}, "ride_id": 5}`,
+		// Beyond float32, the compiled forest's input type: scikit-learn refuses them.
+		`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 1e39}, "ride_id": 6}`,
+		`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 1e300}, "ride_id": 7}`,
 		`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 124}`, // no final newline
 	}, "\n")
 	code, out, errs := predict(t, in)
 	assert.Equal(t, 1, code, "a bad line makes the exit status non-zero")
 	assert.Equal(t, "line 2: record: not valid JSON: invalid character 'H' at start of value\n"+
 		"line 5: ride.trip_distance: must be a JSON number, got a string \"3.66\"\n"+
-		"predict: 2 bad line(s)\n", errs)
+		"line 6: ride.trip_distance: must be below 3.4028235677973366e+38 (the model reads float32), got 1e+39\n"+
+		"line 7: ride.trip_distance: must be below 3.4028235677973366e+38 (the model reads float32), got 1e+300\n"+
+		"predict: 4 bad line(s)\n", errs)
 
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	require.Len(t, lines, 3)

@@ -24,7 +24,8 @@ func Model() model.Model {
 	if version == "" {
 		version = Version
 	}
-	return model.Model{Name: generated.ModelName, Version: version, Predict: generated.Predict, PredictText: generated.PredictText}
+	return model.Model{Name: generated.ModelName, Version: version, Precision: generated.Precision,
+		Predict: generated.Predict, PredictText: generated.PredictText}
 }
 
 // Columns are the compiled model's columns (DictVectorizer.feature_names_),

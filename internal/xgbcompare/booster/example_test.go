@@ -10,7 +10,7 @@ import (
 // A ride event, as a producer puts it on the stream, to its duration in minutes:
 // the library's prediction for it, to the bit.
 func ExamplePredict() {
-	ride, err := wire.ParseRideEvent([]byte(`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 123}`))
+	ride, err := wire.ParseRideEvent([]byte(`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 123}`), Precision)
 	if err != nil {
 		panic(err)
 	}
