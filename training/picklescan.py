@@ -18,8 +18,8 @@ global the pickle would import, as the unpickler resolves it:
   opcode's stack effect from pickletools' table) and both must be strings
   the pickle spells out;
 - the callable REDUCE, NEWOBJ, NEWOBJ_EX and OBJ call must be such a global,
-  and BUILD's object must not be one (a pickle.dump never sets a class's or a
-  function's attributes);
+  and what BUILD, APPEND(S), SETITEM(S) and ADDITEMS change must not be one
+  (pickle.dump never writes a class's or a function's attributes or items);
 - the extension registry (EXT1/2/4: copyreg's codes, which name no global),
   persistent ids and out-of-band buffers are refused: no model pickle uses
   them; so is a PROTO anywhere but first, and a protocol above this
@@ -30,20 +30,22 @@ the very bytes it checked, so nothing in the file runs before the check,
 and nothing runs at all if it fails.
 
 ALLOWED is exact (module, name) pairs, no module prefixes: the classes and
-the few functions (numpy's array and scalar reconstructors, copyreg's and
-numpy.random's constructors) that the pickles of the models export.py
-compiles use, gathered by pickling each kind (training/kinds.py's fit_*,
-and HistGradientBoostingRegressor's other exported losses) with pickle
-protocols 2, 4 and 5 (cloudpickle's default) on Debian 12 (Python 3.11,
-scikit-learn 1.2.1, xgboost 1.7.4, numpy 1.24) and Debian 13 (Python 3.13,
-scikit-learn 1.4.2, xgboost 3.0.0, numpy 2.2): picklescan_test.go does it
-again with every kind. Even scikit-learn's Cython types (sklearn.tree._tree.
-Tree, sklearn._loss._loss.Cy*) are listed one by one. cloudpickle (MLflow's
-serialization_format cloudpickle) pickles an importable class by reference,
-so a Pipeline of scikit-learn estimators pickles to the same globals at
-protocol 5; cloudpickle's own globals (cloudpickle.cloudpickle._make_function
-and the like) rebuild functions and classes from their code, and are
-refused.
+the few functions (numpy's array and scalar reconstructors and
+numpy.random's constructors, Cython's unpicklers of scikit-learn's loss
+types, _codecs.encode) that the pickles of the models export.py compiles
+use, gathered by pickling each kind (training/kinds.py's fit_*, and
+HistGradientBoostingRegressor's other exported losses and early stopping)
+with pickle protocols 2, 4 and 5 and with cloudpickle on Debian 12 (Python
+3.11, scikit-learn 1.2.1, xgboost 1.7.4, numpy 1.24) and Debian 13 (Python
+3.13, scikit-learn 1.4.2, xgboost 3.0.0, numpy 2.2); picklescan_test.go does
+it again with every kind. scikit-learn's Cython types (sklearn.tree._tree.
+Tree, sklearn._loss._loss.Cy*) are listed one by one too, and numpy's under
+both its 1.x and its 2.x module names. cloudpickle (MLflow's
+serialization_format cloudpickle; the test uses the copy joblib vendors)
+pickles an importable class by reference, so a Pipeline of scikit-learn
+estimators pickles to the same globals as pickle at protocol 5;
+cloudpickle's own globals (cloudpickle.cloudpickle._make_function and the
+like) rebuild functions and classes from their code, and are refused.
 
 The anchors: picklescan (github.com/mmaitre314/picklescan, scanner.py:
 _unsafe_globals, the dangerous globals it flags: builtins eval, exec, compile,
@@ -67,7 +69,6 @@ Standard library only; Python 3.9 to 3.13.
 """
 
 import _compat_pickle
-import io
 import pickle
 import pickletools
 import sys
@@ -93,7 +94,8 @@ _NUMPY = [
     ("numpy.random._mt19937", "MT19937"),
     ("numpy.random._pcg64", "PCG64"),
     ("numpy.random.bit_generator", "SeedSequence"),
-    ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),  # Cython's: SeedSequence.__new__(cls), then its state
+    # Cython's unpickler of SeedSequence: SeedSequence.__new__(cls), then its state
+    ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),
 ]
 
 _SKLEARN = [
@@ -167,7 +169,8 @@ class _Global(tuple):
 _ANY = object()  # any other value on the emulated stack
 _STR_OPS = {"UNICODE", "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8"}
 _ASCII_STR_OPS = {"STRING", "BINSTRING", "SHORT_BINSTRING"}  # str as the unpickler decodes them: ASCII
-_CALLS = {"REDUCE": 0, "NEWOBJ": 0, "NEWOBJ_EX": 0}  # the callable's place among the popped values
+_CALLS = {"REDUCE", "NEWOBJ", "NEWOBJ_EX"}  # call the first value they pop
+_CHANGES = {"BUILD", "APPEND", "APPENDS", "SETITEM", "SETITEMS", "ADDITEMS"}  # change the first value they pop
 _FORBIDDEN = {
     "EXT1": "the extension registry (copyreg's codes, which name no global)",
     "EXT2": "the extension registry (copyreg's codes, which name no global)",
@@ -301,13 +304,12 @@ def _scan(data, path, allowed=None):
             stack.extend(popped * 2)
             continue
         else:
-            if name in _CALLS and not isinstance(popped[_CALLS[name]], _Global):
+            if (name in _CALLS and not isinstance(popped[0], _Global)) or \
+                    (name == "OBJ" and not (marked and isinstance(marked[0], _Global))):
                 refuse(f"the pickle calls a value that is not a global it names ({name} at byte {pos}): " + RAN_NOTHING)
-            if name == "OBJ" and not (marked and isinstance(marked[0], _Global)):
-                refuse(f"the pickle calls a value that is not a global it names (OBJ at byte {pos}): " + RAN_NOTHING)
-            if name == "BUILD" and isinstance(popped[0], _Global):
-                refuse(f"the pickle sets the attributes of {_name(popped[0])} itself (BUILD at byte {pos}), "
-                       "which a model never needs: " + RAN_NOTHING)
+            if name in _CHANGES and isinstance(popped[0], _Global):
+                refuse(f"the pickle changes {_name(popped[0])} itself ({name} at byte {pos}), which a model never "
+                       "needs: " + RAN_NOTHING)
             result = _ANY
         stack.extend(result for a in after if a is not pickletools.markobject)
     return Scan(protocol if protocol is not None else implied, list(seen))
