@@ -139,6 +139,11 @@ def load(path, allow_mismatch):
     try:
         scan = picklescan.check(path)
     except picklescan.Refused as e:
+        g = e.global_
+        if g and g[0].split(".")[0] in ("sklearn", "xgboost"):
+            # A class of the libraries, but not one of the models compiled.
+            raise Failure(f"unsupported estimator {g[0]}.{g[1]} (in {path}; refused before loading, nothing in it "
+                          f"ran): {forestexport.SUPPORTED}")
         raise Failure(str(e))
     if numpy_major() < 2 and any(m == "numpy._core" or m.startswith("numpy._core.") for m, _ in scan.globals):
         import numpy
