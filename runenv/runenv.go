@@ -227,9 +227,9 @@ func Probe(ctx context.Context, python string) (*Interpreter, error) {
 }
 
 // Ways says how to run the export in the run's environment.
-const Ways = "run make model in the run's environment: PYTHON=<its python3> (an interpreter with the run's " +
-	"versions, such as the virtual environment it was trained in), or ENV_MANAGER=virtualenv, which builds one " +
-	"under build/venv from the run's requirements.txt with pip (docs/model.md, \"The run's environment\")"
+const Ways = "run it in the run's environment: make model PYTHON=<its python3> (an interpreter with the run's " +
+	"versions, such as the virtual environment it was trained in), or make model ENV_MANAGER=virtualenv (a virtual " +
+	"environment built under build/venv from the run's requirements.txt with pip; docs/model.md, \"The run's environment\")"
 
 // Mismatch is a run whose environment is not the interpreter's.
 type Mismatch struct {

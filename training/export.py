@@ -57,8 +57,8 @@ import reference
 import tables
 
 # What to do when this environment is not the run's: docs/model.md, "The run's environment".
-WAYS = ("run make model in the run's own environment: PYTHON=<its python3> (the virtual environment it was "
-        "trained in, say), or ENV_MANAGER=virtualenv to build one from its requirements.txt (docs/model.md)")
+WAYS = ("run it in the run's environment: make model PYTHON=<its python3> (the virtual environment it was "
+        "trained in, say), or make model ENV_MANAGER=virtualenv (one built from its requirements.txt; docs/model.md)")
 
 
 class Failure(Exception):
