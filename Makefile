@@ -260,11 +260,12 @@ ECR_URI       = $(ECR_REGISTRY)/$(ECR_REPO)
 # RunId is set on every deploy: RUN_ID's run id, or empty (the function then reports the compiled
 # model's own version). cloudformation deploy keeps a parameter it is not given at its previous
 # value, which would label a new model's events with the run id of an earlier deploy.
-# CloudFormationRoleArn (CFN_ROLE_ARN, or empty) is the role the alarm topic's key policy lets
-# manage the key, set on every deploy for the same reason.
+# CloudFormationRoleArn (CFN_ROLE_ARN, or empty: the role the alarm topic's key policy lets manage
+# the key) and PermissionsBoundary (PERMISSIONS_BOUNDARY_ARN, or empty) are set on every deploy for
+# the same reason.
 STACK_PARAMS  = Architecture=$(LAMBDA_ARCH) ShardCount=$(SHARD_COUNT) BatchSize=$(BATCH_SIZE) \
   ParallelizationFactor=$(PARALLELIZATION_FACTOR) StartingPosition=$(STARTING_POSITION) \
-  ReservedConcurrency=$(RESERVED_CONCURRENCY) RecordRetentionDays=$(RECORD_RETENTION_DAYS) $(TRAINING_PERCENTILES) $(if $(PERMISSIONS_BOUNDARY_ARN),PermissionsBoundary=$(PERMISSIONS_BOUNDARY_ARN)) \
+  ReservedConcurrency=$(RESERVED_CONCURRENCY) RecordRetentionDays=$(RECORD_RETENTION_DAYS) $(TRAINING_PERCENTILES) PermissionsBoundary=$(PERMISSIONS_BOUNDARY_ARN) \
   RunId=$(RUN) CloudFormationRoleArn=$(CFN_ROLE_ARN) $(DEPLOY_PARAMS)
 # CAPABILITY_NAMED_IAM: the function's role is named (the CloudFormation role may create that one only).
 CFN_DEPLOY    = $(AWS) cloudformation deploy --region $(AWS_REGION) --stack-name $(STACK_NAME) \

@@ -93,5 +93,6 @@ func TestEveryDeployPassesRunId(t *testing.T) {
 	require.Len(t, deploys, 2, "deploy-built's and deploy-image's cloudformation deploy:\n%s", out)
 	for _, d := range deploys {
 		assert.Regexp(t, `\sRunId=(\s|$)`, d, "RunId set, empty")
+		assert.Regexp(t, `\sPermissionsBoundary=(\s|$)`, d, "PermissionsBoundary set, empty")
 	}
 }

@@ -104,3 +104,24 @@ func runIn(t *testing.T, dir string, env []string, args ...string) (string, erro
 	t.Logf("%s: %.1f s\n%s", strings.Join(args, " "), time.Since(start).Seconds(), b)
 	return string(b), err
 }
+
+// The exporter runs in the run's environment, whatever its Python from
+// 3.9 on: its modules use no syntax newer than 3.9's.
+func TestExporterSyntaxIsPython39(t *testing.T) {
+	files, err := filepath.Glob("*.py")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	out := run(t, python, append([]string{"-c", `import ast, sys
+for f in sys.argv[1:]:
+    ast.parse(open(f).read(), f, feature_version=(3, 9))
+print(len(sys.argv) - 1, "modules")`}, prefixed("training/", files)...)...)
+	assert.Contains(t, out, " modules")
+}
+
+func prefixed(dir string, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = dir + n
+	}
+	return out
+}
