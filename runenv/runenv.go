@@ -138,6 +138,8 @@ var (
 	// requirement is a requirements.txt line as MLflow writes them: a name,
 	// extras, and an exact pin or none.
 	requirement = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*(?:==\s*([^\s;#]+))?`)
+	// separators are what PEP 503 treats as one.
+	separators = regexp.MustCompile(`[-_.]+`)
 	// mlflowPackages are MLflow's own: the export does not need them.
 	mlflowPackages = map[string]bool{"mlflow": true, "mlflow-skinny": true}
 )
@@ -168,7 +170,7 @@ func (d *Declared) add(line string) {
 
 // normalize is a package's index name as PEP 503 compares them.
 func normalize(name string) string {
-	return strings.ToLower(regexp.MustCompile(`[-_.]+`).ReplaceAllString(name, "-"))
+	return strings.ToLower(separators.ReplaceAllString(name, "-"))
 }
 
 func scalar(v any) string {
