@@ -43,16 +43,6 @@ func writeOne(ctx context.Context, w putrecords.API, stream, data string) error 
 	return err
 }
 
-// streamData returns the data of every record of stream, in order.
-func streamData(t *testing.T, c *kinesis.Client, stream string) []string {
-	t.Helper()
-	var out []string
-	for _, r := range testenv.ReadStream(t, c, stream) {
-		out = append(out, string(r.Data))
-	}
-	return out
-}
-
 // An invocation that runs past the function's timeout is ended there, as
 // Lambda ends it: its context is cancelled, and nothing it writes from then
 // on reaches the stream, whether or not it heeds its context; the batch is
@@ -92,7 +82,7 @@ func TestTimedOutInvocation(t *testing.T) {
 		}
 		assert.ErrorIs(t, err, ErrInvocationEnded)
 		assert.Equal(t, []int{1, 1}, f.sizes())
-		assert.Equal(t, []string{"retry"}, streamData(t, c, "ignores-out"), "the retry's write only")
+		assert.Equal(t, []string{"retry"}, testenv.ReadStreamData(t, c, "ignores-out"), "the retry's write only")
 	})
 
 	t.Run("a handler that honours its context is cancelled at the timeout, and retried once it returned", func(t *testing.T) {
@@ -124,13 +114,13 @@ func TestTimedOutInvocation(t *testing.T) {
 		assert.True(t, errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled), "%v", err)
 		assert.True(t, <-retriedAfterReturn, "the retry came after the timed-out invocation returned")
 		assert.Equal(t, []int{1, 1}, f.sizes())
-		assert.Equal(t, []string{"retry"}, streamData(t, c, "honours-out"))
+		assert.Equal(t, []string{"retry"}, testenv.ReadStreamData(t, c, "honours-out"))
 	})
 
 	t.Run("a write outside any invocation is refused", func(t *testing.T) {
 		testenv.CreateStream(t, c, "outside-out", 1)
 		w := Fenced(&serialWriter{API: c})
 		assert.ErrorIs(t, writeOne(context.Background(), w, "outside-out", "stray"), ErrNoInvocation)
-		assert.Empty(t, streamData(t, c, "outside-out"))
+		assert.Empty(t, testenv.ReadStreamData(t, c, "outside-out"))
 	})
 }

@@ -48,14 +48,6 @@ func put(via *kinesis.Client, stream string, n int) (*kinesis.PutRecordsOutput, 
 	return via.PutRecords(context.Background(), &kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: entries(n)})
 }
 
-func written(t *testing.T, direct *kinesis.Client, stream string) []string {
-	var out []string
-	for _, r := range testenv.ReadStream(t, direct, stream) {
-		out = append(out, string(r.Data))
-	}
-	return out
-}
-
 // One moto_server for all the cases; each has its own stream and proxy.
 func TestProxy(t *testing.T) {
 	moto := testenv.Moto(t)
@@ -69,7 +61,7 @@ func testPassThrough(t *testing.T, moto string) {
 	out, err := put(via, s, 3)
 	require.NoError(t, err)
 	assert.Zero(t, aws.ToInt32(out.FailedRecordCount))
-	assert.Equal(t, []string{"entry 0", "entry 1", "entry 2"}, written(t, direct, s))
+	assert.Equal(t, []string{"entry 0", "entry 1", "entry 2"}, testenv.ReadStreamData(t, direct, s))
 	assert.Equal(t, Stats{Calls: 1, Forwarded: 1, Entries: 3}, p.Stats()["PutRecords"])
 }
 
@@ -97,7 +89,7 @@ func testEntryFailures(t *testing.T, moto string) {
 	}
 	assert.Equal(t, int32(failed), aws.ToInt32(out.FailedRecordCount))
 	assert.InDelta(t, 150, failed, 45, "about 30%% of 500")
-	assert.Equal(t, want, written(t, direct, s), "exactly the surviving entries, in order")
+	assert.Equal(t, want, testenv.ReadStreamData(t, direct, s), "exactly the surviving entries, in order")
 	st := p.Stats()["PutRecords"]
 	assert.Equal(t, 500, st.Entries)
 	assert.Equal(t, failed, st.EntriesFailed)
@@ -106,7 +98,7 @@ func testEntryFailures(t *testing.T, moto string) {
 	out, err = put(via, s, 4)
 	require.NoError(t, err)
 	assert.Equal(t, int32(4), aws.ToInt32(out.FailedRecordCount))
-	assert.Len(t, written(t, direct, s), len(want), "nothing forwarded")
+	assert.Len(t, testenv.ReadStreamData(t, direct, s), len(want), "nothing forwarded")
 	assert.Equal(t, 1, p.Stats()["PutRecords"].Forwarded, "a call whose entries all fail is not forwarded")
 }
 
@@ -145,7 +137,7 @@ func testCallFaults(t *testing.T, moto string) {
 			var le *types.LimitExceededException
 			assert.ErrorAs(t, err, &le, "modeled error types")
 		}
-		assert.Empty(t, written(t, direct, s))
+		assert.Empty(t, testenv.ReadStreamData(t, direct, s))
 		assert.Equal(t, Stats{Calls: 21, Throttled: 21}, p.Stats()["PutRecords"])
 	})
 
@@ -157,7 +149,7 @@ func testCallFaults(t *testing.T, moto string) {
 		assert.Equal(t, http.StatusInternalServerError, status(err))
 		assert.Equal(t, "InternalFailure", code(err))
 		assert.True(t, standard.IsErrorRetryable(err))
-		assert.Empty(t, written(t, direct, s), "not forwarded")
+		assert.Empty(t, testenv.ReadStreamData(t, direct, s), "not forwarded")
 	})
 
 	t.Run("lost response", func(t *testing.T) {
@@ -166,7 +158,7 @@ func testCallFaults(t *testing.T, moto string) {
 		_, err := put(via, s, 2)
 		require.Error(t, err)
 		assert.Equal(t, http.StatusInternalServerError, status(err))
-		assert.Len(t, written(t, direct, s), 2, "written, though the client was told otherwise")
+		assert.Len(t, testenv.ReadStreamData(t, direct, s), 2, "written, though the client was told otherwise")
 		assert.Equal(t, Stats{Calls: 1, Forwarded: 1, LostResponses: 1, Entries: 2}, p.Stats()["PutRecords"])
 	})
 
@@ -204,7 +196,7 @@ func testCallFaults(t *testing.T, moto string) {
 		assert.NoError(t, err)
 		assert.Equal(t, Stats{Calls: 2, Forwarded: 1, Unavailable: 1, Entries: 1}, p.StreamStats("PutRecords", s))
 		assert.Equal(t, Stats{Calls: 1, Forwarded: 1, Entries: 1}, p.StreamStats("PutRecords", "other"))
-		assert.Len(t, written(t, direct, s), 1)
+		assert.Len(t, testenv.ReadStreamData(t, direct, s), 1)
 	})
 
 	t.Run("delay", func(t *testing.T) {

@@ -41,3 +41,13 @@ func ReadStream(t testing.TB, c *kinesis.Client, name string) []types.Record {
 	}
 	return out
 }
+
+// ReadStreamData is ReadStream's records' data, as strings, in order.
+func ReadStreamData(t testing.TB, c *kinesis.Client, name string) []string {
+	t.Helper()
+	var out []string
+	for _, r := range ReadStream(t, c, name) {
+		out = append(out, string(r.Data))
+	}
+	return out
+}
