@@ -12,6 +12,7 @@
 package feature
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -139,4 +140,14 @@ func (e *FieldError) Class() string {
 		return e.Field + ": " + e.Rule
 	}
 	return e.Field + ": " + e.Reason
+}
+
+// Class is err's class for counting bad inputs: FieldError.Class when err
+// is or wraps a *FieldError, else its whole text.
+func Class(err error) string {
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return fe.Class()
+	}
+	return err.Error()
 }

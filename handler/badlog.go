@@ -3,13 +3,12 @@ package handler
 import (
 	"cmp"
 	"context"
-	"errors"
 	"maps"
 	"slices"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/rideduration/rideduration/wire"
+	"github.com/rideduration/rideduration/feature"
 )
 
 // MaxBadRecordLines bounds the "bad record" log lines of an invocation:
@@ -24,17 +23,6 @@ const MaxBadRecordLines = 100
 // stays a few kilobytes whatever the records.
 const maxSummaryReasons = 10
 
-// reasonClass is what the summary counts a bad record by: its error
-// without the offending value when the error can say it (FieldError.Class),
-// else its whole text.
-func reasonClass(err error) string {
-	var fe *wire.FieldError
-	if errors.As(err, &fe) {
-		return fe.Class()
-	}
-	return err.Error()
-}
-
 // logBadSummary writes the "bad records" line of an invocation with more
 // than MaxBadRecordLines bad records: how many, how many were logged, and
 // the count of each of the maxSummaryReasons most frequent reasons (ties
@@ -42,7 +30,7 @@ func reasonClass(err error) string {
 func (h *Handler) logBadSummary(ctx context.Context, bad []badRecord) {
 	counts := map[string]int{}
 	for i := range bad {
-		counts[reasonClass(bad[i].cause)]++
+		counts[feature.Class(bad[i].cause)]++
 	}
 	reasons := slices.SortedFunc(maps.Keys(counts), func(a, b string) int {
 		return cmp.Or(cmp.Compare(counts[b], counts[a]), cmp.Compare(a, b))

@@ -181,13 +181,14 @@ func (h *Handler) handle(ctx context.Context, ev events.KinesisEvent, sc *scratc
 			}
 			continue
 		}
-		p, duration := h.model.EventText(ride)
+		duration, text := h.model.PredictWithText(ride.Features)
+		p := ride.PredictionEvent(h.model.Name, h.model.Version, duration)
 		resp.Predictions = append(resp.Predictions, p)
 		if secs := p.Prediction.RideDuration * 60; h.emf != nil && inDistribution(secs) {
 			sc.secs = append(sc.secs, secs)
 		}
 		start := len(buf)
-		buf = h.enc.AppendText(buf, p.Prediction, duration)
+		buf = h.enc.AppendText(buf, p.Prediction, text)
 		entries = append(entries, putrecords.Entry{Data: buf[start:len(buf):len(buf)], Index: r.index})
 		keyBuf = ride.AppendPartitionKey(keyBuf)
 		keyEnd = append(keyEnd, len(keyBuf))

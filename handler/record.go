@@ -38,7 +38,7 @@ func userRecords(recs []events.KinesisEventRecord) iter.Seq[userRecord] {
 			}
 			users, err := kpl.Deaggregate(data)
 			if err != nil {
-				if !yield(userRecord{index: i, sub: -1, data: data, err: &wire.FieldError{Field: "record", Reason: err.Error()}}) {
+				if !yield(userRecord{index: i, sub: -1, data: data, err: &feature.FieldError{Field: "record", Reason: err.Error()}}) {
 					return
 				}
 				continue

@@ -97,7 +97,7 @@ func TestResponseWithinLambdaLimit(t *testing.T) {
 			// As many as fit: one more would not.
 			r, err := wire.ParseRideEvent(compactRide(kept), h.model.Precision)
 			require.NoError(t, err)
-			next, _ := h.model.EventText(r)
+			next := r.PredictionEvent(h.model.Name, h.model.Version, h.model.Predict(r.Features))
 			assert.Greater(t, len(out)+len(",")+len(next.AppendJSON(nil)), MaxResponseBytes)
 
 			cut := logs.withMsg(t, "predictions left out of the response")

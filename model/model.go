@@ -5,10 +5,7 @@
 // their tests, never build the 10 MB forest: tests give them a tiny model.
 package model
 
-import (
-	"github.com/rideduration/rideduration/feature"
-	"github.com/rideduration/rideduration/wire"
-)
+import "github.com/rideduration/rideduration/feature"
 
 // Model is a trained model, as a value.
 type Model struct {
@@ -34,25 +31,11 @@ type Model struct {
 	PredictText func(feature.Features) (float64, string)
 }
 
-// Event predicts one ride and returns its prediction event.
-func (m Model) Event(ride wire.RideEvent) wire.PredictionEvent {
-	return m.event(ride, m.Predict(ride.Features))
-}
-
-// EventText is Event, with the duration's JSON text when the model keeps
-// it (PredictText), "" when it does not.
-func (m Model) EventText(ride wire.RideEvent) (wire.PredictionEvent, string) {
+// PredictWithText is Predict, with the duration's JSON text when the
+// model keeps it (PredictText), "" when it does not.
+func (m Model) PredictWithText(f feature.Features) (float64, string) {
 	if m.PredictText == nil {
-		return m.Event(ride), ""
+		return m.Predict(f), ""
 	}
-	x, text := m.PredictText(ride.Features)
-	return m.event(ride, x), text
-}
-
-func (m Model) event(ride wire.RideEvent, duration float64) wire.PredictionEvent {
-	return wire.PredictionEvent{
-		Model:      m.Name,
-		Version:    m.Version,
-		Prediction: wire.Prediction{RideDuration: duration, RideID: ride.RideID},
-	}
+	return m.PredictText(f)
 }

@@ -133,7 +133,7 @@ func eachRide(files tlc.Files, n int, skipped map[string]int, fn func(x feature.
 				for i := range trips.Len() {
 					x, err := trips.Features(i)
 					if err != nil {
-						skipped[class(err)]++
+						skipped[feature.Class(err)]++
 					} else if err := fn(x, id); err != nil {
 						return err
 					}
@@ -152,14 +152,6 @@ func (r *Replay) progress(put, total int64) {
 	if r.Progress != nil {
 		r.Progress(put, total)
 	}
-}
-
-// class is the reason a trip is not a valid ride, without its value.
-func class(err error) string {
-	if fe, ok := err.(*feature.FieldError); ok {
-		return fe.Class()
-	}
-	return err.Error()
 }
 
 // batcher collects the entries of one Put: at most 500 rides (a

@@ -9,7 +9,7 @@
 //
 // It knows nothing of the model but the type the model reads numbers in
 // (feature.Precision), which ParseRideEvent holds a ride to: feature
-// defines the model's input, model pairs a ride with its prediction.
+// defines the model's input, and a RideEvent makes its own PredictionEvent.
 package wire
 
 import "github.com/rideduration/rideduration/feature"

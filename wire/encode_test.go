@@ -5,7 +5,10 @@ import (
 	"math"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rideduration/rideduration/feature"
 )
 
 func TestAppendJSON(t *testing.T) {
@@ -45,4 +48,11 @@ func FuzzAppendJSON(f *testing.F) {
 		require.Equal(t, string(want), string(p.AppendJSON(nil)))
 		require.Equal(t, string(want), string(NewEncoder(p.Model, p.Version).Append(nil, p.Prediction)))
 	})
+}
+
+func TestRidePredictionEvent(t *testing.T) {
+	ride, err := ParseRideEvent([]byte(`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": "a-1"}`), feature.Float64)
+	require.NoError(t, err)
+	assert.Equal(t, PredictionEvent{Model: "m", Version: "run-1",
+		Prediction: Prediction{RideDuration: 7.32, RideID: json.RawMessage(`"a-1"`)}}, ride.PredictionEvent("m", "run-1", 7.32))
 }

@@ -13,6 +13,12 @@ type PredictionEvent struct {
 	Prediction Prediction `json:"prediction"`
 }
 
+// PredictionEvent is the prediction event of the ride, predicted duration
+// minutes by the model name at version.
+func (r RideEvent) PredictionEvent(name, version string, duration float64) PredictionEvent {
+	return PredictionEvent{Model: name, Version: version, Prediction: Prediction{RideDuration: duration, RideID: r.RideID}}
+}
+
 // Prediction is the predicted duration of one ride.
 type Prediction struct {
 	RideDuration float64 `json:"ride_duration"` // minutes

@@ -74,8 +74,8 @@ func (c *cli) lines(args []string) int {
 			refuse(perr)
 			continue
 		}
-		p, duration := m.EventText(ride)
-		buf = enc.AppendText(buf[:0], p.Prediction, duration)
+		duration, text := m.PredictWithText(ride.Features)
+		buf = enc.AppendText(buf[:0], wire.Prediction{RideDuration: duration, RideID: ride.RideID}, text)
 		out.Write(append(buf, '\n'))
 	}
 	if err := out.Flush(); err != nil {
