@@ -19,11 +19,10 @@ import (
 //
 // In parquet, the columns are encoded rather than compressed: the times
 // (in pickup order, nearly) delta-encoded, every other column
-// dictionary-encoded (265 zones; values repeat: February's 69,399 trips have
-// 1,984 distinct distances, 4,190 durations and 14,067 predictions). That
-// makes February 1.45 MB in 8 ms, where plain
-// encoding with parquet-go's Snappy took 2.0 MB in 21 ms, and plain
-// uncompressed 3.9 MB in 5 ms (see NOTES on speed).
+// dictionary-encoded (265 zones; values repeat: a month's trips have
+// few distinct distances, durations and predictions): a file about as small
+// as a codec's, for a fraction of its CPU (docs/performance.md,
+// BenchmarkWriteParquet).
 type Row struct {
 	Pickup       int64   `parquet:"lpep_pickup_datetime,delta,timestamp(microsecond:local)"`
 	Dropoff      int64   `parquet:"lpep_dropoff_datetime,delta,timestamp(microsecond:local)"`

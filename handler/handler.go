@@ -60,19 +60,11 @@ func New(cfg Config, m model.Model, client putrecords.API) *Handler {
 // ride is written again. A dense batch of KPL aggregates can need more: 4
 // aggregates of about 1 MB hold some 54,000 compact rides (a 5.6 MB event),
 // whose predictions take 6.6 MB. The bound leaves 291,456 bytes of headroom.
-const MaxResponseBytes = 6_000_000
-
-// Response is what the function returns: the original's predictions list plus
-// the partial-batch field of ReportBatchItemFailures. Neither is ever null.
-// Its JSON takes at most MaxResponseBytes: if every prediction would not
-// fit, Predictions holds the first ones that do (each prediction is in the
-// predictions stream all the same), and a log line says how many were left
-// out. BatchItemFailures, what the event-source mapping reads, is always
+// If every prediction would not fit, the response holds the first ones that
+// do (each prediction is in the predictions stream all the same), and a log
+// line says how many were left out; its BatchItemFailures is always
 // complete.
-type Response struct {
-	Predictions       []wire.PredictionEvent           `json:"predictions"`
-	BatchItemFailures []events.KinesisBatchItemFailure `json:"batchItemFailures"`
-}
+const MaxResponseBytes = 6_000_000
 
 // Handle predicts every ride of the event and writes the prediction events,
 // one PutRecords call per 500 records, resending the entries a call failed
@@ -86,20 +78,18 @@ type Response struct {
 // goes to Config.OnBatch and, as metrics, to
 // Config.Metrics (see metrics.go). The error is always nil; it is there
 // for the Lambda handler signature.
-func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (Response, error) {
+func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (kinesisevent.Response, error) {
 	sc := scratchPool.Get().(*scratch)
 	defer sc.put()
 	return h.handle(ctx, ev, sc), nil
 }
 
 // Invoke is the function as the Lambda runtime calls it (aws-lambda-go's
-// lambda.Handler): the event's JSON in, the response's JSON out. Given
-// Handle, aws-lambda-go would read the event with encoding/json, by
-// reflection: 25 times as long as handling it (kinesisevent's
-// BenchmarkDecode100). Invoke reads it with a kinesisevent.Decoder, and
-// writes the response from the prediction events Handle encoded anyway.
-// The result is the same, byte for byte (TestInvoke). An event that is
-// not one fails the invocation, as it did in aws-lambda-go.
+// lambda.Handler): the event's JSON in, the response's JSON out. It reads
+// the event with a kinesisevent.Decoder, not by reflection, and writes the
+// response from the prediction events Handle encoded anyway: the result is
+// what aws-lambda-go would make of Handle, byte for byte (TestInvoke). An
+// event that is not one fails the invocation, as it does in aws-lambda-go.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	sc := scratchPool.Get().(*scratch)
 	defer sc.put()
@@ -110,57 +100,22 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	resp := h.handle(ctx, ev, sc)
 	// The response outlives the scratch: the runtime sends it after Invoke
 	// returns.
-	return resp.appendJSON(make([]byte, 0, sc.size), sc.entries[:len(resp.Predictions)]), nil
+	return kinesisevent.AppendJSON(make([]byte, 0, sc.size), resp, sc.entries[:len(resp.Predictions)], predictionJSON), nil
 }
 
-// responseFrame is the JSON of a response but for its predictions and
-// failures; failureFrame that of a failure but for its sequence number.
-const (
-	responseFrame = len(`{"predictions":[],"batchItemFailures":[]}`)
-	failureFrame  = len(`{"itemIdentifier":}`)
-)
-
-// jsonSize is the length of appendJSON's output, given the number of
-// predictions and the length of their JSON, end to end.
-func (r Response) jsonSize(predictions, predictionBytes int) int {
-	n := responseFrame + predictionBytes + max(predictions-1, 0) + max(len(r.BatchItemFailures)-1, 0)
-	for _, f := range r.BatchItemFailures {
-		n += failureFrame + len(wire.AppendString(nil, f.ItemIdentifier))
-	}
-	return n
-}
-
-// appendJSON appends the response as json.Marshal writes it, given the
-// JSON of its predictions, in order.
-func (r Response) appendJSON(b []byte, predictions []putrecords.Entry) []byte {
-	b = append(b, `{"predictions":[`...)
-	for i, p := range predictions {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, p.Data...)
-	}
-	b = append(b, `],"batchItemFailures":[`...)
-	for i, f := range r.BatchItemFailures {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = wire.AppendString(append(b, `{"itemIdentifier":`...), f.ItemIdentifier)
-		b = append(b, '}')
-	}
-	return append(b, "]}"...)
-}
+// predictionJSON is an entry's data: a prediction event's JSON.
+func predictionJSON(e putrecords.Entry) []byte { return e.Data }
 
 // handle is Handle, with the batch's working memory given: Invoke
 // keeps it to write the response.
-func (h *Handler) handle(ctx context.Context, ev events.KinesisEvent, sc *scratch) Response {
+func (h *Handler) handle(ctx context.Context, ev events.KinesisEvent, sc *scratch) kinesisevent.Response {
 	if h.emf != nil && h.cold.Load() && h.cold.Swap(false) {
 		// First, as Powertools does: a cold start that fails is counted too.
 		sc.emf = h.emf.appendColdStart(sc.emf[:0], time.Now())
 		_, _ = h.emf.w.Write(sc.emf)
 	}
 	n := len(ev.Records)
-	resp := Response{
+	resp := kinesisevent.Response{
 		Predictions:       make([]wire.PredictionEvent, 0, n),
 		BatchItemFailures: []events.KinesisBatchItemFailure{},
 	}
@@ -217,7 +172,7 @@ func (h *Handler) handle(ctx context.Context, ev events.KinesisEvent, sc *scratc
 			events.KinesisBatchItemFailure{ItemIdentifier: ev.Records[i].Kinesis.SequenceNumber})
 	}
 	// The prediction events lie end to end in buf.
-	sc.size = resp.jsonSize(len(entries), len(buf))
+	sc.size = resp.Size(len(entries), len(buf))
 	if sc.size > MaxResponseBytes {
 		h.cutPredictions(ctx, &resp, entries, sc)
 	}
@@ -259,7 +214,7 @@ func (h *Handler) report(ctx context.Context, f *Figures, recs []events.KinesisE
 // as it takes to fit MaxResponseBytes, and says so. They are left out of
 // the response only: they were written like the others, or are reported in
 // BatchItemFailures.
-func (h *Handler) cutPredictions(ctx context.Context, resp *Response, entries []putrecords.Entry, sc *scratch) {
+func (h *Handler) cutPredictions(ctx context.Context, resp *kinesisevent.Response, entries []putrecords.Entry, sc *scratch) {
 	keep := len(resp.Predictions)
 	for ; keep > 0 && sc.size > MaxResponseBytes; keep-- {
 		sc.size -= len(entries[keep-1].Data) + min(keep-1, 1) // and its comma

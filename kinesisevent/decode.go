@@ -1,14 +1,15 @@
-// Package kinesisevent reads the Kinesis event Lambda invokes the function
-// with: the JSON of an events.KinesisEvent, about 600 bytes a record.
+// Package kinesisevent owns the JSON of the function's invocation: the
+// Kinesis event Lambda invokes it with (an events.KinesisEvent, read by a
+// Decoder) and the response it returns (Response, written by AppendJSON).
 //
-// aws-lambda-go reads it with encoding/json, by reflection: about 1.1 ms
-// for a 100-record event on the CI machine, 25 times what the handler then
-// takes to parse, predict and encode those 100 rides. A Decoder reads the
-// JSON as Lambda writes it (no escapes) in one pass over the bytes
-// (internal/jsonscan), with no reflection and one allocation an event, and
-// hands anything else to encoding/json: 7 times faster
-// (BenchmarkDecode100). Either way the result is json.Unmarshal's, field for
-// field: FuzzDecode checks it.
+// A Decoder reads the event as Lambda writes it (no escapes) in one pass
+// over the bytes (internal/jsonscan), with no reflection and one allocation
+// an event, and hands anything else to encoding/json. Either way the result
+// is json.Unmarshal's, field for field: FuzzDecode checks it. AppendJSON
+// writes what json.Marshal writes, byte for byte, from prediction events
+// already encoded. How much faster both are than aws-lambda-go's
+// reflection is measured in docs/performance.md (BenchmarkDecode100,
+// BenchmarkInvoke100).
 package kinesisevent
 
 import (

@@ -23,9 +23,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/rideduration/rideduration/handler"
 	"github.com/rideduration/rideduration/internal/golden"
 	"github.com/rideduration/rideduration/internal/testenv"
+	"github.com/rideduration/rideduration/kinesisevent"
 	"github.com/rideduration/rideduration/wire"
 )
 
@@ -210,7 +210,7 @@ func runImage(t *testing.T, block, moto string, env ...string) string {
 // the original's shape, sklearn's prediction bit for bit.
 func assertResponse(t *testing.T, body string) {
 	t.Helper()
-	var resp handler.Response
+	var resp kinesisevent.Response
 	require.NoError(t, json.Unmarshal([]byte(body), &resp), "%s", body)
 	require.Len(t, resp.Predictions, 1, "%s", body)
 	p := resp.Predictions[0]

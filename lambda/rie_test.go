@@ -23,6 +23,7 @@ import (
 	"github.com/rideduration/rideduration/handler"
 	"github.com/rideduration/rideduration/internal/golden"
 	"github.com/rideduration/rideduration/internal/testenv"
+	"github.com/rideduration/rideduration/kinesisevent"
 	"github.com/rideduration/rideduration/kpl"
 )
 
@@ -114,7 +115,7 @@ func TestUnderRIE(t *testing.T) {
 
 	body := invoke(t, rie.URL, event)
 	require.NotContains(t, string(body), "errorMessage")
-	var resp handler.Response
+	var resp kinesisevent.Response
 	require.NoError(t, json.Unmarshal(body, &resp))
 	require.Len(t, resp.Predictions, 1)
 	p := resp.Predictions[0]
@@ -204,7 +205,7 @@ func TestUnderRIEDenseBatch(t *testing.T) {
 	body := invoke(t, rie.URL, event)
 	require.NotContains(t, string(body[:min(len(body), 200)]), "errorMessage", "%.300s", body)
 	assert.LessOrEqual(t, len(body), handler.MaxResponseBytes)
-	var resp handler.Response
+	var resp kinesisevent.Response
 	require.NoError(t, json.Unmarshal(body, &resp))
 	assert.Equal(t, []events.KinesisBatchItemFailure{}, resp.BatchItemFailures)
 	require.NotEmpty(t, resp.Predictions)

@@ -2,9 +2,9 @@
 // record files (parquet), fast: only those five columns, a chunk of trips at
 // a time, each column decoded a page at a time (the columns in parallel) and
 // its values copied out in one loop, with no row assembly, reflection or
-// allocation per trip. parquet-go's row reader (parquet.ReadFile of
-// feature.Trip) reads February 2022 in about 390 ms; this in 11–14 ms, most
-// of it gzip's inflate. It is the repository's one reader of TLC files:
+// allocation per trip, where parquet-go's row reader (parquet.ReadFile of
+// feature.Trip) assembles rows by reflection (BenchmarkRead:
+// docs/performance.md). It is the repository's one reader of TLC files:
 // backfill, replay and the report read with it, and so does cmd/prep.
 //
 // A file whose columns have other physical types than the TLC's (int64 ids

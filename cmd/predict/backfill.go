@@ -60,9 +60,8 @@ func (c *cli) backfill(args []string) int {
 	}
 	if os.Getenv("GOGC") == "" {
 		// The job's live memory is small and bounded (a row group's columns,
-		// two chunks of rows, the writer's buffers): a lazier collector,
-		// fewer collections, cut February's run from 76 to 57 ms (perf stat,
-		// 30 runs; the default collector also made it vary by ±11%).
+		// two chunks of rows, the writer's buffers): a lazier collector
+		// makes fewer collections (docs/performance.md).
 		debug.SetGCPercent(400)
 	}
 	if *cpuprofile != "" {
