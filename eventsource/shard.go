@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/google/uuid"
+
+	"github.com/rideduration/rideduration/internal/backoff"
 )
 
 // shard is the polling loop of one shard. It reads a batch, then invokes
@@ -117,7 +119,7 @@ func (s *shard) read(ctx context.Context) (ended bool, err error) {
 		s.atEnd = true
 		s.finished()
 	}
-	return false, wait(ctx, s.m.Poll)
+	return false, backoff.Sleep(ctx, s.m.Poll)
 }
 
 // readFailed handles a failed GetShardIterator or GetRecords: a fatal error
@@ -136,7 +138,7 @@ func (s *shard) readFailed(ctx context.Context, err error) error {
 	s.readErrors++
 	s.m.Logger.Warn("read failed; reading again from the checkpoint", "shard", s.id,
 		"checkpoint", s.m.Checkpoints()[s.id], "retry", s.readErrors, "error", err.Error())
-	return wait(ctx, backoff(s.m.RetryWait, s.readErrors))
+	return backoff.Sleep(ctx, retryWait(s.m.RetryWait, s.readErrors))
 }
 
 // iterator returns an iterator after the last record done, or at the
@@ -195,7 +197,7 @@ func (s *shard) process(ctx context.Context) error {
 	}
 	s.m.Logger.Warn("retrying", "shard", s.id, "from_sequence_number", aws.ToString(s.pending[0].SequenceNumber),
 		"records", s.batches[0], "retry", s.attempts, "reason", reason)
-	return wait(ctx, backoff(s.m.RetryWait, s.attempts))
+	return backoff.Sleep(ctx, retryWait(s.m.RetryWait, s.attempts))
 }
 
 // advance marks the first n pending records done: they are checkpointed
@@ -248,7 +250,7 @@ func (s *shard) discard(ctx context.Context, n int, condition string) error {
 				return fmt.Errorf("on-failure destination: %w", err)
 			}
 			s.m.Logger.Warn("sending to the on-failure destination failed; trying again", "shard", s.id, "error", err.Error())
-			if err := wait(ctx, backoff(s.m.RetryWait, try)); err != nil {
+			if err := backoff.Sleep(ctx, retryWait(s.m.RetryWait, try)); err != nil {
 				return err
 			}
 		}
@@ -365,19 +367,7 @@ func (s *shard) event(recs []types.Record) events.KinesisEvent {
 	return ev
 }
 
-// backoff before the nth retry: first doubling to 10 s.
-func backoff(first time.Duration, n int) time.Duration {
-	return min(10*time.Second, first<<min(max(n-1, 0), 16))
-}
-
-// wait sleeps d unless ctx ends first.
-func wait(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// retryWait is the wait before the nth retry: first, doubling to 10 s.
+func retryWait(first time.Duration, n int) time.Duration {
+	return backoff.Exponential(first, 10*time.Second, n-1)
 }

@@ -87,7 +87,7 @@ const kinesisStrings = encryptionType - 2
 func (d *Decoder) fast(b []byte) (ev events.KinesisEvent, ok bool) {
 	// Decoded data takes 3/4 of its base64 text: data never outgrows the
 	// payload, so the records' Data can be slices of it as it fills.
-	d.data = grow(d.data, len(b))[:0]
+	d.data = slices.Grow(d.data[:0], len(b))
 	d.text = d.text[:0]
 	if d.records == nil {
 		d.records = make([]events.KinesisEventRecord, 0, 100) // "Records": [] is empty, not nil
@@ -263,11 +263,4 @@ func folds(name []byte, names []string) bool {
 		}
 	}
 	return false
-}
-
-func grow(b []byte, n int) []byte {
-	if cap(b) < n {
-		return make([]byte, n)
-	}
-	return b[:n]
 }

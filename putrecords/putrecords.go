@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/rideduration/rideduration/internal/backoff"
 )
 
 // API is the one Kinesis call a Writer makes; *kinesis.Client implements it.
@@ -133,7 +135,7 @@ func (w *Writer) Put(ctx context.Context, stream string, entries []Entry) Result
 				res.LastErr = newUnreachableError(lastSilent, time.Since(silent))
 				break
 			}
-			if !sleep(ctx, w.backoff(stalls)) {
+			if backoff.Sleep(ctx, w.backoff(stalls)) != nil { // Put's time is up: the remaining entries are reported failed
 				break
 			}
 			res.Resent += len(pending)
@@ -351,21 +353,7 @@ func (w *Writer) backoff(stalls int) time.Duration {
 	if limit <= 0 {
 		limit = time.Second
 	}
-	d := min(limit, 50*time.Millisecond<<min(stalls, 20))
-	return rand.N(d) + 1
-}
-
-// sleep waits d, or less if ctx ends first (Put's time is up): then it
-// reports false and the remaining entries are reported failed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	return rand.N(backoff.Exponential(50*time.Millisecond, limit, stalls)) + 1
 }
 
 // NewClient returns a Kinesis client configured the standard way (region,

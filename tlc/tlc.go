@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -89,13 +90,13 @@ func (t *Trips) Duration(i int) (float64, error) {
 
 // resize makes every column n long, reusing the slices' memory.
 func (t *Trips) resize(n int) {
-	t.Pickup = grow(t.Pickup, n)
-	t.Dropoff = grow(t.Dropoff, n)
-	t.PULocationID = grow(t.PULocationID, n)
-	t.DOLocationID = grow(t.DOLocationID, n)
-	t.TripDistance = grow(t.TripDistance, n)
+	t.Pickup = slices.Grow(t.Pickup[:0], n)[:n]
+	t.Dropoff = slices.Grow(t.Dropoff[:0], n)[:n]
+	t.PULocationID = slices.Grow(t.PULocationID[:0], n)[:n]
+	t.DOLocationID = slices.Grow(t.DOLocationID[:0], n)[:n]
+	t.TripDistance = slices.Grow(t.TripDistance[:0], n)[:n]
 	for c := range t.null {
-		t.null[c] = grow(t.null[c], n)
+		t.null[c] = slices.Grow(t.null[c][:0], n)[:n]
 	}
 }
 
@@ -118,13 +119,6 @@ func (t *Trips) AppendTrip(r feature.Trip) {
 	one.resize(1)
 	one.set(0, r)
 	t.Append(&one)
-}
-
-func grow[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	return s[:n]
 }
 
 // File is an open TLC trip file.
@@ -490,7 +484,7 @@ func typed[T value](v encoding.Values) []T {
 // readRows fills t through parquet-go's row reader, which converts other
 // physical types (int32 ids, float distances, INT96 times).
 func (r *Reader) readRows(t *Trips) error {
-	r.buf = grow(r.buf, t.Len())
+	r.buf = slices.Grow(r.buf[:0], t.Len())[:t.Len()]
 	clear(r.buf)
 	for k := 0; k < len(r.buf); {
 		n, err := r.rows.Read(r.buf[k:])
