@@ -260,8 +260,13 @@ func TestReleaseCloudFormationRole(t *testing.T) {
 					"%s: its iam:PermissionsBoundary condition", a)
 			}
 		}
-		for _, a := range []string{"iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"} {
-			assert.NotContains(t, actions, a, "the boundary stays as release.yaml wrote it")
+		for a, why := range map[string]string{
+			"iam:DeleteRolePermissionsBoundary": "the boundary stays on the function's role",
+			"iam:CreatePolicyVersion":           "the boundary stays as release.yaml wrote it",
+			"iam:SetDefaultPolicyVersion":       "the boundary stays as release.yaml wrote it",
+			"iam:UpdateAssumeRolePolicy":        "the function's role stays assumable by lambda.amazonaws.com only",
+		} {
+			assert.NotContains(t, actions, a, why)
 		}
 		if slices.Contains(actions, any("iam:PassRole")) {
 			assert.Equal(t, "lambda.amazonaws.com", get(st, "Condition", "StringEquals", "iam:PassedToService"), "iam:PassRole: passed to Lambda only")
@@ -355,20 +360,45 @@ func subsOf(l []any) []string {
 	return s
 }
 
-// wantSub is the OIDC token's sub claim each GitHub role trusts: CD's fetch job runs on a
-// workflow_dispatch of main (no environment), its deploy job in the production environment.
-var wantSub = map[string]string{
-	"ModelReadRole": "repo:${GitHubRepository}:ref:refs/heads/main",
-	"DeployRole":    "repo:${GitHubRepository}:environment:production",
+// The condition keys STS sets from a GitHub Actions token (AWS's Service Authorization
+// Reference, AWS Security Token Service, AssumeRoleWithWebIdentity): aud and sub, and the
+// GitHub claims actor, actor_id, enterprise_id, environment, job_workflow_ref, ref,
+// repository, repository_id, repository_owner_id and workflow. ref_type is none of them.
+const gh = "token.actions.githubusercontent.com:"
+
+// wantTrust is the whole Condition of each GitHub role's trust statement. CD's fetch job runs
+// on a workflow_dispatch of main (no environment: the default sub carries the ref); its deploy
+// job runs in the production environment (the default sub carries the environment only) for a
+// v* tag, as a job of cd.yml.
+var wantTrust = map[string]map[string]map[string]any{
+	"ModelReadRole": {
+		"StringEquals": {
+			gh + "aud": "sts.amazonaws.com",
+			gh + "sub": map[string]any{"Fn::Sub": "repo:${GitHubRepository}:ref:refs/heads/main"},
+		},
+	},
+	"DeployRole": {
+		"StringEquals": {
+			gh + "aud":         "sts.amazonaws.com",
+			gh + "sub":         map[string]any{"Fn::Sub": "repo:${GitHubRepository}:environment:production"},
+			gh + "repository":  map[string]any{"Ref": "GitHubRepository"},
+			gh + "environment": "production",
+		},
+		"StringLike": {
+			gh + "ref":              "refs/tags/v*",
+			gh + "job_workflow_ref": map[string]any{"Fn::Sub": "${GitHubRepository}/.github/workflows/cd.yml@refs/tags/v*"},
+		},
+	},
 }
 
-// trustProblems lists what is wrong with the trust policies of a release template's roles:
-// a GitHub role must be assumable with a token for STS (aud) from one repository, branch or
-// environment (sub), compared exactly; the CloudFormation role by CloudFormation only.
+// trustProblems lists what is wrong with the trust policies of a release template's roles: a
+// GitHub role's Condition is exactly its wantTrust (no other operator, key or value: an
+// IfExists or ForAllValues form, a missing key or a wider pattern is a problem); the
+// CloudFormation role is assumed by CloudFormation only.
 func trustProblems(tpl template) []string {
 	var found []string
 	provider := canon(map[string]any{"Fn::If": []any{"CreateOIDCProvider", map[string]any{"Ref": "GitHubOIDCProvider"}, map[string]any{"Ref": "GitHubOIDCProviderArn"}}})
-	for id := range wantSub {
+	for id := range wantTrust {
 		if tpl.Resources[id]["Type"] != "AWS::IAM::Role" {
 			found = append(found, id+": no such role")
 		}
@@ -383,30 +413,22 @@ func trustProblems(tpl template) []string {
 		if get(st, "Effect") != "Allow" || get(st, "NotPrincipal") != nil || get(st, "NotAction") != nil {
 			found = append(found, id+": want a plain Allow")
 		}
-		principal := canon(get(st, "Principal"))
-		switch {
-		case principal == `{"Federated":`+provider+`}`:
-			want, ok := wantSub[id]
+		principal, action := canon(get(st, "Principal")), get(st, "Action")
+		switch principal {
+		case `{"Federated":` + provider + `}`:
+			want, ok := wantTrust[id]
 			if !ok {
-				found = append(found, id+": trusts GitHub's OIDC provider, but is none of CD's roles (wantSub)")
+				found = append(found, id+": trusts GitHub's OIDC provider, but is none of CD's roles (wantTrust)")
 			}
-			if get(st, "Action") != "sts:AssumeRoleWithWebIdentity" {
-				found = append(found, id+": action "+canon(get(st, "Action"))+", want sts:AssumeRoleWithWebIdentity")
+			if action != "sts:AssumeRoleWithWebIdentity" {
+				found = append(found, id+": action "+canon(action)+", want sts:AssumeRoleWithWebIdentity")
 			}
-			cond, _ := get(st, "Condition").(map[string]any)
-			eq, _ := cond["StringEquals"].(map[string]any)
-			if len(cond) != 1 || len(eq) != 2 {
-				found = append(found, id+": condition "+canon(cond)+", want StringEquals on the token's aud and sub only")
+			if got := canon(get(st, "Condition")); got != canon(want) {
+				found = append(found, id+": condition "+got+", want "+canon(want))
 			}
-			if aud := eq["token.actions.githubusercontent.com:aud"]; aud != "sts.amazonaws.com" {
-				found = append(found, id+": aud "+canon(aud)+", want sts.amazonaws.com")
-			}
-			if sub, _ := get(eq["token.actions.githubusercontent.com:sub"], "Fn::Sub").(string); sub != want {
-				found = append(found, id+": sub "+canon(eq["token.actions.githubusercontent.com:sub"])+", want "+want)
-			}
-		case principal == `{"Service":"cloudformation.amazonaws.com"}`:
-			if get(st, "Action") != "sts:AssumeRole" {
-				found = append(found, id+": action "+canon(get(st, "Action"))+", want sts:AssumeRole")
+		case `{"Service":"cloudformation.amazonaws.com"}`:
+			if action != "sts:AssumeRole" {
+				found = append(found, id+": action "+canon(action)+", want sts:AssumeRole")
 			}
 		default:
 			found = append(found, id+": trusts "+principal+"; want GitHub's OIDC provider or cloudformation.amazonaws.com")
@@ -433,30 +455,28 @@ func TestReleaseTrust(t *testing.T) {
 func TestTrustProblemsSeen(t *testing.T) {
 	src, err := os.ReadFile(releasePath)
 	require.NoError(t, err)
-	const deployCondition = `StringEquals:
-                token.actions.githubusercontent.com:aud: sts.amazonaws.com
-                token.actions.githubusercontent.com:sub: !Sub repo:${GitHubRepository}:environment:production`
 	for _, c := range []struct{ name, old, new, want string }{
-		{"a sub pattern", deployCondition, `StringLike:
-                token.actions.githubusercontent.com:aud: sts.amazonaws.com
-                token.actions.githubusercontent.com:sub: !Sub repo:${GitHubRepository}:*`, "DeployRole: condition"},
-		{"no aud", "                token.actions.githubusercontent.com:aud: sts.amazonaws.com\n", "", "ModelReadRole: aud null"},
-		{"another audience", "aud: sts.amazonaws.com", "aud: https://github.com/owner", "ModelReadRole: aud"},
-		{"any branch", ":ref:refs/heads/main", ":ref:refs/heads/*", "ModelReadRole: sub"},
-		{"deploys from main, unapproved", ":environment:production", ":ref:refs/heads/main", "DeployRole: sub"},
+		{"a sub pattern", "sub: !Sub repo:${GitHubRepository}:environment:production", "sub: !Sub repo:${GitHubRepository}:*", "DeployRole: condition"},
+		{"no aud", "                token.actions.githubusercontent.com:aud: sts.amazonaws.com\n", "", "ModelReadRole: condition"},
+		{"another audience", "aud: sts.amazonaws.com", "aud: https://github.com/owner", "ModelReadRole: condition"},
+		{"any branch", ":ref:refs/heads/main", ":ref:refs/heads/*", "ModelReadRole: condition"},
+		{"deploys from main, unapproved", ":environment:production", ":ref:refs/heads/main", "DeployRole: condition"},
+		{"any ref", "ref: refs/tags/v*", "ref: refs/*", "DeployRole: condition"},
+		{"a branch's workflow", "cd.yml@refs/tags/v*", "cd.yml@*", "DeployRole: condition"},
+		{"any workflow", "/.github/workflows/cd.yml@", "/.github/workflows/*@", "DeployRole: condition"},
+		{"no ref", "                token.actions.githubusercontent.com:ref: refs/tags/v*\n", "", "DeployRole: condition"},
+		{"a ref only if present", "              StringLike:\n                token.actions.githubusercontent.com:ref:",
+			"              StringLikeIfExists:\n                token.actions.githubusercontent.com:ref:", "DeployRole: condition"},
+		{"another environment", "environment: production\n", "environment: staging\n", "DeployRole: condition"},
 		{"any repository", `AllowedPattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"`, `AllowedPattern: ".+"`, "parameter GitHubRepository"},
 		{"another service", " Service: cloudformation.amazonaws.com", " Service: lambda.amazonaws.com", "CloudFormationRole: trusts"},
-		{"an extra condition operator", deployCondition, deployCondition + `
-              StringLike:
-                token.actions.githubusercontent.com:job_workflow_ref: "*"`, "DeployRole: condition"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			broken := strings.Replace(string(src), c.old, c.new, 1)
 			require.NotEqual(t, string(src), broken, "release.yaml has no %q to break", c.old)
 			tpl, err := parseTemplate([]byte(broken))
 			require.NoError(t, err)
-			found := trustProblems(tpl)
-			assert.Contains(t, strings.Join(found, "\n"), c.want)
+			assert.Contains(t, strings.Join(trustProblems(tpl), "\n"), c.want)
 		})
 	}
 }
