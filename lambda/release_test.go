@@ -160,116 +160,130 @@ func TestReleaseBoundaryIsTheFunctionPolicy(t *testing.T) {
 		"release.yaml's %s must allow what template.yaml's %s grants", boundary, role)
 }
 
-// TestReleaseCloudFormationRole: the role the function stack is deployed as may create and
-// update each of the stack's resources (the zip variant's: the release path deploys zips), by
-// name; may delete the ones not retained and not the retained ones; creates the function's role
-// only with the boundary, and passes it to Lambda only.
+// A stackGrant is what the CloudFormation role needs for one resource type of template.yaml: the
+// resource's name as releaseName writes it, the action that makes it and the one that deletes it
+// ("": none to check), and other actions it needs on that name.
+type stackGrant struct {
+	name        func(fn template, p map[string]any) string
+	create, del string
+	also        []string
+}
+
+func named(prefix, property string) func(template, map[string]any) string {
+	return func(_ template, p map[string]any) string { return prefix + nameOf(p[property]) }
+}
+
+// stackGrants: every resource type of template.yaml's zip variant (the release path deploys
+// zips; deploy-image runs as its caller, on a stack of its own).
+var stackGrants = map[string]stackGrant{
+	"AWS::Kinesis::Stream": {named("kinesis:stream/", "Name"), "kinesis:CreateStream", "kinesis:DeleteStream", nil},
+	"AWS::SQS::Queue":      {named("sqs:", "QueueName"), "sqs:CreateQueue", "sqs:DeleteQueue", nil},
+	"AWS::SQS::QueuePolicy": {func(fn template, p map[string]any) string {
+		var name string
+		for _, q := range items(p["Queues"]) {
+			name = "sqs:" + nameOf(props(fn.Resources[refTo(q)])["QueueName"])
+		}
+		return name
+	}, "sqs:SetQueueAttributes", "", nil},
+	"AWS::Logs::LogGroup": {func(_ template, p map[string]any) string { return "logs:log-group:" + nameOf(p["LogGroupName"]) + ":*" },
+		"logs:CreateLogGroup", "logs:DeleteLogGroup", nil},
+	"AWS::IAM::Role":             {named("iam:role/", "RoleName"), "iam:CreateRole", "iam:DeleteRole", nil},
+	"AWS::Serverless::Function":  {named("lambda:function:", "FunctionName"), "lambda:CreateFunction", "lambda:DeleteFunction", nil},
+	"AWS::CloudWatch::Alarm":     {named("cloudwatch:alarm:", "AlarmName"), "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", nil},
+	"AWS::CloudWatch::Dashboard": {named("cloudwatch:dashboard/", "DashboardName"), "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards", nil},
+	// Created against no resource; managed, and deleted, as its own key policy lets the role
+	// (TestAlarmTopicKeyLetsCloudWatchPublish, and the key policy check below).
+	"AWS::KMS::Key":   {func(template, map[string]any) string { return `"*"` }, "kms:CreateKey", "", nil},
+	"AWS::SNS::Topic": {named("sns:", "TopicName"), "sns:CreateTopic", "sns:DeleteTopic", []string{"sns:Subscribe"}},
+}
+
+// TestReleaseCloudFormationRole: the role the function stack is deployed as may create each of
+// the stack's resources, by name, and delete the ones not retained, never the retained ones.
 func TestReleaseCloudFormationRole(t *testing.T) {
 	fn, rel := loadTemplate(t), loadRelease(t)
 	role := rel.serviceRole(t)
 	sts := allows(rel.Resources[role])
-	boundary := map[string]any{"Ref": rel.theOne(t, "AWS::IAM::ManagedPolicy")}
-
-	var zipFunction string
 	for _, id := range slices.Sorted(maps.Keys(fn.Resources)) {
 		r := fn.Resources[id]
 		p := props(r)
-		var name, create, del string
-		switch r["Type"] {
-		case "AWS::Kinesis::Stream":
-			name, create, del = "kinesis:stream/"+nameOf(p["Name"]), "kinesis:CreateStream", "kinesis:DeleteStream"
-		case "AWS::SQS::Queue":
-			name, create, del = "sqs:"+nameOf(p["QueueName"]), "sqs:CreateQueue", "sqs:DeleteQueue"
-		case "AWS::SQS::QueuePolicy":
-			for _, q := range items(p["Queues"]) {
-				name = "sqs:" + nameOf(props(fn.Resources[refTo(q)])["QueueName"])
-			}
-			create = "sqs:SetQueueAttributes"
-		case "AWS::Logs::LogGroup":
-			name, create, del = "logs:log-group:"+nameOf(p["LogGroupName"])+":*", "logs:CreateLogGroup", "logs:DeleteLogGroup"
-		case "AWS::IAM::Role":
-			name, create, del = "iam:role/"+nameOf(p["RoleName"]), "iam:CreateRole", "iam:DeleteRole"
-		case "AWS::Serverless::Function":
-			if p["PackageType"] != "Zip" {
-				continue // deploy-image runs as its caller, on a stack of its own
-			}
-			zipFunction = "lambda:function:" + nameOf(p["FunctionName"])
-			name, create, del = zipFunction, "lambda:CreateFunction", "lambda:DeleteFunction"
-		case "AWS::Lambda::EventSourceMapping":
-			continue // below, once the function's name is known
-		case "AWS::CloudWatch::Alarm":
-			name, create, del = "cloudwatch:alarm:"+nameOf(p["AlarmName"]), "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"
-		case "AWS::CloudWatch::Dashboard":
-			name, create, del = "cloudwatch:dashboard/"+nameOf(p["DashboardName"]), "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"
-		case "AWS::KMS::Key":
-			// Created against no resource; managed, and deleted, as its own key policy lets the
-			// role (TestAlarmTopicKeyLetsCloudWatchPublish).
-			name, create = `"*"`, "kms:CreateKey"
-			if get(p, "KeyPolicy") == nil || !strings.Contains(canon(p["KeyPolicy"]), `{"Ref":"CloudFormationRoleArn"}`) {
-				t.Errorf("%s: its key policy does not name the role the stack is deployed as (CloudFormationRoleArn)", id)
-			}
-		case "AWS::SNS::Topic":
-			name, create, del = "sns:"+nameOf(p["TopicName"]), "sns:CreateTopic", "sns:DeleteTopic"
-			if len(granting(sts, "sns:Subscribe", name)) == 0 {
-				t.Errorf("%s: %s is not granted sns:Subscribe on %s (the topic's Subscription)", id, role, name)
-			}
-		default:
-			t.Errorf("%s: %s: the CloudFormation role has no grant for this type: add its permissions to release.yaml, and a case here", id, r["Type"])
+		if r["Type"] == "AWS::Lambda::EventSourceMapping" || r["Type"] == "AWS::Serverless::Function" && p["PackageType"] != "Zip" {
+			continue // the mapping: TestReleaseCloudFormationRoleIAM; the image variant: not deployed as the role
+		}
+		g, ok := stackGrants[r["Type"].(string)]
+		if !ok {
+			t.Errorf("%s: %s: the CloudFormation role has no grant for this type: add its permissions to release.yaml, and an entry to stackGrants", id, r["Type"])
 			continue
 		}
-		if len(granting(sts, create, name)) == 0 {
-			t.Errorf("%s: %s is not granted %s on %s", id, role, create, name)
+		name := g.name(fn, p)
+		for _, a := range append([]string{g.create}, g.also...) {
+			assert.NotEmpty(t, granting(sts, a, name), "%s: %s is not granted %s on %s", id, role, a, name)
 		}
-		if del == "" {
-			continue
+		if g.del != "" {
+			retained := r["DeletionPolicy"] == "Retain"
+			assert.Equal(t, !retained, len(granting(sts, g.del, name)) > 0,
+				"%s (DeletionPolicy %v): %s granted %s on %s; a retained resource is never deleted by the stack, the others are", id, r["DeletionPolicy"], role, g.del, name)
 		}
-		if retained := r["DeletionPolicy"] == "Retain"; retained != (len(granting(sts, del, name)) == 0) {
-			t.Errorf("%s (DeletionPolicy %v): %s granted %s on %s: %v; a retained resource is never deleted by the stack, the others are",
-				id, r["DeletionPolicy"], role, del, name, !retained)
+		if r["Type"] == "AWS::KMS::Key" {
+			assert.Contains(t, canon(p["KeyPolicy"]), `{"Ref":"CloudFormationRoleArn"}`, "%s: its key policy names the role the stack is deployed as", id)
 		}
 	}
-	require.NotEmpty(t, zipFunction, "template.yaml has no zip function")
+}
 
-	// The names are parameters of both templates, with the same defaults.
-	for _, m := range regexp.MustCompile(`\$\{([A-Za-z]+)\}`).FindAllStringSubmatch(strings.Join(grants(sts, releaseName), "\n"), -1) {
-		p := m[1]
-		if rp, ok := rel.Parameters[p]; ok && p != "FunctionStackName" && fn.Parameters[p] != nil {
-			assert.Equal(t, fn.Parameters[p]["Default"], rp["Default"], "parameter %s: template.yaml's and release.yaml's defaults", p)
+// TestReleaseParametersAreTheFunctionStacks: the names in the CloudFormation role's grants are
+// parameters of both templates, with the same defaults.
+func TestReleaseParametersAreTheFunctionStacks(t *testing.T) {
+	fn, rel := loadTemplate(t), loadRelease(t)
+	params := []string{"InputStreamName", "PredictionsStreamName", "DeadLetterStreamName", "OnFailureQueueName"}
+	for _, m := range regexp.MustCompile(`\$\{([A-Za-z]+)\}`).FindAllStringSubmatch(strings.Join(grants(allows(rel.Resources[rel.serviceRole(t)]), releaseName), "\n"), -1) {
+		if _, ok := rel.Parameters[m[1]]; ok && m[1] != "FunctionStackName" && fn.Parameters[m[1]] != nil {
+			params = append(params, m[1])
 		}
 	}
-	for _, p := range []string{"InputStreamName", "PredictionsStreamName", "DeadLetterStreamName", "OnFailureQueueName"} {
+	for _, p := range params {
 		require.Contains(t, rel.Parameters, p)
-		assert.Equal(t, fn.Parameters[p]["Default"], rel.Parameters[p]["Default"], "parameter %s", p)
+		assert.Equal(t, fn.Parameters[p]["Default"], rel.Parameters[p]["Default"], "parameter %s: template.yaml's and release.yaml's defaults", p)
 	}
+}
 
-	// Mappings: only the function's.
+// TestReleaseCloudFormationRoleIAM: the role maps only the function's event sources, creates the
+// function's role only with the boundary, never changes a role's trust or boundary, and passes
+// roles to Lambda only.
+func TestReleaseCloudFormationRoleIAM(t *testing.T) {
+	rel := loadRelease(t)
+	sts := allows(rel.Resources[rel.serviceRole(t)])
+	boundary := canon(map[string]any{"Ref": rel.theOne(t, "AWS::IAM::ManagedPolicy")})
+
 	create := granting(sts, "lambda:CreateEventSourceMapping", "lambda:event-source-mapping:*")
 	require.NotEmpty(t, create, "lambda:CreateEventSourceMapping")
 	for _, st := range create {
-		assert.Equal(t, zipFunction, releaseName(get(st, "Condition", "StringEquals", "lambda:FunctionArn")),
+		assert.Equal(t, "lambda:function:${AWS::StackName}", releaseName(get(st, "Condition", "StringEquals", "lambda:FunctionArn")),
 			"lambda:CreateEventSourceMapping's lambda:FunctionArn condition")
 	}
 
-	// Roles: only with the boundary, and never without it again.
+	// condition[action]: the condition every statement granting it carries; "": never granted.
+	condition := map[string]struct{ key, want string }{
+		"iam:CreateRole":                    {"iam:PermissionsBoundary", boundary},
+		"iam:PutRolePolicy":                 {"iam:PermissionsBoundary", boundary},
+		"iam:AttachRolePolicy":              {"iam:PermissionsBoundary", boundary},
+		"iam:DeleteRolePolicy":              {"iam:PermissionsBoundary", boundary},
+		"iam:DetachRolePolicy":              {"iam:PermissionsBoundary", boundary},
+		"iam:PutRolePermissionsBoundary":    {"iam:PermissionsBoundary", boundary},
+		"iam:PassRole":                      {"iam:PassedToService", `"lambda.amazonaws.com"`},
+		"iam:UpdateAssumeRolePolicy":        {}, // the function's role stays assumable by lambda.amazonaws.com only
+		"iam:DeleteRolePermissionsBoundary": {}, // the boundary stays on the function's role
+		"iam:CreatePolicyVersion":           {}, // the boundary stays as release.yaml wrote it
+		"iam:SetDefaultPolicyVersion":       {},
+	}
 	for _, st := range sts {
-		actions := items(get(st, "Action"))
-		for _, a := range []string{"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DeleteRolePolicy",
-			"iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary"} {
-			if slices.Contains(actions, any(a)) {
-				assert.Equal(t, canon(boundary), canon(get(st, "Condition", "StringEquals", "iam:PermissionsBoundary")),
-					"%s: its iam:PermissionsBoundary condition", a)
+		for _, a := range items(get(st, "Action")) {
+			c, ok := condition[a.(string)]
+			switch {
+			case !ok:
+			case c.key == "":
+				t.Errorf("%s is granted (%s)", a, canon(st))
+			default:
+				assert.Equal(t, c.want, canon(get(st, "Condition", "StringEquals", c.key)), "%s: its %s condition", a, c.key)
 			}
-		}
-		for a, why := range map[string]string{
-			"iam:DeleteRolePermissionsBoundary": "the boundary stays on the function's role",
-			"iam:CreatePolicyVersion":           "the boundary stays as release.yaml wrote it",
-			"iam:SetDefaultPolicyVersion":       "the boundary stays as release.yaml wrote it",
-			"iam:UpdateAssumeRolePolicy":        "the function's role stays assumable by lambda.amazonaws.com only",
-		} {
-			assert.NotContains(t, actions, a, why)
-		}
-		if slices.Contains(actions, any("iam:PassRole")) {
-			assert.Equal(t, "lambda.amazonaws.com", get(st, "Condition", "StringEquals", "iam:PassedToService"), "iam:PassRole: passed to Lambda only")
 		}
 	}
 }
