@@ -18,6 +18,7 @@ import (
 	"github.com/rideduration/rideduration/internal/testenv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 )
 
 // items is asList without the one nil element of an absent field.
@@ -600,4 +601,56 @@ func makeDryRun(t *testing.T, args ...string) string {
 		"AWS_REGION=eu-west-1", "AWS_ACCOUNT_ID=123456789012"}, args...)...)
 	require.NoError(t, err, "make -n %s:\n%s", strings.Join(args, " "), out)
 	return out
+}
+
+// TestCDDeployJob: in cd.yml, deploys wait for each other in a group of their own, apart from
+// model runs, and are never stopped half way; the deploy job runs in the environment the deploy
+// role trusts, and checks its tag before it asks for credentials; a deploy that did not run
+// fails its run.
+func TestCDDeployJob(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(testenv.Root(t), ".github", "workflows", "cd.yml"))
+	require.NoError(t, err)
+	var cd struct {
+		Concurrency struct {
+			Group            string
+			CancelInProgress any `yaml:"cancel-in-progress"`
+		}
+		Jobs map[string]struct {
+			Needs       any
+			If          string
+			Environment any
+			Concurrency struct {
+				Group            string
+				CancelInProgress any `yaml:"cancel-in-progress"`
+			}
+			Steps []struct{ Name, Uses string }
+		}
+	}
+	require.NoError(t, yaml.Unmarshal(src, &cd))
+	deploy, ok := cd.Jobs["deploy"]
+	require.True(t, ok, "cd.yml has no deploy job")
+	check, credentials := -1, -1
+	for i, s := range deploy.Steps {
+		if strings.Contains(s.Name, "on a commit of the default branch") {
+			check = i
+		}
+		if strings.HasPrefix(s.Uses, "aws-actions/configure-aws-credentials@") {
+			credentials = i
+		}
+	}
+	superseded := cd.Jobs["superseded"]
+	for _, c := range []struct {
+		what string
+		ok   bool
+	}{
+		{"the deploy job's group is deploy-<stack>", strings.HasPrefix(deploy.Concurrency.Group, "deploy-")},
+		{"a deploy is never cancelled by another", deploy.Concurrency.CancelInProgress == false},
+		{"a run's group is not the deploys'", cd.Concurrency.Group != "" && !strings.HasPrefix(cd.Concurrency.Group, "deploy-")},
+		{"a run is never cancelled by another", cd.Concurrency.CancelInProgress == false},
+		{"the deploy job runs in production (DeployRole's environment condition)", deploy.Environment == "production"},
+		{"the tag is checked before the credentials are asked for", check >= 0 && credentials > check},
+		{"the superseded job fails the run of a cancelled deploy", superseded.Needs == "deploy" && strings.Contains(superseded.If, "needs.deploy.result == 'cancelled'")},
+	} {
+		assert.True(t, c.ok, "cd.yml: %s", c.what)
+	}
 }
