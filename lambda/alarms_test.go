@@ -83,71 +83,41 @@ func emfProduced(t *testing.T) (namespace string, metrics map[string][]string) {
 	return namespace, metrics
 }
 
-// Every alarm and every dashboard widget reads a metric that exists: one AWS publishes for a
-// resource of the template, by that resource's name, or one the function writes in EMF, with
-// the dimensions it writes. The thresholds are parameters, each with a default.
-func TestAlarmsAndDashboardReadRealMetrics(t *testing.T) {
-	tpl := loadTemplate(t)
-	namespace, emf := emfProduced(t)
-	nsParam := tpl.Parameters["MetricsNamespace"]
-	require.NotNil(t, nsParam, "template parameter MetricsNamespace")
-	assert.Equal(t, namespace, nsParam["Default"], "the EMF namespace by default")
-	env := get(tpl.Globals, "Function", "Environment", "Variables", "POWERTOOLS_METRICS_NAMESPACE")
-	assert.Equal(t, "MetricsNamespace", refTo(env), "the function's POWERTOOLS_METRICS_NAMESPACE")
+// A metricRead is one metric an alarm or a dashboard widget reads: where it is read, the
+// namespace (a name, or !Ref MetricsNamespace), the metric and its dimensions' values (a name,
+// !Ref X or !GetAtt X.QueueName).
+type metricRead struct {
+	where  string
+	ns     any
+	metric string
+	dims   map[string]any
+}
 
-	fn := map[string]any{"Fn::If": []any{"IsImage", map[string]any{"Ref": "ImageFunction"}, map[string]any{"Ref": "ZipFunction"}}}
-	// check validates one metric read: namespace (a name or !Ref MetricsNamespace), metric,
-	// and dimension values (a name, !Ref X or !GetAtt X.QueueName).
-	check := func(where string, ns any, metric string, dims map[string]any) {
-		if refTo(ns) == "MetricsNamespace" {
-			want, ok := emf[metric]
-			if !assert.True(t, ok, "%s: the function writes no EMF metric %s (it writes %v)", where, metric, slices.Sorted(maps.Keys(emf))) {
-				return
-			}
-			assert.ElementsMatch(t, want, slices.Collect(maps.Keys(dims)), "%s: %s's dimensions", where, metric)
-			assert.Equal(t, canon(fn), canon(dims["FunctionName"]), "%s: FunctionName", where)
-			assert.Equal(t, "InputStream", refTo(dims["StreamName"]), "%s: StreamName is the input stream's", where)
-			return
-		}
-		known, ok := awsMetrics[ns.(string)]
-		if !assert.True(t, ok, "%s: namespace %v", where, ns) {
-			return
-		}
-		assert.Contains(t, known.names, metric, "%s: %s publishes no %s", where, ns, metric)
-		require.Len(t, dims, 1, "%s: dimensions", where)
-		v := dims[known.dimension]
-		id := refTo(v)
-		if arn := get(v, "Fn::GetAtt"); arn != nil {
-			id = asList(arn)[0].(string)
-		}
-		if known.dimension == "FunctionName" {
-			assert.Equal(t, canon(fn), canon(v), "%s: FunctionName", where)
-			return
-		}
-		r := tpl.Resources[id]
-		assert.Equal(t, known.resource, r["Type"], "%s: %s %v names no %s of the template", where, known.dimension, canon(v), known.resource)
-	}
+// theFunction is how the template names whichever function variant it deploys.
+var theFunction = map[string]any{"Fn::If": []any{"IsImage", map[string]any{"Ref": "ImageFunction"}, map[string]any{"Ref": "ZipFunction"}}}
 
-	alarms := tpl.ofType("AWS::CloudWatch::Alarm")
-	assert.Len(t, alarms, 7)
-	for _, id := range alarms {
+// alarmReads lists the metric each alarm of the template reads.
+func alarmReads(tpl template) []metricRead {
+	var reads []metricRead
+	for _, id := range tpl.ofType("AWS::CloudWatch::Alarm") {
 		p := props(tpl.Resources[id])
 		dims := map[string]any{}
 		for _, d := range asList(p["Dimensions"]) {
 			dims[get(d, "Name").(string)] = get(d, "Value")
 		}
-		check(id, p["Namespace"], p["MetricName"].(string), dims)
-		param := tpl.Parameters[refTo(p["Threshold"])]
-		if assert.NotNil(t, param, "%s: Threshold is a parameter", id) {
-			assert.Contains(t, param, "Default", "%s: its threshold's default", id)
-		}
-		assert.Equal(t, `{"Fn::If":["HasAlarmEmail",[{"Ref":"AlarmTopic"}],{"Ref":"AWS::NoValue"}]}`, canon(p["AlarmActions"]), "%s: AlarmActions", id)
+		reads = append(reads, metricRead{id, p["Namespace"], p["MetricName"].(string), dims})
 	}
+	return reads
+}
 
-	// The dashboard, its !Sub done with the parameters' defaults and the zip function.
+// dashboardReads lists the metrics the dashboard's widgets read: its body's !Sub done with the
+// parameters' defaults and the zip function, a metric in the function's EMF namespace written
+// as !Ref MetricsNamespace.
+func dashboardReads(t *testing.T, tpl template, namespace string) []metricRead {
+	t.Helper()
 	sub := asList(get(props(tpl.Resources[tpl.theOne(t, "AWS::CloudWatch::Dashboard")]), "DashboardBody", "Fn::Sub"))
 	require.Len(t, sub, 2)
-	require.Equal(t, canon(fn), canon(get(sub[1], "Fn")))
+	require.Equal(t, canon(theFunction), canon(get(sub[1], "Fn")))
 	body := regexp.MustCompile(`\$\{([A-Za-z0-9:]+)\}`).ReplaceAllStringFunc(sub[0].(string), func(m string) string {
 		name := m[2 : len(m)-1]
 		switch {
@@ -179,10 +149,11 @@ func TestAlarmsAndDashboardReadRealMetrics(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal([]byte(body), &dash), "the dashboard's body is JSON:\n%s", body)
 	require.Len(t, dash.Widgets, 6)
+	var reads []metricRead
 	for _, w := range dash.Widgets {
 		require.NotEmpty(t, w.Properties.Metrics, w.Properties.Title)
 		for _, m := range w.Properties.Metrics {
-			var parts []string
+			var parts []string // namespace, metric, then dimension name and value pairs; the options object is left out
 			for _, x := range m {
 				if s, ok := x.(string); ok {
 					parts = append(parts, s)
@@ -191,10 +162,9 @@ func TestAlarmsAndDashboardReadRealMetrics(t *testing.T) {
 			require.True(t, len(parts) >= 2 && len(parts)%2 == 0, "%s: %v", w.Properties.Title, m)
 			dims := map[string]any{}
 			for i := 2; i+1 < len(parts); i += 2 {
-				v := parts[i+1]
-				switch {
+				switch v := parts[i+1]; {
 				case v == "fn:ZipFunction":
-					dims[parts[i]] = fn
+					dims[parts[i]] = theFunction
 				case strings.HasPrefix(v, "ref:"):
 					dims[parts[i]] = map[string]any{"Ref": strings.TrimPrefix(v, "ref:")}
 				default:
@@ -205,8 +175,78 @@ func TestAlarmsAndDashboardReadRealMetrics(t *testing.T) {
 			if parts[0] == namespace {
 				ns = map[string]any{"Ref": "MetricsNamespace"}
 			}
-			check(w.Properties.Title, ns, parts[1], dims)
+			reads = append(reads, metricRead{w.Properties.Title, ns, parts[1], dims})
 		}
+	}
+	return reads
+}
+
+// checkMetricRead: r reads a metric that exists: one the function writes in EMF, with the
+// dimensions it writes, or one AWS publishes for a resource of the template, by that
+// resource's name.
+func checkMetricRead(t *testing.T, tpl template, emf map[string][]string, r metricRead) {
+	t.Helper()
+	if refTo(r.ns) == "MetricsNamespace" {
+		want, ok := emf[r.metric]
+		if !assert.True(t, ok, "%s: the function writes no EMF metric %s (it writes %v)", r.where, r.metric, slices.Sorted(maps.Keys(emf))) {
+			return
+		}
+		assert.ElementsMatch(t, want, slices.Collect(maps.Keys(r.dims)), "%s: %s's dimensions", r.where, r.metric)
+		assert.Equal(t, canon(theFunction), canon(r.dims["FunctionName"]), "%s: FunctionName", r.where)
+		assert.Equal(t, "InputStream", refTo(r.dims["StreamName"]), "%s: StreamName is the input stream's", r.where)
+		return
+	}
+	known, ok := awsMetrics[r.ns.(string)]
+	if !assert.True(t, ok, "%s: namespace %v", r.where, r.ns) {
+		return
+	}
+	assert.Contains(t, known.names, r.metric, "%s: %s publishes no %s", r.where, r.ns, r.metric)
+	require.Len(t, r.dims, 1, "%s: dimensions", r.where)
+	v := r.dims[known.dimension]
+	if known.dimension == "FunctionName" {
+		assert.Equal(t, canon(theFunction), canon(v), "%s: FunctionName", r.where)
+		return
+	}
+	id := refTo(v)
+	if arn := get(v, "Fn::GetAtt"); arn != nil {
+		id = asList(arn)[0].(string)
+	}
+	assert.Equal(t, known.resource, tpl.Resources[id]["Type"], "%s: %s %v names no %s of the template", r.where, known.dimension, canon(v), known.resource)
+}
+
+// The function writes its EMF metrics in the namespace the alarms and the dashboard read.
+func TestMetricsNamespaceIsTheFunctions(t *testing.T) {
+	tpl := loadTemplate(t)
+	namespace, _ := emfProduced(t)
+	require.NotNil(t, tpl.Parameters["MetricsNamespace"], "template parameter MetricsNamespace")
+	assert.Equal(t, namespace, tpl.Parameters["MetricsNamespace"]["Default"], "the EMF namespace by default")
+	env := get(tpl.Globals, "Function", "Environment", "Variables", "POWERTOOLS_METRICS_NAMESPACE")
+	assert.Equal(t, "MetricsNamespace", refTo(env), "the function's POWERTOOLS_METRICS_NAMESPACE")
+}
+
+// Every alarm reads a metric that exists (checkMetricRead), against a threshold that is a
+// parameter with a default, and notifies the topic when there is one.
+func TestAlarmsReadRealMetrics(t *testing.T) {
+	tpl := loadTemplate(t)
+	_, emf := emfProduced(t)
+	reads := alarmReads(tpl)
+	assert.Len(t, reads, 7)
+	for _, r := range reads {
+		checkMetricRead(t, tpl, emf, r)
+		p := props(tpl.Resources[r.where])
+		if param := tpl.Parameters[refTo(p["Threshold"])]; assert.NotNil(t, param, "%s: Threshold is a parameter", r.where) {
+			assert.Contains(t, param, "Default", "%s: its threshold's default", r.where)
+		}
+		assert.Equal(t, `{"Fn::If":["HasAlarmEmail",[{"Ref":"AlarmTopic"}],{"Ref":"AWS::NoValue"}]}`, canon(p["AlarmActions"]), "%s: AlarmActions", r.where)
+	}
+}
+
+// Every dashboard widget reads metrics that exist (checkMetricRead).
+func TestDashboardReadsRealMetrics(t *testing.T) {
+	tpl := loadTemplate(t)
+	namespace, emf := emfProduced(t)
+	for _, r := range dashboardReads(t, tpl, namespace) {
+		checkMetricRead(t, tpl, emf, r)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 // makeUnder runs make with args under umask mask, with this test's Go.
 func makeUnder(t *testing.T, mask string, args ...string) {
 	t.Helper()
+	testenv.NeedMake(t)
 	cmd := testenv.MakeCmd(testenv.Root(t), nil, append([]string{"GO=" + testenv.GoTool(t)}, args...)...)
 	cmd.Args = append([]string{"sh", "-c", `umask "$0" && exec "$@"`, mask}, cmd.Args...)
 	cmd.Path, cmd.Err = "/bin/sh", nil

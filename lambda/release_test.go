@@ -18,6 +18,7 @@ import (
 	"github.com/rideduration/rideduration/internal/testenv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 )
 
 // items is asList without the one nil element of an absent field.
@@ -160,111 +161,130 @@ func TestReleaseBoundaryIsTheFunctionPolicy(t *testing.T) {
 		"release.yaml's %s must allow what template.yaml's %s grants", boundary, role)
 }
 
-// TestReleaseCloudFormationRole: the role the function stack is deployed as may create and
-// update each of the stack's resources (the zip variant's: the release path deploys zips), by
-// name; may delete the ones not retained and not the retained ones; creates the function's role
-// only with the boundary, and passes it to Lambda only.
+// A stackGrant is what the CloudFormation role needs for one resource type of template.yaml: the
+// resource's name as releaseName writes it, the action that makes it and the one that deletes it
+// ("": none to check), and other actions it needs on that name.
+type stackGrant struct {
+	name        func(fn template, p map[string]any) string
+	create, del string
+	also        []string
+}
+
+func named(prefix, property string) func(template, map[string]any) string {
+	return func(_ template, p map[string]any) string { return prefix + nameOf(p[property]) }
+}
+
+// stackGrants: every resource type of template.yaml's zip variant (the release path deploys
+// zips; deploy-image runs as its caller, on a stack of its own).
+var stackGrants = map[string]stackGrant{
+	"AWS::Kinesis::Stream": {named("kinesis:stream/", "Name"), "kinesis:CreateStream", "kinesis:DeleteStream", nil},
+	"AWS::SQS::Queue":      {named("sqs:", "QueueName"), "sqs:CreateQueue", "sqs:DeleteQueue", nil},
+	"AWS::SQS::QueuePolicy": {func(fn template, p map[string]any) string {
+		var name string
+		for _, q := range items(p["Queues"]) {
+			name = "sqs:" + nameOf(props(fn.Resources[refTo(q)])["QueueName"])
+		}
+		return name
+	}, "sqs:SetQueueAttributes", "", nil},
+	"AWS::Logs::LogGroup": {func(_ template, p map[string]any) string { return "logs:log-group:" + nameOf(p["LogGroupName"]) + ":*" },
+		"logs:CreateLogGroup", "logs:DeleteLogGroup", nil},
+	"AWS::IAM::Role":             {named("iam:role/", "RoleName"), "iam:CreateRole", "iam:DeleteRole", nil},
+	"AWS::Serverless::Function":  {named("lambda:function:", "FunctionName"), "lambda:CreateFunction", "lambda:DeleteFunction", nil},
+	"AWS::CloudWatch::Alarm":     {named("cloudwatch:alarm:", "AlarmName"), "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", nil},
+	"AWS::CloudWatch::Dashboard": {named("cloudwatch:dashboard/", "DashboardName"), "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards", nil},
+	// Created against no resource; managed, and deleted, as its own key policy lets the role
+	// (TestAlarmTopicKeyLetsCloudWatchPublish, and the key policy check below).
+	"AWS::KMS::Key":   {func(template, map[string]any) string { return `"*"` }, "kms:CreateKey", "", nil},
+	"AWS::SNS::Topic": {named("sns:", "TopicName"), "sns:CreateTopic", "sns:DeleteTopic", []string{"sns:Subscribe"}},
+}
+
+// TestReleaseCloudFormationRole: the role the function stack is deployed as may create each of
+// the stack's resources, by name, and delete the ones not retained, never the retained ones.
 func TestReleaseCloudFormationRole(t *testing.T) {
 	fn, rel := loadTemplate(t), loadRelease(t)
 	role := rel.serviceRole(t)
 	sts := allows(rel.Resources[role])
-	boundary := map[string]any{"Ref": rel.theOne(t, "AWS::IAM::ManagedPolicy")}
-
-	var zipFunction string
 	for _, id := range slices.Sorted(maps.Keys(fn.Resources)) {
 		r := fn.Resources[id]
 		p := props(r)
-		var name, create, del string
-		switch r["Type"] {
-		case "AWS::Kinesis::Stream":
-			name, create, del = "kinesis:stream/"+nameOf(p["Name"]), "kinesis:CreateStream", "kinesis:DeleteStream"
-		case "AWS::SQS::Queue":
-			name, create, del = "sqs:"+nameOf(p["QueueName"]), "sqs:CreateQueue", "sqs:DeleteQueue"
-		case "AWS::SQS::QueuePolicy":
-			for _, q := range items(p["Queues"]) {
-				name = "sqs:" + nameOf(props(fn.Resources[refTo(q)])["QueueName"])
-			}
-			create = "sqs:SetQueueAttributes"
-		case "AWS::Logs::LogGroup":
-			name, create, del = "logs:log-group:"+nameOf(p["LogGroupName"])+":*", "logs:CreateLogGroup", "logs:DeleteLogGroup"
-		case "AWS::IAM::Role":
-			name, create, del = "iam:role/"+nameOf(p["RoleName"]), "iam:CreateRole", "iam:DeleteRole"
-		case "AWS::Serverless::Function":
-			if p["PackageType"] != "Zip" {
-				continue // deploy-image runs as its caller, on a stack of its own
-			}
-			zipFunction = "lambda:function:" + nameOf(p["FunctionName"])
-			name, create, del = zipFunction, "lambda:CreateFunction", "lambda:DeleteFunction"
-		case "AWS::Lambda::EventSourceMapping":
-			continue // below, once the function's name is known
-		case "AWS::CloudWatch::Alarm":
-			name, create, del = "cloudwatch:alarm:"+nameOf(p["AlarmName"]), "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"
-		case "AWS::CloudWatch::Dashboard":
-			name, create, del = "cloudwatch:dashboard/"+nameOf(p["DashboardName"]), "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"
-		case "AWS::KMS::Key":
-			// Created against no resource; managed, and deleted, as its own key policy lets the
-			// role (TestAlarmTopicKeyLetsCloudWatchPublish).
-			name, create = `"*"`, "kms:CreateKey"
-			if get(p, "KeyPolicy") == nil || !strings.Contains(canon(p["KeyPolicy"]), `{"Ref":"CloudFormationRoleArn"}`) {
-				t.Errorf("%s: its key policy does not name the role the stack is deployed as (CloudFormationRoleArn)", id)
-			}
-		case "AWS::SNS::Topic":
-			name, create, del = "sns:"+nameOf(p["TopicName"]), "sns:CreateTopic", "sns:DeleteTopic"
-			if len(granting(sts, "sns:Subscribe", name)) == 0 {
-				t.Errorf("%s: %s is not granted sns:Subscribe on %s (the topic's Subscription)", id, role, name)
-			}
-		default:
-			t.Errorf("%s: %s: the CloudFormation role has no grant for this type: add its permissions to release.yaml, and a case here", id, r["Type"])
+		if r["Type"] == "AWS::Lambda::EventSourceMapping" || r["Type"] == "AWS::Serverless::Function" && p["PackageType"] != "Zip" {
+			continue // the mapping: TestReleaseCloudFormationRoleIAM; the image variant: not deployed as the role
+		}
+		g, ok := stackGrants[r["Type"].(string)]
+		if !ok {
+			t.Errorf("%s: %s: the CloudFormation role has no grant for this type: add its permissions to release.yaml, and an entry to stackGrants", id, r["Type"])
 			continue
 		}
-		if len(granting(sts, create, name)) == 0 {
-			t.Errorf("%s: %s is not granted %s on %s", id, role, create, name)
+		name := g.name(fn, p)
+		for _, a := range append([]string{g.create}, g.also...) {
+			assert.NotEmpty(t, granting(sts, a, name), "%s: %s is not granted %s on %s", id, role, a, name)
 		}
-		if del == "" {
-			continue
+		if g.del != "" {
+			retained := r["DeletionPolicy"] == "Retain"
+			assert.Equal(t, !retained, len(granting(sts, g.del, name)) > 0,
+				"%s (DeletionPolicy %v): %s granted %s on %s; a retained resource is never deleted by the stack, the others are", id, r["DeletionPolicy"], role, g.del, name)
 		}
-		if retained := r["DeletionPolicy"] == "Retain"; retained != (len(granting(sts, del, name)) == 0) {
-			t.Errorf("%s (DeletionPolicy %v): %s granted %s on %s: %v; a retained resource is never deleted by the stack, the others are",
-				id, r["DeletionPolicy"], role, del, name, !retained)
+		if r["Type"] == "AWS::KMS::Key" {
+			assert.Contains(t, canon(p["KeyPolicy"]), `{"Ref":"CloudFormationRoleArn"}`, "%s: its key policy names the role the stack is deployed as", id)
 		}
 	}
-	require.NotEmpty(t, zipFunction, "template.yaml has no zip function")
+}
 
-	// The names are parameters of both templates, with the same defaults.
-	for _, m := range regexp.MustCompile(`\$\{([A-Za-z]+)\}`).FindAllStringSubmatch(strings.Join(grants(sts, releaseName), "\n"), -1) {
-		p := m[1]
-		if rp, ok := rel.Parameters[p]; ok && p != "FunctionStackName" && fn.Parameters[p] != nil {
-			assert.Equal(t, fn.Parameters[p]["Default"], rp["Default"], "parameter %s: template.yaml's and release.yaml's defaults", p)
+// TestReleaseParametersAreTheFunctionStacks: the names in the CloudFormation role's grants are
+// parameters of both templates, with the same defaults.
+func TestReleaseParametersAreTheFunctionStacks(t *testing.T) {
+	fn, rel := loadTemplate(t), loadRelease(t)
+	params := []string{"InputStreamName", "PredictionsStreamName", "DeadLetterStreamName", "OnFailureQueueName"}
+	for _, m := range regexp.MustCompile(`\$\{([A-Za-z]+)\}`).FindAllStringSubmatch(strings.Join(grants(allows(rel.Resources[rel.serviceRole(t)]), releaseName), "\n"), -1) {
+		if _, ok := rel.Parameters[m[1]]; ok && m[1] != "FunctionStackName" && fn.Parameters[m[1]] != nil {
+			params = append(params, m[1])
 		}
 	}
-	for _, p := range []string{"InputStreamName", "PredictionsStreamName", "DeadLetterStreamName", "OnFailureQueueName"} {
+	for _, p := range params {
 		require.Contains(t, rel.Parameters, p)
-		assert.Equal(t, fn.Parameters[p]["Default"], rel.Parameters[p]["Default"], "parameter %s", p)
+		assert.Equal(t, fn.Parameters[p]["Default"], rel.Parameters[p]["Default"], "parameter %s: template.yaml's and release.yaml's defaults", p)
 	}
+}
 
-	// Mappings: only the function's.
+// TestReleaseCloudFormationRoleIAM: the role maps only the function's event sources, creates the
+// function's role only with the boundary, never changes a role's trust or boundary, and passes
+// roles to Lambda only.
+func TestReleaseCloudFormationRoleIAM(t *testing.T) {
+	rel := loadRelease(t)
+	sts := allows(rel.Resources[rel.serviceRole(t)])
+	boundary := canon(map[string]any{"Ref": rel.theOne(t, "AWS::IAM::ManagedPolicy")})
+
 	create := granting(sts, "lambda:CreateEventSourceMapping", "lambda:event-source-mapping:*")
 	require.NotEmpty(t, create, "lambda:CreateEventSourceMapping")
 	for _, st := range create {
-		assert.Equal(t, zipFunction, releaseName(get(st, "Condition", "StringEquals", "lambda:FunctionArn")),
+		assert.Equal(t, "lambda:function:${AWS::StackName}", releaseName(get(st, "Condition", "StringEquals", "lambda:FunctionArn")),
 			"lambda:CreateEventSourceMapping's lambda:FunctionArn condition")
 	}
 
-	// Roles: only with the boundary, and never without it again.
+	// condition[action]: the condition every statement granting it carries; "": never granted.
+	condition := map[string]struct{ key, want string }{
+		"iam:CreateRole":                    {"iam:PermissionsBoundary", boundary},
+		"iam:PutRolePolicy":                 {"iam:PermissionsBoundary", boundary},
+		"iam:AttachRolePolicy":              {"iam:PermissionsBoundary", boundary},
+		"iam:DeleteRolePolicy":              {"iam:PermissionsBoundary", boundary},
+		"iam:DetachRolePolicy":              {"iam:PermissionsBoundary", boundary},
+		"iam:PutRolePermissionsBoundary":    {"iam:PermissionsBoundary", boundary},
+		"iam:PassRole":                      {"iam:PassedToService", `"lambda.amazonaws.com"`},
+		"iam:UpdateAssumeRolePolicy":        {}, // the function's role stays assumable by lambda.amazonaws.com only
+		"iam:DeleteRolePermissionsBoundary": {}, // the boundary stays on the function's role
+		"iam:CreatePolicyVersion":           {}, // the boundary stays as release.yaml wrote it
+		"iam:SetDefaultPolicyVersion":       {},
+	}
 	for _, st := range sts {
-		actions := items(get(st, "Action"))
-		for _, a := range []string{"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DeleteRolePolicy",
-			"iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary"} {
-			if slices.Contains(actions, any(a)) {
-				assert.Equal(t, canon(boundary), canon(get(st, "Condition", "StringEquals", "iam:PermissionsBoundary")),
-					"%s: its iam:PermissionsBoundary condition", a)
+		for _, a := range items(get(st, "Action")) {
+			c, ok := condition[a.(string)]
+			switch {
+			case !ok:
+			case c.key == "":
+				t.Errorf("%s is granted (%s)", a, canon(st))
+			default:
+				assert.Equal(t, c.want, canon(get(st, "Condition", "StringEquals", c.key)), "%s: its %s condition", a, c.key)
 			}
-		}
-		for _, a := range []string{"iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"} {
-			assert.NotContains(t, actions, a, "the boundary stays as release.yaml wrote it")
-		}
-		if slices.Contains(actions, any("iam:PassRole")) {
-			assert.Equal(t, "lambda.amazonaws.com", get(st, "Condition", "StringEquals", "iam:PassedToService"), "iam:PassRole: passed to Lambda only")
 		}
 	}
 }
@@ -355,20 +375,45 @@ func subsOf(l []any) []string {
 	return s
 }
 
-// wantSub is the OIDC token's sub claim each GitHub role trusts: CD's fetch job runs on a
-// workflow_dispatch of main (no environment), its deploy job in the production environment.
-var wantSub = map[string]string{
-	"ModelReadRole": "repo:${GitHubRepository}:ref:refs/heads/main",
-	"DeployRole":    "repo:${GitHubRepository}:environment:production",
+// The condition keys STS sets from a GitHub Actions token (AWS's Service Authorization
+// Reference, AWS Security Token Service, AssumeRoleWithWebIdentity): aud and sub, and the
+// GitHub claims actor, actor_id, enterprise_id, environment, job_workflow_ref, ref,
+// repository, repository_id, repository_owner_id and workflow. ref_type is none of them.
+const gh = "token.actions.githubusercontent.com:"
+
+// wantTrust is the whole Condition of each GitHub role's trust statement. CD's fetch job runs
+// on a workflow_dispatch of main (no environment: the default sub carries the ref); its deploy
+// job runs in the production environment (the default sub carries the environment only) for a
+// v* tag, as a job of cd.yml.
+var wantTrust = map[string]map[string]map[string]any{
+	"ModelReadRole": {
+		"StringEquals": {
+			gh + "aud": "sts.amazonaws.com",
+			gh + "sub": map[string]any{"Fn::Sub": "repo:${GitHubRepository}:ref:refs/heads/main"},
+		},
+	},
+	"DeployRole": {
+		"StringEquals": {
+			gh + "aud":         "sts.amazonaws.com",
+			gh + "sub":         map[string]any{"Fn::Sub": "repo:${GitHubRepository}:environment:production"},
+			gh + "repository":  map[string]any{"Ref": "GitHubRepository"},
+			gh + "environment": "production",
+		},
+		"StringLike": {
+			gh + "ref":              "refs/tags/v*",
+			gh + "job_workflow_ref": map[string]any{"Fn::Sub": "${GitHubRepository}/.github/workflows/cd.yml@refs/tags/v*"},
+		},
+	},
 }
 
-// trustProblems lists what is wrong with the trust policies of a release template's roles:
-// a GitHub role must be assumable with a token for STS (aud) from one repository, branch or
-// environment (sub), compared exactly; the CloudFormation role by CloudFormation only.
+// trustProblems lists what is wrong with the trust policies of a release template's roles: a
+// GitHub role's Condition is exactly its wantTrust (no other operator, key or value: an
+// IfExists or ForAllValues form, a missing key or a wider pattern is a problem); the
+// CloudFormation role is assumed by CloudFormation only.
 func trustProblems(tpl template) []string {
 	var found []string
 	provider := canon(map[string]any{"Fn::If": []any{"CreateOIDCProvider", map[string]any{"Ref": "GitHubOIDCProvider"}, map[string]any{"Ref": "GitHubOIDCProviderArn"}}})
-	for id := range wantSub {
+	for id := range wantTrust {
 		if tpl.Resources[id]["Type"] != "AWS::IAM::Role" {
 			found = append(found, id+": no such role")
 		}
@@ -383,30 +428,22 @@ func trustProblems(tpl template) []string {
 		if get(st, "Effect") != "Allow" || get(st, "NotPrincipal") != nil || get(st, "NotAction") != nil {
 			found = append(found, id+": want a plain Allow")
 		}
-		principal := canon(get(st, "Principal"))
-		switch {
-		case principal == `{"Federated":`+provider+`}`:
-			want, ok := wantSub[id]
+		principal, action := canon(get(st, "Principal")), get(st, "Action")
+		switch principal {
+		case `{"Federated":` + provider + `}`:
+			want, ok := wantTrust[id]
 			if !ok {
-				found = append(found, id+": trusts GitHub's OIDC provider, but is none of CD's roles (wantSub)")
+				found = append(found, id+": trusts GitHub's OIDC provider, but is none of CD's roles (wantTrust)")
 			}
-			if get(st, "Action") != "sts:AssumeRoleWithWebIdentity" {
-				found = append(found, id+": action "+canon(get(st, "Action"))+", want sts:AssumeRoleWithWebIdentity")
+			if action != "sts:AssumeRoleWithWebIdentity" {
+				found = append(found, id+": action "+canon(action)+", want sts:AssumeRoleWithWebIdentity")
 			}
-			cond, _ := get(st, "Condition").(map[string]any)
-			eq, _ := cond["StringEquals"].(map[string]any)
-			if len(cond) != 1 || len(eq) != 2 {
-				found = append(found, id+": condition "+canon(cond)+", want StringEquals on the token's aud and sub only")
+			if got := canon(get(st, "Condition")); got != canon(want) {
+				found = append(found, id+": condition "+got+", want "+canon(want))
 			}
-			if aud := eq["token.actions.githubusercontent.com:aud"]; aud != "sts.amazonaws.com" {
-				found = append(found, id+": aud "+canon(aud)+", want sts.amazonaws.com")
-			}
-			if sub, _ := get(eq["token.actions.githubusercontent.com:sub"], "Fn::Sub").(string); sub != want {
-				found = append(found, id+": sub "+canon(eq["token.actions.githubusercontent.com:sub"])+", want "+want)
-			}
-		case principal == `{"Service":"cloudformation.amazonaws.com"}`:
-			if get(st, "Action") != "sts:AssumeRole" {
-				found = append(found, id+": action "+canon(get(st, "Action"))+", want sts:AssumeRole")
+		case `{"Service":"cloudformation.amazonaws.com"}`:
+			if action != "sts:AssumeRole" {
+				found = append(found, id+": action "+canon(action)+", want sts:AssumeRole")
 			}
 		default:
 			found = append(found, id+": trusts "+principal+"; want GitHub's OIDC provider or cloudformation.amazonaws.com")
@@ -433,30 +470,28 @@ func TestReleaseTrust(t *testing.T) {
 func TestTrustProblemsSeen(t *testing.T) {
 	src, err := os.ReadFile(releasePath)
 	require.NoError(t, err)
-	const deployCondition = `StringEquals:
-                token.actions.githubusercontent.com:aud: sts.amazonaws.com
-                token.actions.githubusercontent.com:sub: !Sub repo:${GitHubRepository}:environment:production`
 	for _, c := range []struct{ name, old, new, want string }{
-		{"a sub pattern", deployCondition, `StringLike:
-                token.actions.githubusercontent.com:aud: sts.amazonaws.com
-                token.actions.githubusercontent.com:sub: !Sub repo:${GitHubRepository}:*`, "DeployRole: condition"},
-		{"no aud", "                token.actions.githubusercontent.com:aud: sts.amazonaws.com\n", "", "ModelReadRole: aud null"},
-		{"another audience", "aud: sts.amazonaws.com", "aud: https://github.com/owner", "ModelReadRole: aud"},
-		{"any branch", ":ref:refs/heads/main", ":ref:refs/heads/*", "ModelReadRole: sub"},
-		{"deploys from main, unapproved", ":environment:production", ":ref:refs/heads/main", "DeployRole: sub"},
+		{"a sub pattern", "sub: !Sub repo:${GitHubRepository}:environment:production", "sub: !Sub repo:${GitHubRepository}:*", "DeployRole: condition"},
+		{"no aud", "                token.actions.githubusercontent.com:aud: sts.amazonaws.com\n", "", "ModelReadRole: condition"},
+		{"another audience", "aud: sts.amazonaws.com", "aud: https://github.com/owner", "ModelReadRole: condition"},
+		{"any branch", ":ref:refs/heads/main", ":ref:refs/heads/*", "ModelReadRole: condition"},
+		{"deploys from main, unapproved", ":environment:production", ":ref:refs/heads/main", "DeployRole: condition"},
+		{"any ref", "ref: refs/tags/v*", "ref: refs/*", "DeployRole: condition"},
+		{"a branch's workflow", "cd.yml@refs/tags/v*", "cd.yml@*", "DeployRole: condition"},
+		{"any workflow", "/.github/workflows/cd.yml@", "/.github/workflows/*@", "DeployRole: condition"},
+		{"no ref", "                token.actions.githubusercontent.com:ref: refs/tags/v*\n", "", "DeployRole: condition"},
+		{"a ref only if present", "              StringLike:\n                token.actions.githubusercontent.com:ref:",
+			"              StringLikeIfExists:\n                token.actions.githubusercontent.com:ref:", "DeployRole: condition"},
+		{"another environment", "environment: production\n", "environment: staging\n", "DeployRole: condition"},
 		{"any repository", `AllowedPattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"`, `AllowedPattern: ".+"`, "parameter GitHubRepository"},
 		{"another service", " Service: cloudformation.amazonaws.com", " Service: lambda.amazonaws.com", "CloudFormationRole: trusts"},
-		{"an extra condition operator", deployCondition, deployCondition + `
-              StringLike:
-                token.actions.githubusercontent.com:job_workflow_ref: "*"`, "DeployRole: condition"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			broken := strings.Replace(string(src), c.old, c.new, 1)
 			require.NotEqual(t, string(src), broken, "release.yaml has no %q to break", c.old)
 			tpl, err := parseTemplate([]byte(broken))
 			require.NoError(t, err)
-			found := trustProblems(tpl)
-			assert.Contains(t, strings.Join(found, "\n"), c.want)
+			assert.Contains(t, strings.Join(trustProblems(tpl), "\n"), c.want)
 		})
 	}
 }
@@ -566,4 +601,56 @@ func makeDryRun(t *testing.T, args ...string) string {
 		"AWS_REGION=eu-west-1", "AWS_ACCOUNT_ID=123456789012"}, args...)...)
 	require.NoError(t, err, "make -n %s:\n%s", strings.Join(args, " "), out)
 	return out
+}
+
+// TestCDDeployJob: in cd.yml, deploys wait for each other in a group of their own, apart from
+// model runs, and are never stopped half way; the deploy job runs in the environment the deploy
+// role trusts, and checks its tag before it asks for credentials; a deploy that did not run
+// fails its run.
+func TestCDDeployJob(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(testenv.Root(t), ".github", "workflows", "cd.yml"))
+	require.NoError(t, err)
+	var cd struct {
+		Concurrency struct {
+			Group            string
+			CancelInProgress any `yaml:"cancel-in-progress"`
+		}
+		Jobs map[string]struct {
+			Needs       any
+			If          string
+			Environment any
+			Concurrency struct {
+				Group            string
+				CancelInProgress any `yaml:"cancel-in-progress"`
+			}
+			Steps []struct{ Name, Uses string }
+		}
+	}
+	require.NoError(t, yaml.Unmarshal(src, &cd))
+	deploy, ok := cd.Jobs["deploy"]
+	require.True(t, ok, "cd.yml has no deploy job")
+	check, credentials := -1, -1
+	for i, s := range deploy.Steps {
+		if strings.Contains(s.Name, "on a commit of the default branch") {
+			check = i
+		}
+		if strings.HasPrefix(s.Uses, "aws-actions/configure-aws-credentials@") {
+			credentials = i
+		}
+	}
+	superseded := cd.Jobs["superseded"]
+	for _, c := range []struct {
+		what string
+		ok   bool
+	}{
+		{"the deploy job's group is deploy-<stack>", strings.HasPrefix(deploy.Concurrency.Group, "deploy-")},
+		{"a deploy is never cancelled by another", deploy.Concurrency.CancelInProgress == false},
+		{"a run's group is not the deploys'", cd.Concurrency.Group != "" && !strings.HasPrefix(cd.Concurrency.Group, "deploy-")},
+		{"a run is never cancelled by another", cd.Concurrency.CancelInProgress == false},
+		{"the deploy job runs in production (DeployRole's environment condition)", deploy.Environment == "production"},
+		{"the tag is checked before the credentials are asked for", check >= 0 && credentials > check},
+		{"the superseded job fails the run of a cancelled deploy", superseded.Needs == "deploy" && strings.Contains(superseded.If, "needs.deploy.result == 'cancelled'")},
+	} {
+		assert.True(t, c.ok, "cd.yml: %s", c.what)
+	}
 }

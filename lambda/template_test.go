@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -248,25 +247,26 @@ func canon(v any) string {
 	return string(b)
 }
 
-// numberParam checks that v is a Ref to a Number parameter and returns its name.
-func (tpl template) numberParam(t *testing.T, what string, v any) string {
-	t.Helper()
-	p := refTo(v)
-	if p == "" || tpl.Parameters[p]["Type"] != "Number" {
-		t.Errorf("%s = %s, want a Ref to a Number parameter", what, canon(v))
-	}
-	return p
+// functionStack names the parts of template.yaml the checks below tie together, found by what
+// they are rather than by their logical ids.
+type functionStack struct {
+	tpl                                   template
+	input, predictions, deadLetter, queue string // the streams and the on-failure queue
+	role, mapping                         string
+	functions                             []string // the zip and the image variant
 }
 
-func TestTemplateProperties(t *testing.T) {
-	tpl := loadTemplate(t)
-
-	// The streams, by the default of the parameter that names them.
+// loadFunctionStack reads template.yaml and finds its parts: the streams by their parameters'
+// default names, the dead-letter stream and the role from the functions, the queue from the
+// one event source mapping.
+func loadFunctionStack(t *testing.T) functionStack {
+	t.Helper()
+	s := functionStack{tpl: loadTemplate(t)}
 	streamNamed := func(name string) string {
-		for _, id := range tpl.ofType("AWS::Kinesis::Stream") {
-			n := get(tpl.Resources[id], "Properties", "Name")
+		for _, id := range s.tpl.ofType("AWS::Kinesis::Stream") {
+			n := get(s.tpl.Resources[id], "Properties", "Name")
 			if p := refTo(n); p != "" {
-				n = tpl.Parameters[p]["Default"]
+				n = s.tpl.Parameters[p]["Default"]
 			}
 			if n == name {
 				return id
@@ -275,268 +275,187 @@ func TestTemplateProperties(t *testing.T) {
 		t.Fatalf("no AWS::Kinesis::Stream named %q", name)
 		return ""
 	}
-	input := streamNamed("ride_events")
-	predictions := streamNamed("ride_prediction")
-	for _, id := range []string{input, predictions} {
-		p := tpl.numberParam(t, id+".ShardCount", get(tpl.Resources[id], "Properties", "ShardCount"))
-		if lo, _ := tpl.Parameters[p]["MinValue"].(float64); lo < 1 {
-			t.Errorf("parameter %s: MinValue %v, want >= 1", p, tpl.Parameters[p]["MinValue"])
-		}
-	}
+	s.input, s.predictions = streamNamed("ride_events"), streamNamed("ride_prediction")
+	s.functions = s.tpl.ofType("AWS::Serverless::Function", "AWS::Lambda::Function")
+	require.Len(t, s.functions, 2, "functions: the zip and the image variant")
+	s.deadLetter = refTo(get(s.prop(s.functions[0], "Environment"), "Variables", "DEAD_LETTER_STREAM_NAME"))
+	s.role = getAttArn(s.prop(s.functions[0], "Role"))
+	s.mapping = s.tpl.theOne(t, "AWS::Lambda::EventSourceMapping")
+	s.queue = getAttArn(get(props(s.tpl.Resources[s.mapping]), "DestinationConfig", "OnFailure", "Destination"))
+	return s
+}
 
-	// The function: exactly one zip and one image variant, on opposite conditions.
-	globals, _ := get(tpl.Globals, "Function").(map[string]any)
-	prop := func(id, name string) any { // resource property, else the SAM global
-		if v, ok := props(tpl.Resources[id])[name]; ok {
-			return v
-		}
-		return globals[name]
+// prop is a function's property, else SAM's global one.
+func (s functionStack) prop(id, name string) any {
+	if v, ok := props(s.tpl.Resources[id])[name]; ok {
+		return v
 	}
-	functions := tpl.ofType("AWS::Serverless::Function", "AWS::Lambda::Function")
-	byPackage := map[string]string{}
-	conditions := map[string]bool{}
-	for _, id := range functions {
-		byPackage[fmt.Sprint(prop(id, "PackageType"))] = id
-		c, _ := tpl.Resources[id]["Condition"].(string)
-		conditions[c] = true
+	return get(s.tpl.Globals, "Function", name)
+}
+
+// Each variant of the function writes to the streams and runs as the role the checks below
+// hold to least privilege; SAM generates no policy and no event source for it.
+func TestFunctionWiring(t *testing.T) {
+	s := loadFunctionStack(t)
+	for _, id := range s.functions {
+		env := s.prop(id, "Environment")
+		for _, c := range []struct {
+			what string
+			got  any
+			ok   bool
+		}{
+			{"PREDICTIONS_STREAM_NAME is !Ref the predictions stream", refTo(get(env, "Variables", "PREDICTIONS_STREAM_NAME")), refTo(get(env, "Variables", "PREDICTIONS_STREAM_NAME")) == s.predictions},
+			{"DEAD_LETTER_STREAM_NAME is !Ref a third stream", s.deadLetter,
+				s.deadLetter != "" && s.deadLetter != s.input && s.deadLetter != s.predictions && s.tpl.Resources[s.deadLetter]["Type"] == "AWS::Kinesis::Stream" &&
+					refTo(get(env, "Variables", "DEAD_LETTER_STREAM_NAME")) == s.deadLetter},
+			{"Role is !GetAtt the template's one role", canon(s.prop(id, "Role")), getAttArn(s.prop(id, "Role")) == s.role && s.tpl.Resources[s.role]["Type"] == "AWS::IAM::Role"},
+			{"no SAM-generated Policies", canon(s.prop(id, "Policies")), s.prop(id, "Policies") == nil},
+			{"no SAM-generated Events", canon(s.prop(id, "Events")), s.prop(id, "Events") == nil},
+		} {
+			assert.True(t, c.ok, "%s: %s; got %v", id, c.what, c.got)
+		}
 	}
-	zipFn, imageFn := byPackage["Zip"], byPackage["Image"]
-	if len(functions) != 2 || zipFn == "" || imageFn == "" || len(conditions) != 2 || conditions[""] {
-		t.Fatalf("functions %v: want one PackageType Zip and one Image, each on its own Condition", functions)
+}
+
+// The mapping hands a batch it cannot process to the on-failure queue after a finite number of
+// retries, halving it to find the bad records, and reports single records' failures.
+func TestEventSourceMappingFailures(t *testing.T) {
+	s := loadFunctionStack(t)
+	m := props(s.tpl.Resources[s.mapping])
+	var functionRefs []string
+	for _, id := range s.functions {
+		functionRefs = append(functionRefs, canon(map[string]any{"Ref": id}))
 	}
-	if prop(zipFn, "Runtime") != "provided.al2023" || prop(zipFn, "Handler") != "bootstrap" {
-		t.Errorf("%s: Runtime %v, Handler %v; want provided.al2023, bootstrap", zipFn, prop(zipFn, "Runtime"), prop(zipFn, "Handler"))
+	branches, _ := get(m["FunctionName"], "Fn::If").([]any)
+	inRange := func(v any, lo, hi float64) bool { n, ok := v.(float64); return ok && n >= lo && n <= hi }
+	for _, c := range []struct {
+		property string
+		ok       bool
+	}{
+		{"FunctionName: !If [condition, one variant, the other]", len(branches) == 3 &&
+			slices.Contains(functionRefs, canon(branches[1])) && slices.Contains(functionRefs, canon(branches[2])) && canon(branches[1]) != canon(branches[2])},
+		{"EventSourceArn: the input stream", getAttArn(m["EventSourceArn"]) == s.input},
+		{"FunctionResponseTypes: [ReportBatchItemFailures]", canon(m["FunctionResponseTypes"]) == `["ReportBatchItemFailures"]`},
+		{"BisectBatchOnFunctionError: true", m["BisectBatchOnFunctionError"] == true},
+		// -1, the default when absent, retries until the record expires.
+		{"MaximumRetryAttempts: a literal 0..10000", inRange(m["MaximumRetryAttempts"], 0, 10000)},
+		{"MaximumRecordAgeInSeconds: a literal 60..604800", inRange(m["MaximumRecordAgeInSeconds"], 60, 604800)},
+		{"DestinationConfig.OnFailure: a queue of the template", s.tpl.Resources[s.queue]["Type"] == "AWS::SQS::Queue"},
+	} {
+		assert.True(t, c.ok, "%s: want %s", s.mapping, c.property)
 	}
-	if refTo(prop(imageFn, "ImageUri")) == "" {
-		t.Errorf("%s: ImageUri %s, want a Ref to a parameter", imageFn, canon(prop(imageFn, "ImageUri")))
+}
+
+// The function's role grants exactly what the function calls, on exactly its resources, with no
+// managed policy and no wildcard (TestNoWildcardGrants covers the rest of both templates).
+func TestFunctionRoleLeastPrivilege(t *testing.T) {
+	s := loadFunctionStack(t)
+	if other := s.tpl.ofType("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Role"); !slices.Equal(other, []string{s.role}) {
+		t.Fatalf("IAM resources %v, want only the function role %s", other, s.role)
 	}
-	var role, deadLetter string
-	for _, id := range functions {
-		if m := prop(id, "MemorySize"); m != 128.0 {
-			t.Errorf("%s: MemorySize %v, want 128", id, m)
-		}
-		if to, _ := prop(id, "Timeout").(float64); to < 3 || to > 900 {
-			t.Errorf("%s: Timeout %v, want 3..900 s", id, prop(id, "Timeout"))
-		}
-		arch := asList(prop(id, "Architectures"))
-		if len(arch) != 1 || refTo(arch[0]) == "" {
-			t.Errorf("%s: Architectures %s, want [Ref to a parameter]", id, canon(arch))
-		} else if av := canon(tpl.Parameters[refTo(arch[0])]["AllowedValues"]); av != `["arm64","x86_64"]` {
-			t.Errorf("%s: Architectures parameter allows %s, want [arm64, x86_64]", id, av)
-		}
-		env := prop(id, "Environment")
-		if s := refTo(get(env, "Variables", "PREDICTIONS_STREAM_NAME")); s != predictions {
-			t.Errorf("%s: PREDICTIONS_STREAM_NAME is %s, want Ref %s", id, canon(get(env, "Variables", "PREDICTIONS_STREAM_NAME")), predictions)
-		}
-		dl := refTo(get(env, "Variables", "DEAD_LETTER_STREAM_NAME"))
-		if dl == "" || dl == input || dl == predictions || tpl.Resources[dl]["Type"] != "AWS::Kinesis::Stream" {
-			t.Errorf("%s: DEAD_LETTER_STREAM_NAME is %s, want Ref to a third Kinesis stream", id, canon(get(env, "Variables", "DEAD_LETTER_STREAM_NAME")))
-		}
-		deadLetter = dl
-		r := getAttArn(prop(id, "Role"))
-		if r == "" || tpl.Resources[r]["Type"] != "AWS::IAM::Role" || (role != "" && r != role) {
-			t.Errorf("%s: Role %s, want GetAtt of the one AWS::IAM::Role", id, canon(prop(id, "Role")))
-		}
-		role = r
-		// Every permission and every event source is spelled out below, not generated by SAM.
-		for _, generated := range []string{"Policies", "Events"} {
-			if prop(id, generated) != nil {
-				t.Errorf("%s: has %s; the role and the mapping must be the explicit resources checked here", id, generated)
+	r := props(s.tpl.Resources[s.role])
+	assert.Nil(t, r["ManagedPolicyArns"], "%s: every permission is an inline statement", s.role)
+	assert.Equal(t, `{"Service":"lambda.amazonaws.com"}`, canon(get(asList(get(r, "AssumeRolePolicyDocument", "Statement"))[0], "Principal")), "%s: trusted principal", s.role)
+
+	// granted[action] = the resources of every Allow statement that grants it.
+	granted := map[string][]string{}
+	for _, st := range allows(s.tpl.Resources[s.role]) {
+		assert.Nil(t, get(st, "NotAction"), "statement %s: plain Allow", canon(st))
+		assert.Nil(t, get(st, "NotResource"), "statement %s: plain Allow", canon(st))
+		for _, a := range items(get(st, "Action")) {
+			for _, res := range items(get(st, "Resource")) {
+				granted[a.(string)] = append(granted[a.(string)], canon(res))
 			}
 		}
 	}
+	arns := func(ids ...string) []string {
+		var l []string
+		for _, id := range ids {
+			l = append(l, canon(map[string]any{"Fn::GetAtt": []any{id, "Arn"}}))
+		}
+		sort.Strings(l)
+		return l
+	}
+	for _, c := range []struct {
+		action string
+		want   []string // nil: not granted
+	}{
+		{"kinesis:PutRecords", arns(s.predictions, s.deadLetter)},
+		{"kinesis:GetRecords", arns(s.input)},
+		{"kinesis:GetShardIterator", arns(s.input)},
+		{"kinesis:DescribeStream", arns(s.input)},
+		{"kinesis:ListShards", arns(s.input)},
+		{"sqs:SendMessage", arns(s.queue)},
+		{"kinesis:PutRecord", nil}, // putrecords.API has no other call than PutRecords
+	} {
+		got := slices.Clone(granted[c.action])
+		sort.Strings(got)
+		assert.Equal(t, c.want, got, "%s granted on", c.action)
+	}
+	// Every other Kinesis read is on the input stream only.
+	for action, res := range granted {
+		if strings.HasPrefix(action, "kinesis:") && !strings.HasPrefix(action, "kinesis:Put") {
+			for _, r := range res {
+				assert.Equal(t, arns(s.input)[0], r, "%s: reads are for %s only", action, s.input)
+			}
+		}
+	}
+}
 
-	t.Run("EventSourceMapping", func(t *testing.T) {
-		mappings := tpl.ofType("AWS::Lambda::EventSourceMapping")
-		if len(mappings) != 1 {
-			t.Fatalf("event source mappings %v, want exactly one", mappings)
-		}
-		m := props(tpl.Resources[mappings[0]])
-		want := canon(map[string]any{"Fn::If": []any{
-			tpl.Resources[imageFn]["Condition"], map[string]any{"Ref": imageFn}, map[string]any{"Ref": zipFn}}})
-		if got := canon(m["FunctionName"]); got != want {
-			t.Errorf("FunctionName %s, want %s", got, want)
-		}
-		if s := getAttArn(m["EventSourceArn"]); s != input {
-			t.Errorf("EventSourceArn %s, want GetAtt %s.Arn", canon(m["EventSourceArn"]), input)
-		}
-		if got := canon(m["FunctionResponseTypes"]); got != `["ReportBatchItemFailures"]` {
-			t.Errorf("FunctionResponseTypes %s, want [ReportBatchItemFailures]", got)
-		}
-		if m["BisectBatchOnFunctionError"] != true {
-			t.Errorf("BisectBatchOnFunctionError %v, want true", m["BisectBatchOnFunctionError"])
-		}
-		// -1 (the default when absent) means retry until the record expires: it must be finite.
-		if n, ok := m["MaximumRetryAttempts"].(float64); !ok || n < 0 || n > 10000 {
-			t.Errorf("MaximumRetryAttempts %v, want a literal 0..10000", m["MaximumRetryAttempts"])
-		}
-		if n, ok := m["MaximumRecordAgeInSeconds"].(float64); !ok || n < 60 || n > 604800 {
-			t.Errorf("MaximumRecordAgeInSeconds %v, want a literal 60..604800", m["MaximumRecordAgeInSeconds"])
-		}
-		q := getAttArn(get(m, "DestinationConfig", "OnFailure", "Destination"))
-		if q == "" || tpl.Resources[q]["Type"] != "AWS::SQS::Queue" {
-			t.Errorf("DestinationConfig.OnFailure.Destination %s, want GetAtt of an AWS::SQS::Queue",
-				canon(get(m, "DestinationConfig", "OnFailure", "Destination")))
-		}
-		tpl.numberParam(t, "BatchSize", m["BatchSize"])
-		tpl.numberParam(t, "ParallelizationFactor", m["ParallelizationFactor"])
-		sp := refTo(m["StartingPosition"])
-		if av := canon(tpl.Parameters[sp]["AllowedValues"]); sp == "" || av != `["LATEST","TRIM_HORIZON"]` {
-			t.Errorf("StartingPosition %s (allowed %s), want a Ref to a parameter allowing LATEST, TRIM_HORIZON", canon(m["StartingPosition"]), av)
-		}
-	})
+// What the function could not process, the dead letters and the failed batches' pointers,
+// outlives the stack and its replacements; a pointer lives exactly as long as the records it
+// points at, for every choice of retention; the queue is reached over TLS only.
+func TestFailuresKept(t *testing.T) {
+	s := loadFunctionStack(t)
+	for _, id := range []string{s.deadLetter, s.queue} {
+		r := s.tpl.Resources[id]
+		assert.Equal(t, []any{"Retain", "Retain"}, []any{r["DeletionPolicy"], r["UpdateReplacePolicy"]}, "%s: DeletionPolicy, UpdateReplacePolicy", id)
+	}
 
-	t.Run("LeastPrivilege", func(t *testing.T) {
-		// All IAM in the template: the role's inline policies, and no other policy resources.
-		if other := tpl.ofType("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Role"); len(other) != 1 || other[0] != role {
-			t.Fatalf("IAM resources %v, want only the function role %s", other, role)
-		}
-		r := props(tpl.Resources[role])
-		if r["ManagedPolicyArns"] != nil {
-			t.Errorf("%s: ManagedPolicyArns %s; every permission must be an inline statement", role, canon(r["ManagedPolicyArns"]))
-		}
-		if got := canon(get(asList(get(r, "AssumeRolePolicyDocument", "Statement"))[0], "Principal")); got != `{"Service":"lambda.amazonaws.com"}` {
-			t.Errorf("%s: trusted principal %s, want lambda.amazonaws.com", role, got)
-		}
-		// resourcesFor[action] = the resources of every Allow statement that grants it.
-		resourcesFor := map[string][]string{}
-		for _, p := range asList(r["Policies"]) {
+	hours := get(s.tpl.Resources[s.input], "Properties", "RetentionPeriodHours")
+	seconds := get(s.tpl.Resources[s.queue], "Properties", "MessageRetentionPeriod")
+	h, _ := get(hours, "Fn::FindInMap").([]any)
+	sec, _ := get(seconds, "Fn::FindInMap").([]any)
+	require.True(t, len(h) == 3 && len(sec) == 3 && h[0] == sec[0] && canon(h[1]) == canon(sec[1]),
+		"%s.RetentionPeriodHours %v and %s.MessageRetentionPeriod %v: want the same !FindInMap entry", s.input, canon(hours), s.queue, canon(seconds))
+	param := refTo(h[1])
+	allowed := asList(s.tpl.Parameters[param]["AllowedValues"])
+	require.NotEmpty(t, allowed, "parameter %s: AllowedValues", param)
+	for _, v := range allowed {
+		e := s.tpl.Mappings[h[0].(string)][v.(string)]
+		assert.Equal(t, e[h[2].(string)].(float64)*3600, e[sec[2].(string)], "%s=%v: the queue keeps messages as long as the stream keeps records", param, v)
+	}
+
+	tls := false
+	for _, id := range s.tpl.ofType("AWS::SQS::QueuePolicy") {
+		p := props(s.tpl.Resources[id])
+		if slices.ContainsFunc(asList(p["Queues"]), func(q any) bool { return refTo(q) == s.queue }) {
 			for _, st := range asList(get(p, "PolicyDocument", "Statement")) {
-				if get(st, "Effect") != "Allow" || get(st, "NotAction") != nil || get(st, "NotResource") != nil {
-					t.Errorf("statement %s: only plain Allow statements are expected", canon(st))
-					continue
-				}
-				for _, a := range asList(get(st, "Action")) {
-					action, _ := a.(string)
-					for _, res := range asList(get(st, "Resource")) {
-						if strings.Contains(action, "*") || res == "*" {
-							t.Errorf("statement %s: wildcard action or resource", canon(st))
-						}
-						resourcesFor[action] = append(resourcesFor[action], canon(res))
-					}
-				}
+				tls = tls || tlsOnly(st, "sqs", map[string]any{"Fn::GetAtt": []any{s.queue, "Arn"}})
 			}
 		}
-		arn := func(ids ...string) []string {
-			var l []string
-			for _, id := range ids {
-				l = append(l, canon(map[string]any{"Fn::GetAtt": []any{id, "Arn"}}))
-			}
-			sort.Strings(l)
-			return l
-		}
-		want := map[string][]string{
-			"kinesis:PutRecords": arn(predictions, deadLetter),
-			"kinesis:GetRecords": arn(input),
-			"sqs:SendMessage":    arn(getAttArn(get(props(tpl.Resources[tpl.ofType("AWS::Lambda::EventSourceMapping")[0]]), "DestinationConfig", "OnFailure", "Destination"))),
-		}
-		for action, w := range want {
-			got := slices.Clone(resourcesFor[action])
-			sort.Strings(got)
-			if !reflect.DeepEqual(got, w) {
-				t.Errorf("%s granted on %v, want exactly %v", action, got, w)
-			}
-		}
-		// The function writes with PutRecords only (putrecords.API has no other call).
-		if res := resourcesFor["kinesis:PutRecord"]; len(res) > 0 {
-			t.Errorf("kinesis:PutRecord granted on %v; the function never calls it", res)
-		}
-		// Kinesis access of any kind is only to the three streams: reads only to the input one.
-		for action, res := range resourcesFor {
-			if strings.HasPrefix(action, "kinesis:") && !strings.HasPrefix(action, "kinesis:Put") {
-				for _, r := range res {
-					if r != arn(input)[0] {
-						t.Errorf("%s granted on %s; reads are for %s only", action, r, input)
-					}
-				}
-			}
-		}
-	})
-
-	mappings := tpl.ofType("AWS::Lambda::EventSourceMapping")
-	if len(mappings) != 1 {
-		t.Fatalf("event source mappings %v, want exactly one", mappings)
 	}
-	mapping := props(tpl.Resources[mappings[0]])
-	queue := getAttArn(get(mapping, "DestinationConfig", "OnFailure", "Destination"))
+	assert.True(t, tls, "no AWS::SQS::QueuePolicy on %s denies sqs:* to everyone when aws:SecureTransport is false", s.queue)
+}
 
-	t.Run("Evidence", func(t *testing.T) {
-		// What the function could not process: neither deleting the stack nor replacing them
-		// destroys it.
-		for _, id := range []string{deadLetter, queue} {
-			if r := tpl.Resources[id]; r["DeletionPolicy"] != "Retain" || r["UpdateReplacePolicy"] != "Retain" {
-				t.Errorf("%s: DeletionPolicy %v, UpdateReplacePolicy %v; want Retain, Retain", id, r["DeletionPolicy"], r["UpdateReplacePolicy"])
-			}
+// Lambda runs ShardCount x ParallelizationFactor batches at once: a reservation, when set, does
+// not throttle the default mapping, and the largest mapping can be reserved for.
+func TestReservedConcurrencyFitsTheMapping(t *testing.T) {
+	s := loadFunctionStack(t)
+	shards := s.tpl.Parameters[refTo(get(s.tpl.Resources[s.input], "Properties", "ShardCount"))]
+	factor := s.tpl.Parameters[refTo(get(props(s.tpl.Resources[s.mapping]), "ParallelizationFactor"))]
+	for _, id := range s.functions {
+		p := s.tpl.optional(t, id+".ReservedConcurrentExecutions", s.prop(id, "ReservedConcurrentExecutions"), 0.0)
+		if p == "" {
+			continue
 		}
-	})
-
-	t.Run("OnFailureLivesAsLongAsItsRecords", func(t *testing.T) {
-		// A message points at its batch's records in the input stream: the queue keeps it
-		// exactly as long as the stream keeps them, for every choice of retention.
-		hours := get(tpl.Resources[input], "Properties", "RetentionPeriodHours")
-		seconds := get(tpl.Resources[queue], "Properties", "MessageRetentionPeriod")
-		h, _ := get(hours, "Fn::FindInMap").([]any)
-		s, _ := get(seconds, "Fn::FindInMap").([]any)
-		if len(h) != 3 || len(s) != 3 || h[0] != s[0] || canon(h[1]) != canon(s[1]) {
-			t.Fatalf("%s.RetentionPeriodHours %v and %s.MessageRetentionPeriod %v: want the same !FindInMap entry", input, canon(hours), queue, canon(seconds))
-		}
-		param := refTo(h[1])
-		allowed := asList(tpl.Parameters[param]["AllowedValues"])
-		if len(allowed) == 0 {
-			t.Fatalf("parameter %s has no AllowedValues", param)
-		}
-		for _, v := range allowed {
-			e := tpl.Mappings[h[0].(string)][v.(string)]
-			if e[h[2].(string)].(float64)*3600 != e[s[2].(string)].(float64) {
-				t.Errorf("%s=%v: the stream keeps records %v h, the queue messages %v s", param, v, e[h[2].(string)], e[s[2].(string)])
-			}
-		}
-	})
-
-	t.Run("TLSOnlyQueue", func(t *testing.T) {
-		found := false
-		for _, id := range tpl.ofType("AWS::SQS::QueuePolicy") {
-			p := props(tpl.Resources[id])
-			if !slices.ContainsFunc(asList(p["Queues"]), func(q any) bool { return refTo(q) == queue }) {
-				continue
-			}
-			for _, st := range asList(get(p, "PolicyDocument", "Statement")) {
-				found = found || tlsOnly(st, "sqs", map[string]any{"Fn::GetAtt": []any{queue, "Arn"}})
-			}
-		}
-		if !found {
-			t.Errorf("no AWS::SQS::QueuePolicy on %s denies sqs:* to everyone when aws:SecureTransport is false", queue)
-		}
-	})
-
-	t.Run("ReservedConcurrency", func(t *testing.T) {
-		shards := tpl.Parameters[refTo(get(tpl.Resources[input], "Properties", "ShardCount"))]
-		factor := tpl.Parameters[refTo(mapping["ParallelizationFactor"])]
-		for _, id := range functions {
-			p := tpl.optional(t, id+".ReservedConcurrentExecutions", prop(id, "ReservedConcurrentExecutions"), 0.0)
-			if p == "" {
-				continue
-			}
-			tpl.numberParam(t, id+".ReservedConcurrentExecutions", map[string]any{"Ref": p})
-			param := tpl.Parameters[p]
-			// Lambda runs ShardCount x ParallelizationFactor batches at once: the default
-			// deployment must not be throttled, and the largest mapping must be reservable.
-			if need := shards["Default"].(float64) * factor["Default"].(float64); param["Default"].(float64) < need {
-				t.Errorf("parameter %s: Default %v throttles the default mapping (%v concurrent batches)", p, param["Default"], need)
-			}
-			if most := shards["MaxValue"].(float64) * factor["MaxValue"].(float64); param["MaxValue"] != most || param["MinValue"] != 0.0 {
-				t.Errorf("parameter %s: MinValue %v, MaxValue %v; want 0 (none reserved) and %v (ShardCount x ParallelizationFactor at most)",
-					p, param["MinValue"], param["MaxValue"], most)
-			}
-		}
-	})
-
-	t.Run("PermissionsBoundary", func(t *testing.T) {
-		p := tpl.optional(t, role+".PermissionsBoundary", get(props(tpl.Resources[role]), "PermissionsBoundary"), "")
-		if p != "" && tpl.Parameters[p]["Type"] != "String" {
-			t.Errorf("parameter %s: Type %v, want String (an ARN)", p, tpl.Parameters[p]["Type"])
-		}
-	})
+		param := s.tpl.Parameters[p]
+		need := shards["Default"].(float64) * factor["Default"].(float64)
+		assert.GreaterOrEqual(t, param["Default"], need, "parameter %s: Default throttles the default mapping", p)
+		assert.Equal(t, 0.0, param["MinValue"], "parameter %s: MinValue (none reserved)", p)
+		assert.Equal(t, shards["MaxValue"].(float64)*factor["MaxValue"].(float64), param["MaxValue"], "parameter %s: MaxValue", p)
+	}
+	s.tpl.optional(t, s.role+".PermissionsBoundary", get(props(s.tpl.Resources[s.role]), "PermissionsBoundary"), "")
 }
 
 // optional checks that v is set from a parameter unless that parameter is none, the way the

@@ -33,6 +33,7 @@ type makeLocal struct {
 // aws there) first on PATH and the test's go.
 func startLocal(t *testing.T, dir string, port int, vars ...string) *makeLocal {
 	t.Helper()
+	testenv.NeedMake(t)
 	args := append([]string{"local", fmt.Sprintf("MOTO_PORT=%d", port), "GO=" + testenv.GoTool(t)}, vars...)
 	cmd := testenv.MakeCmd(testenv.Root(t), []string{"PATH=" + dir + ":" + os.Getenv("PATH"), "AWS_CONFIG_FILE=/dev/null",
 		"AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=", "PREDICTIONS_STREAM_NAME=", "RUN_ID=", "TEST_RUN=", "DEAD_LETTER_STREAM_NAME="}, args...)
@@ -112,6 +113,7 @@ func TestLocalChecks(t *testing.T) {
 	})
 
 	t.Run("the port taken by another program", func(t *testing.T) {
+		testenv.MotoServer(t) // make local looks for it first
 		srv := httptest.NewServer(http.NotFoundHandler())
 		defer srv.Close()
 		u, err := url.Parse(srv.URL)
@@ -129,6 +131,8 @@ func TestLocalChecks(t *testing.T) {
 // runs, it says so at once, and leaves the first alone; Ctrl-C stops the
 // first and its moto_server.
 func TestLocalTwice(t *testing.T) {
+	testenv.MotoServer(t)
+	testenv.Tool(t, testenv.AWSCLI, "the AWS CLI v2: apt-get install awscli, make deps")
 	dir, calls := awsDir(t)
 	var first *makeLocal
 	var port int
@@ -166,7 +170,8 @@ func TestLocalTwice(t *testing.T) {
 
 // scripts/local.sh passes shellcheck (make deps installs it).
 func TestLocalShellcheck(t *testing.T) {
-	out, err := exec.Command("shellcheck", filepath.Join(testenv.Root(t), "scripts", "local.sh")).CombinedOutput()
+	shellcheck := testenv.Tool(t, "shellcheck", "make deps: apt-get install shellcheck")
+	out, err := exec.Command(shellcheck, filepath.Join(testenv.Root(t), "scripts", "local.sh")).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 }
 

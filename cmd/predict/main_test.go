@@ -218,6 +218,7 @@ func TestUsageNamesTheProblem(t *testing.T) {
 // but prediction events on stdout (make echoes no command there), so that
 // `make predict | jq .` works.
 func TestMainJobThroughMake(t *testing.T) {
+	testenv.NeedMake(t)
 	cmd := testenv.MakeCmd(testenv.Root(t), nil, "GO="+testenv.GoTool(t), "predict")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

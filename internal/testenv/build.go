@@ -108,11 +108,18 @@ func MakeCmd(dir string, env []string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// NeedMake skips the test without make (fails it, with CI set): a test
+// that runs MakeCmd calls it first.
+func NeedMake(t testing.TB) {
+	t.Helper()
+	Tool(t, "make", "apt-get install make")
+}
+
 // Make runs MakeCmd and returns its combined output. Without make the
 // test is skipped (failed, with CI set).
 func Make(t testing.TB, dir string, env []string, args ...string) (string, error) {
 	t.Helper()
-	Tool(t, "make", "apt-get install make")
+	NeedMake(t)
 	out, err := MakeCmd(dir, env, args...).CombinedOutput()
 	return string(out), err
 }
