@@ -159,7 +159,7 @@ dist/function-%.zip: FORCE
 .PHONY: FORCE
 FORCE:
 
-# scripts/local.sh checks the AWS CLI (AWS, the one on PATH: v2, as the walkthrough needs),
+# scripts/local.sh checks the AWS CLI (AWS, the first v2 on PATH, as the walkthrough needs),
 # moto_server and the port first, and says what is wrong and how to fix it.
 local: ## the local pipeline: moto_server on 127.0.0.1:MOTO_PORT (5000), both streams, predict stream ride_events (Ctrl-C stops all)
 	@$(LOCAL_AWS_ENV) AWS='$(AWS)' GO='$(GO)' MOTO_PORT='$(MOTO_PORT)' bash scripts/local.sh
