@@ -89,11 +89,8 @@ func TestWalkthrough(t *testing.T) {
 
 	// The original's step 4 as it writes it: the CLI refuses its data, and
 	// nothing reaches the stream; the README says so in the CLI's words.
-	step4 := exec.Command(testenv.AWSCLI, "--endpoint-url", endpoint, "kinesis", "put-record",
-		"--stream-name", "ride_events", "--partition-key", "1", "--data", "Hi test 1")
-	step4.Env = append(os.Environ(), testenv.AWSEnv(endpoint)...)
-	step4.Env = append(step4.Env, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=")
-	refused, err := step4.CombinedOutput()
+	refused, err := testenv.AWSCmd(t, endpoint, "kinesis", "put-record",
+		"--stream-name", "ride_events", "--partition-key", "1", "--data", "Hi test 1").CombinedOutput()
 	assert.Equal(t, 255, testenv.ExitCode(err), "%s", refused)
 	assert.Equal(t, `Invalid base64: "Hi test 1"`, strings.TrimSpace(string(refused)))
 	// The README's step 4, with --cli-binary-format: a bad record, logged
