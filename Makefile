@@ -66,14 +66,15 @@ GOLDEN     = testdata/golden_predictions.csv.zst
 .PHONY: deps data prep train generate test bench
 
 # Debian packages the tests need: sklearn 1.2.1 and xgboost 1.7 to retrain and to train a small
-# model of each kind, yaml for the trainer of the kinds to write MLflow's MLmodel, debootstrap for
+# model of each kind, yaml for the trainer of the kinds to write MLflow's MLmodel, pandas to read
+# backfill's CSV back as a user does, debootstrap for
 # the Debian 13 environment (make debian13), qemu-user-static
 # to run the arm64 golden tests, AWS CLI v2 (/usr/bin/aws) for the end-to-end walkthrough, zip for
 # make package, chromium for the report page's browser test, protoc for kpl's regenerate-and-compare
 # test, shellcheck for actionlint (make lint-workflows) and scripts/local.sh, podman with runc and slirp4netns for the
 # image tests (make image; curl and jq run the commands of the README and docs/deploy.md), graphviz for docs/architecture.svg
 # (make diagram, and the test that it is current). Installed only when missing (needs root).
-DEB_PACKAGES = python3-sklearn python3-xgboost python3-yaml python3-venv qemu-user-static \
+DEB_PACKAGES = python3-sklearn python3-xgboost python3-yaml python3-pandas python3-venv qemu-user-static \
   awscli zip chromium protobuf-compiler shellcheck podman runc slirp4netns curl jq graphviz debootstrap
 deps: ## install the Debian packages the tests need, if missing
 	@dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1 || { \
@@ -159,7 +160,7 @@ dist/function-%.zip: FORCE
 .PHONY: FORCE
 FORCE:
 
-# scripts/local.sh checks the AWS CLI (AWS, the one on PATH: v2, as the walkthrough needs),
+# scripts/local.sh checks the AWS CLI (AWS, the first v2 on PATH, as the walkthrough needs),
 # moto_server and the port first, and says what is wrong and how to fix it.
 local: ## the local pipeline: moto_server on 127.0.0.1:MOTO_PORT (5000), both streams, predict stream ride_events (Ctrl-C stops all)
 	@$(LOCAL_AWS_ENV) AWS='$(AWS)' GO='$(GO)' MOTO_PORT='$(MOTO_PORT)' bash scripts/local.sh

@@ -4,7 +4,10 @@
 # It first checks what would otherwise hang or fail with another program's error: the AWS CLI
 # (v2: the README's walkthrough needs it), moto_server, and the port.
 #
-# Environment (the Makefile sets it): AWS, the AWS CLI (default aws, the one on PATH); GO (default
+# It prints the line that sets up another terminal for the walkthrough: the CLI's directory first
+# on PATH, the region and the dummy credentials.
+#
+# Environment (the Makefile sets it): AWS, the AWS CLI (default aws: the first v2 on PATH); GO (default
 # go); MOTO_PORT (default 5000); the endpoint, region and dummy credentials of the local Kinesis.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +34,21 @@ listening() {
 command -v "$aws" >/dev/null ||
 	fail "the AWS CLI ($aws) is not found: $install_v2 and put it on PATH, or name it: make local AWS=/path/to/aws"
 version=$("$aws" --version 2>&1) || fail "$aws --version failed: $version"
+# A v1 first on PATH (pyenv's, say) with a v2 after it: the v2, named, and in the line printed for
+# the other terminal.
+if [[ $aws == aws && $version == aws-cli/1.* ]]; then
+	while read -r other; do
+		case $("$other" --version 2>&1) in
+		aws-cli/[2-9].*)
+			printf 'make local: %s is AWS CLI v1; using %s, AWS CLI v2, the one the walkthrough needs\n' "$(command -v aws)" "$other" >&2
+			aws=$other
+			version=$("$aws" --version 2>&1)
+			break
+			;;
+		esac
+	done < <(type -ap aws)
+	local_aws=("$aws" --endpoint-url "$endpoint")
+fi
 case $version in
 aws-cli/[2-9].*) ;;
 aws-cli/1.*)
@@ -70,6 +88,9 @@ done
 for s in ride_events ride_prediction; do
 	"${local_aws[@]}" kinesis create-stream --stream-name "$s" --shard-count 1
 done
-echo "Kinesis on $endpoint: streams ride_events, ride_prediction. Put rides with:"
+aws_dir=$(dirname "$(command -v "$aws")")
+echo "Kinesis on $endpoint: streams ride_events, ride_prediction. In another terminal, this AWS CLI first on PATH:"
+echo "  export PATH=$aws_dir:\$PATH AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_OUTPUT=text"
+echo "then put rides with:"
 echo "  aws --endpoint-url $endpoint kinesis put-record --stream-name ride_events --partition-key 1 --cli-binary-format raw-in-base64-out --data '{\"ride\": {\"PULocationID\": 130, \"DOLocationID\": 205, \"trip_distance\": 3.66}, \"ride_id\": 123}'"
 "$go" run ./cmd/predict stream ride_events

@@ -42,6 +42,8 @@ ride and synthetic rides.
 """
 
 import argparse
+import contextlib
+import io
 import os
 import pickle
 import re
@@ -152,7 +154,7 @@ def load(path, allow_mismatch):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            with open(path, "rb") as f:
+            with open(path, "rb") as f, xgboost_log():
                 model = pickle.load(f)
         except Exception as e:  # a truncated or foreign file raises anything
             hint = " (the model pickles code by value: apt-get install python3-cloudpickle)" \
@@ -169,6 +171,33 @@ def load(path, allow_mismatch):
             print(f"check: warning: {msg}", file=sys.stderr)
             break
     return model
+
+
+# xgboost's warning, on each load of a model whose objective is reg:linear (the course's).
+OLD_OBJECTIVE_WARNING = re.compile(r"WARNING: \S+: reg:linear is now deprecated in favor of reg:squarederror\.$")
+OLD_OBJECTIVE = ("check: the model's objective reg:linear is the old name of reg:squarederror, the same squared "
+                 "error: it is exported as reg:squarederror")
+_old_objective_said = False
+
+
+@contextlib.contextmanager
+def xgboost_log():
+    """While a model loads: xgboost's own log lines (its log callback prints
+    them on stdout) are passed on, all but its warning that reg:linear is
+    deprecated, which is said once, in OLD_OBJECTIVE, however many times the
+    model is loaded."""
+    global _old_objective_said
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf):
+            yield
+    finally:
+        for line in buf.getvalue().splitlines(keepends=True):
+            if not OLD_OBJECTIVE_WARNING.search(line.rstrip("\n")):
+                sys.stdout.write(line)
+            elif not _old_objective_said:
+                _old_objective_said = True
+                print(OLD_OBJECTIVE)
 
 
 XGB_CLASSES = {"xgboost.core.Booster": "Booster", "xgboost.sklearn.XGBRegressor": "XGBRegressor"}
@@ -194,7 +223,8 @@ def load_xgboost(path, model_class, declared=""):
         raise Failure(f"the xgboost flavor's model_class is {model_class!r}: {forestexport.SUPPORTED}")
     model = xgb.Booster() if XGB_CLASSES[model_class] == "Booster" else xgb.XGBRegressor()
     try:
-        model.load_model(path)
+        with xgboost_log():
+            model.load_model(path)
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
         if declared and _version(declared) > _version(xgb.__version__):

@@ -27,10 +27,12 @@ import (
 
 // The original's walkthrough, verbatim from the README (steps 5 and 6 of
 // ../shared/original/walkthrough.txt, only --endpoint-url added), run by
-// bash with the AWS CLI v2 against moto_server, with `predict stream
-// ride_events` as the event-source mapping running the function with its
-// default configuration. Then the original's step-4 record and 1,000
-// February rides, each prediction checked against sklearn's.
+// bash as the README's second terminal runs it (an AWS CLI v1 first on
+// PATH, then the README's export line) against moto_server, with `predict
+// stream ride_events` as the event-source mapping running the function with
+// its default configuration. Then the original's step 4, as it writes it
+// and as the README does, and 1,000 February rides, each prediction checked
+// against sklearn's.
 func TestWalkthrough(t *testing.T) {
 	endpoint := testenv.Moto(t)
 	c := testenv.Kinesis(t, endpoint)
@@ -55,9 +57,9 @@ func TestWalkthrough(t *testing.T) {
 		}
 	})
 
-	testenv.Shell(t, endpoint, testenv.ReadmeBlock(t, "<!-- walkthrough: step 5 -->"))
+	testenv.SecondTerminal(t, endpoint, testenv.ReadmeBlock(t, "<!-- walkthrough: step 5 -->"))
 	waitFor(t, func() bool { return len(testenv.ReadStream(t, c, "ride_prediction")) > 0 })
-	out := testenv.Shell(t, endpoint, testenv.ReadmeBlock(t, "<!-- walkthrough: step 6 -->"))
+	out := testenv.SecondTerminal(t, endpoint, testenv.ReadmeBlock(t, "<!-- walkthrough: step 6 -->"))
 
 	// The last thing printed is jq's pretty print of the prediction event.
 	i := strings.LastIndex(out, "\n{\n")
@@ -85,11 +87,15 @@ func TestWalkthrough(t *testing.T) {
 		assert.Equal(t, string(got.Prediction.RideID), string(documented.Prediction.RideID))
 	}
 
-	// The original's step-4 record, "Hi test 1": a bad record, logged with
-	// its reason; the rides after it are all predicted.
-	_, err := c.PutRecord(context.Background(), &kinesis.PutRecordInput{StreamName: aws.String("ride_events"),
-		PartitionKey: aws.String("1"), Data: []byte("Hi test 1")})
-	require.NoError(t, err)
+	// The original's step 4 as it writes it: the CLI refuses its data, and
+	// nothing reaches the stream; the README says so in the CLI's words.
+	refused, err := testenv.AWSCmd(t, endpoint, "kinesis", "put-record",
+		"--stream-name", "ride_events", "--partition-key", "1", "--data", "Hi test 1").CombinedOutput()
+	assert.Equal(t, 255, testenv.ExitCode(err), "%s", refused)
+	assert.Equal(t, `Invalid base64: "Hi test 1"`, strings.TrimSpace(string(refused)))
+	// The README's step 4, with --cli-binary-format: a bad record, logged
+	// with its reason; the rides after it are all predicted.
+	testenv.SecondTerminal(t, endpoint, testenv.ReadmeBlock(t, "<!-- walkthrough: step 4 -->"))
 
 	// 1,000 February rides, with ride ids 1000..1999.
 	rows, err := golden.Load()
@@ -129,8 +135,25 @@ func TestWalkthrough(t *testing.T) {
 	require.NoError(t, err, "exit status after Ctrl-C; stderr:\n%s", stderr.String())
 	assert.Equal(t, 1+len(rows), strings.Count(stdout.String(), "\n"), "each prediction printed once")
 	assert.Contains(t, stderr.String(), `"msg":"bad record"`)
+	// The README shows that log line, as it is but for its time.
+	var logged []map[string]any
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(line, `"msg":"bad record"`) {
+			logged = append(logged, withoutTime(t, line))
+		}
+	}
+	assert.Equal(t, []map[string]any{withoutTime(t, testenv.ReadmeBlock(t, "<!-- walkthrough: step 4 log -->"))}, logged)
 	assert.Contains(t, stderr.String(), `"reason":"record: not valid JSON: invalid character 'H' at start of value"`)
 	assert.NotContains(t, stderr.String(), `"level":"ERROR"`)
+}
+
+// withoutTime is the JSON log line line, without its time.
+func withoutTime(t *testing.T, line string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(line), &m), "%s", line)
+	delete(m, "time")
+	return m
 }
 
 // waitFor polls cond until it holds, within a generous bound (not a timed

@@ -91,20 +91,47 @@ func awsDir(t *testing.T) (dir, calls string) {
 	return dir, calls
 }
 
+// awsV1 returns a directory holding an aws that answers --version as AWS
+// CLI v1 does: the tests install v2 only (make deps); v1 is a pip package
+// and CI has no PyPI (.ci/run).
+func awsV1(t *testing.T) string {
+	dir := t.TempDir()
+	v1 := "#!/bin/sh\necho 'aws-cli/1.45.11 Python/3.11.7 Linux/6.18.44 botocore/1.43.11'\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "aws"), []byte(v1), 0o755))
+	return dir
+}
+
 // `make local` finds what would make it hang or fail with another
 // program's error, and says what is wrong and how to fix it.
 func TestLocalChecks(t *testing.T) {
-	// The tests install AWS CLI v2 only (make deps); v1 is a pip package and
-	// CI has no PyPI (.ci/run). A script answering --version as v1 does
-	// stands in for it.
 	t.Run("AWS CLI v1 on PATH", func(t *testing.T) {
-		dir := t.TempDir()
-		v1 := "#!/bin/sh\necho 'aws-cli/1.45.11 Python/3.11.7 Linux/6.18.44 botocore/1.43.11'\n"
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "aws"), []byte(v1), 0o755))
-		msg := startLocal(t, dir, testenv.UnusedPort(t)).failed(t)
+		dir := awsV1(t)
+		// PATH: that v1 and the two commands make local runs before it
+		// checks the CLI, no other aws.
+		for _, tool := range []string{"bash", "dirname"} {
+			p, err := exec.LookPath(tool)
+			require.NoError(t, err)
+			require.NoError(t, os.Symlink(p, filepath.Join(dir, tool)))
+		}
+		// PATH on make's command line is its recipes' PATH.
+		msg := startLocal(t, dir, testenv.UnusedPort(t), "PATH="+dir).failed(t)
 		assert.Contains(t, msg, "make local: "+filepath.Join(dir, "aws")+" is AWS CLI v1 (aws-cli/1.45.11 ")
 		assert.Contains(t, msg, `the walkthrough's commands need v2 (with v1, step 5 fails with "Unknown options: --cli-binary-format"): install AWS CLI v2`)
 		assert.Contains(t, msg, "put it first on PATH (the walkthrough runs aws)")
+	})
+
+	t.Run("AWS CLI v1 first on PATH, v2 after it", func(t *testing.T) {
+		dir := awsV1(t)
+		l := startLocal(t, dir, testenv.UnusedPort(t))
+		waitFor(t, func() bool {
+			return strings.Contains(l.stderr.String(), `"msg":"polling"`) || isDone(l.done)
+		})
+		require.False(t, isDone(l.done), "make local stopped: %v\n%s", l.err, l.stderr.String())
+		assert.Contains(t, l.stderr.String(), "make local: "+filepath.Join(dir, "aws")+" is AWS CLI v1; using "+testenv.AWSCLI+", AWS CLI v2")
+		// The line for the other terminal is the README's, with the v2's directory.
+		line := strings.TrimSpace(testenv.ReadmeBlock(t, "<!-- walkthrough: other terminal -->"))
+		line = strings.Replace(line, "PATH=/usr/bin:", "PATH="+filepath.Dir(testenv.AWSCLI)+":", 1)
+		assert.Contains(t, l.stdout.String(), "\n  "+line+"\n")
 	})
 
 	t.Run("no AWS CLI", func(t *testing.T) {

@@ -76,12 +76,7 @@ const AWSCLI = "/usr/bin/aws"
 // older than AWS_ENDPOINT_URL support (2.13), and would call AWS itself.
 func AWS(t testing.TB, endpoint string, args ...string) []byte {
 	t.Helper()
-	if !fileExists(AWSCLI) {
-		Missing(t, AWSCLI+", the AWS CLI v2 (apt-get install awscli: make deps)")
-	}
-	cmd := exec.Command(AWSCLI, append([]string{"--endpoint-url", endpoint}, args...)...)
-	cmd.Env = append(os.Environ(), AWSEnv(endpoint)...)
-	cmd.Env = append(cmd.Env, "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	cmd := AWSCmd(t, endpoint, args...)
 	var stderr []byte
 	out, err := cmd.Output()
 	if ee, ok := err.(*exec.ExitError); ok {
@@ -91,6 +86,20 @@ func AWS(t testing.TB, endpoint string, args ...string) []byte {
 		t.Fatalf("aws %v: %v\n%s", args, err, stderr)
 	}
 	return out
+}
+
+// AWSCmd is the command AWS runs (the AWS CLI v2 with args against
+// endpoint, dummy credentials, no configuration files), for a test that
+// looks at how it fails.
+func AWSCmd(t testing.TB, endpoint string, args ...string) *exec.Cmd {
+	t.Helper()
+	if !fileExists(AWSCLI) {
+		Missing(t, AWSCLI+", the AWS CLI v2 (apt-get install awscli: make deps)")
+	}
+	cmd := exec.Command(AWSCLI, append([]string{"--endpoint-url", endpoint}, args...)...)
+	cmd.Env = append(os.Environ(), AWSEnv(endpoint)...)
+	cmd.Env = append(cmd.Env, "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	return cmd
 }
 
 // MakeCmd is make in dir with args, with the environment plus env. An outer
