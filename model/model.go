@@ -23,6 +23,12 @@ type Model struct {
 	// (feature.Precision.Check): every path that parses rides for the model
 	// checks them with it. The zero value is feature.Float64.
 	Precision feature.Precision
+	// NumberIDs are the location ids the model reads as numbers (its
+	// columns "PULocationID", "DOLocationID"; feature.NumberIDsOf): a ride
+	// that sends one of them as a string is a bad record. The zero value
+	// is a model that reads the ids as keys or categories only, which takes
+	// "130" as 130.
+	NumberIDs feature.NumberIDs
 	// Predict returns the ride's duration in minutes. It must be safe for
 	// concurrent use and never allocate: it runs once per ride.
 	Predict func(feature.Features) float64
@@ -32,6 +38,13 @@ type Model struct {
 	// so that serving a ride formats no float: shortest float formatting
 	// would be a fifth of the handler's time.
 	PredictText func(feature.Features) (float64, string)
+}
+
+// ParseRideEvent reads one ride event for the model: by its Precision and
+// NumberIDs (wire.ParseRideEventFor). Every path that parses rides for the
+// model parses them with it.
+func (m Model) ParseRideEvent(data []byte) (wire.RideEvent, error) {
+	return wire.ParseRideEventFor(data, m.Precision, m.NumberIDs)
 }
 
 // Event predicts one ride and returns its prediction event.
