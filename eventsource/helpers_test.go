@@ -15,7 +15,10 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rideduration/rideduration/internal/testenv"
 )
 
 // delivery is one record as the function got it.
@@ -90,6 +93,18 @@ func (f *function) sizes() []int {
 	return out
 }
 
+// motoEnv is one moto, as Kinesis and SQS, that a test's cases share.
+type motoEnv struct {
+	endpoint string
+	c        *kinesis.Client
+	q        *sqs.Client
+}
+
+func newMotoEnv(t *testing.T) *motoEnv {
+	endpoint := testenv.Moto(t)
+	return &motoEnv{endpoint: endpoint, c: testenv.Kinesis(t, endpoint), q: testenv.SQS(t, endpoint)}
+}
+
 // mapping returns a mapping of stream to f with the template's
 // configuration, polling fast, logging to the test's log on failure.
 func mapping(t *testing.T, c KinesisAPI, stream string, f *function) *Mapping {
@@ -128,13 +143,25 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // is asserted on timing.
 func runUntil(t *testing.T, m *Mapping, cond func() bool) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	errc := make(chan error, 1)
-	go func() { errc <- m.Run(ctx) }()
+	errc, stop := start(t, m)
 	waitFor(t, errc, cond)
-	cancel()
-	require.NoError(t, <-errc)
+	stop()
+}
+
+// start runs m in the background until stop, which stops it as Ctrl-C
+// would and checks that it stopped cleanly; errc gets Run's result, for
+// waitFor. The test's end stops it too, if the test fails first.
+func start(t *testing.T, m *Mapping) (errc chan error, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	errc = make(chan error, 1)
+	go func() { errc <- m.Run(ctx) }()
+	return errc, func() {
+		t.Helper()
+		cancel()
+		require.NoError(t, <-errc)
+	}
 }
 
 // waitFor polls cond until it holds; it fails the test if the mapping

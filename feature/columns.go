@@ -206,3 +206,33 @@ func (cs Columns) Names() []string {
 	}
 	return names
 }
+
+// NumberIDs is a set of the location ids a model reads as numbers: those
+// with a column "PULocationID" or "DOLocationID", not "PULocationID=130".
+// A ride that sends such an id as a string is a bad record: the original's
+// DictVectorizer one-hots a string value ("PULocationID=130"), a column
+// such a model does not have, and scores the ride as if the id were 0. An
+// id read as a key (PU_DO, '%s_%s') or a category (str) is the same from
+// "130" as from 130.
+type NumberIDs uint8
+
+const (
+	PUNumber NumberIDs = 1 << iota // PULocationID is a number column
+	DONumber                       // DOLocationID is a number column
+)
+
+// NumberIDsOf returns the ids that columns named names (DictVectorizer's
+// feature_names_) read as numbers. It only compares names, so it is cheap
+// enough for a model's start.
+func NumberIDsOf(names []string) NumberIDs {
+	var n NumberIDs
+	for _, name := range names {
+		switch name {
+		case PULocationID:
+			n |= PUNumber
+		case DOLocationID:
+			n |= DONumber
+		}
+	}
+	return n
+}

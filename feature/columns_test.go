@@ -29,6 +29,24 @@ func TestColumns(t *testing.T) {
 	assert.True(t, numbers.Categories().Seen(Key{PU: 999, DO: 999}), "no categories: every key is seen")
 }
 
+// NumberIDsOf names the ids a model reads as numbers, whatever its other
+// columns: one for each form the generator compiles.
+func TestNumberIDsOf(t *testing.T) {
+	for _, c := range []struct {
+		names []string
+		want  NumberIDs
+	}{
+		{[]string{"PU_DO=130_205", "trip_distance"}, 0},
+		{[]string{"PULocationID=130", "DOLocationID=205", "trip_distance"}, 0},
+		{[]string{"PULocationID", "DOLocationID", "trip_distance"}, PUNumber | DONumber},
+		{[]string{"PU_DO=130_205", "PULocationID", "DOLocationID=205", "trip_distance"}, PUNumber},
+		{[]string{"DOLocationID", "PULocationID=130"}, DONumber},
+		{[]string{"trip_distance"}, 0},
+	} {
+		assert.Equal(t, c.want, NumberIDsOf(c.names), "%q", c.names)
+	}
+}
+
 func TestColumnsErrors(t *testing.T) {
 	for names, want := range map[string][]string{
 		`feature 1 "fare_amount": not something a ride event carries`:                      {"trip_distance", "fare_amount"},

@@ -15,6 +15,7 @@ import (
 	"github.com/rideduration/rideduration/feature"
 	"github.com/rideduration/rideduration/gen"
 	"github.com/rideduration/rideduration/generated"
+	"github.com/rideduration/rideduration/internal/compiled"
 	"github.com/rideduration/rideduration/internal/golden"
 	"github.com/rideduration/rideduration/wire"
 )
@@ -196,6 +197,47 @@ func TestPrecisionBound(t *testing.T) {
 		require.NoError(t, err, c.dist)
 		golden.RequireBits(t, e.Predict(ride.Features), generated.Predict(ride.Features), "distance %s", c.dist)
 		golden.RequireBits(t, e.Predict(ride.Features), generated.PredictTrees(ride.Features), "trees, distance %s", c.dist)
+	}
+}
+
+// A ride that sends a location id as a string of its digits ("130") is
+// predicted as the ride that sends the number, bit for bit, when the model
+// reads that id as a key (PU_DO, '%s_%s') or a category (PULocationID=130,
+// str), as the original does; a model that reads the id as a number (a
+// column "PULocationID") refuses it, since the original's DictVectorizer
+// would one-hot the string into a column the model does not have. Which
+// ids are numbers comes from the export's columns; the model as the
+// function serves it (compiled.Model) parses the rides.
+func TestIDsAsStringsGolden(t *testing.T) {
+	e := loadExport(t)
+	number := map[string]bool{}
+	for _, c := range e.Columns() {
+		if !c.OneHot && c.Input != feature.InputDistance {
+			number[c.Input.String()] = true
+		}
+	}
+	m := compiled.Model()
+	for _, k := range keys(e) {
+		pu, do := strconv.Itoa(int(k.PU)), strconv.Itoa(int(k.DO))
+		for _, c := range []struct{ pu, do string }{{`"` + pu + `"`, do}, {pu, `"` + do + `"`}, {`"` + pu + `"`, `"` + do + `"`}} {
+			data := `{"ride": {"PULocationID": ` + c.pu + `, "DOLocationID": ` + c.do + `, "trip_distance": 3.66}, "ride_id": 1}`
+			ride, err := wire.ParseRideEventFor([]byte(data), m.Precision, m.NumberIDs)
+			var refused []string
+			for key, sent := range map[string]string{feature.PULocationID: c.pu, feature.DOLocationID: c.do} {
+				if number[key] && sent[0] == '"' {
+					refused = append(refused, "ride."+key+": must be a JSON number: the model reads "+key+" as a number, got a string "+sent)
+				}
+			}
+			if len(refused) > 0 {
+				require.Error(t, err, data)
+				assert.Contains(t, refused, err.Error(), data)
+				continue
+			}
+			require.NoError(t, err, data)
+			want := feature.Features{Key: k, Distance: 3.66}
+			require.Equal(t, want, ride.Features, data)
+			golden.RequireBits(t, e.Predict(want), m.Predict(ride.Features), "%s", data)
+		}
 	}
 }
 

@@ -128,7 +128,7 @@ func (h *Handler) handle(ctx context.Context, ev events.KinesisEvent, sc *scratc
 		if r.sub >= 0 {
 			users++
 		}
-		ride, err := r.parse(h.model.Precision)
+		ride, err := r.parse(&h.model)
 		if err != nil {
 			bad = append(bad, badRecord{userRecord: r, reason: err.Error(), cause: err})
 			if len(bad) <= MaxBadRecordLines {

@@ -166,7 +166,7 @@ func TestHandleBadRecords(t *testing.T) {
 		{"negative distance", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": -1}, "ride_id": 1}`, "ride.trip_distance"},
 		{"distance beyond float32", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 1e39}, "ride_id": 1}`, "ride.trip_distance"},
 		{"negative distance beyond float32", `{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": -1e39}, "ride_id": 1}`, "ride.trip_distance"},
-		{"id as string", `{"ride": {"PULocationID": "130", "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1}`, "ride.PULocationID"},
+		{"id as a string not of its digits", `{"ride": {"PULocationID": "130.0", "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1}`, "ride.PULocationID"},
 		{"fractional id", `{"ride": {"PULocationID": 130, "DOLocationID": 205.5, "trip_distance": 3.66}, "ride_id": 1}`, "ride.DOLocationID"},
 		{"zero id", `{"ride": {"PULocationID": 0, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1}`, "ride.PULocationID"},
 		{"missing ride", `{"ride_id": 1}`, "ride"},
@@ -321,6 +321,44 @@ func TestHandleDistanceBeyondModelInput(t *testing.T) {
 			reasons = append(reasons, b["reason"].(string))
 		}
 		assert.Equal(t, c.reasons, reasons, "%v", c.m.Precision)
+	}
+}
+
+// A location id as a string of its digits is predicted as the number, for
+// a model that reads the id as a key or a category; a model that reads it
+// as a number refuses it (the original's DictVectorizer would score it as
+// 0), with the reason a producer reads. Other strings are refused by every
+// model.
+func TestHandleIDsAsStrings(t *testing.T) {
+	record := func(pu, do string) []byte {
+		return []byte(`{"ride": {"PULocationID": ` + pu + `, "DOLocationID": ` + do + `, "trip_distance": 3.66}, "ride_id": 1}`)
+	}
+	ev := kinesisEvent(record("130", "205"), record(`"130"`, "205"), record("130", `"205"`), record(`" 130"`, "205"))
+	const notDigits = `ride.PULocationID: must be an integer location id, as a number (130) or a string of its digits ("130"), got a string " 130"`
+	puNumber := tiny("v")
+	puNumber.NumberIDs = feature.PUNumber
+	for _, c := range []struct {
+		m         model.Model
+		predicted int
+		reasons   []string
+	}{
+		{tiny("v"), 3, []string{notDigits}},
+		{puNumber, 2, []string{`ride.PULocationID: must be a JSON number: the model reads PULocationID as a number, got a string "130"`, notDigits}},
+	} {
+		var logs logLines
+		resp, err := New(Config{PredictionsStream: DefaultPredictionsStream, TestRun: true, Logger: logs.logger()}, c.m, nil).Handle(context.Background(), ev)
+		require.NoError(t, err)
+		assert.Empty(t, resp.BatchItemFailures, "a bad record is not retried")
+		require.Len(t, resp.Predictions, c.predicted, "%v", c.m.NumberIDs)
+		want := tinyPredict(feature.Features{Key: feature.Key{PU: 130, DO: 205}, Distance: 3.66})
+		for _, p := range resp.Predictions {
+			assert.Equal(t, math.Float64bits(want), math.Float64bits(p.Prediction.RideDuration))
+		}
+		var reasons []string
+		for _, b := range logs.withMsg(t, "bad record") {
+			reasons = append(reasons, b["reason"].(string))
+		}
+		assert.Equal(t, c.reasons, reasons, "%v", c.m.NumberIDs)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rideduration/rideduration/feature"
 	"github.com/rideduration/rideduration/kpl"
+	"github.com/rideduration/rideduration/model"
 	"github.com/rideduration/rideduration/wire"
 )
 
@@ -52,13 +53,12 @@ func userRecords(recs []events.KinesisEventRecord) iter.Seq[userRecord] {
 	}
 }
 
-// parse reads the ride event of the record, for a model whose input type
-// is p.
-func (r userRecord) parse(p feature.Precision) (wire.RideEvent, error) {
+// parse reads the ride event of the record, for model m.
+func (r userRecord) parse(m *model.Model) (wire.RideEvent, error) {
 	if r.err != nil {
 		return wire.RideEvent{}, r.err
 	}
-	return wire.ParseRideEvent(r.data, p)
+	return wire.ParseRideEventFor(r.data, m.Precision, m.NumberIDs)
 }
 
 // logAttrs locates the record in a log line: shard, event id, sequence

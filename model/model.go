@@ -20,6 +20,12 @@ type Model struct {
 	// (feature.Precision.Check): every path that parses rides for the model
 	// checks them with it. The zero value is feature.Float64.
 	Precision feature.Precision
+	// NumberIDs are the location ids the model reads as numbers (its
+	// columns "PULocationID", "DOLocationID"; feature.NumberIDsOf): a ride
+	// that sends one of them as a string is a bad record. The zero value
+	// is a model that reads the ids as keys or categories only, which takes
+	// "130" as 130.
+	NumberIDs feature.NumberIDs
 	// Predict returns the ride's duration in minutes. It must be safe for
 	// concurrent use and never allocate: it runs once per ride.
 	Predict func(feature.Features) float64

@@ -8,7 +8,8 @@
 //     not a ride (DeadLetter).
 //
 // It knows nothing of the model but the type the model reads numbers in
-// (feature.Precision), which ParseRideEvent holds a ride to: feature
+// (feature.Precision) and the location ids it reads as numbers
+// (feature.NumberIDs), which ParseRideEventFor holds a ride to: feature
 // defines the model's input, and a RideEvent makes its own PredictionEvent.
 package wire
 

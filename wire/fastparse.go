@@ -14,8 +14,9 @@ import (
 //
 // in any key order and spacing. It gives up (ok false) on anything else:
 // other or repeated keys, keys in another case, escapes, a ride id that is
-// not valid UTF-8, a location id that is not plain digits, a value New or
-// the model's input type p refuses. Then parseJSON decides, so the answer,
+// not valid UTF-8, a location id that is not plain digits (quoted or not)
+// or is quoted for a model that reads it as a number (numbers), a value New
+// or the model's input type p refuses. Then parseJSON decides, so the answer,
 // and every error message, is always parseJSON's: FuzzFastParse checks that
 // the two agree whenever fastParse answers, and checks its rides against
 // an oracle of other code. It exists because reflection took two thirds of the Lambda handler's time
@@ -26,7 +27,7 @@ import (
 // per member (the closures cost a third of the parse), and its position is
 // a local the helpers take and return, not a field behind a pointer, so
 // that it stays in a register.
-func fastParse(b []byte, p feature.Precision) (ride RideEvent, ok bool) {
+func fastParse(b []byte, p feature.Precision, numbers feature.NumberIDs) (ride RideEvent, ok bool) {
 	const (
 		seenRide = 1 << iota
 		seenID
@@ -42,7 +43,7 @@ func fastParse(b []byte, p feature.Precision) (ride RideEvent, ok bool) {
 		name   int
 		i      int
 	)
-	if ride, ok = canonical(b, p); ok {
+	if ride, ok = canonical(b, p, numbers); ok {
 		return ride, true
 	}
 	if i, ok = jsonscan.Punct(b, 0, '{'); !ok {
@@ -71,13 +72,13 @@ func fastParse(b []byte, p feature.Precision) (ride RideEvent, ok bool) {
 						return RideEvent{}, false
 					}
 					seen |= seenPU
-					pu, i, ok = scanID(b, i)
+					pu, i, ok = scanID(b, i, numbers&feature.PUNumber != 0)
 				case nameDO:
 					if seen&seenDO != 0 {
 						return RideEvent{}, false
 					}
 					seen |= seenDO
-					do, i, ok = scanID(b, i)
+					do, i, ok = scanID(b, i, numbers&feature.DONumber != 0)
 				case nameDistance:
 					if seen&seenDist != 0 {
 						return RideEvent{}, false
@@ -137,7 +138,7 @@ const (
 // canonical reads an event spelled exactly as the original's producer
 // spells it: the constant text is compared with constants (a few word
 // compares each), only the values are scanned.
-func canonical(b []byte, p feature.Precision) (ride RideEvent, ok bool) {
+func canonical(b []byte, p feature.Precision, numbers feature.NumberIDs) (ride RideEvent, ok bool) {
 	var (
 		pu, do int64
 		dist   float64
@@ -146,10 +147,10 @@ func canonical(b []byte, p feature.Precision) (ride RideEvent, ok bool) {
 	if len(b) < i || string(b[:i]) != canon0 {
 		return RideEvent{}, false
 	}
-	if pu, i, ok = scanID(b, i); !ok || len(b)-i < len(canon1) || string(b[i:][:len(canon1)]) != canon1 {
+	if pu, i, ok = scanID(b, i, numbers&feature.PUNumber != 0); !ok || len(b)-i < len(canon1) || string(b[i:][:len(canon1)]) != canon1 {
 		return RideEvent{}, false
 	}
-	if do, i, ok = scanID(b, i+len(canon1)); !ok || len(b)-i < len(canon2) || string(b[i:][:len(canon2)]) != canon2 {
+	if do, i, ok = scanID(b, i+len(canon1), numbers&feature.DONumber != 0); !ok || len(b)-i < len(canon2) || string(b[i:][:len(canon2)]) != canon2 {
 		return RideEvent{}, false
 	}
 	if dist, i, ok = float(b, i+len(canon2)); !ok || len(b)-i < len(canon3) || string(b[i:][:len(canon3)]) != canon3 {
@@ -222,13 +223,29 @@ func memberName(b []byte, i int) (name, j int, ok bool) {
 }
 
 // scanID reads a location id written as plain digits, at most 10 of
-// them (130, not 130.0 or 1.3e2 or 0130: those go to parseJSON).
-func scanID(b []byte, i int) (id int64, j int, ok bool) {
-	for j = i; j < len(b) && b[j] >= '0' && b[j] <= '9'; j++ {
+// them, or as such digits in quotes, unless the model reads the id as a
+// number (asNumber): 130 or "130", not 130.0 or 1.3e2 or 0130 or "0130":
+// those go to parseJSON.
+func scanID(b []byte, i int, asNumber bool) (id int64, j int, ok bool) {
+	quoted := i < len(b) && b[i] == '"'
+	start := i
+	if quoted {
+		if asNumber {
+			return 0, i, false
+		}
+		start++
+	}
+	for j = start; j < len(b) && b[j] >= '0' && b[j] <= '9'; j++ {
 		id = id*10 + int64(b[j]-'0')
 	}
-	if n := j - i; n == 0 || n > 10 || b[i] == '0' {
+	if n := j - start; n == 0 || n > 10 || b[start] == '0' {
 		return 0, i, false
+	}
+	if quoted {
+		if j == len(b) || b[j] != '"' {
+			return 0, i, false
+		}
+		return id, j + 1, true
 	}
 	if j < len(b) && (b[j] == '.' || b[j] == 'e' || b[j] == 'E') {
 		return 0, i, false

@@ -47,16 +47,27 @@ func TestFastParse(t *testing.T) {
 		{`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 01}, "ride_id": 1}`, false},
 		{`{}`, false},
 		{``, false},
+		// A location id as a string of its digits is the id.
+		{`{"ride": {"PULocationID": "130", "DOLocationID": "205", "trip_distance": 3.66}, "ride_id": 123}`, true},
+		{`{"ride_id": 1, "ride": {"trip_distance": 3.66, "DOLocationID": "205", "PULocationID": 130}}`, true},
+		{`{"ride": {"PULocationID": "2147483647", "DOLocationID": "1", "trip_distance": 0}, "ride_id": 1}`, true},
+		{`{"ride": {"PULocationID": "2147483648", "DOLocationID": "205", "trip_distance": 3.66}, "ride_id": 1}`, false},
+		{`{"ride": {"PULocationID": "130.0", "DOLocationID": "205", "trip_distance": 3.66}, "ride_id": 1}`, false},
+		{`{"ride": {"PULocationID": " 130", "DOLocationID": "205", "trip_distance": 3.66}, "ride_id": 1}`, false},
+		{`{"ride": {"PULocationID": "0130", "DOLocationID": "205", "trip_distance": 3.66}, "ride_id": 1}`, false},
+		{`{"ride": {"PULocationID": "", "DOLocationID": "205", "trip_distance": 3.66}, "ride_id": 1}`, false},
+		{`{"ride": {"PULocationID": "130, "DOLocationID": "205", "trip_distance": 3.66}, "ride_id": 1}`, false},
+		{`{"ride": {"PULocationID": "\u0031\u0033\u0030", "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1}`, false},
 	}
 	for _, tc := range cases {
 		for _, p := range precisions {
-			if ride, ok := canonical([]byte(tc.data), p); ok {
-				agree(t, []byte(tc.data), ride, p)
+			if ride, ok := canonical([]byte(tc.data), p, 0); ok {
+				agree(t, []byte(tc.data), ride, p, 0)
 			}
-			ride, ok := fastParse([]byte(tc.data), p)
+			ride, ok := fastParse([]byte(tc.data), p, 0)
 			assert.Equal(t, tc.fast, ok, "%s, %v", tc.data, p)
 			if ok {
-				agree(t, []byte(tc.data), ride, p)
+				agree(t, []byte(tc.data), ride, p, 0)
 			}
 		}
 	}
@@ -64,18 +75,34 @@ func TestFastParse(t *testing.T) {
 	// bad record, which fastParse leaves to parseJSON to word.
 	for _, d := range []string{"1e39", "3.4028235677973366e+38"} {
 		for _, data := range []string{ride("130", "205", d), `{"ride_id": 1, "ride": {"trip_distance": ` + d + `, "DOLocationID": 2, "PULocationID": 1}}`} {
-			r, ok := fastParse([]byte(data), feature.Float64)
+			r, ok := fastParse([]byte(data), feature.Float64, 0)
 			assert.True(t, ok, data)
-			agree(t, []byte(data), r, feature.Float64)
-			_, ok = fastParse([]byte(data), feature.Float32)
+			agree(t, []byte(data), r, feature.Float64, 0)
+			_, ok = fastParse([]byte(data), feature.Float32, 0)
 			assert.False(t, ok, data)
-			_, ok = canonical([]byte(data), feature.Float32)
+			_, ok = canonical([]byte(data), feature.Float32, 0)
 			assert.False(t, ok, data)
 		}
 	}
-	r, ok := canonical([]byte(ride("130", "205", "3.4028235677973362e+38")), feature.Float32)
+	// An id sent as a string, for a model that reads it as a number: a bad
+	// record, which fastParse leaves to parseJSON to word.
+	for _, data := range []string{ride(`"130"`, "205", "3.66"), `{"ride_id": 1, "ride": {"trip_distance": 3.66, "DOLocationID": 2, "PULocationID": "1"}}`} {
+		for _, p := range precisions {
+			r, ok := fastParse([]byte(data), p, 0)
+			assert.True(t, ok, data)
+			agree(t, []byte(data), r, p, 0)
+			_, ok = fastParse([]byte(data), p, feature.PUNumber)
+			assert.False(t, ok, data)
+			_, ok = canonical([]byte(data), p, feature.PUNumber)
+			assert.False(t, ok, data)
+			r, ok = fastParse([]byte(data), p, feature.DONumber)
+			assert.True(t, ok, data)
+			agree(t, []byte(data), r, p, feature.DONumber)
+		}
+	}
+	r, ok := canonical([]byte(ride("130", "205", "3.4028235677973362e+38")), feature.Float32, 0)
 	assert.True(t, ok)
-	agree(t, []byte(ride("130", "205", "3.4028235677973362e+38")), r, feature.Float32)
+	agree(t, []byte(ride("130", "205", "3.4028235677973362e+38")), r, feature.Float32, 0)
 }
 
 // canonical reads the original's events, and leaves every other spelling
@@ -89,12 +116,12 @@ func TestCanonical(t *testing.T) {
 		`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 1, "x": 2}`: false,
 		`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}}`:                       false,
 	} {
-		ride, ok := canonical([]byte(data), feature.Float32)
+		ride, ok := canonical([]byte(data), feature.Float32, 0)
 		assert.Equal(t, want, ok, data)
 		if ok {
-			agree(t, []byte(data), ride, feature.Float32)
+			agree(t, []byte(data), ride, feature.Float32, 0)
 		}
-		_, fast := fastParse([]byte(data), feature.Float32)
+		_, fast := fastParse([]byte(data), feature.Float32, 0)
 		assert.Equal(t, !strings.Contains(data, `"x"`) && strings.Contains(data, "ride_id"), fast, data)
 	}
 }
@@ -114,14 +141,21 @@ func FuzzFastParse(f *testing.F) {
 	f.Add([]byte(`{"ride": {"PULocationID": 7, "DOLocationID": 8, "trip_distance": 1e39}, "ride_id": 1}`))
 	f.Add([]byte(`{"ride":{"PULocationID":7,"DOLocationID":8,"trip_distance":3.4028235677973366e+38},"ride_id":1}`))
 	f.Add([]byte(`{"ride":{"PULocationID":7,"DOLocationID":8,"trip_distance":3.4028235677973362e+38},"ride_id":1}`))
+	f.Add([]byte(`{"ride": {"PULocationID": "130", "DOLocationID": "205", "trip_distance": 3.66}, "ride_id": 123}`))
+	f.Add([]byte(`{"ride_id":1,"ride":{"trip_distance":1,"DOLocationID":"7","PULocationID":9}}`))
+	for _, id := range []string{`"130.0"`, `" 130"`, `"1e2"`, `"+130"`, `"0130"`, `""`, `"0"`, `"2147483648"`, `"\u0031"`} {
+		f.Add([]byte(`{"ride": {"PULocationID": ` + id + `, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 123}`))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, p := range precisions {
-			if ride, ok := fastParse(data, p); ok {
-				agree(t, data, ride, p)
-				oracle(t, data, ride, p)
-			}
-			if ride, ok := canonical(data, p); ok {
-				agree(t, data, ride, p)
+			for _, numbers := range []feature.NumberIDs{0, feature.PUNumber, feature.DONumber, feature.PUNumber | feature.DONumber} {
+				if ride, ok := fastParse(data, p, numbers); ok {
+					agree(t, data, ride, p, numbers)
+					oracle(t, data, ride, p, numbers)
+				}
+				if ride, ok := canonical(data, p, numbers); ok {
+					agree(t, data, ride, p, numbers)
+				}
 			}
 		}
 	})
@@ -131,16 +165,28 @@ func FuzzFastParse(f *testing.F) {
 // fastParse's or parseJSON's: the record is strict JSON, encoding/json
 // finds the same values under the exact keys, and a float32 model's
 // distance is finite as a float32.
-func oracle(t *testing.T, data []byte, ride RideEvent, p feature.Precision) {
+func oracle(t *testing.T, data []byte, ride RideEvent, p feature.Precision, numbers feature.NumberIDs) {
 	t.Helper()
 	require.True(t, jsontext.Value(data).IsValid(), "not strict JSON (a key twice, invalid UTF-8): %q", data)
 	var top, r map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal(data, &top))
 	require.NoError(t, json.Unmarshal(top["ride"], &r))
-	for key, want := range map[string]int32{"PULocationID": ride.PU, "DOLocationID": ride.DO} {
-		id, err := strconv.ParseInt(string(r[key]), 10, 32)
-		require.NoError(t, err, "%s in %q", key, data)
-		require.Equal(t, want, int32(id), "%s in %q", key, data)
+	for _, c := range []struct {
+		key    string
+		want   int32
+		number feature.NumberIDs
+	}{{"PULocationID", ride.PU, feature.PUNumber}, {"DOLocationID", ride.DO, feature.DONumber}} {
+		text := string(r[c.key])
+		if s, err := strconv.Unquote(text); err == nil {
+			// A string of the id's digits, as Python's str writes the
+			// id, for a model that does not read it as a number.
+			require.Zero(t, numbers&c.number, "%s as a string, for a model that reads it as a number: %q", c.key, data)
+			require.Equal(t, strconv.Itoa(int(c.want)), s, "%s in %q", c.key, data)
+			text = s
+		}
+		id, err := strconv.ParseInt(text, 10, 32)
+		require.NoError(t, err, "%s in %q", c.key, data)
+		require.Equal(t, c.want, int32(id), "%s in %q", c.key, data)
 	}
 	dist, err := strconv.ParseFloat(string(r["trip_distance"]), 64)
 	require.NoError(t, err)
@@ -151,9 +197,9 @@ func oracle(t *testing.T, data []byte, ride RideEvent, p feature.Precision) {
 	require.Equal(t, string(top["ride_id"]), string(ride.RideID), "%q", data)
 }
 
-func agree(t *testing.T, data []byte, ride RideEvent, p feature.Precision) {
+func agree(t *testing.T, data []byte, ride RideEvent, p feature.Precision, numbers feature.NumberIDs) {
 	t.Helper()
-	want, err := parseJSON(data, p)
+	want, err := parseJSON(data, p, numbers)
 	require.NoError(t, err, "fastParse accepted what ParseRideEvent refuses: %q", data)
 	require.Equal(t, want.Key, ride.Key, "%q", data)
 	require.Equal(t, math.Float64bits(want.Distance), math.Float64bits(ride.Distance), "%q", data)

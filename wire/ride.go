@@ -55,7 +55,13 @@ const (
 //   - a location id must be a JSON number with an integral value from 1 to
 //     2147483647: 130 and 130.0 and 1.3e2 are all the location 130 (the
 //     original would key 130.0 as "130.0_205", a key no model has seen);
-//     130.5, 0, -4, "130", null or a missing id are errors;
+//     130.5, 0, -4, null or a missing id are errors;
+//   - a location id may also be a JSON string of its digits, as Python's str
+//     writes the integer: "130" is 130, as the original's '%s_%s' and str
+//     make the same key of both. Any other string ("130.0", " 130", "1e2",
+//     "+130", "0130", "") is an error: the original would key it as a key
+//     no model has seen, silently. ParseRideEventFor refuses the string for
+//     an id the model reads as a number;
 //   - trip_distance must be a finite JSON number ≥ 0: "3.66" (a string, which
 //     the original silently scored as distance 0), NaN, null, a missing
 //     field, or a number beyond float64 are errors; and it must be a number
@@ -70,13 +76,21 @@ const (
 // is read without reflection or allocation (fastParse); every other goes
 // through parseJSON, which also words the errors.
 func ParseRideEvent(data []byte, p feature.Precision) (RideEvent, error) {
+	return ParseRideEventFor(data, p, 0)
+}
+
+// ParseRideEventFor is ParseRideEvent for a model that reads the location
+// ids in numbers as numbers (feature.NumberIDsOf its columns): such an id
+// sent as a string, even "130", is an error, since the original's
+// DictVectorizer would score it as the id 0 (feature.NumberIDs).
+func ParseRideEventFor(data []byte, p feature.Precision, numbers feature.NumberIDs) (RideEvent, error) {
 	if len(data) > MaxEventBytes {
 		return RideEvent{}, TooLarge(int64(len(data)))
 	}
-	if e, ok := fastParse(data, p); ok {
+	if e, ok := fastParse(data, p, numbers); ok {
 		return e, nil
 	}
-	return parseJSON(data, p)
+	return parseJSON(data, p, numbers)
 }
 
 // TooLarge is ParseRideEvent's error for a record of n bytes, over
@@ -87,7 +101,7 @@ func TooLarge(n int64) *FieldError {
 
 // parseJSON is ParseRideEvent by jsontext (the module that is Go's
 // encoding/json/v2): the reference, for any input.
-func parseJSON(data []byte, p feature.Precision) (RideEvent, error) {
+func parseJSON(data []byte, p feature.Precision, numbers feature.NumberIDs) (RideEvent, error) {
 	if len(bytes.TrimLeft(data, " \t\r\n")) == 0 {
 		return RideEvent{}, &FieldError{Field: "record", Reason: "empty"}
 	}
@@ -124,11 +138,11 @@ func parseJSON(data []byte, p feature.Precision) (RideEvent, error) {
 	if err != nil {
 		return RideEvent{}, err
 	}
-	pu, err := locationID("PULocationID", ride.PU, top.Ride)
+	pu, err := locationID("PULocationID", ride.PU, top.Ride, numbers&feature.PUNumber != 0)
 	if err != nil {
 		return RideEvent{}, err
 	}
-	do, err := locationID("DOLocationID", ride.DO, top.Ride)
+	do, err := locationID("DOLocationID", ride.DO, top.Ride, numbers&feature.DONumber != 0)
 	if err != nil {
 		return RideEvent{}, err
 	}
@@ -266,8 +280,16 @@ func number(key string, raw, ride jsontext.Value) (float64, error) {
 }
 
 // locationID parses an integral JSON number from 1 to MaxInt32: 130, 130.0
-// and 1.3e2 are 130.
-func locationID(key string, raw, ride jsontext.Value) (int64, error) {
+// and 1.3e2 are 130; or a string of its digits ("130"), unless the model
+// reads the id as a number (asNumber).
+func locationID(key string, raw, ride jsontext.Value, asNumber bool) (int64, error) {
+	switch raw.Kind() {
+	case '"':
+		return idString(key, raw, asNumber)
+	case 0, '0':
+	default:
+		return 0, &FieldError{Field: "ride." + key, Reason: "must be a JSON number or a string of digits, got " + describe(raw)}
+	}
 	x, err := number(key, raw, ride)
 	if err != nil {
 		return 0, err
@@ -276,9 +298,56 @@ func locationID(key string, raw, ride jsontext.Value) (int64, error) {
 		return 0, &FieldError{Field: "ride." + key, Reason: "must be an integer location id, got " + describe(raw)}
 	}
 	if x < 1 || x > math.MaxInt32 {
-		return 0, &FieldError{Field: "ride." + key, Reason: fmt.Sprintf("must be a location id from 1 to %d, got %s", math.MaxInt32, describe(raw))}
+		return 0, idRange(key, raw)
 	}
 	return int64(x), nil
+}
+
+// idStringRule is the rule of a location id sent as a string.
+const idStringRule = `must be an integer location id, as a number (130) or a string of its digits ("130")`
+
+// idString parses a location id sent as a JSON string. Its content must be
+// an integer as Python's str writes one (intString), so that the original's
+// key of it is the key of the number; then the id's range applies; and a
+// model that reads the id as a number refuses the string.
+func idString(key string, raw jsontext.Value, asNumber bool) (int64, error) {
+	field := "ride." + key
+	var s string
+	mustUnmarshal(raw, &s)
+	if !intString(s) {
+		return 0, &FieldError{Field: field, Rule: idStringRule, Reason: idStringRule + ", got " + describe(raw)}
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id < 1 || id > math.MaxInt32 {
+		return 0, idRange(key, raw)
+	}
+	if asNumber {
+		rule := "must be a JSON number: the model reads " + key + " as a number"
+		return 0, &FieldError{Field: field, Rule: rule, Reason: rule + ", got " + describe(raw)}
+	}
+	return id, nil
+}
+
+// intString reports whether s is an integer as Python's str writes one: an
+// optional minus sign, then ASCII digits without a leading zero ("130",
+// "0", "-4"; not "0130", "-0", "+130", " 130", "130.0" or "1_30", all of
+// which int() reads, but str never writes).
+func intString(s string) bool {
+	d := strings.TrimPrefix(s, "-")
+	if d == "" || (d[0] == '0' && len(s) > 1) {
+		return false
+	}
+	for i := 0; i < len(d); i++ {
+		if d[i] < '0' || d[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// idRange is the error of an integral location id out of range.
+func idRange(key string, raw jsontext.Value) error {
+	return &FieldError{Field: "ride." + key, Reason: fmt.Sprintf("must be a location id from 1 to %d, got %s", math.MaxInt32, describe(raw))}
 }
 
 // rideID checks a ride id and returns it as sent and as text.

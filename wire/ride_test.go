@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -49,6 +50,12 @@ func TestParseRideEvent(t *testing.T) {
 		{"256-character ride id", withID(`"` + strings.Repeat("é", 256) + `"`), feats(1, 2, 1), `"` + strings.Repeat("é", 256) + `"`, strings.Repeat("é", 256)},
 		{"unknown fields ignored", `{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1.5, "x": [1, {"a": 1}]}, "ride_id": 7, "extra": {"ride": 1}}`, feats(1, 2, 1.5), "7", "7"},
 		{"escaped key names are the names (as json.loads reads them)", `{"\u0072ide": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": 1}, "ride_id": 7}`, feats(1, 2, 1), "7", "7"},
+		// A location id as a string of its digits is the id: the original's
+		// '%s_%s' % (PU, DO) and str(PU) write "130" and 130 alike.
+		{"ids as strings", ride(`"130"`, `"205"`, "3.66"), feats(130, 205, 3.66), "123", "123"},
+		{"one id as a string", ride("130", `"205"`, "3.66"), feats(130, 205, 3.66), "123", "123"},
+		{"largest id as a string", ride(`"2147483647"`, `"1"`, "0"), feats(math.MaxInt32, 1, 0), "123", "123"},
+		{"escaped digits are the digits (as json.loads reads them)", ride(`"\u0031\u0033\u0030"`, "205", "3.66"), feats(130, 205, 3.66), "123", "123"},
 		{"white space anywhere", " \r\n\t{ \"ride_id\" : 7 , \"ride\" : { \"trip_distance\" : 1 , \"DOLocationID\" : 2 , \"PULocationID\" : 1 } } \n", feats(1, 2, 1), "7", "7"},
 	}
 	for _, c := range ok {
@@ -126,10 +133,10 @@ func TestParseRideEventErrors(t *testing.T) {
 
 		// Location ids.
 		{"id missing", `{"ride": {"DOLocationID": 2, "trip_distance": 1}, "ride_id": 1}`, "ride.PULocationID: missing"},
-		{"id as string", ride(`"130"`, "205", "3.66"), `ride.PULocationID: must be a JSON number, got a string "130"`},
-		{"id null", ride("130", "null", "3.66"), "ride.DOLocationID: must be a JSON number, got null"},
-		{"id boolean", ride("true", "205", "3.66"), "ride.PULocationID: must be a JSON number, got true"},
-		{"id object", ride(`{"id": 130}`, "205", "3.66"), "ride.PULocationID: must be a JSON number, got an object"},
+		{"id null", ride("130", "null", "3.66"), "ride.DOLocationID: must be a JSON number or a string of digits, got null"},
+		{"id boolean", ride("true", "205", "3.66"), "ride.PULocationID: must be a JSON number or a string of digits, got true"},
+		{"id object", ride(`{"id": 130}`, "205", "3.66"), "ride.PULocationID: must be a JSON number or a string of digits, got an object"},
+		{"id array", ride(`[130]`, "205", "3.66"), "ride.PULocationID: must be a JSON number or a string of digits, got an array"},
 		{"id fractional", ride("130.5", "205", "3.66"), "ride.PULocationID: must be an integer location id, got 130.5"},
 		{"id zero", ride("130", "0", "3.66"), "ride.DOLocationID: must be a location id from 1 to 2147483647, got 0"},
 		{"id negative", ride("-4", "205", "3.66"), "ride.PULocationID: must be a location id from 1 to 2147483647, got -4"},
@@ -138,6 +145,12 @@ func TestParseRideEventErrors(t *testing.T) {
 		{"id huge float", ride("1e20", "205", "3.66"), "ride.PULocationID: must be a location id from 1 to 2147483647, got 1e20"},
 		{"id beyond float64", ride("1e400", "205", "3.66"), "ride.PULocationID: must be a finite number, got 1e400"},
 		{"id of many digits", ride("1"+strings.Repeat("0", 500), "205", "3.66"), "ride.PULocationID: must be a finite number, got 1000000000000000000000000000000000000000…"},
+
+		{"id as a zero string", ride("130", `"0"`, "3.66"), `ride.DOLocationID: must be a location id from 1 to 2147483647, got a string "0"`},
+		{"id as a negative string", ride("130", `"-4"`, "3.66"), `ride.DOLocationID: must be a location id from 1 to 2147483647, got a string "-4"`},
+		{"id as a too large string", ride("130", `"2147483648"`, "3.66"), `ride.DOLocationID: must be a location id from 1 to 2147483647, got a string "2147483648"`},
+		{"id as a beyond int64 string", ride("130", `"99999999999999999999"`, "3.66"), `ride.DOLocationID: must be a location id from 1 to 2147483647, got a string "99999999999999999999"`},
+		{"id as a long string", ride(`"`+long+`"`, "205", "3.66"), `ride.PULocationID: must be an integer location id, as a number (130) or a string of its digits ("130"), got a string "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…`},
 
 		// trip_distance.
 		{"distance missing", `{"ride": {"PULocationID": 1, "DOLocationID": 2}, "ride_id": 1}`, "ride.trip_distance: missing"},
@@ -152,11 +165,61 @@ func TestParseRideEventErrors(t *testing.T) {
 		{"distance negative", ride("130", "205", `-1.5`), "ride.trip_distance: must be ≥ 0, got -1.5"},
 		{"distance leading zero", ride("130", "205", `03.66`), "ride: not valid JSON: invalid character '3' after object value (expecting ',' or '}') (byte offset 70)"},
 	}
+	// A string must hold the digits of an integer exactly as str(130)
+	// writes them: the original keys any other spelling as a key no model
+	// saw ("130.0_205"), silently. A JSON escape is read as json.loads
+	// reads it.
+	for _, id := range []string{`"130.0"`, `" 130"`, `"130 "`, `"1e2"`, `"+130"`, `"0130"`, `""`, `"-0"`, `"1_30"`, `"١٣٠"`, `"0x82"`, `"130\n"`, `"\u0031\u0033\u0030.0"`} {
+		cases = append(cases, struct{ name, in, want string }{"id as the string " + id, ride(id, "205", "3.66"),
+			`ride.PULocationID: must be an integer location id, as a number (130) or a string of its digits ("130"), got a string ` + id})
+	}
 	for _, c := range cases {
 		for _, p := range precisions {
 			t.Run(c.name+"/"+p.String(), func(t *testing.T) {
 				checkError(t, c.in, p, c.want)
 			})
+		}
+	}
+}
+
+// A model that reads a location id as a number (its column is
+// "PULocationID", not "PULocationID=130") refuses that id as a string: the
+// original's DictVectorizer one-hots a string, "PULocationID=130", a column
+// such a model does not have, and scores the ride as if the id were 0. The
+// id it reads as a key or a category it takes as a string.
+func TestParseRideEventNumberIDs(t *testing.T) {
+	const asNumber = `must be a JSON number: the model reads %s as a number, got a string "%s"`
+	for _, p := range precisions {
+		for _, c := range []struct {
+			numbers feature.NumberIDs
+			pu, do  string
+			want    string
+		}{
+			{feature.PUNumber, `"130"`, "205", "ride.PULocationID: " + fmt.Sprintf(asNumber, "PULocationID", "130")},
+			{feature.DONumber, "130", `"205"`, "ride.DOLocationID: " + fmt.Sprintf(asNumber, "DOLocationID", "205")},
+			{feature.PUNumber | feature.DONumber, "130", `"205"`, "ride.DOLocationID: " + fmt.Sprintf(asNumber, "DOLocationID", "205")},
+			{feature.PUNumber, `"\u0031\u0033\u0030"`, "205", "ride.PULocationID: " + fmt.Sprintf(asNumber, "PULocationID", `\u0031\u0033\u0030`)},
+			// The string rules come first, for every model.
+			{feature.PUNumber, `"130.0"`, "205", `ride.PULocationID: must be an integer location id, as a number (130) or a string of its digits ("130"), got a string "130.0"`},
+		} {
+			in := ride(c.pu, c.do, "3.66")
+			_, err := ParseRideEventFor([]byte(in), p, c.numbers)
+			require.Error(t, err, in)
+			assert.Equal(t, c.want, err.Error(), in)
+			var fe *FieldError
+			require.ErrorAs(t, err, &fe)
+			// Counted without the value (FieldError.Class).
+			assert.True(t, strings.HasPrefix(c.want, fe.Class()+", got a string "), "%s: class %q", in, fe.Class())
+		}
+		// The id the model does not read as a number is taken as a string.
+		for numbers, in := range map[feature.NumberIDs]string{
+			feature.PUNumber: ride("130", `"205"`, "3.66"),
+			feature.DONumber: ride(`"130"`, "205", "3.66"),
+			0:                ride(`"130"`, `"205"`, "3.66"),
+		} {
+			got, err := ParseRideEventFor([]byte(in), p, numbers)
+			require.NoError(t, err, in)
+			assert.Equal(t, feats(130, 205, 3.66), got.Features, in)
 		}
 	}
 }
@@ -258,6 +321,11 @@ func FuzzParseRideEvent(f *testing.F) {
 	f.Add([]byte(ride("130", "205", "1e39")))
 	f.Add([]byte(ride("130", "205", "3.4028235677973366e+38")))
 	f.Add([]byte(ride("130", "205", "3.4028235677973362e+38")))
+	f.Add([]byte(ride(`"130"`, `"205"`, "3.66")))
+	f.Add([]byte(ride(`"\u0031\u0033\u0030"`, "205", "3.66")))
+	for _, id := range []string{`"130.0"`, `" 130"`, `"1e2"`, `"+130"`, `"0130"`, `""`, `"0"`, `"-4"`, `"2147483648"`} {
+		f.Add([]byte(ride(id, "205", "3.66")))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// A float32 model refuses what a float64 one does, and a distance
 		// beyond float32 besides; what it accepts, a float64 one reads alike.
@@ -274,6 +342,16 @@ func FuzzParseRideEvent(f *testing.F) {
 				strconv.FormatFloat(e.Distance, 'g', -1, 64), err32.Error())
 		default:
 			require.Equal(t, err.Error(), err32.Error(), "%q", data)
+		}
+		// A model that reads the ids as numbers takes what the others take,
+		// alike, but for an id sent as a string.
+		en, errn := ParseRideEventFor(data, feature.Float64, feature.PUNumber|feature.DONumber)
+		switch {
+		case errn == nil:
+			require.NoError(t, err, "%q", data)
+			require.Equal(t, e, en, "%q", data)
+		case err == nil:
+			require.Contains(t, errn.Error(), " as a number, got a string ", "%q", data)
 		}
 		if err != nil {
 			var fe *FieldError

@@ -69,7 +69,7 @@ func (c *cli) lines(args []string) int {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue // blank lines hold no ride
 		}
-		ride, perr := wire.ParseRideEvent(line, m.Precision)
+		ride, perr := wire.ParseRideEventFor(line, m.Precision, m.NumberIDs)
 		if perr != nil {
 			refuse(perr)
 			continue

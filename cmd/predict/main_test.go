@@ -42,6 +42,9 @@ func TestPredictLines(t *testing.T) {
 		// Beyond float32, the compiled forest's input type: scikit-learn refuses them.
 		`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 1e39}, "ride_id": 6}`,
 		`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 1e300}, "ride_id": 7}`,
+		// The ids as strings of their digits are the ids; other spellings are refused.
+		`{"ride": {"PULocationID": "130", "DOLocationID": "205", "trip_distance": 3.66}, "ride_id": 8}`,
+		`{"ride": {"PULocationID": "130.0", "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 9}`,
 		`{"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 124}`, // no final newline
 	}, "\n")
 	code, out, errs := predict(t, in)
@@ -50,11 +53,12 @@ func TestPredictLines(t *testing.T) {
 		"line 5: ride.trip_distance: must be a JSON number, got a string \"3.66\"\n"+
 		"line 6: ride.trip_distance: must be below 3.4028235677973366e+38 (the model reads float32), got 1e+39\n"+
 		"line 7: ride.trip_distance: must be below 3.4028235677973366e+38 (the model reads float32), got 1e+300\n"+
-		"predict: 4 bad line(s)\n", errs)
+		"line 9: ride.PULocationID: must be an integer location id, as a number (130) or a string of its digits (\"130\"), got a string \"130.0\"\n"+
+		"predict: 5 bad line(s)\n", errs)
 
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	require.Len(t, lines, 3)
-	for i, id := range []string{"123", `"abc"`, "124"} {
+	require.Len(t, lines, 4)
+	for i, id := range []string{"123", `"abc"`, "8", "124"} {
 		var p wire.PredictionEvent
 		require.NoError(t, json.Unmarshal([]byte(lines[i]), &p))
 		assert.Equal(t, id, string(p.Prediction.RideID), "input order")

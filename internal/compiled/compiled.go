@@ -25,7 +25,8 @@ func Model() model.Model {
 		version = Version
 	}
 	return model.Model{Name: generated.ModelName, Version: version, Precision: generated.Precision,
-		Predict: generated.Predict, PredictText: generated.PredictText}
+		NumberIDs: feature.NumberIDsOf(generated.FeatureNames),
+		Predict:   generated.Predict, PredictText: generated.PredictText}
 }
 
 // Columns are the compiled model's columns (DictVectorizer.feature_names_),
