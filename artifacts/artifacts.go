@@ -9,6 +9,7 @@
 package artifacts
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -117,7 +118,11 @@ func fetchS3(ctx context.Context, client S3, loc Location, dir string) ([]File, 
 	// and S3 names it precisely (NoSuchKey, NoSuchBucket, AccessDenied).
 	mlmodel := loc.Prefix + "/" + MLmodel
 	if _, err := getObject(ctx, client, loc.Bucket, mlmodel, filepath.Join(dir, MLmodel)); err != nil {
-		return nil, s3Error(loc.Bucket, mlmodel, err)
+		err = s3Error(loc.Bucket, mlmodel, err)
+		if errors.Is(err, ErrNotFound) {
+			err = modelsBelow(err, loc.String(), s3ModelsBelow(ctx, client, loc))
+		}
+		return nil, err
 	}
 	var files []File
 	pages := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: &loc.Bucket, Prefix: aws.String(loc.Prefix + "/")})
@@ -148,6 +153,92 @@ func fetchS3(ctx context.Context, client S3, loc Location, dir string) ([]File, 
 		}
 	}
 	return files, nil
+}
+
+// below is how deep under a location a model directory is looked for when
+// the location holds none: an MLflow run's model is two levels under the
+// run (artifacts/model), three under its experiment.
+const below = 3
+
+// ModelsBelowError is the error for a location that holds no MLmodel
+// but has model directories below it (a run's directory, say): Err, then
+// the directories, "…; s3://b/4/run/artifacts/model holds one: name that
+// directory".
+type ModelsBelowError struct {
+	Err   error
+	Where string   // the location
+	Dirs  []string // below it, by slash path relative to it
+}
+
+func (e *ModelsBelowError) Unwrap() error { return e.Err }
+
+func (e *ModelsBelowError) Error() string {
+	named := make([]string, 0, 3)
+	for _, d := range e.Dirs[:min(len(e.Dirs), cap(named))] {
+		named = append(named, strings.TrimSuffix(e.Where, "/")+"/"+d)
+	}
+	if len(e.Dirs) == 1 {
+		return e.Err.Error() + "; " + named[0] + " holds one: name that directory"
+	}
+	more := ""
+	if len(e.Dirs) > len(named) {
+		more = fmt.Sprintf(" and %d more", len(e.Dirs)-len(named))
+	}
+	return fmt.Sprintf("%v; %d directories below it hold one, %s%s: name one of them", e.Err, len(e.Dirs), strings.Join(named, ", "), more)
+}
+
+// modelsBelow is err, or a *ModelsBelowError when dirs are found: the
+// shallowest first, then by name.
+func modelsBelow(err error, where string, dirs []string) error {
+	if len(dirs) == 0 {
+		return err
+	}
+	sort.Slice(dirs, func(i, j int) bool {
+		return cmp.Or(cmp.Compare(strings.Count(dirs[i], "/"), strings.Count(dirs[j], "/")), cmp.Compare(dirs[i], dirs[j])) < 0
+	})
+	return &ModelsBelowError{Err: err, Where: where, Dirs: dirs}
+}
+
+// localModelsBelow lists the directories under dir, at most below levels
+// deep, that hold an MLmodel file, by slash path relative to dir.
+func localModelsBelow(dir string) []string {
+	var dirs []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // an unreadable directory is not searched
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if d.IsDir() && rel != "." && strings.Count(filepath.ToSlash(rel), "/") >= below {
+			return fs.SkipDir
+		}
+		if !d.IsDir() && d.Name() == MLmodel && filepath.Dir(rel) != "." {
+			dirs = append(dirs, filepath.ToSlash(filepath.Dir(rel)))
+		}
+		return nil
+	})
+	return dirs
+}
+
+// s3ModelsBelow lists the prefixes under loc, at most below levels deep,
+// that hold an MLmodel object, relative to loc. It reads at most MaxFiles
+// keys, and nothing when listing is not allowed.
+func s3ModelsBelow(ctx context.Context, client S3, loc Location) []string {
+	var dirs []string
+	pages := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: &loc.Bucket, Prefix: aws.String(loc.Prefix + "/")})
+	for read := 0; pages.HasMorePages() && read < MaxFiles; {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return dirs
+		}
+		for _, obj := range page.Contents {
+			read++
+			name := strings.TrimPrefix(aws.ToString(obj.Key), loc.Prefix+"/")
+			if d, ok := strings.CutSuffix(name, "/"+MLmodel); ok && d != "" && strings.Count(d, "/") < below {
+				dirs = append(dirs, d)
+			}
+		}
+	}
+	return dirs
 }
 
 func getObject(ctx context.Context, client S3, bucket, key, to string) (int64, error) {
@@ -195,7 +286,8 @@ func copyDir(src, dst string) ([]File, error) {
 		if _, derr := os.Stat(src); derr != nil {
 			return nil, fmt.Errorf("%s does not exist: %w", src, ErrNotFound)
 		}
-		return nil, fmt.Errorf("%s does not exist: no MLflow model in %s: %w", filepath.Join(src, MLmodel), src, ErrNotFound)
+		err := fmt.Errorf("%s does not exist: no MLflow model in %s: %w", filepath.Join(src, MLmodel), src, ErrNotFound)
+		return nil, modelsBelow(err, src, localModelsBelow(src))
 	} else if err != nil {
 		return nil, err
 	}

@@ -123,3 +123,31 @@ func TestFetchLocal(t *testing.T) {
 	require.ErrorIs(t, err, artifacts.ErrNotFound)
 	assert.ErrorContains(t, err, "no MLflow model in")
 }
+
+// A location one or two levels above a model directory (the run, or its
+// experiment) names the model directories found below it, on disk and on
+// moto's S3 (which lists the prefix).
+func TestFetchNamesModelBelow(t *testing.T) {
+	src := t.TempDir()
+	for _, name := range []string{"run/artifacts/model/MLmodel", "run/artifacts/model/model.pkl", "other/artifacts/model/MLmodel", "deep/a/b/c/MLmodel"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(src, filepath.Dir(name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(src, name), []byte("flavors: {}\n"), 0o644))
+	}
+	out := filepath.Join(t.TempDir(), "model")
+	run := filepath.Join(src, "run")
+	_, err := artifacts.Fetch(context.Background(), nil, artifacts.Location{Dir: run}, out)
+	require.ErrorIs(t, err, artifacts.ErrNotFound)
+	assert.EqualError(t, err, filepath.Join(run, "MLmodel")+" does not exist: no MLflow model in "+run+": not found; "+
+		run+"/artifacts/model holds one: name that directory")
+	_, err = artifacts.Fetch(context.Background(), nil, artifacts.Location{Dir: src}, out)
+	assert.EqualError(t, err, filepath.Join(src, "MLmodel")+" does not exist: no MLflow model in "+src+": not found; 2 directories below it hold one, "+
+		src+"/other/artifacts/model, "+src+"/run/artifacts/model: name one of them", "deep/a/b/c is deeper than a run's model")
+
+	c := testenv.S3(t, testenv.Moto(t))
+	run = "4/def558fd38f44d8e9c4fc632668d3a47"
+	testenv.PutObjects(t, c, bucket, map[string][]byte{run + "/artifacts/model/MLmodel": []byte("flavors: {}\n"), run + "/artifacts/model/model.pkl": nil})
+	_, err = artifacts.Fetch(context.Background(), c, artifacts.Location{Bucket: bucket, Prefix: run}, out)
+	require.ErrorIs(t, err, artifacts.ErrNotFound)
+	where := "s3://" + bucket + "/" + run
+	assert.EqualError(t, err, where+"/MLmodel does not exist (S3 404 NoSuchKey): not found; "+where+"/artifacts/model holds one: name that directory")
+}

@@ -144,6 +144,9 @@ func fetch(ctx context.Context, id, uri, out string, stdout io.Writer) error {
 		}
 	}
 	files, err := artifacts.Fetch(ctx, client, loc, out)
+	if _, below := errors.AsType[*artifacts.ModelsBelowError](err); below {
+		return err // the run is there: the location is too high
+	}
 	if errors.Is(err, artifacts.ErrNotFound) && id != "" {
 		return fmt.Errorf("no such run %s: %w; check RUN_ID, or set MODEL_URI to where the run's model is", id, err)
 	}

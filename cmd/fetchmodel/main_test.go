@@ -46,6 +46,12 @@ func TestFetchmodel(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Equal(t, "fetch: no such run "+missing+": s3://mlflow-nyc-taxi-reg-exp/4/"+missing+"/artifacts/model/MLmodel does not exist (S3 404 NoSuchKey): not found; check RUN_ID, or set MODEL_URI to where the run's model is\n", stderr)
 
+	// MODEL_URI one level too high, the run's directory: the model below it
+	// is named, and the run is not called missing.
+	code, _, stderr = fetch("-run-id", runID, "-out", out, "s3://mlflow-nyc-taxi-reg-exp/4/"+runID)
+	assert.Equal(t, 1, code)
+	assert.Equal(t, "fetch: s3://mlflow-nyc-taxi-reg-exp/4/"+runID+"/MLmodel does not exist (S3 404 NoSuchKey): not found; s3://mlflow-nyc-taxi-reg-exp/"+model+" holds one: name that directory\n", stderr)
+
 	code, _, stderr = fetch("-run-id", "DEF558", "-out", out, "s3://mlflow-nyc-taxi-reg-exp/4/DEF558/artifacts/model")
 	assert.Equal(t, 1, code)
 	assert.Equal(t, "fetch: RUN_ID \"DEF558\" is not an MLflow run id (32 lowercase hex digits)\n", stderr)

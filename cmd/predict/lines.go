@@ -25,6 +25,10 @@ func (c *cli) lines(args []string) int {
 	fs := c.flags(linesSummary)
 	stream := fs.String("stream", "", "`predict stream STREAM`, spelled as a flag")
 	opts := streamFlags(fs)
+	// predict's own flags are the stdin job's: a wrong one is answered with
+	// the commands, as predict -h is (predict help stream shows the stream
+	// flags).
+	fs.Usage = func() { c.commandList(c.stderr) }
 	if err := fs.Parse(args); err != nil {
 		return usageStatus(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -77,12 +78,25 @@ func (c *cli) run(args []string) int {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		var ok bool
 		if cmd, ok = lookup(args[0]); !ok {
-			fmt.Fprintf(stderr, "predict: unknown command %q (predict help lists them)\n", args[0])
+			fmt.Fprintf(stderr, "predict: unknown command %q (predict help lists them)%s\n", args[0], fileHint(args[0]))
 			return 2
 		}
 		args = args[1:]
 	}
 	return c.exec(cmd, args)
+}
+
+// fileHint is what to say after "unknown command" when the argument names
+// a file, or looks like a file name (a path, or a name with an extension):
+// the trip files go to a batch command, anything else on stdin.
+func fileHint(arg string) string {
+	if _, err := os.Stat(arg); err != nil && !strings.ContainsRune(arg, os.PathSeparator) && filepath.Ext(arg) == "" {
+		return ""
+	}
+	if strings.EqualFold(filepath.Ext(arg), ".parquet") {
+		return fmt.Sprintf("; the batch commands read trip files: predict backfill -o OUT %s", arg)
+	}
+	return fmt.Sprintf("; predict reads ride events on stdin: predict < %s", arg)
 }
 
 // isHelpFlag tells whether arg is one of the spellings of -h the flag
@@ -145,12 +159,17 @@ func (c *cli) help(args []string) int {
 		fmt.Fprintf(c.stderr, "predict: unknown command %q (predict help lists them)\n", strings.Join(fs.Args(), " "))
 		return 2
 	}
-	w := c.stdout
+	c.commandList(c.stdout)
+	return 0
+}
+
+// commandList writes the commands, one a line, and how to see one's flags:
+// predict help, and the usage of predict's own flag set (predict -x).
+func (c *cli) commandList(w io.Writer) {
 	fmt.Fprint(w, "usage: predict [COMMAND] [flags] [ARGS]\n\n")
-	fmt.Fprintf(w, "  %-8s %s\n", "(none)", stdinJob.summary)
+	fmt.Fprintf(w, "  %-8s %s\n", "(none)", linesSummary)
 	for _, cmd := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", cmd.name, cmd.summary)
 	}
 	fmt.Fprint(w, "\npredict help COMMAND shows a command's flags. The model is compiled in; RUN_ID sets the\nversion its prediction events carry.\n")
-	return 0
 }

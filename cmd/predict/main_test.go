@@ -187,6 +187,35 @@ func TestHelpFlag(t *testing.T) {
 	}
 }
 
+// An unknown flag of predict itself is answered with the commands, as
+// predict -h is, on stderr: exit status 2.
+func TestUnknownFlagListsCommands(t *testing.T) {
+	_, help, _ := predict(t, "", "help")
+	code, out, errs := predict(t, "", "-x")
+	assert.Equal(t, 2, code)
+	assert.Empty(t, out)
+	assert.Equal(t, "flag provided but not defined: -x\n"+help, errs)
+}
+
+// An argument that names a file, or looks like a file name, is not a
+// command: the message says where such a file goes.
+func TestUnknownCommandFile(t *testing.T) {
+	t.Chdir(t.TempDir())
+	require.NoError(t, os.WriteFile("rides", nil, 0o644))
+	for arg, hint := range map[string]string{
+		"rides.jsonl":           "; predict reads ride events on stdin: predict < rides.jsonl",
+		"rides":                 "; predict reads ride events on stdin: predict < rides",
+		"testdata/x":            "; predict reads ride events on stdin: predict < testdata/x",
+		"green_2022-03.parquet": "; the batch commands read trip files: predict backfill -o OUT green_2022-03.parquet",
+		"nope":                  "",
+	} {
+		code, out, errs := predict(t, "", arg)
+		assert.Equal(t, 2, code, arg)
+		assert.Empty(t, out, arg)
+		assert.Equal(t, fmt.Sprintf("predict: unknown command %q (predict help lists them)%s\n", arg, hint), errs)
+	}
+}
+
 // A usage error names what is missing or wrong on its first line, then
 // shows the command's usage: exit status 2, nothing on stdout.
 func TestUsageNamesTheProblem(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,7 +22,7 @@ import (
 
 // statusLine matches a status line as written when stderr is not a
 // terminal, and captures its figures.
-var statusLine = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\S+ (\S+): (\d+) records read, (\d+\.\d)/s; behind: (.+); (\d+) bad, (\d+) failed writes, (\d+) resent$`)
+var statusLine = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\S+ (\S+): (\d+) records? read, (\d+\.\d)/s; behind: (.+); (\d+) bad, (\d+) failed writes?, (\d+) resent$`)
 
 // statusLines returns the status lines of stderr, and checks that every
 // other line is a JSON log line, whole.
@@ -184,6 +185,54 @@ func TestStatusTerminal(t *testing.T) {
 	assert.Equal(t, []string{`{"level":"INFO","msg":"batch","records":100}`,
 		"ride_events: 1700 records read, 200.0/s; behind: shard 0 0s, shard 1 1.2s, shard 10 2m5s; 3 bad, 3 failed writes, 7 resent", ""},
 		scr.lines, "the last line whole, and left on screen")
+}
+
+// On a terminal that is also stdout: each prediction event is written above
+// the live line, which is cleared first and redrawn below it; a write that
+// leaves a line unfinished (a full buffer) is not followed by the line, and
+// no tick draws it until the line ends. The terminal is the fake screen:
+// progress.SameTerminal, which chooses this writer, is tested on a pty.
+func TestStatusOverEvents(t *testing.T) {
+	var scr screen
+	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	p := eventsource.Progress{Records: 1, Behind: map[string]time.Duration{"shardId-000000000000": 0}}
+	s := newStatus(&scr, true, func() int { return 200 }, "ride_events", func() eventsource.Progress { return p }, t0)
+	s.now = func() time.Time { return t0.Add(time.Second) }
+	stdout := s.Over(&scr)
+	status := "ride_events: 1 record read, 1.0/s; behind: shard 0 0s; 0 bad, 0 failed writes, 0 resent"
+
+	_, err := io.WriteString(stdout, `{"model":"m"}`+"\n")
+	require.NoError(t, err)
+	assert.Equal(t, []string{`{"model":"m"}`, ""}, scr.lines, "no status line drawn yet: none redrawn")
+
+	s.draw(t0.Add(time.Second))
+	assert.Equal(t, []string{`{"model":"m"}`, status}, scr.lines)
+	_, err = io.WriteString(stdout, `{"model":"a"}`+"\n"+`{"model":"b"}`+"\n")
+	require.NoError(t, err)
+	assert.Equal(t, []string{`{"model":"m"}`, `{"model":"a"}`, `{"model":"b"}`, status}, scr.lines, "the events above the line")
+
+	_, err = io.WriteString(stdout, `{"mod`)
+	require.NoError(t, err)
+	s.draw(t0.Add(2 * time.Second))
+	assert.Equal(t, []string{`{"model":"m"}`, `{"model":"a"}`, `{"model":"b"}`, `{"mod`}, scr.lines, "a line unfinished: no status line")
+	_, err = io.WriteString(stdout, `el":"c"}`+"\n")
+	require.NoError(t, err)
+	assert.Equal(t, []string{`{"model":"m"}`, `{"model":"a"}`, `{"model":"b"}`, `{"model":"c"}`, status}, scr.lines, "the line ended: redrawn")
+
+	s.end(t0.Add(2 * time.Second))
+	assert.Equal(t, []string{`{"model":"m"}`, `{"model":"a"}`, `{"model":"b"}`, `{"model":"c"}`,
+		"ride_events: 1 record read, 0.0/s; behind: shard 0 0s; 0 bad, 0 failed writes, 0 resent", ""}, scr.lines)
+}
+
+// A count of one is singular in the status line.
+func TestStatusCounts(t *testing.T) {
+	var out bytes.Buffer
+	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	p := eventsource.Progress{Records: 1, Behind: map[string]time.Duration{}}
+	s := newStatus(&out, false, func() int { return 0 }, "ride_events", func() eventsource.Progress { return p }, t0)
+	s.batch(handler.Figures{Bad: 1, WriteFailures: 1, Resent: 1})
+	s.end(t0.Add(time.Second))
+	assert.Equal(t, "2026-12-01T12:00:01Z ride_events: 1 record read, 1.0/s; behind: -; 1 bad, 1 failed write, 1 resent\n", out.String())
 }
 
 // Not on a terminal: a line of its own each time, with its time, the rate

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -153,7 +154,11 @@ func (c *cli) runMapping(m *eventsource.Mapping, cfg handler.Config, onFailure s
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	cfg.Logger = log
 	model := compiled.Model()
-	out := &printer{w: bufio.NewWriter(c.stdout)}
+	var stdout io.Writer = c.stdout
+	if st != nil && st.live && progress.SameTerminal(c.stdout, c.stderr) {
+		stdout = st.Over(stdout) // the events above the status line
+	}
+	out := &printer{w: bufio.NewWriter(stdout)}
 	// The handler writes through its invocation's fence: nothing it writes
 	// (or prints) after its invocation timed out reaches the stream, or
 	// stdout, once the mapping has moved on (eventsource.Fence).

@@ -36,6 +36,20 @@ func IsTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// SameTerminal tells whether a and b are one terminal: what is written to
+// one shows on the same screen as what is written to the other.
+func SameTerminal(a, b io.Writer) bool {
+	if !IsTerminal(a) || !IsTerminal(b) {
+		return false
+	}
+	sa, err := a.(*os.File).Stat()
+	if err != nil {
+		return false
+	}
+	sb, err := b.(*os.File).Stat()
+	return err == nil && os.SameFile(sa, sb)
+}
+
 // Width is the width of the terminal w, in columns; 0 when w is no
 // terminal or its width is unknown.
 func Width(w io.Writer) int {

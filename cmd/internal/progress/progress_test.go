@@ -6,7 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rideduration/rideduration/internal/testenv"
 )
 
 func TestLines(t *testing.T) {
@@ -42,4 +46,31 @@ func TestNewNotATerminal(t *testing.T) {
 	defer f.Close()
 	assert.IsType(t, &lines{}, New(f, "backfill", "trips"))
 	assert.IsType(t, &lines{}, New(&bytes.Buffer{}, "backfill", "trips"))
+}
+
+// SameTerminal on real terminals, pseudo-terminals (creack/pty): the two
+// ends a shell gives a command for stdout and stderr (the pty's terminal
+// opened twice) are one; another pty, or a pipe, is not.
+func TestSameTerminal(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		testenv.Missing(t, "a pseudo-terminal (/dev/ptmx): "+err.Error())
+	}
+	t.Cleanup(func() { ptmx.Close(); tty.Close() })
+	again, err := os.OpenFile(tty.Name(), os.O_WRONLY, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { again.Close() })
+	ptmx2, tty2, err := pty.Open()
+	require.NoError(t, err)
+	t.Cleanup(func() { ptmx2.Close(); tty2.Close() })
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	t.Cleanup(func() { r.Close(); w.Close() })
+
+	assert.True(t, SameTerminal(tty, again), "one terminal, opened twice")
+	assert.True(t, SameTerminal(tty, tty))
+	assert.False(t, SameTerminal(tty, tty2), "two terminals")
+	assert.False(t, SameTerminal(tty, w), "a pipe")
+	assert.False(t, SameTerminal(w, w), "a pipe is no terminal")
+	assert.False(t, SameTerminal(tty, new(bytes.Buffer)))
 }
