@@ -18,7 +18,9 @@ func TestResponseJSON(t *testing.T) {
 	p := func(id string, d float64) wire.PredictionEvent {
 		return wire.PredictionEvent{Model: "m", Version: "v", Prediction: wire.Prediction{RideDuration: d, RideID: json.RawMessage(id)}}
 	}
-	fail := func(seq string) events.KinesisBatchItemFailure { return events.KinesisBatchItemFailure{ItemIdentifier: seq} }
+	fail := func(seq string) events.KinesisBatchItemFailure {
+		return events.KinesisBatchItemFailure{ItemIdentifier: seq}
+	}
 	for name, r := range map[string]Response{
 		"empty":       {Predictions: []wire.PredictionEvent{}, BatchItemFailures: []events.KinesisBatchItemFailure{}},
 		"predictions": {Predictions: []wire.PredictionEvent{p(`123`, 18.321633541366506), p(`"a-1"`, 0.5)}, BatchItemFailures: []events.KinesisBatchItemFailure{}},
