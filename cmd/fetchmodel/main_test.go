@@ -47,8 +47,8 @@ func TestFetchmodel(t *testing.T) {
 	assert.Equal(t, "fetch: no such run "+missing+": s3://mlflow-nyc-taxi-reg-exp/4/"+missing+"/artifacts/model/MLmodel does not exist (S3 404 NoSuchKey): not found; check RUN_ID, or set MODEL_URI to where the run's model is\n", stderr)
 
 	code, _, stderr = fetch("-run-id", "DEF558", "-out", out, "s3://mlflow-nyc-taxi-reg-exp/4/DEF558/artifacts/model")
-	assert.Equal(t, 1, code)
-	assert.Equal(t, "fetch: RUN_ID \"DEF558\" is not an MLflow run id (32 lowercase hex digits)\n", stderr)
+	assert.Equal(t, 2, code)
+	assert.Equal(t, "fetch: RUN_ID=\"DEF558\": want an MLflow run id, 32 hex digits (0-9, a-f)\n", stderr)
 
 	code, _, stderr = fetch("-out", out, "gs://bucket/model")
 	assert.Equal(t, 1, code)
