@@ -118,6 +118,9 @@ func (d *deployer) accountID(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("AWS_ACCOUNT_ID: sts get-caller-identity: %v (no AWS credentials? set AWS_ACCOUNT_ID)", err)
 		}
 		id, from = aws.ToString(out.Account), "from STS GetCallerIdentity"
+		if d.dryRun {
+			d.show("sts:GetCallerIdentity")
+		}
 	}
 	if !accountForm.MatchString(id) {
 		return "", refuse(valueError("AWS_ACCOUNT_ID", from, id, "an AWS account id, 12 digits"))
@@ -236,12 +239,8 @@ func (d *deployer) checkParams(tplPath string, params []param) error {
 // set, as aws cloudformation deploy does: parameters not given keep their
 // previous values on an update; a change set without changes is no error.
 func (d *deployer) deployStack(ctx context.Context, stack, tplPath string, params []param, role string, caps ...cfntypes.Capability) error {
-	decl, err := readParameters(tplPath)
-	if err != nil {
+	if err := d.checkParams(tplPath, params); err != nil {
 		return err
-	}
-	if err := checkParams(tplPath, decl, params); err != nil {
-		return refuse(err)
 	}
 	body, err := os.ReadFile(tplPath)
 	if err != nil {
@@ -271,6 +270,7 @@ func (d *deployer) deployStack(ctx context.Context, stack, tplPath string, param
 			fields = append(fields, "Parameter:"+k+"="+given[k])
 		}
 		d.show("cloudformation:DescribeStacks", "StackName="+stack)
+		d.show("cloudformation:GetTemplateSummary", "TemplateFile="+tplPath, "(on an update)")
 		d.show("cloudformation:CreateChangeSet", fields...)
 		d.show("cloudformation:DescribeChangeSet", "StackName="+stack)
 		d.show("cloudformation:ExecuteChangeSet", "StackName="+stack)
@@ -290,8 +290,13 @@ func (d *deployer) deployStack(ctx context.Context, stack, tplPath string, param
 		cps = append(cps, cfntypes.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(given[k])})
 	}
 	if kind == cfntypes.ChangeSetTypeUpdate {
-		for _, k := range sorted(keys(decl)) {
-			if _, ok := given[k]; !ok {
+		// The parameters CloudFormation reads in the template, as aws cloudformation deploy asks.
+		sum, err := cfn.GetTemplateSummary(ctx, &cloudformation.GetTemplateSummaryInput{TemplateBody: aws.String(string(body))})
+		if err != nil {
+			return fmt.Errorf("cloudformation GetTemplateSummary %s: %v", tplPath, err)
+		}
+		for _, p := range sum.Parameters {
+			if k := aws.ToString(p.ParameterKey); given[k] == "" && !slices.Contains(order, k) {
 				cps = append(cps, cfntypes.Parameter{ParameterKey: aws.String(k), UsePreviousValue: aws.Bool(true)})
 			}
 		}
@@ -730,14 +735,6 @@ func (d *deployer) deployRelease(ctx context.Context) error {
 		return err
 	}
 	return d.printOutputs(ctx, release)
-}
-
-func keys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	return ks
 }
 
 func sorted(s []string) []string {
