@@ -242,6 +242,9 @@ report-screenshot: ## re-take docs/report.png, docs/batch.md's screenshot of the
 # only EXPORT_DIR's two files cross from the first to the second. Each step's program checks
 # RUN_ID (32 hex digits) and the paths it is given.
 export MLFLOW_ARTIFACTS       ?= s3://mlflow-nyc-taxi-reg-exp/4
+# A preprocessor the user names must exist (decided once, by the first make: a sub-make sees the
+# derived PREPROCESSOR_URI in its environment).
+export PREPROCESSOR_GIVEN     ?= $(if $(filter override,$(origin PREPROCESSOR_URI)),yes)
 export MODEL_URI              ?= $(MLFLOW_ARTIFACTS)/$(RUN_ID)/artifacts/model
 export MODEL_DIR              ?= build/mlflow/$(RUN_ID)
 export PREPROCESSOR_URI       ?= $(dir $(patsubst %/,%,$(MODEL_URI)))preprocessor/preprocessor.b
@@ -272,7 +275,7 @@ model-fetch:
 	@echo "==> model 1/5 fetch: $$MODEL_URI → $$MODEL_DIR"
 	@$(call model-step,1/5 fetch,$(MODEL_KEPT),"$$GO" build -o build/tools/fetchmodel ./cmd/fetchmodel && \
 	  build/tools/fetchmodel -run-id "$$RUN_ID" -out "$$MODEL_DIR" -preprocessor "$$PREPROCESSOR_URI" -preprocessor-out "$$PREPROCESSOR" \
-	    $(if $(filter override,$(origin PREPROCESSOR_URI)),-preprocessor-required) -- "$$MODEL_URI")
+	    $(if $(PREPROCESSOR_GIVEN),-preprocessor-required) -- "$$MODEL_URI")
 
 model-export: build/valid.csv ## RUN_ID=<run> [PYTHON=…|ENV_MANAGER=virtualenv]: the fetched run's export and golden predictions, as data, into build/export/<run>
 	@$(call need-run-id,model-export)

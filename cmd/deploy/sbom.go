@@ -66,7 +66,8 @@ func (d *deployer) sbom(context.Context) error {
 		bin := filepath.Join("dist", arch, "bootstrap")
 		out := filepath.Join("dist", "function-"+arch+".cdx.json")
 		serial := uuid.NewSHA1(uuid.NameSpaceURL, []byte("git:"+commit+"/function-"+arch))
-		if err := d.command(nil, tool, "bin", "-json", "-std", "-notimestamp", "-serial", serial.String(),
+		// The standard library's component is labelled with go env's GOOS and GOARCH: the binary's.
+		if err := d.commandEnv([]string{"GOOS=linux", "GOARCH=" + arch, "GOFLAGS="}, nil, tool, "bin", "-json", "-std", "-notimestamp", "-serial", serial.String(),
 			"-version", tag, "-output", out, bin); err != nil {
 			return err
 		}
