@@ -76,7 +76,7 @@ train: prep ## fit the forest (Debian python3-sklearn), print the RMSE, export i
 	@mkdir -p build/export/train
 	"$$PYTHON" training/train.py --train build/train.csv --valid build/valid.csv --train-source "$$TRAIN_PQ" \
 	  --export build/export/train/model.json --golden build/export/train/golden.csv --pickle build/model.pkl
-	"$$GO" run ./cmd/packmodel -in build/export/train -export $(EXPORT) -golden $(GOLDEN)
+	"$$GO" run ./cmd/packmodel -in build/export/train -export "$$EXPORT" -golden "$$GOLDEN"
 
 generate: ## regenerate generated/ from the export, and the training month's statistics predict report compiles in (go generate)
 	"$$GO" generate ./generated ./cmd/predict
@@ -126,7 +126,7 @@ local replay: export AWS_EC2_METADATA_DISABLED = true
 .PHONY: package local rie bench-handler test-function
 
 package: dist/function-amd64.zip dist/function-arm64.zip ## build bootstrap and the deployment zip for amd64 and arm64 into dist/
-dist/function-%.zip: FORCE
+dist/function-amd64.zip dist/function-arm64.zip: dist/function-%.zip: FORCE
 	@mkdir -p dist/$*
 	CGO_ENABLED=0 GOOS=linux GOARCH=$* "$$GO" build $(BOOTSTRAP_FLAGS) -o dist/$*/bootstrap ./lambda
 	@# The same bytes on every build of the same sources: a fixed file time and mode (0755, whatever
