@@ -113,7 +113,7 @@ func TestImage(t *testing.T) {
 			k, v, _ := strings.Cut(kv, "=")
 			t.Setenv(k, v)
 		}
-		runMake(t, "push", "AWS="+testenv.AWSCLI+" --endpoint-url "+moto, "ECR_REGISTRY="+host,
+		runMake(t, "push", "ECR_REGISTRY="+host,
 			"ECR_REPO=stream-model-duration", "IMAGE_TAG=v1", "ARCH=arm64")
 		repos := testenv.AWS(t, moto, "ecr", "describe-repositories", "--query", "repositories[].repositoryName", "--output", "text")
 		assert.Equal(t, "stream-model-duration", strings.TrimSpace(string(repos)))

@@ -290,34 +290,25 @@ func TestReleaseCloudFormationRoleIAM(t *testing.T) {
 }
 
 // TestReleaseDeployRole: CD's deploy role may do what `make deploy-built deploy-verify
-// stack-outputs` calls, and nothing else: its actions are those of the AWS CLI commands the
-// Makefile runs; it creates change sets only as the CloudFormation role, and passes that role
-// only to CloudFormation.
+// stack-outputs` calls, and nothing else: its actions are the AWS calls cmd/deploy makes
+// (deploy -n prints each as service:Operation, the IAM action of the same name); it creates
+// change sets only as the CloudFormation role, and passes that role only to CloudFormation.
 func TestReleaseDeployRole(t *testing.T) {
 	rel := loadRelease(t)
-	// The IAM actions of each AWS CLI command the deployment runs (sts get-caller-identity,
-	// AWS_ACCOUNT_ID's default, needs none).
-	cliActions := map[string][]string{
-		"s3api put-object": {"s3:PutObject"},
-		// awscli's deploy: DescribeStacks, GetTemplateSummary on an update, CreateChangeSet
-		// (PassRole: --role-arn), DescribeChangeSet (its waiter), ExecuteChangeSet.
-		"cloudformation deploy": {"cloudformation:DescribeStacks", "cloudformation:GetTemplateSummary", "cloudformation:CreateChangeSet",
-			"iam:PassRole", "cloudformation:DescribeChangeSet", "cloudformation:ExecuteChangeSet"},
-		"cloudformation describe-stacks":    {"cloudformation:DescribeStacks"},
-		"lambda get-function-configuration": {"lambda:GetFunctionConfiguration"},
-		"sts get-caller-identity":           nil,
-	}
-	out := makeDryRun(t, "deploy-built", "deploy-verify", "stack-outputs", "CFN_ROLE_ARN=arn:aws:iam::123456789012:role/cfn")
+	out := deployDryRun(t, "deploy-built", "deploy-verify", "stack-outputs", "CFN_ROLE_ARN=arn:aws:iam::123456789012:role/cfn")
 	var want []string
-	for _, m := range regexp.MustCompile(`\baws ([a-z0-9-]+) ([a-z0-9-]+)`).FindAllStringSubmatch(out, -1) {
-		actions, ok := cliActions[m[1]+" "+m[2]]
-		if !ok {
-			t.Errorf("the deployment runs `aws %s %s`: add its IAM actions to the deploy role (release.yaml) and to cliActions here", m[1], m[2])
+	for _, m := range regexp.MustCompile(`(?m)^([a-z0-9]+):([A-Za-z]+)\b(.*)$`).FindAllStringSubmatch(out, -1) {
+		if m[1]+":"+m[2] == "sts:GetCallerIdentity" { // AWS_ACCOUNT_ID's default: no permission needed
+			continue
 		}
-		want = append(want, actions...)
+		want = append(want, m[1]+":"+m[2])
+		if strings.Contains(m[3], " RoleARN=") {
+			want = append(want, "iam:PassRole")
+		}
 	}
 	sort.Strings(want)
 	want = slices.Compact(want)
+	require.Contains(t, want, "cloudformation:CreateChangeSet", "deploy -n:\n%s", out)
 
 	var deploy string
 	for id, o := range rel.Outputs {
@@ -556,22 +547,22 @@ func TestReleaseMakefile(t *testing.T) {
 	bucket := names.Replace(get(props(rel.Resources[rel.theOne(t, "AWS::S3::Bucket")]), "BucketName", "Fn::Sub").(string))
 	policy := names.Replace(get(props(rel.Resources[rel.theOne(t, "AWS::IAM::ManagedPolicy")]), "ManagedPolicyName", "Fn::Sub").(string))
 
-	out := makeDryRun(t, "deploy-built", "STACK_NAME=rides-dev", "CFN_ROLE_ARN=arn:aws:iam::123456789012:role/rides-dev-release-CloudFormationRole-X")
-	assert.Contains(t, out, "aws s3api put-object --region eu-west-1 --bucket "+bucket+" ")
-	assert.Contains(t, out, "--expected-bucket-owner 123456789012 ")
-	assert.Contains(t, out, " CodeBucket="+bucket+" ")
-	assert.Contains(t, out, " PermissionsBoundary=arn:aws:iam::123456789012:policy/"+policy)
-	assert.Contains(t, out, "--role-arn arn:aws:iam::123456789012:role/rides-dev-release-CloudFormationRole-X ")
-	assert.Contains(t, out, " CloudFormationRoleArn=arn:aws:iam::123456789012:role/rides-dev-release-CloudFormationRole-X ", "the alarm topic's key names the role")
-	assert.NotRegexp(t, `aws s3 (mb|cp)`, out, "deploy-built makes no bucket and uploads with put-object")
+	out := deployDryRun(t, "deploy-built", "STACK_NAME=rides-dev", "CFN_ROLE_ARN=arn:aws:iam::123456789012:role/rides-dev-release-CloudFormationRole-X")
+	assert.Contains(t, out, "s3:PutObject Bucket="+bucket+" ")
+	assert.Contains(t, out, " ExpectedBucketOwner=123456789012")
+	assert.Contains(t, out, " Parameter:CodeBucket="+bucket+" ")
+	assert.Contains(t, out, " Parameter:PermissionsBoundary=arn:aws:iam::123456789012:policy/"+policy)
+	assert.Contains(t, out, " RoleARN=arn:aws:iam::123456789012:role/rides-dev-release-CloudFormationRole-X ")
+	assert.Contains(t, out, " Parameter:CloudFormationRoleArn=arn:aws:iam::123456789012:role/rides-dev-release-CloudFormationRole-X", "the alarm topic's key names the role")
+	assert.NotRegexp(t, `s3:(CreateBucket|CopyObject)`, out, "deploy-built makes no bucket and uploads with PutObject")
 
-	out = makeDryRun(t, "deploy-built", "STACK_NAME=rides-dev", "CFN_ROLE_ARN=")
-	assert.Regexp(t, `\sPermissionsBoundary=(\s|$)`, out, "no boundary unless deploying as a CloudFormation role: set empty, not left at an earlier deploy's")
-	assert.NotContains(t, out, "--role-arn")
-	assert.Regexp(t, `\sCloudFormationRoleArn=\s`, out, "set, empty: a role named by an earlier deploy is not kept")
+	out = deployDryRun(t, "deploy-built", "STACK_NAME=rides-dev", "CFN_ROLE_ARN=")
+	assert.Regexp(t, `(?m)\sParameter:PermissionsBoundary=(\s|$)`, out, "no boundary unless deploying as a CloudFormation role: set empty, not left at an earlier deploy's")
+	assert.NotContains(t, out, "RoleARN=")
+	assert.Regexp(t, `(?m)\sParameter:CloudFormationRoleArn=(\s|$)`, out, "set, empty: a role named by an earlier deploy is not kept")
 
-	out = makeDryRun(t, "deploy-release", "STACK_NAME=rides-dev", "GITHUB_REPOSITORY=owner/repo", "MLFLOW_ARTIFACTS=s3://mlflow/exp/4")
-	assert.Regexp(t, `aws cloudformation deploy --region eu-west-1 --stack-name rides-dev-release\s.*--template-file lambda/release.yaml`, strings.ReplaceAll(out, "\\\n", ""))
+	out = deployDryRun(t, "deploy-release", "STACK_NAME=rides-dev", "GITHUB_REPOSITORY=owner/repo", "MLFLOW_ARTIFACTS=s3://mlflow/exp/4")
+	assert.Regexp(t, `cloudformation:CreateChangeSet StackName=rides-dev-release TemplateFile=lambda/release.yaml `, out)
 	for _, p := range []string{"GitHubRepository=owner/repo", "FunctionStackName=rides-dev", "MlflowArtifactBucket=mlflow", "MlflowArtifactPrefix=exp/4"} {
 		assert.Contains(t, out, p)
 		assert.Contains(t, rel.Parameters, strings.SplitN(p, "=", 2)[0])
@@ -582,8 +573,8 @@ func TestReleaseMakefile(t *testing.T) {
 		{"no experiment prefix", "MLFLOW_ARTIFACTS=s3://mlflow", "make deploy-release: MLFLOW_ARTIFACTS=s3://mlflow: want s3://<bucket>/<prefix>"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			// AWS=false: should the check not stop make, no AWS CLI runs.
-			out, err := testenv.Make(t, testenv.Root(t), nil, "deploy-release", "AWS=false",
+			// No endpoint, no credentials: the check stops cmd/deploy before any call.
+			out, err := testenv.Make(t, testenv.Root(t), []string{"GO=" + testenv.GoTool(t)}, "deploy-release",
 				"AWS_REGION=eu-west-1", "GITHUB_REPOSITORY=owner/repo", c.arg)
 			require.Error(t, err)
 			assert.Equal(t, 2, testenv.ExitCode(err), "%s", out)
@@ -591,16 +582,6 @@ func TestReleaseMakefile(t *testing.T) {
 			assert.NotContains(t, out, "cloudformation")
 		})
 	}
-}
-
-// makeDryRun prints what make would run for args (make -n), in eu-west-1 and account
-// 123456789012, and fails the test if make fails.
-func makeDryRun(t *testing.T, args ...string) string {
-	t.Helper()
-	out, err := testenv.Make(t, testenv.Root(t), nil, append([]string{"-n",
-		"AWS_REGION=eu-west-1", "AWS_ACCOUNT_ID=123456789012"}, args...)...)
-	require.NoError(t, err, "make -n %s:\n%s", strings.Join(args, " "), out)
-	return out
 }
 
 // TestCDDeployJob: in cd.yml, deploys wait for each other in a group of their own, apart from

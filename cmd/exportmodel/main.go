@@ -25,6 +25,7 @@ import (
 	"os/exec"
 	"path/filepath"
 
+	"github.com/rideduration/rideduration/cmd/internal/check"
 	"github.com/rideduration/rideduration/runenv"
 )
 
@@ -38,6 +39,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	runID := flags.String("run-id", "", "the MLflow run id (the MLmodel's must match)")
 	model := flags.String("model", "", "the run's MLflow model directory (or a pickle file)")
 	pre := flags.String("preprocessor", "", "the run's pickled DictVectorizer, for an XGBoost model")
+	preIfExists := flags.String("preprocessor-if-exists", "", "as -preprocessor, when the file exists (make model-fetch fetches none for a scikit-learn pipeline)")
 	valid := flags.String("valid", "build/valid.csv", "the validation month's prep table")
 	out := flags.String("out", "", "directory to write model.json and golden.csv to (replaced)")
 	python := flags.String("python", "/usr/bin/python3", "the Python to export with (ignored with -env-manager virtualenv)")
@@ -52,6 +54,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *model == "" || *out == "" || flags.NArg() != 0 {
 		fmt.Fprintln(stderr, "usage: exportmodel -model DIR -out DIR [-run-id RUN] [-preprocessor FILE] [-python PYTHON | -env-manager virtualenv]")
 		return 2
+	}
+	if err := check.Values(*runID, "MODEL_DIR", *model, "EXPORT_DIR", *out, "PYTHON", *python); err != nil {
+		fmt.Fprintln(stderr, "export:", err)
+		return 2
+	}
+	if *preIfExists != "" && *pre == "" {
+		if _, err := os.Stat(*preIfExists); err == nil {
+			*pre = *preIfExists
+		}
+	}
+	if *pre != "" {
+		if err := check.Path("PREPROCESSOR", *pre); err != nil {
+			fmt.Fprintln(stderr, "export:", err)
+			return 2
+		}
 	}
 	if err := export(ctx, options{
 		runID: *runID, model: *model, preprocessor: *pre, valid: *valid, out: *out, python: *python,

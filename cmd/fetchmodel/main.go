@@ -26,21 +26,18 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rideduration/rideduration/artifacts"
+	"github.com/rideduration/rideduration/cmd/internal/check"
 )
 
 func main() {
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }
-
-// runID is the form of an MLflow run id: a uuid4's 32 hex digits.
-var runIDForm = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("fetchmodel", flag.ContinueOnError)
@@ -60,6 +57,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *out == "" || flags.NArg() != 1 {
 		fmt.Fprintln(stderr, "usage: fetchmodel [-run-id ID] -out DIR s3://bucket/path/to/model|DIR")
 		return 2
+	}
+	if err := check.Values(*id, "MODEL_DIR", *out, "MODEL_URI", flags.Arg(0)); err != nil {
+		fmt.Fprintf(stderr, "fetch: %v\n", err)
+		return 2
+	}
+	if *pre != "" {
+		if err := check.Values("", "PREPROCESSOR_URI", *pre, "PREPROCESSOR", *preOut); err != nil {
+			fmt.Fprintf(stderr, "fetch: %v\n", err)
+			return 2
+		}
 	}
 	if err := fetch(ctx, *id, flags.Arg(0), *out, stdout); err != nil {
 		fmt.Fprintf(stderr, "fetch: %v\n", err)
@@ -130,8 +137,10 @@ func fetchPreprocessor(ctx context.Context, uri, out string, required bool, stdo
 }
 
 func fetch(ctx context.Context, id, uri, out string, stdout io.Writer) error {
-	if id != "" && !runIDForm.MatchString(id) {
-		return fmt.Errorf("RUN_ID %q is not an MLflow run id (32 lowercase hex digits)", id)
+	if id != "" {
+		if err := check.RunID(id); err != nil {
+			return err
+		}
 	}
 	loc, err := artifacts.Parse(uri)
 	if err != nil {

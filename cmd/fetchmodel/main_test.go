@@ -53,8 +53,8 @@ func TestFetchmodel(t *testing.T) {
 	assert.Equal(t, "fetch: s3://mlflow-nyc-taxi-reg-exp/4/"+runID+"/MLmodel does not exist (S3 404 NoSuchKey): not found; s3://mlflow-nyc-taxi-reg-exp/"+model+" holds one: name that directory\n", stderr)
 
 	code, _, stderr = fetch("-run-id", "DEF558", "-out", out, "s3://mlflow-nyc-taxi-reg-exp/4/DEF558/artifacts/model")
-	assert.Equal(t, 1, code)
-	assert.Equal(t, "fetch: RUN_ID \"DEF558\" is not an MLflow run id (32 lowercase hex digits)\n", stderr)
+	assert.Equal(t, 2, code)
+	assert.Equal(t, "fetch: RUN_ID=\"DEF558\": want an MLflow run id, 32 hex digits (0-9, a-f)\n", stderr)
 
 	code, _, stderr = fetch("-out", out, "gs://bucket/model")
 	assert.Equal(t, 1, code)

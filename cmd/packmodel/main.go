@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/rideduration/rideduration/cmd/internal/check"
 	"github.com/rideduration/rideduration/export"
 	"github.com/rideduration/rideduration/internal/golden"
 )
@@ -53,6 +54,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if *in == "" || flags.NArg() != 0 {
 		fmt.Fprintln(stderr, "usage: packmodel -in DIR [-run-id RUN] [-export FILE] [-golden FILE]")
+		return 2
+	}
+	if err := check.Values(*runID, "EXPORT_DIR", *in, "EXPORT", *exportOut, "GOLDEN", *goldenOut); err != nil {
+		fmt.Fprintln(stderr, "packmodel:", err)
 		return 2
 	}
 	e, err := pack(*in, *runID, *exportOut, *goldenOut)
