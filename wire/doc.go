@@ -11,12 +11,7 @@
 // (feature.Precision) and the location ids it reads as numbers
 // (feature.NumberIDs), which ParseRideEventFor holds a ride to: feature
 // defines the model's input, and a RideEvent makes its own PredictionEvent.
+// Its errors are feature's *FieldError, naming the field in the producer's
+// terms ("ride.trip_distance: must be a JSON number, got a string \"3.66\""),
+// so that a value refused by feature.New reads the same here.
 package wire
-
-import "github.com/rideduration/rideduration/feature"
-
-// FieldError says which field of a record is wrong and why, in the
-// producer's terms: "ride.trip_distance: must be a JSON number, got a
-// string \"3.66\"". It is feature's error, so that a value refused by
-// feature.New reads the same here.
-type FieldError = feature.FieldError

@@ -71,7 +71,7 @@ const (
 //     characters (it is the partition key); it is kept as sent;
 //   - an event of more than MaxEventBytes is an error.
 //
-// The error is a *FieldError naming the field, in the producer's terms,
+// The error is a *feature.FieldError naming the field, in the producer's terms,
 // quoting at most a few dozen bytes of the record. The usual shape of event
 // is read without reflection or allocation (fastParse); every other goes
 // through parseJSON, which also words the errors.
@@ -95,15 +95,15 @@ func ParseRideEventFor(data []byte, p feature.Precision, numbers feature.NumberI
 
 // TooLarge is ParseRideEvent's error for a record of n bytes, over
 // MaxEventBytes: for a reader that refuses such a record without holding it.
-func TooLarge(n int64) *FieldError {
-	return &FieldError{Field: "record", Reason: fmt.Sprintf("%d bytes, over the %d-byte limit of a ride event", n, MaxEventBytes)}
+func TooLarge(n int64) *feature.FieldError {
+	return &feature.FieldError{Field: "record", Reason: fmt.Sprintf("%d bytes, over the %d-byte limit of a ride event", n, MaxEventBytes)}
 }
 
 // parseJSON is ParseRideEvent by jsontext (the module that is Go's
 // encoding/json/v2): the reference, for any input.
 func parseJSON(data []byte, p feature.Precision, numbers feature.NumberIDs) (RideEvent, error) {
 	if len(bytes.TrimLeft(data, " \t\r\n")) == 0 {
-		return RideEvent{}, &FieldError{Field: "record", Reason: "empty"}
+		return RideEvent{}, &feature.FieldError{Field: "record", Reason: "empty"}
 	}
 	// One pass checks the whole record against the grammar, with jsontext's
 	// defaults: one value, no key twice in an object, UTF-8 throughout.
@@ -112,7 +112,7 @@ func parseJSON(data []byte, p feature.Precision, numbers feature.NumberIDs) (Rid
 		return RideEvent{}, syntaxError(err)
 	}
 	if event.Kind() != '{' {
-		return RideEvent{}, &FieldError{Field: "record", Reason: "must be a JSON object, got " + describe(event)}
+		return RideEvent{}, &feature.FieldError{Field: "record", Reason: "must be a JSON object, got " + describe(event)}
 	}
 	// Valid by now: unmarshalling into raw values cannot fail. Keys match
 	// in their exact case (jsonv2's default); others are ignored.
@@ -130,7 +130,7 @@ func parseJSON(data []byte, p feature.Precision, numbers feature.NumberIDs) (Rid
 		return RideEvent{}, missing("ride", "ride", event)
 	}
 	if top.Ride.Kind() != '{' {
-		return RideEvent{}, &FieldError{Field: "ride", Reason: "must be a JSON object, got " + describe(top.Ride)}
+		return RideEvent{}, &feature.FieldError{Field: "ride", Reason: "must be a JSON object, got " + describe(top.Ride)}
 	}
 	mustUnmarshal(top.Ride, &ride)
 
@@ -153,7 +153,7 @@ func parseJSON(data []byte, p feature.Precision, numbers feature.NumberIDs) (Rid
 	f, err := features(pu, do, dist, p)
 	if err != nil {
 		fe := err.(*feature.FieldError)
-		return RideEvent{}, &FieldError{Field: "ride." + fe.Field, Reason: fe.Reason}
+		return RideEvent{}, &feature.FieldError{Field: "ride." + fe.Field, Reason: fe.Reason}
 	}
 	return RideEvent{Features: f, RideID: json.RawMessage(id), key: []byte(idText)}, nil
 }
@@ -180,7 +180,7 @@ func mustUnmarshal(v jsontext.Value, into any) {
 func syntaxError(err error) error {
 	var se *jsontext.SyntacticError
 	if !errors.As(err, &se) {
-		return &FieldError{Field: "record", Reason: "not valid JSON: " + clip(err.Error(), 2*maxQuoted)}
+		return &feature.FieldError{Field: "record", Reason: "not valid JSON: " + clip(err.Error(), 2*maxQuoted)}
 	}
 	at := ""
 	if se.ByteOffset > 0 {
@@ -189,15 +189,15 @@ func syntaxError(err error) error {
 	field := fieldPath(se.JSONPointer)
 	switch {
 	case errors.Is(se.Err, jsontext.ErrDuplicateName):
-		return &FieldError{Field: field, Reason: "duplicate key: a key may appear only once in an object"}
+		return &feature.FieldError{Field: field, Reason: "duplicate key: a key may appear only once in an object"}
 	case se.Err != nil && se.Err.Error() == "invalid UTF-8": // jsontext's errInvalidUTF8 is not exported
-		return &FieldError{Field: field, Reason: "not valid UTF-8" + at + ": a record must be UTF-8 text"}
+		return &feature.FieldError{Field: field, Reason: "not valid UTF-8" + at + ": a record must be UTF-8 text"}
 	case errors.Is(se.Err, io.ErrUnexpectedEOF):
-		return &FieldError{Field: field, Reason: "not valid JSON: the record ends too early" + at}
+		return &feature.FieldError{Field: field, Reason: "not valid JSON: the record ends too early" + at}
 	case se.Err != nil:
-		return &FieldError{Field: field, Reason: "not valid JSON: " + clip(se.Err.Error(), 2*maxQuoted) + at}
+		return &feature.FieldError{Field: field, Reason: "not valid JSON: " + clip(se.Err.Error(), 2*maxQuoted) + at}
 	}
-	return &FieldError{Field: field, Reason: "not valid JSON" + at}
+	return &feature.FieldError{Field: field, Reason: "not valid JSON" + at}
 }
 
 // fieldPath turns a JSON pointer into the field name of an error:
@@ -235,7 +235,7 @@ func missing(field, key string, obj jsontext.Value) error {
 		}
 		dec.SkipValue()
 	}
-	return &FieldError{Field: field, Reason: reason}
+	return &feature.FieldError{Field: field, Reason: reason}
 }
 
 // describe names a JSON value for an error message: `a string "3.66"`, 130.5,
@@ -270,11 +270,11 @@ func number(key string, raw, ride jsontext.Value) (float64, error) {
 		return 0, missing(field, key, ride)
 	}
 	if raw.Kind() != '0' {
-		return 0, &FieldError{Field: field, Reason: "must be a JSON number, got " + describe(raw)}
+		return 0, &feature.FieldError{Field: field, Reason: "must be a JSON number, got " + describe(raw)}
 	}
 	x, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil {
-		return 0, &FieldError{Field: field, Reason: "must be a finite number, got " + describe(raw)}
+		return 0, &feature.FieldError{Field: field, Reason: "must be a finite number, got " + describe(raw)}
 	}
 	return x, nil
 }
@@ -288,14 +288,14 @@ func locationID(key string, raw, ride jsontext.Value, asNumber bool) (int64, err
 		return idString(key, raw, asNumber)
 	case 0, '0':
 	default:
-		return 0, &FieldError{Field: "ride." + key, Reason: "must be a JSON number or a string of digits, got " + describe(raw)}
+		return 0, &feature.FieldError{Field: "ride." + key, Reason: "must be a JSON number or a string of digits, got " + describe(raw)}
 	}
 	x, err := number(key, raw, ride)
 	if err != nil {
 		return 0, err
 	}
 	if x != math.Trunc(x) {
-		return 0, &FieldError{Field: "ride." + key, Reason: "must be an integer location id, got " + describe(raw)}
+		return 0, &feature.FieldError{Field: "ride." + key, Reason: "must be an integer location id, got " + describe(raw)}
 	}
 	if x < 1 || x > math.MaxInt32 {
 		return 0, idRange(key, raw)
@@ -315,7 +315,7 @@ func idString(key string, raw jsontext.Value, asNumber bool) (int64, error) {
 	var s string
 	mustUnmarshal(raw, &s)
 	if !intString(s) {
-		return 0, &FieldError{Field: field, Rule: idStringRule, Reason: idStringRule + ", got " + describe(raw)}
+		return 0, &feature.FieldError{Field: field, Rule: idStringRule, Reason: idStringRule + ", got " + describe(raw)}
 	}
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || id < 1 || id > math.MaxInt32 {
@@ -323,7 +323,7 @@ func idString(key string, raw jsontext.Value, asNumber bool) (int64, error) {
 	}
 	if asNumber {
 		rule := "must be a JSON number: the model reads " + key + " as a number"
-		return 0, &FieldError{Field: field, Rule: rule, Reason: rule + ", got " + describe(raw)}
+		return 0, &feature.FieldError{Field: field, Rule: rule, Reason: rule + ", got " + describe(raw)}
 	}
 	return id, nil
 }
@@ -347,7 +347,7 @@ func intString(s string) bool {
 
 // idRange is the error of an integral location id out of range.
 func idRange(key string, raw jsontext.Value) error {
-	return &FieldError{Field: "ride." + key, Reason: fmt.Sprintf("must be a location id from 1 to %d, got %s", math.MaxInt32, describe(raw))}
+	return &feature.FieldError{Field: "ride." + key, Reason: fmt.Sprintf("must be a location id from 1 to %d, got %s", math.MaxInt32, describe(raw))}
 }
 
 // rideID checks a ride id and returns it as sent and as text.
@@ -360,10 +360,10 @@ func rideID(raw, event jsontext.Value) (jsontext.Value, string, error) {
 	case '"':
 		mustUnmarshal(raw, &text)
 	default:
-		return nil, "", &FieldError{Field: "ride_id", Reason: "must be a JSON number or string, got " + describe(raw)}
+		return nil, "", &feature.FieldError{Field: "ride_id", Reason: "must be a JSON number or string, got " + describe(raw)}
 	}
 	if n := utf8.RuneCountInString(text); n == 0 || n > MaxRideIDLen {
-		return nil, "", &FieldError{Field: "ride_id", Reason: fmt.Sprintf("must hold 1 to %d characters, got %d", MaxRideIDLen, n)}
+		return nil, "", &feature.FieldError{Field: "ride_id", Reason: fmt.Sprintf("must hold 1 to %d characters, got %d", MaxRideIDLen, n)}
 	}
 	return raw, text, nil
 }

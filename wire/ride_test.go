@@ -206,9 +206,9 @@ func TestParseRideEventNumberIDs(t *testing.T) {
 			_, err := ParseRideEventFor([]byte(in), p, c.numbers)
 			require.Error(t, err, in)
 			assert.Equal(t, c.want, err.Error(), in)
-			var fe *FieldError
+			var fe *feature.FieldError
 			require.ErrorAs(t, err, &fe)
-			// Counted without the value (FieldError.Class).
+			// Counted without the value (feature.FieldError.Class).
 			assert.True(t, strings.HasPrefix(c.want, fe.Class()+", got a string "), "%s: class %q", in, fe.Class())
 		}
 		// The id the model does not read as a number is taken as a string.
@@ -225,12 +225,12 @@ func TestParseRideEventNumberIDs(t *testing.T) {
 }
 
 // checkError checks ParseRideEvent's error on in: want, exactly, a
-// *FieldError naming its field first, bounded and valid UTF-8.
+// *feature.FieldError naming its field first, bounded and valid UTF-8.
 func checkError(t *testing.T, in string, p feature.Precision, want string) {
 	t.Helper()
 	_, err := ParseRideEvent([]byte(in), p)
-	var fe *FieldError
-	require.True(t, errors.As(err, &fe), "want a *FieldError, got %v", err)
+	var fe *feature.FieldError
+	require.True(t, errors.As(err, &fe), "want a *feature.FieldError, got %v", err)
 	assert.Equal(t, want, err.Error())
 	assert.True(t, strings.HasPrefix(err.Error(), fe.Field+": "))
 	assert.True(t, utf8.ValidString(err.Error()))
@@ -354,7 +354,7 @@ func FuzzParseRideEvent(f *testing.F) {
 			require.Contains(t, errn.Error(), " as a number, got a string ", "%q", data)
 		}
 		if err != nil {
-			var fe *FieldError
+			var fe *feature.FieldError
 			require.ErrorAs(t, err, &fe)
 			require.NotEmpty(t, fe.Field)
 			require.True(t, utf8.ValidString(err.Error()), "%q", err)
