@@ -114,11 +114,11 @@ func TestImage(t *testing.T) {
 			t.Setenv(k, v)
 		}
 		runMake(t, "push", "ECR_REGISTRY="+host,
-			"ECR_REPO=stream-model-duration", "IMAGE_TAG=v1", "ARCH=arm64")
+			"ECR_REPO=stream-model-duration", "IMAGE_TAG=v1.0.0", "ARCH=arm64")
 		repos := testenv.AWS(t, moto, "ecr", "describe-repositories", "--query", "repositories[].repositoryName", "--output", "text")
 		assert.Equal(t, "stream-model-duration", strings.TrimSpace(string(repos)))
 
-		ref, err := name.ParseReference(host+"/stream-model-duration:v1", name.Insecure)
+		ref, err := name.ParseReference(host+"/stream-model-duration:v1.0.0", name.Insecure)
 		require.NoError(t, err)
 		desc, err := remote.Get(ref)
 		require.NoError(t, err)
