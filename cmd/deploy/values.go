@@ -44,14 +44,6 @@ func valueError(name, from, value, want string) error {
 	return fmt.Errorf("%s=%q%s: want %s", name, value, from, want)
 }
 
-// checkForm checks that value has form; the message says want.
-func checkForm(name, from, value string, form *regexp.Regexp, want string) error {
-	if !form.MatchString(value) {
-		return valueError(name, from, value, want)
-	}
-	return nil
-}
-
 // tag is the image tag: IMAGE_TAG, or git's name for HEAD (the nearest v*
 // tag it descends from, or the abbreviated commit hash; -dirty for a
 // modified tree). Git allows ';', '$' and more in tag names: git's answer
