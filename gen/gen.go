@@ -100,6 +100,62 @@ type model struct {
 	used [len(feature.Inputs)]bool
 }
 
+// backend is how a generated package computes a prediction.
+type backend int
+
+const (
+	tableBackend backend = iota // the ensemble evaluated in advance, read from a lookup.Table
+	treesBackend                // one if/else function per tree
+	flatBackend                 // the trees as node arrays, walked by package flat
+)
+
+// predictFunc is the generated function that predicts with b.
+func (b backend) predictFunc() string {
+	return [...]string{tableBackend: "predictTable", treesBackend: "predictTrees", flatBackend: "predictFlat"}[b]
+}
+
+// how says how b predicts, for Predict's doc comment.
+func (b backend) how() string {
+	return [...]string{tableBackend: "It reads the precomputed table.", treesBackend: "It walks the trees.", flatBackend: "It walks the trees' node arrays."}[b]
+}
+
+// plan is what the generator chose for an ensemble, decided before anything
+// is written.
+type plan struct {
+	serve backend // serves Predict
+	trees backend // the form of the trees, treesBackend or flatBackend: written always, into test files when the table serves
+	table *table  // when the table serves
+	why   string  // the choice, for the package comment
+}
+
+// choose decides how the package predicts.
+func (m *model) choose() *plan {
+	tb, why := m.table()
+	nodes := 0
+	for i := range m.Trees {
+		nodes += m.Trees[i].Nodes()
+	}
+	p := &plan{table: tb, why: why, trees: treesBackend}
+	if nodes > m.opts.MaxTreeNodes {
+		// Too large to compile as code in reasonable time and memory.
+		p.trees = flatBackend
+		p.why += fmt.Sprintf(" The trees' %d nodes are more than the %d written as code: package flat walks them as node arrays.", nodes, m.opts.MaxTreeNodes)
+	}
+	switch {
+	case tb != nil:
+		// The table fits Options.MaxTableBytes: Predict reads it, and the
+		// tests hold it to the trees.
+		p.serve = tableBackend
+	default:
+		// No table: Predict walks the trees, in the form they are written.
+		p.serve = p.trees
+	}
+	return p
+}
+
+// treesServe reports whether the trees serve Predict, rather than only the tests.
+func (p *plan) treesServe() bool { return p.serve != tableBackend }
+
 // Generate writes the Go package for ensemble e. An ensemble from
 // export.Load or export.Read is checked already; any other is checked here.
 func Generate(e *export.Ensemble, opts Options) (Files, error) {
@@ -117,37 +173,28 @@ func Generate(e *export.Ensemble, opts Options) (Files, error) {
 			}
 		}
 	}
-	table, why := m.table()
+	p := m.choose()
 	files := Files{}
-	nodes := 0
-	for i := range m.Trees {
-		nodes += m.Trees[i].Nodes()
-	}
-	backend := "predictTable"
-	switch {
-	case nodes > m.opts.MaxTreeNodes:
-		// Too large to compile as code: node arrays, which serve when the table does not.
-		why += fmt.Sprintf(" The trees' %d nodes are more than the %d written as code: package flat walks them as node arrays.", nodes, m.opts.MaxTreeNodes)
-		if table == nil {
-			backend = "predictFlat"
-		}
-		if err := m.flat(files, table == nil); err != nil {
-			return nil, err
-		}
-	case table == nil:
-		backend = "predictTrees"
-		fallthrough
+	var err error
+	switch p.trees {
+	case flatBackend:
+		err = m.writeFlat(files, p)
 	default:
-		if err := m.trees(files, table == nil); err != nil {
+		err = m.writeTrees(files, p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if p.serve == tableBackend {
+		l, err := p.table.layout()
+		if err != nil {
+			return nil, err
+		}
+		if err := m.writeTable(files, p.table, l); err != nil {
 			return nil, err
 		}
 	}
-	if table != nil {
-		if err := table.write(m, files); err != nil {
-			return nil, err
-		}
-	}
-	if err := m.writeFile(files, "model.go", m.modelFile(backend, why)); err != nil {
+	if err := m.writeFile(files, "model.go", m.modelFile(p)); err != nil {
 		return nil, err
 	}
 	if m.Metadata.TestRidePrediction != 0 {
@@ -242,11 +289,11 @@ func (m *model) precision() string {
 	return "Float64"
 }
 
-func (m *model) modelFile(backend, why string) *jen.File {
+func (m *model) modelFile(p *plan) *jen.File {
 	f := m.newFile()
 	f.PackageComment(fmt.Sprintf("Package %s predicts ride durations with model %s:\n%s,\n"+
 		"generated from %s by %s. Its predictions are bit-identical to the library's.\n\n%s%s",
-		m.opts.Package, m.Metadata.Version, m.describe(), m.opts.Source, generator, why, m.provenance()))
+		m.opts.Package, m.Metadata.Version, m.describe(), m.opts.Source, generator, p.why, m.provenance()))
 	f.Comment("Model metadata, from the export.")
 	f.Const().Defs(
 		jen.Id("ModelName").Op("=").Lit(m.Metadata.ModelName),
@@ -270,18 +317,18 @@ func (m *model) modelFile(backend, why string) *jen.File {
 	f.Comment("FeatureNames are the model's columns, DictVectorizer.feature_names_ (see feature.NewColumns).")
 	f.Var().Id("FeatureNames").Op("=").Index().String().Values(names...)
 	f.Line()
-	ret := map[string]string{"predictTable": "It reads the precomputed table.", "predictTrees": "It walks the trees.", "predictFlat": "It walks the trees' node arrays."}[backend]
+	predict := func() jen.Code { return jen.Id(p.serve.predictFunc()).Call(jen.Id("f")) }
 	f.Comment("Predict returns the ride's duration in minutes, bit-identical to the library's")
-	f.Comment("predict, without allocating. " + ret)
+	f.Comment("predict, without allocating. " + p.serve.how())
 	f.Func().Id("Predict").Params(jen.Id("f").Qual(featurePkg, "Features")).Float64().Block(
-		jen.Return(jen.Id(backend).Call(jen.Id("f"))),
+		jen.Return(predict()),
 	)
-	if backend != "predictTable" {
+	if p.treesServe() { // the table writes its own PredictText, which keeps each prediction's text
 		f.Line()
 		f.Comment("PredictText returns Predict(f), and \"\": the trees keep no text of their")
 		f.Comment("predictions, so the caller formats it (model.Model's PredictText).")
 		f.Func().Id("PredictText").Params(jen.Id("f").Qual(featurePkg, "Features")).Params(jen.Float64(), jen.String()).Block(
-			jen.Return(jen.Id(backend).Call(jen.Id("f")), jen.Lit("")),
+			jen.Return(predict(), jen.Lit("")),
 		)
 	}
 	return f
