@@ -83,6 +83,8 @@ func (m *model) writeFlat(files Files, p *plan) error {
 
 	f := m.newFile()
 	f.Anon("embed")
+	guard(f, lookupPkg, lookup.Layout)
+	guard(f, flatPkg, flat.Layout)
 	f.Comment(fmt.Sprintf("treesBin holds the %d trees' %d nodes as package flat walks them: the", len(ft.Roots), len(ft.Ops)))
 	f.Comment("arrays of flat.Trees, little-endian (lookup.Append), read in place (lookup.View).")
 	f.Comment("")

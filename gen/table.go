@@ -340,6 +340,7 @@ func (m *model) writeTable(files Files, t *table, l *tableLayout) error {
 	files[TableFile] = l.blob
 	f := m.newFile()
 	f.Anon("embed")
+	guard(f, lookupPkg, lookup.Layout)
 	f.Comment(fmt.Sprintf("The table holds the model's prediction for each of %d key classes × %d distance", t.classes(), t.intervals()))
 	f.Comment("intervals. A key class is a set of keys (PU, DO) that every split on the key")
 	f.Comment("treats alike. Interval i holds the")
