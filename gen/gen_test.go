@@ -276,18 +276,18 @@ func gradient() *export.Ensemble {
 
 // End to end, as stringer does: compile the generated packages of
 // hand-made ensembles of each library's arithmetic, each with the table (when
-// it can serve), the trees and the flat trees serving, with a program that
-// prints every package's predictions over a grid of keys and distances, and
-// compare them bit for bit with the reference walk. The program is a module
-// of its own in a temporary directory, which reaches this one through a
+// it can serve), the trees and the flat trees serving, with the program
+// testdata/e2e/main.go, which prints every package's predictions for the
+// rides it reads (a grid of keys and distances), and compare them bit for
+// bit with the reference walk. The program is a module of its own in a
+// temporary directory, which reaches this one through a
 // replace directive: nothing is written into the source tree, and it is built
 // by the go command of the toolchain running the test.
 func TestEndToEnd(t *testing.T) {
 	ensembles := map[string]*export.Ensemble{"small": smallForest(), "boosted": boosted(), "histogram": histogram(), "gradient": gradient()}
 	backends := map[string]Options{"table": smallOptions(1 << 20), "trees": smallOptions(0), "flat": flatOptions()}
 	dir := tempModule(t)
-	module := strings.TrimSuffix(featurePkg, "/feature") // what generated code imports
-	var names, imports, calls []string
+	var names []string
 	for name, e := range ensembles {
 		for backend, opts := range backends {
 			opts.Package = name + backend
@@ -304,10 +304,6 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	slices.Sort(names)
-	for _, n := range names {
-		imports = append(imports, fmt.Sprintf("\t%q\n", "e2e/"+n))
-		calls = append(calls, fmt.Sprintf("\t\t\tfmt.Println(%q, math.Float64bits(%s.Predict(f)))\n", n, n))
-	}
 
 	keys := []feature.Key{{PU: 1, DO: 2}, {PU: 3, DO: 4}, {PU: 5, DO: 6}, {PU: 9, DO: 9}, {PU: 1, DO: 4}, {PU: 3, DO: 2}, {PU: 100, DO: 5}, {PU: 101, DO: 4}, {PU: 1 << 30, DO: 1 << 30}}
 	var dists []float64
@@ -315,16 +311,17 @@ func TestEndToEnd(t *testing.T) {
 		dists = append(dists, float64(math.Nextafter32(float32(th), -1)), th, math.Nextafter(th, -1), math.Nextafter(th, 10), float64(math.Nextafter32(float32(th), 10)))
 	}
 	dists = append(dists, math.Inf(1), math.MaxFloat32, 100)
-	bits := make([]uint64, len(dists))
-	for i, d := range dists {
-		bits[i] = math.Float64bits(d)
+	var rides strings.Builder
+	for _, k := range keys {
+		for _, d := range dists {
+			fmt.Fprintln(&rides, k.PU, k.DO, math.Float64bits(d))
+		}
 	}
-	main := "package main\n\nimport (\n\t\"fmt\"\n\t\"math\"\n\n" + strings.Join(imports, "") + "\t\"" + module + "/feature\"\n)\n\n" +
-		"func main() {\n\tfor _, k := range []feature.Key{" + fmt.Sprintf("%#v", keys)[len("[]feature.Key{"):] + " {\n" +
-		"\t\tfor _, d := range " + fmt.Sprintf("%#v", bits) + " {\n" +
-		"\t\t\tf := feature.Features{Key: k, Distance: math.Float64frombits(d)}\n" + strings.Join(calls, "") + "\t\t}\n\t}\n}\n"
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(main), 0o644))
+	prog, err := os.ReadFile(filepath.Join("testdata", "e2e", "main.go"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), prog, 0o644))
 	cmd := goCmd(t, dir, "run", ".")
+	cmd.Stdin = strings.NewReader(rides.String())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
