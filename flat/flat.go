@@ -13,6 +13,27 @@ package flat
 
 import "math"
 
+// Layout is the version of what generated code and this package agree on:
+// the ops, the fields of Trees and Input, and how Leaf reads them. The
+// generator writes code for Layout; a change to any of these is a new Layout.
+const Layout = 1
+
+// The layouts this package reads.
+const (
+	MinLayout = Layout
+	MaxLayout = Layout
+)
+
+// EnforceLayout is the type of generated code's guard against a runtime it
+// was not made for. Code generated for layout N holds
+//
+//	const _ = flat.EnforceLayout(N - flat.MinLayout)
+//	const _ = flat.EnforceLayout(flat.MaxLayout - N)
+//
+// A negative constant does not convert to an unsigned type, so the package
+// does not compile against a flat that reads other layouts.
+type EnforceLayout uint
+
 // Op is what a node does: Leaf, or the ride value it reads. One-hot ops
 // carry HotLeft and ColdLeft.
 type Op = uint16

@@ -70,10 +70,10 @@ func (m *model) flatTrees() *flat.Trees {
 	return &ft
 }
 
-// flat writes the flat backend: flat.go and the node arrays it embeds. When
-// the table serves, flat_test.go: the tests hold the table to the trees, and
-// production builds neither compile nor embed them.
-func (m *model) flat(files Files, serve bool) error {
+// writeFlat writes the flat backend: flat.go and the node arrays it embeds.
+// When the table serves, flat_test.go: the tests hold the table to the
+// trees, and production builds neither compile nor embed them.
+func (m *model) writeFlat(files Files, p *plan) error {
 	ft := m.flatTrees()
 	blob, valueAt := lookup.Append(nil, ft.Value)
 	blob, rootsAt := lookup.Append(blob, ft.Roots)
@@ -83,6 +83,8 @@ func (m *model) flat(files Files, serve bool) error {
 
 	f := m.newFile()
 	f.Anon("embed")
+	guard(f, lookupPkg, lookup.Layout)
+	guard(f, flatPkg, flat.Layout)
 	f.Comment(fmt.Sprintf("treesBin holds the %d trees' %d nodes as package flat walks them: the", len(ft.Roots), len(ft.Ops)))
 	f.Comment("arrays of flat.Trees, little-endian (lookup.Append), read in place (lookup.View).")
 	f.Comment("")
@@ -122,8 +124,8 @@ func (m *model) flat(files Files, serve bool) error {
 		),
 		jen.Return(m.sumEnd()),
 	)
-	predictTreesFunc(f, "predictFlat", serve)
-	if serve {
+	predictTreesFunc(f, p)
+	if p.treesServe() {
 		return m.writeFile(files, "flat.go", f)
 	}
 	return m.writeFile(files, "flat_test.go", f)

@@ -3,25 +3,36 @@
 // trees, forests, gradient boosting and XGBoost alike, over any columns a
 // ride event can feed (package feature).
 //
-// It chooses one of two backends to serve Predict, and says which in the
-// generated package's documentation:
+// It chooses one of three backends to serve Predict (choose, which records
+// why), and says which in the generated package's documentation:
 //
 //   - table: the ensemble evaluated in advance. Over the ride's key (its
-//     pickup and drop-off ids) and one float32 number (trip_distance), the
-//     ensemble is a step function of the distance for each key class (keys
-//     that every split treats alike), with steps only at the trees'
-//     distance thresholds. The generator evaluates every (key class,
-//     threshold interval) and stores the table as its distinct values plus
-//     an index per cell (lookup.Table), in a blob the package embeds and reads
-//     in place (lookup.View): nothing is decoded at start-up. Prediction is a
-//     key lookup, a branch-free search for the distance's interval and two
-//     loads. Used when the table fits Options.MaxTableBytes and the inputs
-//     are float32.
-//   - trees: one if/else function per tree, readable. Used otherwise.
+//     pickup and drop-off ids) and one number (trip_distance, as the
+//     ensemble reads it: float32 or float64), the ensemble is a step
+//     function of the distance for each key class (keys that every split
+//     treats alike), with steps only at the trees' distance thresholds. The
+//     generator evaluates every (key class, threshold interval) and stores
+//     the table as its distinct values plus an index per cell
+//     (lookup.Table), in a blob the package embeds and reads in place
+//     (lookup.View): nothing is decoded at start-up. Prediction is a key
+//     lookup, a branch-free search for the distance's interval and two
+//     loads. Used when the trees split on no id too large for a key array
+//     and the table fits Options.MaxTableBytes.
+//   - trees: one if/else function per tree, readable. Used otherwise, when
+//     the trees have at most Options.MaxTreeNodes nodes.
+//   - flat: the trees as node arrays in an embedded blob, walked by package
+//     flat. Used otherwise: more nodes than the Go compiler builds as code
+//     in reasonable time and memory.
 //
-// The trees are always generated: when the table serves, into _test.go
-// files, where the tests hold the table to them, and production builds do
-// not compile them.
+// The trees are always generated, as code or as node arrays: when the table
+// serves, into _test.go files, where the tests hold the table to them, and
+// production builds do not compile them.
+//
+// Analysis comes before emission: choose and (*table).layout compute what
+// is written (the table, the blob's offsets), and the write functions only
+// lay out Go source. Code that reads lookup or flat carries a compile-time
+// guard against the layout it was generated for (lookup.EnforceLayout,
+// flat.EnforceLayout).
 //
 // Exactness follows each library's arithmetic as the export records it
 // (export.Combine): inputs converted to float32 or float64, thresholds
@@ -100,6 +111,62 @@ type model struct {
 	used [len(feature.Inputs)]bool
 }
 
+// backend is how a generated package computes a prediction.
+type backend int
+
+const (
+	tableBackend backend = iota // the ensemble evaluated in advance, read from a lookup.Table
+	treesBackend                // one if/else function per tree
+	flatBackend                 // the trees as node arrays, walked by package flat
+)
+
+// predictFunc is the generated function that predicts with b.
+func (b backend) predictFunc() string {
+	return [...]string{tableBackend: "predictTable", treesBackend: "predictTrees", flatBackend: "predictFlat"}[b]
+}
+
+// how says how b predicts, for Predict's doc comment.
+func (b backend) how() string {
+	return [...]string{tableBackend: "It reads the precomputed table.", treesBackend: "It walks the trees.", flatBackend: "It walks the trees' node arrays."}[b]
+}
+
+// plan is what the generator chose for an ensemble, decided before anything
+// is written.
+type plan struct {
+	serve backend // serves Predict
+	trees backend // the form of the trees, treesBackend or flatBackend: written always, into test files when the table serves
+	table *table  // when the table serves
+	why   string  // the choice, for the package comment
+}
+
+// choose decides how the package predicts.
+func (m *model) choose() *plan {
+	tb, why := m.table()
+	nodes := 0
+	for i := range m.Trees {
+		nodes += m.Trees[i].Nodes()
+	}
+	p := &plan{table: tb, why: why, trees: treesBackend}
+	if nodes > m.opts.MaxTreeNodes {
+		// Too large to compile as code in reasonable time and memory.
+		p.trees = flatBackend
+		p.why += fmt.Sprintf(" The trees' %d nodes are more than the %d written as code: package flat walks them as node arrays.", nodes, m.opts.MaxTreeNodes)
+	}
+	switch {
+	case tb != nil:
+		// The table fits Options.MaxTableBytes: Predict reads it, and the
+		// tests hold it to the trees.
+		p.serve = tableBackend
+	default:
+		// No table: Predict walks the trees, in the form they are written.
+		p.serve = p.trees
+	}
+	return p
+}
+
+// treesServe reports whether the trees serve Predict, rather than only the tests.
+func (p *plan) treesServe() bool { return p.serve != tableBackend }
+
 // Generate writes the Go package for ensemble e. An ensemble from
 // export.Load or export.Read is checked already; any other is checked here.
 func Generate(e *export.Ensemble, opts Options) (Files, error) {
@@ -117,37 +184,28 @@ func Generate(e *export.Ensemble, opts Options) (Files, error) {
 			}
 		}
 	}
-	table, why := m.table()
+	p := m.choose()
 	files := Files{}
-	nodes := 0
-	for i := range m.Trees {
-		nodes += m.Trees[i].Nodes()
-	}
-	backend := "predictTable"
-	switch {
-	case nodes > m.opts.MaxTreeNodes:
-		// Too large to compile as code: node arrays, which serve when the table does not.
-		why += fmt.Sprintf(" The trees' %d nodes are more than the %d written as code: package flat walks them as node arrays.", nodes, m.opts.MaxTreeNodes)
-		if table == nil {
-			backend = "predictFlat"
-		}
-		if err := m.flat(files, table == nil); err != nil {
-			return nil, err
-		}
-	case table == nil:
-		backend = "predictTrees"
-		fallthrough
+	var err error
+	switch p.trees {
+	case flatBackend:
+		err = m.writeFlat(files, p)
 	default:
-		if err := m.trees(files, table == nil); err != nil {
+		err = m.writeTrees(files, p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if p.serve == tableBackend {
+		l, err := p.table.layout()
+		if err != nil {
+			return nil, err
+		}
+		if err := m.writeTable(files, p.table, l); err != nil {
 			return nil, err
 		}
 	}
-	if table != nil {
-		if err := table.write(m, files); err != nil {
-			return nil, err
-		}
-	}
-	if err := m.writeFile(files, "model.go", m.modelFile(backend, why)); err != nil {
+	if err := m.writeFile(files, "model.go", m.modelFile(p)); err != nil {
 		return nil, err
 	}
 	if m.Metadata.TestRidePrediction != 0 {
@@ -186,6 +244,24 @@ func (m *model) newFile() *jen.File {
 	f := jen.NewFile(m.opts.Package)
 	f.HeaderComment(fmt.Sprintf("Code generated by %s from %s (model %s); DO NOT EDIT.", path.Base(generator), m.opts.Source, m.Metadata.Version))
 	return f
+}
+
+// guard writes the compile-time check that the runtime package at pkg
+// (lookup or flat) reads layout, the one the code is generated for:
+//
+//	const (
+//		_ = lookup.EnforceLayout(1 - lookup.MinLayout)
+//		_ = lookup.EnforceLayout(lookup.MaxLayout - 1)
+//	)
+func guard(f *jen.File, pkg string, layout int) {
+	name := path.Base(pkg)
+	f.Comment(fmt.Sprintf("This code reads layout %d of package %s: it does not compile against a %s", layout, name, name))
+	f.Comment("that reads no such layout.")
+	f.Const().Defs(
+		jen.Id("_").Op("=").Qual(pkg, "EnforceLayout").Call(jen.Lit(layout).Op("-").Qual(pkg, "MinLayout")),
+		jen.Id("_").Op("=").Qual(pkg, "EnforceLayout").Call(jen.Qual(pkg, "MaxLayout").Op("-").Lit(layout)),
+	)
+	f.Line()
 }
 
 func (m *model) writeFile(files Files, name string, f *jen.File) error {
@@ -242,11 +318,11 @@ func (m *model) precision() string {
 	return "Float64"
 }
 
-func (m *model) modelFile(backend, why string) *jen.File {
+func (m *model) modelFile(p *plan) *jen.File {
 	f := m.newFile()
 	f.PackageComment(fmt.Sprintf("Package %s predicts ride durations with model %s:\n%s,\n"+
 		"generated from %s by %s. Its predictions are bit-identical to the library's.\n\n%s%s",
-		m.opts.Package, m.Metadata.Version, m.describe(), m.opts.Source, generator, why, m.provenance()))
+		m.opts.Package, m.Metadata.Version, m.describe(), m.opts.Source, generator, p.why, m.provenance()))
 	f.Comment("Model metadata, from the export.")
 	f.Const().Defs(
 		jen.Id("ModelName").Op("=").Lit(m.Metadata.ModelName),
@@ -270,18 +346,18 @@ func (m *model) modelFile(backend, why string) *jen.File {
 	f.Comment("FeatureNames are the model's columns, DictVectorizer.feature_names_ (see feature.NewColumns).")
 	f.Var().Id("FeatureNames").Op("=").Index().String().Values(names...)
 	f.Line()
-	ret := map[string]string{"predictTable": "It reads the precomputed table.", "predictTrees": "It walks the trees.", "predictFlat": "It walks the trees' node arrays."}[backend]
+	predict := func() jen.Code { return jen.Id(p.serve.predictFunc()).Call(jen.Id("f")) }
 	f.Comment("Predict returns the ride's duration in minutes, bit-identical to the library's")
-	f.Comment("predict, without allocating. " + ret)
+	f.Comment("predict, without allocating. " + p.serve.how())
 	f.Func().Id("Predict").Params(jen.Id("f").Qual(featurePkg, "Features")).Float64().Block(
-		jen.Return(jen.Id(backend).Call(jen.Id("f"))),
+		jen.Return(predict()),
 	)
-	if backend != "predictTable" {
+	if p.treesServe() { // the table writes its own PredictText, which keeps each prediction's text
 		f.Line()
 		f.Comment("PredictText returns Predict(f), and \"\": the trees keep no text of their")
 		f.Comment("predictions, so the caller formats it (model.Model's PredictText).")
 		f.Func().Id("PredictText").Params(jen.Id("f").Qual(featurePkg, "Features")).Params(jen.Float64(), jen.String()).Block(
-			jen.Return(jen.Id(backend).Call(jen.Id("f")), jen.Lit("")),
+			jen.Return(predict(), jen.Lit("")),
 		)
 	}
 	return f

@@ -276,27 +276,18 @@ func gradient() *export.Ensemble {
 
 // End to end, as stringer does: compile the generated packages of
 // hand-made ensembles of each library's arithmetic, each with the table (when
-// it can serve), the trees and the flat trees serving, with a program that
-// prints every package's predictions over a grid of keys and distances, and
-// compare them bit for bit with the reference walk. The program is a module
-// of its own in a temporary directory, which reaches this one through a
+// it can serve), the trees and the flat trees serving, with the program
+// testdata/e2e/main.go, which prints every package's predictions for the
+// rides it reads (a grid of keys and distances), and compare them bit for
+// bit with the reference walk. The program is a module of its own in a
+// temporary directory, which reaches this one through a
 // replace directive: nothing is written into the source tree, and it is built
 // by the go command of the toolchain running the test.
 func TestEndToEnd(t *testing.T) {
 	ensembles := map[string]*export.Ensemble{"small": smallForest(), "boosted": boosted(), "histogram": histogram(), "gradient": gradient()}
 	backends := map[string]Options{"table": smallOptions(1 << 20), "trees": smallOptions(0), "flat": flatOptions()}
-	root, err := filepath.Abs("..")
-	require.NoError(t, err)
-	goMod, err := os.ReadFile(filepath.Join(root, "go.mod"))
-	require.NoError(t, err)
-	goSum, err := os.ReadFile(filepath.Join(root, "go.sum"))
-	require.NoError(t, err)
-	module := strings.TrimSuffix(featurePkg, "/feature") // what generated code imports
-	goLine := regexp.MustCompile(`(?m)^go [0-9.]+$`).Find(goMod)
-	require.NotNil(t, goLine, "go directive in go.mod")
-
-	dir := t.TempDir()
-	var names, imports, calls []string
+	dir := tempModule(t)
+	var names []string
 	for name, e := range ensembles {
 		for backend, opts := range backends {
 			opts.Package = name + backend
@@ -313,13 +304,6 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	slices.Sort(names)
-	for _, n := range names {
-		imports = append(imports, fmt.Sprintf("\t%q\n", "e2e/"+n))
-		calls = append(calls, fmt.Sprintf("\t\t\tfmt.Println(%q, math.Float64bits(%s.Predict(f)))\n", n, n))
-	}
-	mod := fmt.Sprintf("module e2e\n\n%s\n\nrequire %s v0.0.0\n\nreplace %s => %s\n", goLine, module, module, root)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.sum"), goSum, 0o644))
 
 	keys := []feature.Key{{PU: 1, DO: 2}, {PU: 3, DO: 4}, {PU: 5, DO: 6}, {PU: 9, DO: 9}, {PU: 1, DO: 4}, {PU: 3, DO: 2}, {PU: 100, DO: 5}, {PU: 101, DO: 4}, {PU: 1 << 30, DO: 1 << 30}}
 	var dists []float64
@@ -327,20 +311,17 @@ func TestEndToEnd(t *testing.T) {
 		dists = append(dists, float64(math.Nextafter32(float32(th), -1)), th, math.Nextafter(th, -1), math.Nextafter(th, 10), float64(math.Nextafter32(float32(th), 10)))
 	}
 	dists = append(dists, math.Inf(1), math.MaxFloat32, 100)
-	bits := make([]uint64, len(dists))
-	for i, d := range dists {
-		bits[i] = math.Float64bits(d)
+	var rides strings.Builder
+	for _, k := range keys {
+		for _, d := range dists {
+			fmt.Fprintln(&rides, k.PU, k.DO, math.Float64bits(d))
+		}
 	}
-	main := "package main\n\nimport (\n\t\"fmt\"\n\t\"math\"\n\n" + strings.Join(imports, "") + "\t\"" + module + "/feature\"\n)\n\n" +
-		"func main() {\n\tfor _, k := range []feature.Key{" + fmt.Sprintf("%#v", keys)[len("[]feature.Key{"):] + " {\n" +
-		"\t\tfor _, d := range " + fmt.Sprintf("%#v", bits) + " {\n" +
-		"\t\t\tf := feature.Features{Key: k, Distance: math.Float64frombits(d)}\n" + strings.Join(calls, "") + "\t\t}\n\t}\n}\n"
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(main), 0o644))
-	cmd := exec.Command(testenv.GoTool(t), "run", ".")
-	cmd.Dir = dir
-	// It imports only the standard library and this module (replaced by its
-	// directory): no network, no workspace, no toolchain switch.
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOPROXY=off", "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local")
+	prog, err := os.ReadFile(filepath.Join("testdata", "e2e", "main.go"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), prog, 0o644))
+	cmd := goCmd(t, dir, "run", ".")
+	cmd.Stdin = strings.NewReader(rides.String())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -358,6 +339,63 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	require.False(t, s.Scan(), "more output than predictions")
+}
+
+// tempModule returns a temporary directory holding module e2e, which
+// reaches this module through a replace directive.
+func tempModule(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	require.NoError(t, err)
+	goMod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	require.NoError(t, err)
+	goSum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	require.NoError(t, err)
+	module := strings.TrimSuffix(featurePkg, "/feature") // what generated code imports
+	goLine := regexp.MustCompile(`(?m)^go [0-9.]+$`).Find(goMod)
+	require.NotNil(t, goLine, "go directive in go.mod")
+	dir := t.TempDir()
+	mod := fmt.Sprintf("module e2e\n\n%s\n\nrequire %s v0.0.0\n\nreplace %s => %s\n", goLine, module, module, root)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.sum"), goSum, 0o644))
+	return dir
+}
+
+// goCmd is the go command of the toolchain running the test, run in a
+// tempModule, its stderr kept in the error. The module imports only the
+// standard library and this module (replaced by its directory): no network,
+// no workspace, no toolchain switch.
+func goCmd(t *testing.T, dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command(testenv.GoTool(t), args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOPROXY=off", "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local")
+	return cmd
+}
+
+// Code generated for a layout of lookup or flat other than the one they
+// read does not compile.
+func TestGuardRefusesOtherLayout(t *testing.T) {
+	dir := tempModule(t)
+	files, err := Generate(smallForest(), tableFlatOptions())
+	require.NoError(t, err)
+	pkg := filepath.Join(dir, "small")
+	require.NoError(t, os.Mkdir(pkg, 0o755))
+	require.NoError(t, Write(pkg, files))
+	out, err := goCmd(t, dir, "vet", "./small").CombinedOutput()
+	require.NoError(t, err, "as generated: %s", out)
+	for file, runtime := range map[string]string{"table.go": "lookup", "flat_test.go": "flat"} {
+		src := files[file]
+		older := bytes.ReplaceAll(src, []byte(runtime+".EnforceLayout(1 - "), []byte(runtime+".EnforceLayout(0 - "))
+		newer := bytes.ReplaceAll(src, []byte(runtime+".MaxLayout - 1)"), []byte(runtime+".MaxLayout - 2)"))
+		for _, b := range [][]byte{newer, older} {
+			require.NotEqual(t, src, b, "%s carries the guard", file)
+			require.NoError(t, os.WriteFile(filepath.Join(pkg, file), b, 0o644))
+			out, err := goCmd(t, dir, "vet", "./small").CombinedOutput()
+			require.Error(t, err, "%s built against a %s of another layout", file, runtime)
+			require.Contains(t, string(out), "overflows "+runtime+".EnforceLayout", "%s", out)
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(pkg, file), src, 0o644))
+	}
 }
 
 func TestSourceName(t *testing.T) {

@@ -257,16 +257,31 @@ func (t *table) searchSize() int {
 	return 1 << bits.Len(uint(len(t.thresholds)+1<<t.ladderSteps()))
 }
 
-// write emits table.go and the blob it embeds, TableFile: the table and
-// the search's arrays, laid out by lookup.Append, which the generated package
-// reads in place (lookup.View), so that its start-up computes nothing.
-func (t *table) write(m *model, files Files) error {
+// tableLayout is the table laid out for the generated package: the blob it
+// embeds, TableFile, holding the table and the search's arrays as
+// lookup.Append lays them out, and where each array starts. The generated
+// package reads them in place (lookup.View): its start-up computes nothing.
+type tableLayout struct {
+	blob   []byte
+	values int // distinct predictions
+	steps  int // the ladder's halving steps (ladderSteps)
+	size   int // the search array's length (searchSize)
+	// The arrays' offsets in blob, in bytes.
+	valuesAt, searchAt, textOffAt, firstAt, keyClassAt, cellsAt, textAt int
+	// The element types of the arrays stored as uint16 when every element fits.
+	first, keyClass, cells uints
+}
+
+// layout lays t out: its distinct values and cells (lookup.NewTable), the
+// search's keys and buckets, and each value's JSON text.
+func (t *table) layout() (*tableLayout, error) {
 	tb, err := lookup.NewTable[uint32](t.values)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	l := &tableLayout{values: len(tb.Values), steps: t.ladderSteps(), size: t.searchSize()}
 	var search []uint64 // the thresholds' keys, padded with the largest key
-	for i := range t.searchSize() {
+	for i := range l.size {
 		k := uint64(math.MaxUint32)
 		if t.wide {
 			k = math.MaxUint64
@@ -284,7 +299,6 @@ func (t *table) write(m *model, files Files) error {
 		}
 		first[b] = uint32(n)
 	}
-	stride, keyClass := t.stride, t.keyClass
 	// Each distinct prediction's JSON text, as encoding/json writes it, end
 	// to end, and where each starts (and the last ends).
 	var text []byte
@@ -292,7 +306,7 @@ func (t *table) write(m *model, files Files) error {
 	for _, v := range tb.Values {
 		b, err := json.Marshal(v)
 		if err != nil {
-			return fmt.Errorf("prediction %v: %w", v, err)
+			return nil, fmt.Errorf("prediction %v: %w", v, err)
 		}
 		text = append(text, b...)
 		textOff = append(textOff, uint32(len(text)))
@@ -300,44 +314,49 @@ func (t *table) write(m *model, files Files) error {
 
 	// Widest elements first, so that no padding is needed; the cells last:
 	// the largest array.
-	blob, valuesAt := lookup.Append(nil, tb.Values)
-	var searchAt int
+	var blob []byte
+	blob, l.valuesAt = lookup.Append(blob, tb.Values)
 	if t.wide {
-		blob, searchAt = lookup.Append(blob, search)
+		blob, l.searchAt = lookup.Append(blob, search)
 	} else {
 		search32 := make([]uint32, len(search))
 		for i, k := range search {
 			search32[i] = uint32(k)
 		}
-		blob, searchAt = lookup.Append(blob, search32)
+		blob, l.searchAt = lookup.Append(blob, search32)
 	}
-	blob, textOffAt := lookup.Append(blob, textOff)
-	firstArr, classArr, cellArr := narrow(first), narrow(keyClass), narrow(tb.Cells)
-	blob, firstAt := firstArr.append(blob)
-	blob, keyClassAt := classArr.append(blob)
-	blob, cellsAt := cellArr.append(blob)
-	textAt := len(blob)
-	blob = append(blob, text...)
-	files[TableFile] = blob
+	blob, l.textOffAt = lookup.Append(blob, textOff)
+	l.first, l.keyClass, l.cells = narrow(first), narrow(t.keyClass), narrow(tb.Cells)
+	blob, l.firstAt = l.first.append(blob)
+	blob, l.keyClassAt = l.keyClass.append(blob)
+	blob, l.cellsAt = l.cells.append(blob)
+	l.textAt = len(blob)
+	l.blob = append(blob, text...)
+	return l, nil
+}
 
+// writeTable writes table.go, its test and the blob it embeds, as l lays t out.
+func (m *model) writeTable(files Files, t *table, l *tableLayout) error {
+	files[TableFile] = l.blob
 	f := m.newFile()
 	f.Anon("embed")
+	guard(f, lookupPkg, lookup.Layout)
 	f.Comment(fmt.Sprintf("The table holds the model's prediction for each of %d key classes × %d distance", t.classes(), t.intervals()))
 	f.Comment("intervals. A key class is a set of keys (PU, DO) that every split on the key")
 	f.Comment("treats alike. Interval i holds the")
 	f.Comment(fmt.Sprintf("distances x with threshold[i-1] < %s(x) <= threshold[i], of the trees' %d", m.Combine.Input, len(t.thresholds)))
-	f.Comment(fmt.Sprintf("distinct distance thresholds (as %s). Its %d cells take %d distinct values.", m.Combine.Input, t.classes()*t.intervals(), len(tb.Values)))
+	f.Comment(fmt.Sprintf("distinct distance thresholds (as %s). Its %d cells take %d distinct values.", m.Combine.Input, t.classes()*t.intervals(), l.values))
 	f.Const().Defs(
 		jen.Id("classes").Op("=").Lit(t.classes()),
 		jen.Id("intervals").Op("=").Lit(t.intervals()),
-		jen.Id("tableValues").Op("=").Lit(len(tb.Values)),
+		jen.Id("tableValues").Op("=").Lit(l.values),
 		jen.Comment("bucketShift keeps the top bits of lookup."+t.order()+"(x): the bucket a search starts from."),
 		jen.Id("bucketShift").Op("=").Lit(t.keyBits()-bucketBits),
 		jen.Comment("searchSize is a power of two with room for a full ladder past the last threshold."),
-		jen.Id("searchSize").Op("=").Lit(t.searchSize()),
+		jen.Id("searchSize").Op("=").Lit(l.size),
 		jen.Comment("keyStride is two more than the largest location id any split looks at: ids ≥"),
 		jen.Comment("keyStride-1 are treated alike, and clamped to it."),
-		jen.Id("keyStride").Op("=").Lit(stride),
+		jen.Id("keyStride").Op("=").Lit(t.stride),
 	)
 	f.Line()
 	f.Comment("tableBin holds the arrays, little-endian, each at an offset that is a multiple of")
@@ -358,13 +377,13 @@ func (t *table) write(m *model, files Files) error {
 	f.Line()
 	f.Comment("Where each array starts in tableBin, in bytes.")
 	f.Const().Defs(
-		jen.Id("valuesAt").Op("=").Lit(valuesAt),
-		jen.Id("searchAt").Op("=").Lit(searchAt),
-		jen.Id("textOffAt").Op("=").Lit(textOffAt),
-		jen.Id("firstAt").Op("=").Lit(firstAt),
-		jen.Id("keyClassAt").Op("=").Lit(keyClassAt),
-		jen.Id("cellsAt").Op("=").Lit(cellsAt),
-		jen.Id("textAt").Op("=").Lit(textAt),
+		jen.Id("valuesAt").Op("=").Lit(l.valuesAt),
+		jen.Id("searchAt").Op("=").Lit(l.searchAt),
+		jen.Id("textOffAt").Op("=").Lit(l.textOffAt),
+		jen.Id("firstAt").Op("=").Lit(l.firstAt),
+		jen.Id("keyClassAt").Op("=").Lit(l.keyClassAt),
+		jen.Id("cellsAt").Op("=").Lit(l.cellsAt),
+		jen.Id("textAt").Op("=").Lit(l.textAt),
 	)
 	f.Line()
 	view := func(typ jen.Code, at string, n jen.Code) *jen.Statement {
@@ -374,13 +393,13 @@ func (t *table) write(m *model, files Files) error {
 	f.Comment("decodes and copies nothing, and the OS maps a page in when a prediction first")
 	f.Comment("touches it.")
 	f.Var().Defs(
-		jen.Id("keyClass").Op("=").Parens(jen.Op("*").Index(jen.Id("keyStride").Op("*").Id("keyStride")).Add(classArr.typ())).Call(view(classArr.typ(), "keyClassAt", jen.Id("keyStride").Op("*").Id("keyStride"))),
+		jen.Id("keyClass").Op("=").Parens(jen.Op("*").Index(jen.Id("keyStride").Op("*").Id("keyStride")).Add(l.keyClass.typ())).Call(view(l.keyClass.typ(), "keyClassAt", jen.Id("keyStride").Op("*").Id("keyStride"))),
 		jen.Id("search").Op("=").Parens(jen.Op("*").Index(jen.Id("searchSize")).Add(t.keyType())).Call(view(t.keyType(), "searchAt", jen.Id("searchSize"))),
 		jen.Id("textOff").Op("=").Parens(jen.Op("*").Index(jen.Id("tableValues").Op("+").Lit(1)).Uint32()).Call(view(jen.Uint32(), "textOffAt", jen.Id("tableValues").Op("+").Lit(1))),
-		jen.Id("first").Op("=").Parens(jen.Op("*").Index(jen.Lit(1).Op("<<").Lit(bucketBits)).Add(firstArr.typ())).Call(view(firstArr.typ(), "firstAt", jen.Lit(1).Op("<<").Lit(bucketBits))),
-		jen.Id("table").Op("=").Qual(lookupPkg, "Table").Types(cellArr.typ()).Values(jen.Dict{
+		jen.Id("first").Op("=").Parens(jen.Op("*").Index(jen.Lit(1).Op("<<").Lit(bucketBits)).Add(l.first.typ())).Call(view(l.first.typ(), "firstAt", jen.Lit(1).Op("<<").Lit(bucketBits))),
+		jen.Id("table").Op("=").Qual(lookupPkg, "Table").Types(l.cells.typ()).Values(jen.Dict{
 			jen.Id("Values"): view(jen.Float64(), "valuesAt", jen.Id("tableValues")),
-			jen.Id("Cells"):  view(cellArr.typ(), "cellsAt", jen.Id("classes").Op("*").Id("intervals")),
+			jen.Id("Cells"):  view(l.cells.typ(), "cellsAt", jen.Id("classes").Op("*").Id("intervals")),
 		}),
 	)
 	f.Line()
@@ -413,7 +432,7 @@ func (t *table) write(m *model, files Files) error {
 		jen.Id("k").Op(":=").Qual(lookupPkg, t.order()).Call(jen.Id("x")),
 		jen.Id("i").Op(":=").Int().Call(jen.Id("first").Index(jen.Id("k").Op(">>").Id("bucketShift"))),
 	}
-	for step := 1 << t.ladderSteps() >> 1; step >= 1; step /= 2 {
+	for step := 1 << l.steps >> 1; step >= 1; step /= 2 {
 		at := jen.Parens(jen.Id("i").Op("+").Lit(step - 1)).Op("&").Parens(jen.Id("searchSize").Op("-").Lit(1))
 		if t.wide {
 			// The borrow of search[i+step-1] - k is 1 when it is < k.
@@ -435,9 +454,9 @@ func (t *table) write(m *model, files Files) error {
 		return err
 	}
 	var test bytes.Buffer
-	err = tableTest.Execute(&test, map[string]any{
+	err := tableTest.Execute(&test, map[string]any{
 		"Source": m.opts.Source, "Version": m.Metadata.Version, "Package": m.opts.Package, "Search": fmt.Sprintf("uint%d", t.keyBits()),
-		"First": firstArr.typeName(), "KeyClass": classArr.typeName(), "Cells": cellArr.typeName(),
+		"First": l.first.typeName(), "KeyClass": l.keyClass.typeName(), "Cells": l.cells.typeName(),
 	})
 	files["table_test.go"] = test.Bytes()
 	return err

@@ -12,13 +12,13 @@ import (
 // Names of the generated input struct's fields, per feature.Input.
 var inputField = [...]string{feature.InputPUDO: "key", feature.InputPU: "pu", feature.InputDO: "do", feature.InputDistance: "distance"}
 
-// trees writes the if/else backend: trees.go with the input struct and
+// writeTrees writes the if/else backend: trees.go with the input struct and
 // PredictTrees, and the tree functions, TreesPerFile to a file. When the
 // trees do not serve, the files are test files: production builds leave
 // them out.
-func (m *model) trees(files Files, serve bool) error {
+func (m *model) writeTrees(files Files, p *plan) error {
 	suffix := "_test.go"
-	if serve {
+	if p.treesServe() {
 		suffix = ".go"
 	}
 	per := max(m.opts.TreesPerFile, 1)
@@ -34,7 +34,7 @@ func (m *model) trees(files Files, serve bool) error {
 			return err
 		}
 	}
-	return m.writeFile(files, "trees"+suffix, m.treesFile(serve))
+	return m.writeFile(files, "trees"+suffix, m.treesFile(p))
 }
 
 func treeFunc(i int) string { return fmt.Sprintf("tree%03d", i) }
@@ -47,7 +47,7 @@ func (m *model) inputType() *jen.Statement {
 	return jen.Float64()
 }
 
-func (m *model) treesFile(serve bool) *jen.File {
+func (m *model) treesFile(p *plan) *jen.File {
 	f := m.newFile()
 	var fields, init []jen.Code
 	for i, used := range m.used {
@@ -110,15 +110,16 @@ func (m *model) treesFile(serve bool) *jen.File {
 		f.Comment("nothing more.")
 	}
 	f.Func().Id("predictTrees").Params(jen.Id("f").Qual(featurePkg, "Features")).Float64().Block(sum...)
-	predictTreesFunc(f, "predictTrees", serve)
+	predictTreesFunc(f, p)
 	return f
 }
 
 // predictTreesFunc writes PredictTrees, which calls the trees' walk: Predict
 // itself when the trees serve, else the tests' handle on the trees.
-func predictTreesFunc(f *jen.File, walk string, serve bool) {
+func predictTreesFunc(f *jen.File, p *plan) {
+	walk := p.trees.predictFunc()
 	f.Line()
-	if serve {
+	if p.treesServe() {
 		f.Comment("PredictTrees is Predict: the trees serve.")
 	} else {
 		f.Comment("PredictTrees is " + walk + ", for the tests: Predict reads the table, and the")

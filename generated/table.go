@@ -8,6 +8,13 @@ import (
 	lookup "github.com/rideduration/rideduration/lookup"
 )
 
+// This code reads layout 1 of package lookup: it does not compile against a lookup
+// that reads no such layout.
+const (
+	_ = lookup.EnforceLayout(1 - lookup.MinLayout)
+	_ = lookup.EnforceLayout(lookup.MaxLayout - 1)
+)
+
 // The table holds the model's prediction for each of 309 key classes × 2741 distance
 // intervals. A key class is a set of keys (PU, DO) that every split on the key
 // treats alike. Interval i holds the

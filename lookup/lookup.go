@@ -15,6 +15,28 @@ import (
 	"unsafe"
 )
 
+// Layout is the version of what generated code and this package agree on:
+// the blob's byte layout (Append, View), Table's fields, the search keys
+// (Order, Order64). The generator writes code for Layout; a change to any of
+// these is a new Layout.
+const Layout = 1
+
+// The layouts this package reads.
+const (
+	MinLayout = Layout
+	MaxLayout = Layout
+)
+
+// EnforceLayout is the type of generated code's guard against a runtime it
+// was not made for. Code generated for layout N holds
+//
+//	const _ = lookup.EnforceLayout(N - lookup.MinLayout)
+//	const _ = lookup.EnforceLayout(lookup.MaxLayout - N)
+//
+// A negative constant does not convert to an unsigned type, so the package
+// does not compile against a lookup that reads other layouts.
+type EnforceLayout uint
+
 // Order maps a float32 to a uint32 with the same order (NaN aside): flip the
 // sign bit of positives, every bit of negatives. Comparing these integers
 // compiles to branch-free code where comparing floats does not. -0 and +0

@@ -18,7 +18,6 @@ import (
 	"github.com/rideduration/rideduration/feature"
 	"github.com/rideduration/rideduration/internal/golden"
 	"github.com/rideduration/rideduration/internal/xgbcompare"
-	"github.com/rideduration/rideduration/internal/xgbcompare/booster"
 )
 
 // modelBytes returns model.xgb as xgboost 1.7.4 saved it.
@@ -251,7 +250,7 @@ func TestLeavesModel(t *testing.T) {
 // PredictCSR on the rides' sparse rows all give it.
 func TestLeavesArithmetic(t *testing.T) {
 	rows, ex := loadRows(t), loadExport(t)
-	l := newLeavesRide(t, loadLeaves(t), booster.FeatureNames)
+	l := newLeavesRide(t, loadLeaves(t), ex.FeatureNames)
 	indptr := []int{0}
 	var cols []int
 	var vals []float64
@@ -300,7 +299,7 @@ func TestLeavesArithmetic(t *testing.T) {
 // xgboost's prediction on every other ride: there is no third cause.
 func TestLeavesAgainstXGBoost(t *testing.T) {
 	rows, ex := loadRows(t), loadExport(t)
-	l := newLeavesRide(t, loadLeaves(t), booster.FeatureNames)
+	l := newLeavesRide(t, loadLeaves(t), ex.FeatureNames)
 	cols := ex.Columns()
 	var bits, bits32, paths, walks, exact, roundedUp, sum32 int
 	var worst float64

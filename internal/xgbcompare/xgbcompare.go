@@ -6,8 +6,9 @@
 //     depth 12 over PULocationID and DOLocationID as categories and
 //     trip_distance), as xgboost 1.7.4 saved it (model.xgb, its binary format),
 //     zstd-compressed; leaves reads it;
-//   - testdata/booster.json.zst: its export, and booster/, the package
-//     genmodel compiles from it (go generate ./internal/xgbcompare/booster);
+//   - testdata/booster.json.zst: its export, from which TestCompiledBooster
+//     generates the compiled package when it runs, into a temporary module,
+//     with its test testdata/compiled/booster_test.go;
 //   - testdata/booster.golden.csv.zst: xgboost's own predictions for the
 //     66097 February validation rides (Booster.predict on the
 //     DictVectorizer's sparse rows, each float32 widened to float64).
@@ -15,7 +16,7 @@
 // The tests hold both Go implementations to xgboost's predictions bit for
 // bit; the benchmarks time one prediction each, over the same rides:
 //
-//	go test ./internal/xgbcompare/... -run '^$' -bench . -benchmem -count 5
+//	go test ./internal/xgbcompare -run TestCompiledBooster -bench . -benchmem -count 5
 //
 // leaves is a test-only dependency: no binary links it.
 package xgbcompare
