@@ -14,6 +14,8 @@ MAKEFLAGS += --no-builtin-rules
 # environment. A recipe names a value as "$$NAME", in double quotes, or a program reads it
 # itself: no value is pasted into a recipe's shell text. The program that uses a value checks
 # it (cmd/deploy for the deployment; cmd/fetchmodel, cmd/exportmodel, cmd/packmodel for RUN_ID).
+# The Makefile's own constants that recipes paste (flags, package lists, DEPLOY) are set with
+# `override`: a value of the same name from the user does not replace them.
 $(foreach v,$(filter-out .% MAKE% MFLAGS,$(.VARIABLES)),$(if $(filter command line environment,$(origin $(v))),$(eval override $(v) := $$(value $(v)))$(eval export $(v))))
 export GO PYTHON
 
@@ -47,7 +49,7 @@ GOLDEN     = testdata/golden_predictions.csv.zst
 # test, shellcheck for actionlint (make lint-workflows) and scripts/local.sh, podman with runc and slirp4netns for the
 # image tests (make image; curl and jq run the commands of the README and docs/deploy.md), graphviz for docs/architecture.svg
 # (make diagram, and the test that it is current). Installed only when missing (needs root).
-DEB_PACKAGES = python3-sklearn python3-xgboost python3-yaml python3-pandas python3-venv qemu-user-static \
+override DEB_PACKAGES = python3-sklearn python3-xgboost python3-yaml python3-pandas python3-venv qemu-user-static \
   awscli zip chromium protobuf-compiler shellcheck podman runc slirp4netns curl jq graphviz debootstrap
 deps: ## install the Debian packages the tests need, if missing
 	@dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1 || { \
@@ -111,11 +113,11 @@ build/model.pkl: build/train.csv build/valid.csv
 # event-source mapping, aws-lambda-rie as the Lambda runtime) and its figures. No AWS account needed.
 # -buildvcs=false: the binary depends on the sources only, not on the checkout's state (the
 # release's provenance attestation records the commit).
-BOOTSTRAP_FLAGS = -tags lambda.norpc -trimpath -buildvcs=false -ldflags="-s -w"
+override BOOTSTRAP_FLAGS = -tags lambda.norpc -trimpath -buildvcs=false -ldflags="-s -w"
 export MOTO_PORT ?= 5000
 export RIE_PORT  ?= 8080
-RIE_MODULE      = github.com/aws/aws-lambda-runtime-interface-emulator
-RIE_VERSION     = v0.0.0-20261030222936-bef5c4ba774d
+override RIE_MODULE      = github.com/aws/aws-lambda-runtime-interface-emulator
+override RIE_VERSION     = v0.0.0-20261030222936-bef5c4ba774d
 # The local pipeline's AWS settings (make local, replay): moto on 127.0.0.1:MOTO_PORT.
 local replay: export AWS_ENDPOINT_URL = http://127.0.0.1:$(MOTO_PORT)
 local replay: export AWS_DEFAULT_REGION = us-east-1
@@ -166,7 +168,7 @@ test-function: ## the function's tests: handler (moto), mapping, RIE, end to end
 # CONTAINER is podman or docker (docker needs buildx's --provenance=false for a plain manifest).
 export CONTAINER ?= podman
 export IMAGE     ?= stream-model-duration:v1
-IMAGE_BUILD_FLAGS = $(if $(findstring docker,$(CONTAINER)),--provenance=false)
+override IMAGE_BUILD_FLAGS = $(if $(findstring docker,$(CONTAINER)),--provenance=false)
 
 .PHONY: image
 
@@ -192,7 +194,7 @@ image-amd64 image-arm64: image-%: FORCE
 # AWS_DEFAULT_REGION or the AWS configuration, AWS_ACCOUNT_ID from STS, IMAGE_TAG from git),
 # before anything runs; `go run ./cmd/deploy -n <target>` prints what a target would call.
 export CFN_LINT ?= cfn-lint
-DEPLOY    = "$$GO" build -o build/tools/deploy ./cmd/deploy && build/tools/deploy
+override DEPLOY    = "$$GO" build -o build/tools/deploy ./cmd/deploy && build/tools/deploy
 
 .PHONY: lint-deploy deploy-release ecr-repo push deploy-image deploy-zip deploy-built sbom stack-outputs stack-delete
 
@@ -260,8 +262,8 @@ VENV_SYSTEM_SITE_PACKAGES ?=
 ACTIONLINT_MODULE       = github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 # $(call model-step,N/5 NAME,what a failure leaves,command)
 model-step = { $(3); } || { echo "make model: step $(1) failed (RUN_ID=$$RUN_ID): $(2)" >&2; exit 1; }
-MODEL_KEPT    = nothing was changed
-MODEL_CHANGED = testdata/, generated/ and cmd/predict/training_month.json hold the new model: git checkout -- testdata generated cmd/predict/training_month.json restores the committed one
+override MODEL_KEPT    = nothing was changed
+override MODEL_CHANGED = testdata/, generated/ and cmd/predict/training_month.json hold the new model: git checkout -- testdata generated cmd/predict/training_month.json restores the committed one
 # $(call need-run-id,TARGET): stop TARGET unless RUN_ID is set (its program checks its form).
 need-run-id = $(if $(RUN_ID),,echo "make $(1): set RUN_ID=<MLflow run id> (32 hex digits)" >&2; exit 2)
 

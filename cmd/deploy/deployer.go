@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -344,13 +345,29 @@ func (d *deployer) deployStack(ctx context.Context, stack, tplPath string, param
 	return nil
 }
 
-// deployZip is dist/function-<arch>.zip (DEPLOY_ZIP).
-func (d *deployer) deployZip(goarch string) (string, error) {
-	zip := d.value("DEPLOY_ZIP", "dist/function-"+goarch+".zip")
-	if strings.HasPrefix(zip, "-") {
-		return "", refuse(valueError("DEPLOY_ZIP", "", zip, "a path that does not start with '-'"))
+// builtZip is the zip a deployment ships: DEPLOY_ZIP, dist/function-<arch>.zip
+// by default, and its SHA-256. A dry run goes on without it.
+type builtZip struct {
+	path, lambdaArch string
+	body             []byte
+	sum              [sha256.Size]byte
+}
+
+func (d *deployer) builtZip() (builtZip, error) {
+	goarch, lambdaArch, err := d.arch()
+	if err != nil {
+		return builtZip{}, err
 	}
-	return zip, nil
+	z := builtZip{path: d.value("DEPLOY_ZIP", "dist/function-"+goarch+".zip"), lambdaArch: lambdaArch}
+	if strings.HasPrefix(z.path, "-") {
+		return builtZip{}, refuse(valueError("DEPLOY_ZIP", "", z.path, "a path that does not start with '-'"))
+	}
+	z.body, err = os.ReadFile(z.path)
+	if err != nil && !d.dryRun {
+		return builtZip{}, refuse(fmt.Errorf("%s not found (make package builds it)", z.path))
+	}
+	z.sum = sha256.Sum256(z.body)
+	return z, nil
 }
 
 // deployBuilt uploads the built zip as it is to ARTIFACT_BUCKET (the key
@@ -362,15 +379,11 @@ func (d *deployer) deployBuilt(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	goarch, lambdaArch, err := d.arch()
+	zip, err := d.builtZip()
 	if err != nil {
 		return err
 	}
-	zip, err := d.deployZip(goarch)
-	if err != nil {
-		return err
-	}
-	params, role, err := d.stackParams(ctx, lambdaArch)
+	params, role, err := d.stackParams(ctx, zip.lambdaArch)
 	if err != nil {
 		return err
 	}
@@ -389,27 +402,22 @@ func (d *deployer) deployBuilt(ctx context.Context) error {
 	if err := d.checkParams(d.template, params); err != nil {
 		return err
 	}
-	body, err := os.ReadFile(zip)
-	hash := "<sha256 of " + zip + ">"
-	switch {
-	case err == nil:
-		sum := sha256.Sum256(body)
-		hash = hex.EncodeToString(sum[:])[:16]
-	case !d.dryRun:
-		return refuse(fmt.Errorf("%s not found (make package builds it)", zip))
+	hash := "<sha256 of " + zip.path + ">"
+	if zip.body != nil {
+		hash = hex.EncodeToString(zip.sum[:])[:16]
 	}
-	key := stack + "/function-" + lambdaArch + "-" + hash + ".zip"
+	key := stack + "/function-" + zip.lambdaArch + "-" + hash + ".zip"
 	params = append([]param{{"PackageType", "Zip", ""}, {"CodeBucket", bucket, "ARTIFACT_BUCKET"}, {"CodeKey", key, ""}}, params...)
 	if d.dryRun {
-		d.show("s3:PutObject", "Bucket="+bucket, "Key="+key, "Body="+zip, "ExpectedBucketOwner="+account)
+		d.show("s3:PutObject", "Bucket="+bucket, "Key="+key, "Body="+zip.path, "ExpectedBucketOwner="+account)
 	} else {
 		out, err := s3.NewFromConfig(cfg).PutObject(ctx, &s3.PutObjectInput{
-			Bucket: &bucket, Key: &key, Body: strings.NewReader(string(body)), ExpectedBucketOwner: &account,
+			Bucket: &bucket, Key: &key, Body: bytes.NewReader(zip.body), ExpectedBucketOwner: &account,
 		})
 		if err != nil {
 			return fmt.Errorf("s3 PutObject s3://%s/%s: %v", bucket, key, err)
 		}
-		fmt.Fprintf(d.stdout, "uploaded %s to s3://%s/%s (version %s)\n", zip, bucket, key, aws.ToString(out.VersionId))
+		fmt.Fprintf(d.stdout, "uploaded %s to s3://%s/%s (version %s)\n", zip.path, bucket, key, aws.ToString(out.VersionId))
 	}
 	return d.deployStack(ctx, stack, d.template, params, role, cfntypes.CapabilityCapabilityNamedIam, cfntypes.CapabilityCapabilityAutoExpand)
 }
@@ -652,20 +660,11 @@ func (d *deployer) verify(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	goarch, _, err := d.arch()
+	zip, err := d.builtZip()
 	if err != nil {
 		return err
 	}
-	zip, err := d.deployZip(goarch)
-	if err != nil {
-		return err
-	}
-	body, err := os.ReadFile(zip)
-	if err != nil && !d.dryRun {
-		return refuse(fmt.Errorf("%s not found (make package builds it)", zip))
-	}
-	sum := sha256.Sum256(body)
-	built := base64.StdEncoding.EncodeToString(sum[:])
+	built := base64.StdEncoding.EncodeToString(zip.sum[:])
 	outs, err := d.outputs(ctx, stack)
 	if err != nil {
 		return err
@@ -689,9 +688,9 @@ func (d *deployer) verify(ctx context.Context) error {
 		return fmt.Errorf("lambda GetFunctionConfiguration %s: %v", fn, err)
 	}
 	if deployed := aws.ToString(conf.CodeSha256); deployed != built {
-		return fmt.Errorf("%s runs CodeSha256 %s, not %s's %s", fn, deployed, zip, built)
+		return fmt.Errorf("%s runs CodeSha256 %s, not %s's %s", fn, deployed, zip.path, built)
 	}
-	fmt.Fprintf(d.stdout, "%s runs %s (CodeSha256 %s)\n", fn, zip, built)
+	fmt.Fprintf(d.stdout, "%s runs %s (CodeSha256 %s)\n", fn, zip.path, built)
 	return nil
 }
 

@@ -307,3 +307,33 @@ func TestDerivedValuesAreChecked(t *testing.T) {
 		}
 	})
 }
+
+// The Makefile's own constants that recipes paste are not values: one of
+// the same name from the user leaves the recipe's text as the Makefile
+// writes it (make -n prints the recipes and runs none).
+func TestMakeConstantsAreNotValues(t *testing.T) {
+	root := testenv.Root(t)
+	marker := filepath.Join(t.TempDir(), "PWNED")
+	constants := map[string]string{
+		"DEB_PACKAGES":      "deps",
+		"BOOTSTRAP_FLAGS":   "package",
+		"RIE_MODULE":        "rie",
+		"RIE_VERSION":       "rie",
+		"IMAGE_BUILD_FLAGS": "image",
+		"DEPLOY":            "stack-outputs",
+		"MODEL_KEPT":        "model",
+		"MODEL_CHANGED":     "model",
+	}
+	for name, target := range constants {
+		want, err := testenv.Make(t, root, []string{"GO=" + testenv.GoTool(t)}, "-n", target)
+		require.NoError(t, err, "make -n %s:\n%s", target, want)
+		for what, payload := range payloads(marker) {
+			t.Run(name+"/"+what, func(t *testing.T) {
+				out, err := testenv.Make(t, root, []string{"GO=" + testenv.GoTool(t)}, "-n", target, name+"="+payload)
+				require.NoError(t, err, "make -n %s:\n%s", target, out)
+				assert.Equal(t, want, out, "%s from the command line changed the recipe", name)
+				noMarker(t, marker)
+			})
+		}
+	}
+}
