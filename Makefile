@@ -234,25 +234,22 @@ report-screenshot: ## re-take docs/report.png, docs/batch.md's screenshot of the
 # make model RUN_ID=<run> fetches the run's MLflow model directory (MODEL_URI: the original's
 # artifact layout in S3 by default; any s3:// prefix or local directory), and the DictVectorizer an
 # XGBoost run keeps beside it (PREPROCESSOR_URI: artifacts/preprocessor/preprocessor.b, next to the
-# model directory, by default); exports it in the run's own Python environment (PYTHON, or
+# model directory, by default; one the user names must exist), into MODEL_DIR (build/mlflow/<run>
+# by default); exports it in the run's own Python environment (PYTHON, or
 # ENV_MANAGER=virtualenv: docs/model.md), which checks it, scans its pickles before loading them and
 # writes the export and the library's golden predictions over the VALID month as plain data
-# (EXPORT_DIR); then, with the repository's own Go only, packs that data into testdata/,
+# (build/export/<run>); then, with the repository's own Go only, packs that data into testdata/,
 # regenerates generated/ and runs the golden tests. It overwrites EXPORT, GOLDEN and generated/
 # once the checks pass (git checkout -- testdata generated restores the committed model). The
 # generated Version is the run id. Each failure names its step; the line above it, from the step's
 # tool, says the cause. model-export and model-import are the two halves CD runs in separate jobs:
-# only EXPORT_DIR's two files cross from the first to the second. Each step's program checks
+# only build/export/<run>'s two files cross from the first to the second. Each step's program checks
 # RUN_ID (32 hex digits) and the paths it is given.
 export MLFLOW_ARTIFACTS       ?= s3://mlflow-nyc-taxi-reg-exp/4
-# A preprocessor the user names must exist (decided once, by the first make: a sub-make sees the
-# derived PREPROCESSOR_URI in its environment).
-export PREPROCESSOR_GIVEN     ?= $(if $(filter override,$(origin PREPROCESSOR_URI)),yes)
-export MODEL_URI              ?= $(MLFLOW_ARTIFACTS)/$(RUN_ID)/artifacts/model
-export MODEL_DIR              ?= build/mlflow/$(RUN_ID)
-export PREPROCESSOR_URI       ?= $(dir $(patsubst %/,%,$(MODEL_URI)))preprocessor/preprocessor.b
-export PREPROCESSOR            = $(MODEL_DIR).preprocessor.b
-export EXPORT_DIR              = build/export/$(RUN_ID)
+# MODEL_URI, PREPROCESSOR_URI and MODEL_DIR are the user's, if given: fetchmodel derives the first
+# two's defaults from RUN_ID, and the recipes below MODEL_DIR's. Nothing derived from RUN_ID is a
+# make variable, so no recipe (make test's go test, say) inherits values made for another run.
+export MODEL_URI PREPROCESSOR_URI MODEL_DIR
 export EXPORT GOLDEN
 ALLOW_SKLEARN_MISMATCH ?=
 # local: PYTHON; virtualenv: a virtual environment under build/venv from the run's requirements.txt
@@ -264,6 +261,9 @@ ACTIONLINT_MODULE       = github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 model-step = { $(3); } || { echo "make model: step $(1) failed (RUN_ID=$$RUN_ID): $(2)" >&2; exit 1; }
 override MODEL_KEPT    = nothing was changed
 override MODEL_CHANGED = testdata/, generated/ and cmd/predict/training_month.json hold the new model: git checkout -- testdata generated cmd/predict/training_month.json restores the committed one
+# The fetched run and its export: shell text that reads RUN_ID and MODEL_DIR from the environment.
+model-dir  = $${MODEL_DIR:-build/mlflow/$$RUN_ID}
+export-dir = build/export/$$RUN_ID
 # $(call need-run-id,TARGET): stop TARGET unless RUN_ID is set (its program checks its form).
 need-run-id = $(if $(RUN_ID),,echo "make $(1): set RUN_ID=<MLflow run id> (32 hex digits)" >&2; exit 2)
 
@@ -275,26 +275,26 @@ model: ## RUN_ID=<MLflow run> [MODEL_URI=s3://…|dir] [PREPROCESSOR_URI=…] [P
 	@echo "make model: model of run $$RUN_ID exported, generated (Version $$RUN_ID) and golden-tested; next: make test package, or make release"
 
 model-fetch:
-	@echo "==> model 1/5 fetch: $$MODEL_URI → $$MODEL_DIR"
+	@echo "==> model 1/5 fetch: $${MODEL_URI:-$$MLFLOW_ARTIFACTS/$$RUN_ID/artifacts/model} → $(model-dir)"
 	@$(call model-step,1/5 fetch,$(MODEL_KEPT),"$$GO" build -o build/tools/fetchmodel ./cmd/fetchmodel && \
-	  build/tools/fetchmodel -run-id "$$RUN_ID" -out "$$MODEL_DIR" -preprocessor "$$PREPROCESSOR_URI" -preprocessor-out "$$PREPROCESSOR" \
-	    $(if $(PREPROCESSOR_GIVEN),-preprocessor-required) -- "$$MODEL_URI")
+	  build/tools/fetchmodel -run-id "$$RUN_ID" -artifacts "$$MLFLOW_ARTIFACTS" -out "$(model-dir)" \
+	    -preprocessor "$$PREPROCESSOR_URI" -preprocessor-out "$(model-dir).preprocessor.b" -- "$$MODEL_URI")
 
 model-export: build/valid.csv ## RUN_ID=<run> [PYTHON=…|ENV_MANAGER=virtualenv]: the fetched run's export and golden predictions, as data, into build/export/<run>
 	@$(call need-run-id,model-export)
-	@echo "==> model 2/5 export: in the run's environment, scan the pickles, check and export the model, the library's golden predictions over $$VALID → $$EXPORT_DIR"
+	@echo "==> model 2/5 export: in the run's environment, scan the pickles, check and export the model, the library's golden predictions over $$VALID → $(export-dir)"
 	@$(call model-step,2/5 export,$(MODEL_KEPT),"$$GO" build -o build/tools/exportmodel ./cmd/exportmodel && \
-	  build/tools/exportmodel -run-id "$$RUN_ID" -model "$$MODEL_DIR" -preprocessor-if-exists "$$PREPROCESSOR" \
+	  build/tools/exportmodel -run-id "$$RUN_ID" -model "$(model-dir)" -preprocessor-if-exists "$(model-dir).preprocessor.b" \
 	    -python "$$PYTHON" -env-manager "$$ENV_MANAGER" $(if $(VENV_SYSTEM_SITE_PACKAGES),-system-site-packages) \
-	    $(if $(ALLOW_SKLEARN_MISMATCH),-allow-sklearn-mismatch) -valid build/valid.csv -out "$$EXPORT_DIR")
+	    $(if $(ALLOW_SKLEARN_MISMATCH),-allow-sklearn-mismatch) -valid build/valid.csv -out "$(export-dir)")
 
 model-import: ## RUN_ID=<run>: build/export/<run>'s data into testdata/, generate, golden tests (Go only)
 	@$(call need-run-id,model-import)
 	@$(MAKE) --no-print-directory -j1 model-pack model-generate model-test
 
 model-pack:
-	@echo "==> model 3/5 pack: check $$EXPORT_DIR's export and golden predictions, compress them into testdata/"
-	@$(call model-step,3/5 pack,$(MODEL_KEPT),"$$GO" run ./cmd/packmodel -in "$$EXPORT_DIR" -run-id "$$RUN_ID" -export "$$EXPORT" -golden "$$GOLDEN")
+	@echo "==> model 3/5 pack: check $(export-dir)'s export and golden predictions, compress them into testdata/"
+	@$(call model-step,3/5 pack,$(MODEL_KEPT),"$$GO" run ./cmd/packmodel -in "$(export-dir)" -run-id "$$RUN_ID" -export "$$EXPORT" -golden "$$GOLDEN")
 
 model-generate:
 	@echo "==> model 4/5 generate: go generate ./generated ./cmd/predict (the code; the training month's statistics for predict report)"

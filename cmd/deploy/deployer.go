@@ -379,11 +379,11 @@ func (d *deployer) deployBuilt(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	zip, err := d.builtZip()
+	_, lambdaArch, err := d.arch()
 	if err != nil {
 		return err
 	}
-	params, role, err := d.stackParams(ctx, zip.lambdaArch)
+	params, role, err := d.stackParams(ctx, lambdaArch)
 	if err != nil {
 		return err
 	}
@@ -400,6 +400,12 @@ func (d *deployer) deployBuilt(ctx context.Context) error {
 		return err
 	}
 	if err := d.checkParams(d.template, params); err != nil {
+		return err
+	}
+	// The zip is looked for once every value is checked: a bad value is
+	// reported whether or not the zip was built.
+	zip, err := d.builtZip()
+	if err != nil {
 		return err
 	}
 	hash := "<sha256 of " + zip.path + ">"

@@ -5,13 +5,17 @@
 //	fetchmodel -run-id def558fd38f44d8e9c4fc632668d3a47 -out build/mlflow/def558fd38f44d8e9c4fc632668d3a47 \
 //	    s3://mlflow-nyc-taxi-reg-exp/4/def558fd38f44d8e9c4fc632668d3a47/artifacts/model
 //
-// With -preprocessor, it also copies one file kept beside the model: the
-// DictVectorizer that an XGBoost run logs apart from its booster
-// (artifacts/preprocessor/preprocessor.b), to -preprocessor-out. A
-// scikit-learn pipeline carries its own: for a model with the sklearn
-// flavour, the preprocessor is fetched only with -preprocessor-required
-// (the user named one). A missing preprocessor is an error with
-// -preprocessor-required, else a note.
+// Without a location (or with an empty one) it fetches the original's
+// layout, ARTIFACTS/RUN_ID/artifacts/model, with -artifacts giving
+// ARTIFACTS.
+//
+// With -preprocessor-out it also copies one file kept beside the model: the
+// DictVectorizer that an XGBoost run logs apart from its booster, from
+// -preprocessor, or by default from preprocessor/preprocessor.b next to the
+// model's directory. A scikit-learn pipeline carries its own: for a model
+// with the sklearn flavour, the default one is not fetched. A preprocessor
+// the user names (-preprocessor) is fetched whatever the flavour, and its
+// absence is an error; the default's is a note.
 //
 // S3 is reached with the SDK's standard configuration, AWS_ENDPOINT_URL
 // included (moto stands in for S3 in the tests). Errors start with "fetch:"
@@ -26,6 +30,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -44,38 +49,53 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags.SetOutput(stderr)
 	id := flags.String("run-id", "", "the MLflow run id, for the messages (checked against the MLmodel later, by export.py)")
 	out := flags.String("out", "", "directory to write the model directory to (replaced)")
-	pre := flags.String("preprocessor", "", "s3://bucket/key or path of the run's pickled DictVectorizer, if it has one")
-	preOut := flags.String("preprocessor-out", "", "file to write the preprocessor to (replaced)")
-	preRequired := flags.Bool("preprocessor-required", false, "fail when the preprocessor does not exist")
+	artifactsURI := flags.String("artifacts", "", "s3://bucket/prefix of the run's experiment, for the default location: ARTIFACTS/RUN_ID/artifacts/model")
+	pre := flags.String("preprocessor", "", "s3://bucket/key or path of the run's pickled DictVectorizer (by default, preprocessor/preprocessor.b beside the model's directory)")
+	preOut := flags.String("preprocessor-out", "", "file to write the preprocessor to (replaced), if the run has one")
 	if err := flags.Parse(args); err != nil {
+		return 2
+	}
+	if *out == "" || flags.NArg() > 1 {
+		fmt.Fprintln(stderr, "usage: fetchmodel -run-id ID [-artifacts s3://bucket/prefix] -out DIR [-preprocessor-out FILE [-preprocessor URI]] [s3://bucket/path/to/model|DIR]")
+		return 2
+	}
+	uri, preRequired := flags.Arg(0), *pre != ""
+	if err := check.Values(*id, "MODEL_DIR", *out); err != nil {
+		fmt.Fprintf(stderr, "fetch: %v\n", err)
+		return 2
+	}
+	if uri == "" {
+		if *id == "" || *artifactsURI == "" {
+			fmt.Fprintln(stderr, "fetch: MODEL_URI is empty: set it, or give RUN_ID and MLFLOW_ARTIFACTS (the experiment's s3://bucket/prefix)")
+			return 2
+		}
+		uri = strings.TrimSuffix(*artifactsURI, "/") + "/" + *id + "/artifacts/model"
+	}
+	if err := check.Path("MODEL_URI", uri); err != nil {
+		fmt.Fprintf(stderr, "fetch: %v\n", err)
 		return 2
 	}
 	if *pre != "" && *preOut == "" {
 		fmt.Fprintln(stderr, "fetchmodel: -preprocessor needs -preprocessor-out")
 		return 2
 	}
-	if *out == "" || flags.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: fetchmodel [-run-id ID] -out DIR s3://bucket/path/to/model|DIR")
-		return 2
-	}
-	if err := check.Values(*id, "MODEL_DIR", *out, "MODEL_URI", flags.Arg(0)); err != nil {
-		fmt.Fprintf(stderr, "fetch: %v\n", err)
-		return 2
-	}
-	if *pre != "" {
+	if *preOut != "" {
+		if *pre == "" {
+			*pre = beside(uri, "preprocessor/preprocessor.b")
+		}
 		if err := check.Values("", "PREPROCESSOR_URI", *pre, "PREPROCESSOR", *preOut); err != nil {
 			fmt.Fprintf(stderr, "fetch: %v\n", err)
 			return 2
 		}
 	}
-	if err := fetch(ctx, *id, flags.Arg(0), *out, stdout); err != nil {
+	if err := fetch(ctx, *id, uri, *out, stdout); err != nil {
 		fmt.Fprintf(stderr, "fetch: %v\n", err)
 		return 1
 	}
-	if *pre == "" {
+	if *preOut == "" {
 		return 0
 	}
-	if !*preRequired && sklearnFlavour(filepath.Join(*out, artifacts.MLmodel)) {
+	if !preRequired && sklearnFlavour(filepath.Join(*out, artifacts.MLmodel)) {
 		fmt.Fprintln(stdout, "the model is a scikit-learn pipeline, with its own DictVectorizer: no preprocessor fetched")
 		if err := os.Remove(*preOut); err != nil && !errors.Is(err, os.ErrNotExist) {
 			fmt.Fprintf(stderr, "fetch: %v\n", err)
@@ -83,11 +103,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	if err := fetchPreprocessor(ctx, *pre, *preOut, *preRequired, stdout); err != nil {
+	if err := fetchPreprocessor(ctx, *pre, *preOut, preRequired, stdout); err != nil {
 		fmt.Fprintf(stderr, "fetch: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// beside is name in the directory that holds the model's directory uri
+// (an s3:// location or a path).
+func beside(uri, name string) string {
+	uri = strings.TrimRight(uri, "/")
+	return uri[:strings.LastIndex(uri, "/")+1] + name
 }
 
 // sklearnFlavour reports whether the MLmodel file at path lists the sklearn

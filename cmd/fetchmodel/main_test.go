@@ -71,7 +71,7 @@ func TestFetchmodel(t *testing.T) {
 
 // The DictVectorizer an XGBoost run keeps beside its model: fetched for a
 // model without the sklearn flavour; its absence is a note, unless it was
-// named (-preprocessor-required); a scikit-learn pipeline needs none.
+// named (-preprocessor); a scikit-learn pipeline needs none.
 func TestFetchPreprocessor(t *testing.T) {
 	dir := t.TempDir()
 	run := func(args ...string) (code int, stdout, stderr string) {
@@ -92,22 +92,22 @@ func TestFetchPreprocessor(t *testing.T) {
 	out, pre := filepath.Join(dir, "out"), filepath.Join(dir, "out.preprocessor.b")
 
 	missing := filepath.Join(dir, "xgb", "artifacts", "preprocessor", "preprocessor.b")
-	code, stdout, stderr := run("-out", out, "-preprocessor", missing, "-preprocessor-out", pre, xgbModel)
+	code, stdout, stderr := run("-out", out, "-preprocessor-out", pre, xgbModel)
 	require.Zero(t, code, stderr)
 	assert.Contains(t, stdout, "no preprocessor at "+missing+" (a scikit-learn pipeline needs none)\n")
-	code, _, stderr = run("-out", out, "-preprocessor", missing, "-preprocessor-out", pre, "-preprocessor-required", xgbModel)
+	code, _, stderr = run("-out", out, "-preprocessor", missing, "-preprocessor-out", pre, xgbModel)
 	assert.Equal(t, 1, code)
 	assert.Equal(t, "fetch: the preprocessor (PREPROCESSOR_URI): "+missing+" does not exist: not found\n", stderr)
 
 	write(missing, "dv")
-	code, stdout, stderr = run("-out", out, "-preprocessor", missing, "-preprocessor-out", pre, xgbModel)
+	code, stdout, stderr = run("-out", out, "-preprocessor-out", pre, xgbModel+"/")
 	require.Zero(t, code, stderr)
 	assert.Contains(t, stdout, "fetched "+missing+" → "+pre+" (2 B)\n")
 	b, err := os.ReadFile(pre)
 	require.NoError(t, err)
 	assert.Equal(t, "dv", string(b))
 
-	code, stdout, stderr = run("-out", out, "-preprocessor", filepath.Join(dir, "sk", "artifacts", "preprocessor", "preprocessor.b"), "-preprocessor-out", pre, sklearnModel)
+	code, stdout, stderr = run("-out", out, "-preprocessor-out", pre, sklearnModel)
 	require.Zero(t, code, stderr)
 	assert.Contains(t, stdout, "the model is a scikit-learn pipeline, with its own DictVectorizer: no preprocessor fetched\n")
 	_, err = os.Stat(pre)

@@ -103,13 +103,16 @@ func AWSCmd(t testing.TB, endpoint string, args ...string) *exec.Cmd {
 }
 
 // MakeCmd is make in dir with args, with the environment plus env. An outer
-// make (make test) does not steer it: its -j, -n and variables are not
-// passed on.
+// make (make test, make release) does not steer it: its -j, -n and
+// variables are not passed on, nor the run it was given (RUN_ID, MODEL_URI,
+// PREPROCESSOR_URI, MODEL_DIR).
 func MakeCmd(dir string, env []string, args ...string) *exec.Cmd {
 	cmd := exec.Command("make", append([]string{"--no-print-directory"}, args...)...)
 	cmd.Dir = dir
 	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); k != "MAKEFLAGS" && k != "MFLAGS" && k != "MAKELEVEL" && k != "MAKEOVERRIDES" {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "RUN_ID", "MODEL_URI", "PREPROCESSOR_URI", "MODEL_DIR":
+		default:
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
