@@ -331,7 +331,8 @@ def main():
           f" to {args.export}; test ride: {res['test_ride_prediction']!r} min")
     e = res["ensemble"]
     print(f"export: {res['trees']} trees, {res['nodes']} nodes, {res['json_bytes']} bytes of JSON; ensemble input {e['input']}, split {e['split']}, absent {e['absent']}, "
-          f"sum {e['sum']}, base {e['base']!r}, scale {e['scale']!r}, divisor {e['divisor']!r}; "
+          f"sum {e['sum']}, base {e['base']!r}, scale {e['scale']!r}, divisor {e['divisor']!r}"
+          + (f", link {e['link']}" if e.get("link") else "") + "; "
           f"{time.perf_counter() - start:.1f} s")
     if args.golden:
         print(f"golden predictions ({library} {version}" + (", n_jobs=1" if model.kind.endswith("ForestRegressor")
