@@ -96,6 +96,8 @@ test-arm64: ## the generated model's golden tests on arm64, under qemu-aarch64-s
 	@mkdir -p build/arm64
 	CGO_ENABLED=0 GOARCH=arm64 "$$GO" test -c -o build/arm64/generated.test ./generated
 	cd generated && qemu-aarch64-static ../build/arm64/generated.test -test.run 'Golden|TestRide|Keys|Thresholds'
+	CGO_ENABLED=0 GOARCH=arm64 "$$GO" test -c -o build/arm64/link.test ./link
+	qemu-aarch64-static build/arm64/link.test -test.run 'Digest|Special'
 
 bench: ## benchmark the generated model, with sklearn's time on the same rows when it is installed
 	"$$GO" test ./generated -run '^$$' -bench . -benchmem -count 5

@@ -56,6 +56,11 @@
 //	  scale        each leaf value is multiplied by scale, the product rounded
 //	               to sum's type, before it is added; 1 means no product
 //	  divisor      the sum is divided by divisor at the end; 1 means no division
+//	  link         optional: the function of the divided sum the library
+//	               returns. Absent: the sum itself. "exp": the C library's
+//	               expf of the float32 sum (XGBoost's reg:gamma,
+//	               count:poisson, reg:tweedie; package link), for a float32
+//	               sum only
 //	trees          one object per tree, in the order the library adds them,
 //	               each holding one entry per node (node 0 is the root, children
 //	               come after their parent):
@@ -73,10 +78,13 @@
 //
 //	s := base
 //	for each tree, in order: s = s + round(scale × leaf)   (in sum's type)
-//	return s / divisor
+//	return link(s / divisor)
 //
 // For example: a forest has base 0, scale 1, divisor its tree count; a
 // single tree base −0 (so that −0 + v is v, bit for bit), scale 1,
 // divisor 1; gradient boosting base its init estimator's constant and scale
-// its learning rate; XGBoost sums in float32 from its base_score.
+// its learning rate; XGBoost sums in float32 from its base_score (its
+// margin: log(base_score) for a log-link objective, with link "exp"), and
+// XGBoost's dart booster's leaf values are each already multiplied by
+// their tree's weight as its predict does (the product rounded to float32).
 package export

@@ -39,6 +39,9 @@ type Combine struct {
 	Base    float64 `json:"base"`
 	Scale   float64 `json:"scale"`
 	Divisor float64 `json:"divisor"`
+	// Link is the function of the divided sum that the library returns:
+	// "" (the identity) or Exp.
+	Link string `json:"link,omitempty"`
 }
 
 // The values of Combine's fields.
@@ -49,6 +52,9 @@ const (
 	LT      = "<"
 	Zero    = "zero"
 	Missing = "missing"
+	// Exp is the link of XGBoost's log-link objectives: the C library's
+	// expf of the float32 sum (link.Expf).
+	Exp = "exp"
 )
 
 // Metadata describes the model and how it was made.
@@ -197,6 +203,10 @@ func (c *Combine) check() error {
 		return fmt.Errorf("ensemble base %v, scale %v, divisor %v: want finite numbers, a divisor not 0", c.Base, c.Scale, c.Divisor)
 	case c.Sum == Float32 && (float64(float32(c.Base)) != c.Base || float64(float32(c.Scale)) != c.Scale || float64(float32(c.Divisor)) != c.Divisor):
 		return fmt.Errorf("ensemble sums in float32, but base %v, scale %v or divisor %v is not a float32", c.Base, c.Scale, c.Divisor)
+	case c.Link != "" && c.Link != Exp:
+		return fmt.Errorf("ensemble link %q: want none or %q", c.Link, Exp)
+	case c.Link == Exp && c.Sum != Float32:
+		return fmt.Errorf("ensemble link %q takes a float32 sum (expf), not %s", c.Link, c.Sum)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/link"
 )
 
 // Threshold32 is the largest float32 ≤ t: for every float32 x,
@@ -125,15 +126,19 @@ func (c *Combine) Add(s, leaf float64) float64 {
 }
 
 // End returns the prediction from the sum of every tree: the sum divided
-// by the divisor.
+// by the divisor, then the link applied.
 func (c *Combine) End(s float64) float64 {
-	if c.Divisor == 1 {
-		return s
+	if c.Divisor != 1 {
+		if c.Sum == Float32 {
+			s = float64(float32(s) / float32(c.Divisor))
+		} else {
+			s = s / c.Divisor
+		}
 	}
-	if c.Sum == Float32 {
-		return float64(float32(s) / float32(c.Divisor))
+	if c.Link == Exp {
+		return float64(link.Expf(float32(s)))
 	}
-	return s / c.Divisor
+	return s
 }
 
 // Predict is the reference evaluation, as the library does it: each tree

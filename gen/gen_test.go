@@ -20,6 +20,7 @@ import (
 	"github.com/rideduration/rideduration/export"
 	"github.com/rideduration/rideduration/feature"
 	"github.com/rideduration/rideduration/internal/testenv"
+	"github.com/rideduration/rideduration/link"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden generated files in testdata/")
@@ -274,6 +275,49 @@ func gradient() *export.Ensemble {
 	}
 }
 
+// logLink is a hand-made XGBoost-like ensemble of a log-link objective
+// (reg:gamma): the float32 margin from a base, returned through expf. Its
+// margins include 2 + 14·2⁻²² and 2 + 181·2⁻²², whose expf differs from
+// math.Exp rounded to float32. Its second tree's leaves are dart's: each
+// leaf already multiplied by the tree's weight, the product rounded to
+// float32.
+func logLink() *export.Ensemble {
+	const leaf = export.Leaf
+	w := float32(0.90909094)
+	return &export.Ensemble{
+		Format:       export.Format,
+		Metadata:     export.Metadata{ModelName: "loglink", Version: "v1", NEstimators: 2, Estimator: "XGBRegressor", Library: "xgboost", LibraryVersion: "1.7.4"},
+		FeatureNames: []string{"PU_DO=1_2", "trip_distance"},
+		Sparse:       true,
+		Combine:      export.Combine{Input: export.Float32, Split: export.LT, Absent: export.Missing, Sum: export.Float32, Base: 2, Scale: 1, Divisor: 1, Link: export.Exp},
+		Trees: []export.Tree{
+			{ // x < 2.5 ? 14·2⁻²² : 181·2⁻²²
+				ChildrenLeft: []int32{1, leaf, leaf}, ChildrenRight: []int32{2, leaf, leaf}, Feature: []int32{1, -2, -2},
+				Threshold: []float64{2.5, -2, -2}, Value: []float64{0, 14.0 / (1 << 22), 181.0 / (1 << 22)}, MissingLeft: []uint8{1, 0, 0},
+			},
+			{ // PU_DO=1_2 ? w·0.75 : w·0   (cold goes left)
+				ChildrenLeft: []int32{1, leaf, leaf}, ChildrenRight: []int32{2, leaf, leaf}, Feature: []int32{0, -2, -2},
+				Threshold: []float64{1, -2, -2}, Value: []float64{0, float64(w * 0), float64(w * 0.75)}, MissingLeft: []uint8{1, 0, 0},
+			},
+		},
+	}
+}
+
+// TestLogLink: the reference walk returns expf of the margin, which for
+// these margins is not math.Exp rounded to float32.
+func TestLogLink(t *testing.T) {
+	e := logLink()
+	require.NoError(t, e.Check())
+	for _, c := range []struct {
+		d      float64
+		margin float32
+	}{{0, 2 + 14.0/(1<<22)}, {3, 2 + 181.0/(1<<22)}} {
+		got := e.Predict(feature.Features{Key: feature.Key{PU: 9, DO: 9}, Distance: c.d})
+		require.Equal(t, math.Float64bits(float64(link.Expf(c.margin))), math.Float64bits(got), "distance %v", c.d)
+		require.NotEqual(t, math.Float64bits(float64(float32(math.Exp(float64(c.margin))))), math.Float64bits(got), "distance %v", c.d)
+	}
+}
+
 // End to end, as stringer does: compile the generated packages of
 // hand-made ensembles of each library's arithmetic, each with the table (when
 // it can serve), the trees and the flat trees serving, with the program
@@ -284,7 +328,7 @@ func gradient() *export.Ensemble {
 // replace directive: nothing is written into the source tree, and it is built
 // by the go command of the toolchain running the test.
 func TestEndToEnd(t *testing.T) {
-	ensembles := map[string]*export.Ensemble{"small": smallForest(), "boosted": boosted(), "histogram": histogram(), "gradient": gradient()}
+	ensembles := map[string]*export.Ensemble{"small": smallForest(), "boosted": boosted(), "histogram": histogram(), "gradient": gradient(), "loglink": logLink()}
 	backends := map[string]Options{"table": smallOptions(1 << 20), "trees": smallOptions(0), "flat": flatOptions()}
 	dir := tempModule(t)
 	var names []string

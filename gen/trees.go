@@ -109,6 +109,9 @@ func (m *model) treesFile(p *plan) *jen.File {
 	default:
 		f.Comment("nothing more.")
 	}
+	if c.Link == export.Exp {
+		f.Comment("The prediction is the sum's exp, as the C library's expf computes it (link.Expf).")
+	}
 	f.Func().Id("predictTrees").Params(jen.Id("f").Qual(featurePkg, "Features")).Float64().Block(sum...)
 	predictTreesFunc(f, p)
 	return f
@@ -205,8 +208,13 @@ func (m *model) sumEnd() jen.Code {
 	if c.Divisor != 1 {
 		end = jen.Id("s").Op("/").Add(floatLit(c.Divisor, bits))
 	}
+	if c.Link == export.Exp {
+		end = jen.Qual(linkPkg, "Expf").Call(end) // the sum is float32: Combine.check
+	}
 	if c.Sum == export.Float32 {
 		end = jen.Float64().Call(end)
 	}
 	return end
 }
+
+const linkPkg = "github.com/rideduration/rideduration/link"

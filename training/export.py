@@ -142,6 +142,8 @@ def load(path, allow_mismatch):
         scan = picklescan.check(path)
     except picklescan.Refused as e:
         g = e.global_
+        if g and g[1] in NUMPY_LINKS:
+            raise Failure(f"{NUMPY_LINKS[g[1]]} (in {path}; refused before loading, nothing in it ran): {NUMPY_LINK}")
         if g and g[0].split(".")[0] in ("sklearn", "xgboost"):
             # A class of the libraries, but not one of the models compiled.
             raise Failure(f"unsupported estimator {g[0]}.{g[1]} (in {path}; refused before loading, nothing in it "
@@ -172,6 +174,25 @@ def load(path, allow_mismatch):
             break
     return model
 
+
+# Models whose prediction scikit-learn passes through numpy's exp or expm1
+# on the whole array: numpy dispatches them to SIMD kernels (AVX-512 here)
+# whose results differ in the last bit from the C library's, and so from
+# any one function the generated code could call, on a share of rides that
+# depends on the CPU (docs/model.md, "Links").
+NUMPY_LINKS = {
+    "HalfPoissonLoss": "the HistGradientBoostingRegressor has loss 'poisson'",
+    "HalfGammaLoss": "the HistGradientBoostingRegressor has loss 'gamma'",
+    "HalfTweedieLoss": "the HistGradientBoostingRegressor has a Tweedie loss",
+    "HalfTweedieLossIdentity": "the HistGradientBoostingRegressor has a Tweedie loss",
+    "TransformedTargetRegressor": "the model is a TransformedTargetRegressor, whose prediction is its inverse_func "
+                                  "of its regressor's (a function of the user's is never compiled)",
+}
+NUMPY_LINK = ("for a log link, that is numpy's exp or expm1 of the trees' result, which numpy computes with SIMD "
+              "kernels chosen by the CPU (AVX-512 here) whose last bit differs from the C library's function on "
+              "4% to 27% of the validation rides (docs/model.md, \"Links\"): it cannot be compiled bit for bit, "
+              "so it is refused. Fit the trees to the duration itself (loss squared_error, absolute_error or "
+              "quantile), or use XGBoost's reg:gamma, count:poisson or reg:tweedie, whose expf is compiled exactly")
 
 # xgboost's warning, on each load of a model whose objective is reg:linear (the course's).
 OLD_OBJECTIVE_WARNING = re.compile(r"WARNING: \S+: reg:linear is now deprecated in favor of reg:squarederror\.$")
@@ -331,7 +352,8 @@ def main():
           f" to {args.export}; test ride: {res['test_ride_prediction']!r} min")
     e = res["ensemble"]
     print(f"export: {res['trees']} trees, {res['nodes']} nodes, {res['json_bytes']} bytes of JSON; ensemble input {e['input']}, split {e['split']}, absent {e['absent']}, "
-          f"sum {e['sum']}, base {e['base']!r}, scale {e['scale']!r}, divisor {e['divisor']!r}; "
+          f"sum {e['sum']}, base {e['base']!r}, scale {e['scale']!r}, divisor {e['divisor']!r}"
+          + (f", link {e['link']}" if e.get("link") else "") + "; "
           f"{time.perf_counter() - start:.1f} s")
     if args.golden:
         print(f"golden predictions ({library} {version}" + (", n_jobs=1" if model.kind.endswith("ForestRegressor")

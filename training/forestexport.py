@@ -9,7 +9,7 @@ with zstd for the repository: cmd/packmodel):
      "metadata": {...},
      "feature_names": [DictVectorizer.feature_names_],
      "sparse": DictVectorizer.sparse,
-     "ensemble": {"input", "split", "absent", "sum", "base", "scale", "divisor"},
+     "ensemble": {"input", "split", "absent", "sum", "base", "scale", "divisor", ["link"]},
      "trees": [{"children_left", "children_right", "feature", "threshold",
                 "value", ["missing_left"], ["n_node_samples"]}, ...]}
 
@@ -37,17 +37,28 @@ from sklearn.pipeline import Pipeline
 from sklearn.tree import DecisionTreeRegressor
 
 import features
+import reference
 
 FORMAT = "rideduration-forest/v2"
 MODEL_NAME = "ride_duration_prediction_model"
+
+# XGBoost's regression objectives, each with the link its prediction applies
+# to the float32 margin (regression_obj.cu's PredTransform): the identity,
+# or expf (reg:linear is reg:squarederror's old name; reg:quantileerror,
+# xgboost 2+, with one quantile).
+XGB_OBJECTIVES = {
+    "reg:squarederror": None, "reg:linear": None, "reg:squaredlogerror": None, "reg:pseudohubererror": None,
+    "reg:absoluteerror": None, "reg:quantileerror": None,
+    "reg:gamma": "exp", "count:poisson": "exp", "reg:tweedie": "exp",
+}
 
 SUPPORTED = (
     "this generator compiles a fitted Pipeline(DictVectorizer, R) as make_pipeline(DictVectorizer(), R) makes, "
     "logged with mlflow.sklearn or pickled, R one of: DecisionTreeRegressor, RandomForestRegressor, "
     "ExtraTreesRegressor, GradientBoostingRegressor (any loss; init None or 'zero'), "
     "HistGradientBoostingRegressor (DictVectorizer(sparse=False); loss squared_error, absolute_error or quantile; "
-    "no categorical features), xgboost.XGBRegressor (booster gbtree, objective reg:squarederror; no categorical "
-    "splits); or an XGBoost Booster or XGBRegressor logged with mlflow.xgboost, with its DictVectorizer pickled "
+    "no categorical features), xgboost.XGBRegressor (booster gbtree or dart; objective "
+    f"{', '.join(XGB_OBJECTIVES)}; no categorical splits); or an XGBoost Booster or XGBRegressor logged with mlflow.xgboost, with its DictVectorizer pickled "
     "separately (--preprocessor, PREPROCESSOR_URI). Each regresses one output"
 )
 
@@ -224,6 +235,19 @@ def _xgb_tree(tree, i):
     }
 
 
+def _dart_term(leaf, w, base, inplace):
+    """What a dart tree's leaf adds to the float32 margin, as gbtree.cc's
+    Dart computes it in float32: predict on a DMatrix (PredictBatchImpl)
+    adds (0 + leaf) * w; inplace_predict (InplacePredict), whose tree
+    predictions start at the base margin, adds ((base + leaf) - base) * w."""
+    f = np.float32
+    start = f(base) if inplace else f(0)
+    p = f(start + f(leaf))
+    if inplace:
+        p = f(p - f(base))
+    return float(f(p * f(w)))
+
+
 def _xgb_base_score(text):
     """The model file's base_score: a decimal (XGBoost 1 and 2), or a vector
     of one per output, "[1.2E1]" (XGBoost 3)."""
@@ -248,11 +272,18 @@ def _xgb_model_json(booster):
 def _xgb_check(booster, what):
     cfg = _xgb_config(booster)["learner"]
     name = cfg["gradient_booster"]["name"]
-    if name != "gbtree":
-        raise Unsupported(f"{what} has booster {name!r}: only 'gbtree' is exported (not dart or gblinear)")
+    if name not in ("gbtree", "dart"):
+        raise Unsupported(f"{what} has booster {name!r}: only 'gbtree' and 'dart' (trees) are exported, not "
+                          "gblinear (a linear model)")
     objective = cfg["objective"]["name"]
-    if objective not in ("reg:squarederror", "reg:linear"):
-        raise Unsupported(f"{what} has objective {objective!r}: only reg:squarederror (reg:linear) is exported")
+    if objective not in XGB_OBJECTIVES:
+        raise Unsupported(f"{what} has objective {objective!r}: only the regression objectives "
+                          f"{', '.join(XGB_OBJECTIVES)} are exported")
+    if objective == "reg:quantileerror":
+        alpha = str(cfg["objective"].get("quantile_loss_param", {}).get("quantile_alpha", ""))
+        if len([a for a in alpha.strip("[]").split(",") if a.strip()]) != 1:
+            raise Unsupported(f"{what} has objective reg:quantileerror with quantile_alpha {alpha}: only one "
+                              "quantile (one output) is exported")
     mp = cfg["learner_model_param"]
     if int(mp.get("num_class", "0")) > 1 or int(mp.get("num_target", "1")) != 1:
         raise Unsupported(f"{what} predicts more than one output")
@@ -339,10 +370,12 @@ class Model:
         if _is_xgb_regressor(est):
             if not hasattr(est, "_Booster"):
                 raise Unsupported(f"the {what} is not fitted")
-            if est.booster not in (None, "gbtree"):
-                raise Unsupported(f"the {what} has booster {est.booster!r}: only 'gbtree' is exported")
-            if callable(est.objective) or est.objective not in (None, "reg:squarederror", "reg:linear"):
-                raise Unsupported(f"the {what} has objective {est.objective!r}: only reg:squarederror is exported")
+            if est.booster not in (None, "gbtree", "dart"):
+                raise Unsupported(f"the {what} has booster {est.booster!r}: only 'gbtree' and 'dart' (trees) are "
+                                  "exported, not gblinear (a linear model)")
+            if callable(est.objective) or (est.objective is not None and est.objective not in XGB_OBJECTIVES):
+                raise Unsupported(f"the {what} has objective {est.objective!r}: only the regression objectives "
+                                  f"{', '.join(XGB_OBJECTIVES)} are exported")
             if not (isinstance(est.missing, float) and math.isnan(est.missing)):
                 raise Unsupported(f"the {what} has missing={est.missing!r}: only the default, NaN, is exported "
                                   "(a value equal to missing would be missing, which the export cannot say)")
@@ -480,11 +513,20 @@ class Model:
                "base": float(raw[0, 0]), "scale": 1.0, "divisor": 1}
         return ens, trees
 
-    def _xgb_body(self, booster, tree_end):
+    def _xgb_body(self, booster, tree_end, inplace):
+        """inplace: the library's predict is inplace_predict's (XGBRegressor),
+        not predict's on a DMatrix (Booster); their dart sums differ."""
         doc = _xgb_model_json(booster)
         learner = doc["learner"]
         base = float32_value(_xgb_base_score(learner["learner_model_param"]["base_score"]))
-        model = learner["gradient_booster"]["model"]
+        link = XGB_OBJECTIVES[learner["objective"]["name"]]
+        if link == "exp":
+            # The model keeps base_score as a prediction; the margin starts at
+            # ProbToMargin(base_score): std::log of a float, the C library's logf.
+            base = float(reference.libm_logf(np.float32(base)))
+        gb = learner["gradient_booster"]
+        dart = gb["name"] == "dart"
+        model = gb["gbtree"]["model"] if dart else gb["model"]
         if any(g != 0 for g in model["tree_info"]):
             raise Unsupported("the XGBoost model has more than one output group")
         trees = model["trees"]
@@ -492,8 +534,17 @@ class Model:
         if n > len(trees) or n == 0:
             raise Unsupported(f"the XGBoost model predicts with {n} trees, but has {len(trees)}")
         out = [_xgb_tree(trees[i], i) for i in range(n)]
+        if dart:
+            weights = float32_values(gb["weight_drop"])
+            if len(weights) < n:
+                raise Unsupported(f"the dart model has {len(weights)} tree weights for {n} trees")
+            for t, w in zip(out, weights):
+                t["value"] = [float(v) if t["children_left"][j] != -1 else _dart_term(v, w, base, inplace)
+                              for j, v in enumerate(t["value"])]
         ens = {"input": "float32", "split": "<", "absent": "missing" if self.dv.sparse else "zero",
                "sum": "float32", "base": base, "scale": 1.0, "divisor": 1}
+        if link:
+            ens["link"] = link
         return ens, out
 
     def _tree_end(self, booster, iteration_range):
@@ -502,7 +553,8 @@ class Model:
         begin, end = iteration_range
         if begin != 0:
             raise Unsupported(f"XGBoost iteration range {iteration_range}: only ranges from 0 are exported")
-        mp = _xgb_config(booster)["learner"]["gradient_booster"]["gbtree_model_param"]
+        gb = _xgb_config(booster)["learner"]["gradient_booster"]
+        mp = (gb["gbtree"] if gb["name"] == "dart" else gb)["gbtree_model_param"]
         return end * int(mp["num_parallel_tree"])
 
     def _body_XGBRegressor(self):
@@ -510,11 +562,11 @@ class Model:
         # XGBRegressor.predict: iteration range (0, best_iteration + 1) when
         # the booster has a best_iteration, else all trees.
         rng = est._get_iteration_range(None)
-        return self._xgb_body(est.get_booster(), self._tree_end(est.get_booster(), rng))
+        return self._xgb_body(est.get_booster(), self._tree_end(est.get_booster(), rng), inplace=True)
 
     def _body_Booster(self):
         # Booster.predict: iteration_range (0, 0), all trees.
-        return self._xgb_body(self.estimator, 0)
+        return self._xgb_body(self.estimator, 0, inplace=False)
 
     def describe(self):
         return _describe(self.pipeline) if self.pipeline is not None else \

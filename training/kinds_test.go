@@ -20,7 +20,10 @@ import (
 // kinds are the models training/kinds.py trains, small, one of each kind a
 // user brings: every estimator the generator compiles, over every form of
 // the ride's features.
-var kinds = []string{"dt", "rf", "et", "gb", "gb-huber", "gb-quantile", "gb-absolute", "hgb", "xgb", "booster"}
+// xgb-gamma and booster-poisson are dart boosters with the log link, in
+// each layout (inplace_predict's sum, and predict's on a DMatrix).
+var kinds = []string{"dt", "rf", "et", "gb", "gb-huber", "gb-quantile", "gb-absolute", "hgb", "xgb", "booster",
+	"xgb-gamma", "booster-poisson", "rf-poisson"}
 
 var mlmodelRunID = regexp.MustCompile(`(?m)^run_id: (\S+)$`)
 

@@ -1,13 +1,17 @@
 package training
 
 import (
+	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rideduration/rideduration/export"
 )
 
 // oldObjectiveBooster trains, with Debian's xgboost, a small Booster as the
@@ -48,4 +52,59 @@ func TestMakeModelOldObjective(t *testing.T) {
 		"the same squared error: it is exported as reg:squarederror\n"), got)
 	assert.NotContains(t, got, "deprecated")
 	assert.Contains(t, got, "ok  \tgithub.com/rideduration/rideduration/generated")
+}
+
+// objectiveKinds are kinds.py's XGBoost objectives besides TestKinds' own,
+// with the xgboost major version each needs. The generated code does not
+// differ for them (a float32 sum, the identity or expf): export.py's
+// self-check holds each export to the library's predictions of every
+// validation ride, bit for bit, and TestKinds takes the exp link and dart
+// through make model.
+var objectiveKinds = map[string]int{"xgb-tweedie": 1, "xgb-poisson": 1, "xgb-gamma-gbtree": 1, "xgb-squaredlog": 1,
+	"xgb-pseudohuber": 1, "xgb-absolute": 1, "xgb-quantile": 2, "xgb-dart": 1}
+
+// Each of XGBoost's regression objectives, in each environment, exports
+// with its link and reproduces the library bit for bit.
+func TestObjectives(t *testing.T) {
+	fitDir, _ := trained(t)
+	for _, env := range libraryEnvs {
+		t.Run(env.name, func(t *testing.T) {
+			t.Parallel()
+			py := env.python(t)
+			major := 1
+			if env.name == "debian13" {
+				major = 3
+			}
+			dir := t.TempDir()
+			args := []string{"training/kinds.py", "--train", filepath.Join(fitDir, "train.csv"), "--out", dir}
+			var names []string
+			for kind, need := range objectiveKinds {
+				if major >= need {
+					args = append(args, "--kind", kind)
+					names = append(names, kind)
+				}
+			}
+			cmd := exec.Command(py, args...)
+			cmd.Dir = ".."
+			b, err := cmd.CombinedOutput()
+			require.NoError(t, err, "%s", b)
+			for _, kind := range names {
+				out := filepath.Join(dir, kind+".json")
+				cmd := exec.Command(py, "training/export.py", "--model", filepath.Join(dir, kind), "--export", out,
+					"--valid", filepath.Join(fitDir, "valid.csv"))
+				cmd.Dir = ".."
+				b, err := cmd.CombinedOutput()
+				require.NoError(t, err, "%s: %s", kind, b)
+				assert.Regexp(t, `self-check: the export reproduces xgboost \S+'s predictions bit for bit \(\d+ validation rides`, string(b), kind)
+				e, err := export.Decode(bytes.NewReader(readFile(t, out)))
+				require.NoError(t, err, kind)
+				link := ""
+				switch kind {
+				case "xgb-tweedie", "xgb-poisson", "xgb-gamma-gbtree":
+					link = export.Exp
+				}
+				assert.Equal(t, link, e.Combine.Link, kind)
+			}
+		})
+	}
 }

@@ -101,6 +101,9 @@ func TestPickleScanRefusesHostile(t *testing.T) {
 func pickleCases() []string {
 	var cases []string
 	for _, k := range kinds {
+		if k == "booster-poisson" { // its pickle is a DictVectorizer, as booster's
+			continue
+		}
 		if k == "booster" {
 			k = "booster-dv"
 		}

@@ -2,9 +2,10 @@
 
     s := base
     for each tree, in order: s = s + round(scale × leaf)   (in sum's type)
-    return s / divisor
+    return link(s / divisor)
 
-with each column's value computed from the ride as the spec says (a one-hot
+(link: none, or "exp", the C library's expf of the float32 sum, called
+through ctypes: the libm XGBoost calls) with each column's value computed from the ride as the spec says (a one-hot
 column is 1 when hot; when not, 0, or absent in a sparse row, and an absent
 entry is 0 or missing as ensemble.absent says), converted to ensemble.input
 before it is compared with the threshold by ensemble.split, a missing value
@@ -22,6 +23,38 @@ import numpy as np
 import features
 
 _TYPES = {"float32": np.float32, "float64": np.float64}
+
+_libm = None
+
+
+def _lib():
+    global _libm
+    if _libm is None:
+        import ctypes
+        import ctypes.util
+        name = ctypes.util.find_library("m") or "libm.so.6"
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError as e:
+            raise Mismatch(f"the C library's math functions ({name}) cannot be loaded: {e}")
+        for f in ("expf", "logf"):
+            getattr(lib, f).restype = ctypes.c_float
+            getattr(lib, f).argtypes = [ctypes.c_float]
+        _libm = lib
+    return _libm
+
+
+def libm_expf(x):
+    """The C library's expf of each float32 in x (numpy's own np.exp on
+    float32 is another algorithm: its results differ in the last bit)."""
+    f = _lib().expf
+    a = np.asarray(x, dtype=np.float32)
+    return np.array([f(float(v)) for v in a.ravel()], dtype=np.float32).reshape(a.shape)
+
+
+def libm_logf(x):
+    """The C library's logf of the float32 x."""
+    return np.float32(_lib().logf(float(np.float32(x))))
 
 
 class Mismatch(Exception):
@@ -57,6 +90,9 @@ class Evaluator:
         self.base = self.sum(ens["base"])
         self.scale = np.float64(ens["scale"])
         self.divisor = self.sum(ens["divisor"])
+        self.link = ens.get("link")
+        if self.link not in (None, "exp") or (self.link == "exp" and self.sum is not np.float32):
+            raise ValueError(f"link {self.link!r} of a {ens['sum']} sum")
         if self.sum(ens["base"]) != ens["base"] or self.sum(ens["divisor"]) != ens["divisor"]:
             raise ValueError("base or divisor is not a value of the sum's type")
         cols = features.columns(body["feature_names"])
@@ -77,6 +113,11 @@ class Evaluator:
                 raise ValueError("a float32 sum with a scale other than 1")
             return p.astype(np.float32) if isinstance(p, np.ndarray) else np.float32(p)
         return p
+
+    def _link(self, s):
+        if self.link == "exp":
+            return libm_expf(s) if isinstance(s, np.ndarray) else libm_expf(s)[()]
+        return s
 
     # -- one ride, scalars --
 
@@ -111,7 +152,7 @@ class Evaluator:
                     left = bool(np.float64(x) <= thr) if self.le else bool(np.float64(x) < thr)
                 n = t["children_left"][n] if left else t["children_right"][n]
             s = self.sum(s + self._term(np.float64(t["value"][n])))
-        return np.float64(self.sum(s / self.divisor))
+        return np.float64(self._link(self.sum(s / self.divisor)))
 
     # -- many rides, arrays --
 
@@ -152,7 +193,7 @@ class Evaluator:
                         go_left = np.where(missing, t.missing_left[cur], go_left)
                 node[idx] = np.where(go_left, t.cl[cur], t.cr[cur])
             s = (s + self._term(t.value[node])).astype(self.sum, copy=False)
-        return (s / self.divisor).astype(self.sum).astype(np.float64)
+        return self._link((s / self.divisor).astype(self.sum)).astype(np.float64)
 
 
 def check(body, rides, library, what="row"):

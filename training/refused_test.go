@@ -23,6 +23,8 @@ func TestExportRefuses(t *testing.T) {
 	// A class of the libraries that no compiled model is made of is refused
 	// by the pickle's scan, before anything of it is loaded.
 	const unrun = "refused before loading, nothing in it ran): "
+	// A log link numpy computes is not compiled: its SIMD kernels' last bit.
+	const numpyLink = "for a log link, that is numpy's exp or expm1 of the trees' result, which numpy computes with SIMD kernels chosen by the CPU"
 	const carried = "is not something a ride event carries: a ride event carries PULocationID and DOLocationID (positive integers) and trip_distance; a model feature must be one of "
 	for name, want := range map[string]string{
 		"linear":          "check: unsupported estimator sklearn.linear_model._base.LinearRegression (in " + dir + "/linear.pkl; " + unrun + supported,
@@ -32,10 +34,13 @@ func TestExportRefuses(t *testing.T) {
 		"three-steps":     "check: unsupported estimator sklearn.preprocessing._data.MaxAbsScaler (in " + dir + "/three-steps.pkl; " + unrun + supported,
 		"gb-init-linear":  "check: unsupported estimator sklearn.linear_model._base.LinearRegression (in " + dir + "/gb-init-linear.pkl; " + unrun + supported,
 		"hgb-sparse":      "check: HistGradientBoostingRegressor takes dense rows: its DictVectorizer must be DictVectorizer(sparse=False)",
-		"hgb-poisson":     "check: unsupported estimator sklearn._loss.loss.HalfPoissonLoss (in " + dir + "/hgb-poisson.pkl; " + unrun + supported,
+		"hgb-poisson":     "check: the HistGradientBoostingRegressor has loss 'poisson' (in " + dir + "/hgb-poisson.pkl; " + unrun + numpyLink,
 		"hgb-categorical": "check: the HistGradientBoostingRegressor treats 1 column(s) as categorical (PULocationID; categorical_features=[0]): only models without categorical features are exported",
-		"xgb-dart":        "check: the XGBRegressor has booster 'dart': only 'gbtree' is exported",
-		"xgb-poisson":     "check: the XGBRegressor has objective 'count:poisson': only reg:squarederror is exported",
+		"xgb-gblinear":    "check: the XGBRegressor has booster 'gblinear': only 'gbtree' and 'dart' (trees) are exported, not gblinear (a linear model)",
+		"xgb-logistic":    "check: the XGBRegressor has objective 'binary:logistic': only the regression objectives reg:squarederror, reg:linear, reg:squaredlogerror, reg:pseudohubererror, reg:absoluteerror, reg:quantileerror, reg:gamma, count:poisson, reg:tweedie are exported",
+		"xgb-classifier":  "check: unsupported estimator xgboost.sklearn.XGBClassifier (in " + dir + "/xgb-classifier.pkl; " + unrun + supported,
+		"ttr-log":         "check: the model is a TransformedTargetRegressor, whose prediction is its inverse_func of its regressor's (a function of the user's is never compiled) (in " + dir + "/ttr-log.pkl; " + unrun + numpyLink,
+		"ttr-user":        "check: the model is a TransformedTargetRegressor, whose prediction is its inverse_func of its regressor's (a function of the user's is never compiled) (in " + dir + "/ttr-user.pkl; " + unrun + numpyLink,
 		"fare-amount":     "check: the model's feature 'fare_amount' " + carried,
 		"float-id":        "check: the model's feature 'PULocationID=1.0' " + carried,
 		"separator":       "check: the model's feature 'PU_DO:1_1' " + carried,

@@ -13,10 +13,11 @@ import numpy as np
 import xgboost as xgb
 from sklearn.ensemble import (GradientBoostingRegressor, HistGradientBoostingRegressor, RandomForestClassifier,
                               RandomForestRegressor)
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import MaxAbsScaler
+from sklearn.preprocessing import FunctionTransformer, MaxAbsScaler
 
 rows = [{"PU_DO": f"{i % 7 + 1}_{i % 5 + 1}", "trip_distance": float(i % 11)} for i in range(200)]
 y = np.array([r["trip_distance"] * 2 + 1 for r in rows])
@@ -41,12 +42,19 @@ cases = {
     "hgb-sparse": hgb_sparse,
     "hgb-poisson": make_pipeline(DictVectorizer(sparse=False), HistGradientBoostingRegressor(loss="poisson", max_iter=2)).fit(numbers, y),
     "hgb-categorical": make_pipeline(DictVectorizer(sparse=False), HistGradientBoostingRegressor(categorical_features=[0], max_iter=2)).fit(numbers, y),
-    "xgb-dart": make_pipeline(DictVectorizer(), xgb.XGBRegressor(booster="dart", n_estimators=2)).fit(rows, y),
-    "xgb-poisson": make_pipeline(DictVectorizer(), xgb.XGBRegressor(objective="count:poisson", n_estimators=2)).fit(rows, y),
+    "xgb-gblinear": make_pipeline(DictVectorizer(), xgb.XGBRegressor(booster="gblinear", n_estimators=2)).fit(rows, y),
+    "xgb-logistic": make_pipeline(DictVectorizer(), xgb.XGBRegressor(objective="binary:logistic", n_estimators=2)).fit(rows, y > 10),
+    "xgb-classifier": make_pipeline(DictVectorizer(), xgb.XGBClassifier(n_estimators=2)).fit(rows, y > 10),
+    "ttr-log": TransformedTargetRegressor(regressor=make_pipeline(DictVectorizer(), forest()), func=np.log, inverse_func=np.exp).fit(rows, y),
+    "ttr-user": TransformedTargetRegressor(regressor=make_pipeline(DictVectorizer(), forest()), transformer=FunctionTransformer(np.sqrt, np.square)).fit(rows, y),
     "fare-amount": make_pipeline(DictVectorizer(), forest()).fit([dict(r, fare_amount=1.0) for r in rows], y),
     "float-id": make_pipeline(DictVectorizer(), forest()).fit([dict(r, PULocationID=f"{i % 3 + 1}.0") for i, r in enumerate(rows)], y),
     "separator": make_pipeline(DictVectorizer(separator=":"), forest()).fit(rows, y),
 }
+if hasattr(HistGradientBoostingRegressor, "_parameter_constraints") and "gamma" in str(
+        HistGradientBoostingRegressor._parameter_constraints.get("loss")):  # scikit-learn 1.3+
+    cases["hgb-gamma"] = make_pipeline(DictVectorizer(sparse=False), HistGradientBoostingRegressor(
+        loss="gamma", max_iter=2)).fit(numbers, y)
 for name, model in cases.items():
     with open(os.path.join(sys.argv[1], name + ".pkl"), "wb") as f:
         pickle.dump(model, f)

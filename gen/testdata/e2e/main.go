@@ -19,6 +19,9 @@ import (
 	"e2e/histogramflat"
 	"e2e/histogramtable"
 	"e2e/histogramtrees"
+	"e2e/loglinkflat"
+	"e2e/loglinktable"
+	"e2e/loglinktrees"
 	"e2e/smallflat"
 	"e2e/smalltable"
 	"e2e/smalltrees"
@@ -40,6 +43,9 @@ var packages = []struct {
 	{"histogramflat", histogramflat.Predict},
 	{"histogramtable", histogramtable.Predict},
 	{"histogramtrees", histogramtrees.Predict},
+	{"loglinkflat", loglinkflat.Predict},
+	{"loglinktable", loglinktable.Predict},
+	{"loglinktrees", loglinktrees.Predict},
 	{"smallflat", smallflat.Predict},
 	{"smalltable", smalltable.Predict},
 	{"smalltrees", smalltrees.Predict},
