@@ -3,7 +3,6 @@ package gen
 import (
 	"bytes"
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/bits"
@@ -37,12 +36,14 @@ type table struct {
 	reps       []feature.Key // a key of each class
 	thresholds []float64     // distinct distance thresholds (in the input type), ascending
 	wide       bool          // the input is float64: the search compares lookup.Order64 keys
-	values     []float64     // predictions, class-major: values[c*intervals()+i]
+	values     []float64     // predictions, class-major: values[c*intervals()+i]; nil when rag serves
+	rag        *ragged       // each class's own intervals, when the full table exceeds the bound
+	distinct   int           // distinct predictions
+	textBytes  int           // their JSON text's length
 }
 
 func (t *table) classes() int   { return len(t.reps) }
 func (t *table) intervals() int { return len(t.thresholds) + 1 }
-func (t *table) bytes() int     { return t.classes() * t.intervals() * 8 }
 
 // maxStride bounds the key → class array: stride² entries.
 const maxStride = 4096
@@ -140,9 +141,20 @@ func (m *model) table() (*table, string) {
 			t.keyClass[int(pu)*t.stride+int(do)] = id
 		}
 	}
-	if t.bytes() > m.opts.MaxTableBytes {
-		return nil, fmt.Sprintf("Predict walks the trees: the table (%d key classes × %d distance intervals, %d bytes) exceeds the %d-byte bound.",
-			t.classes(), t.intervals(), t.bytes(), m.opts.MaxTableBytes)
+	// Each class's own intervals first: they hold every distinct prediction
+	// the full table would, so both tables' sizes are counted from them.
+	r := t.ragged(m)
+	t.count(r.values)
+	dense, rag := t.denseBytes(), t.raggedBytes(r)
+	switch {
+	case dense <= m.opts.MaxTableBytes:
+	case rag <= m.opts.MaxTableBytes:
+		t.rag = r
+		return t, fmt.Sprintf("Predict reads a precomputed table of each key class's own distance intervals: %d key classes, %d intervals in all (%d bytes; %d × %d intervals would take %d bytes, above the %d-byte bound).",
+			t.classes(), r.cells(), rag, t.classes(), t.intervals(), dense, m.opts.MaxTableBytes)
+	default:
+		return nil, fmt.Sprintf("Predict walks the trees: the table (%d key classes × %d distance intervals, %d bytes; of each class's own intervals, %d in all, %d bytes) exceeds the %d-byte bound.",
+			t.classes(), t.intervals(), dense, r.cells(), rag, m.opts.MaxTableBytes)
 	}
 
 	// Each tree adds its leaf to every interval of a class in one walk that
@@ -268,6 +280,9 @@ type tableLayout struct {
 	size   int // the search array's length (searchSize)
 	// The arrays' offsets in blob, in bytes.
 	valuesAt, searchAt, textOffAt, firstAt, keyClassAt, cellsAt, textAt int
+	// The ragged table's: its thresholds' keys (at searchAt), and where each
+	// class's start.
+	bounds, startAt int
 	// The element types of the arrays stored as uint16 when every element fits.
 	first, keyClass, cells uints
 }
@@ -275,6 +290,9 @@ type tableLayout struct {
 // layout lays t out: its distinct values and cells (lookup.NewTable), the
 // search's keys and buckets, and each value's JSON text.
 func (t *table) layout() (*tableLayout, error) {
+	if t.rag != nil {
+		return t.raggedLayout()
+	}
 	tb, err := lookup.NewTable[uint32](t.values)
 	if err != nil {
 		return nil, err
@@ -299,17 +317,9 @@ func (t *table) layout() (*tableLayout, error) {
 		}
 		first[b] = uint32(n)
 	}
-	// Each distinct prediction's JSON text, as encoding/json writes it, end
-	// to end, and where each starts (and the last ends).
-	var text []byte
-	textOff := []uint32{0}
-	for _, v := range tb.Values {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("prediction %v: %w", v, err)
-		}
-		text = append(text, b...)
-		textOff = append(textOff, uint32(len(text)))
+	text, textOff, err := texts(tb.Values)
+	if err != nil {
+		return nil, err
 	}
 
 	// Widest elements first, so that no padding is needed; the cells last:
@@ -338,6 +348,9 @@ func (t *table) layout() (*tableLayout, error) {
 // writeTable writes table.go, its test and the blob it embeds, as l lays t out.
 func (m *model) writeTable(files Files, t *table, l *tableLayout) error {
 	files[TableFile] = l.blob
+	if t.rag != nil {
+		return m.writeRagged(files, t, l)
+	}
 	f := m.newFile()
 	f.Anon("embed")
 	guard(f, lookupPkg, lookup.Layout)

@@ -11,15 +11,19 @@ import (
 	"os"
 
 	"e2e/boostedflat"
+	"e2e/boostedragged"
 	"e2e/boostedtable"
 	"e2e/boostedtrees"
 	"e2e/gradientflat"
+	"e2e/gradientragged"
 	"e2e/gradienttable"
 	"e2e/gradienttrees"
 	"e2e/histogramflat"
+	"e2e/histogramragged"
 	"e2e/histogramtable"
 	"e2e/histogramtrees"
 	"e2e/smallflat"
+	"e2e/smallragged"
 	"e2e/smalltable"
 	"e2e/smalltrees"
 
@@ -32,15 +36,19 @@ var packages = []struct {
 	predict func(feature.Features) float64
 }{
 	{"boostedflat", boostedflat.Predict},
+	{"boostedragged", boostedragged.Predict},
 	{"boostedtable", boostedtable.Predict},
 	{"boostedtrees", boostedtrees.Predict},
 	{"gradientflat", gradientflat.Predict},
+	{"gradientragged", gradientragged.Predict},
 	{"gradienttable", gradienttable.Predict},
 	{"gradienttrees", gradienttrees.Predict},
 	{"histogramflat", histogramflat.Predict},
+	{"histogramragged", histogramragged.Predict},
 	{"histogramtable", histogramtable.Predict},
 	{"histogramtrees", histogramtrees.Predict},
 	{"smallflat", smallflat.Predict},
+	{"smallragged", smallragged.Predict},
 	{"smalltable", smalltable.Predict},
 	{"smalltrees", smalltrees.Predict},
 }
