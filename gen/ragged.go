@@ -15,8 +15,8 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/rideduration/rideduration/export"
 	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/flat"
 )
 
 // ragged is the table with each key class's own distance intervals: the
@@ -43,8 +43,10 @@ type row struct {
 }
 
 // ragged evaluates the ensemble over each class's own intervals, the classes
-// taken in parallel.
+// taken in parallel, over the trees as package flat lays them out: every
+// split decided once (thresholds in the input type, where a category goes).
 func (t *table) ragged(m *model) *ragged {
+	ft := m.flatTrees()
 	rows := make([]row, t.classes())
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -54,7 +56,7 @@ func (t *table) ragged(m *model) *ragged {
 			defer wg.Done()
 			var scratch []float64
 			for c := range next {
-				rows[c], scratch = m.classRow(t.reps[c], scratch)
+				rows[c], scratch = m.classRow(ft, t.reps[c], scratch)
 			}
 		}()
 	}
@@ -73,31 +75,66 @@ func (t *table) ragged(m *model) *ragged {
 	return r
 }
 
+// flatInput is key k as the flat trees read it, at no distance.
+func (m *model) flatInput(k feature.Key) flat.Input {
+	return flat.Input{Key: flat.Pack(k.PU, k.DO), PU: k.PU, DO: k.DO,
+		Number: [4]float64{flat.PU: m.Input(float64(k.PU)), flat.DO: m.Input(float64(k.DO))}}
+}
+
+// next returns the child that split n of ft sends in to, n not a distance
+// split nor a leaf.
+func next(ft *flat.Trees, n int32, in *flat.Input) int32 {
+	op := ft.Ops[n]
+	var left bool
+	switch op & flat.OpMask {
+	case flat.PU, flat.DO:
+		left = in.Number[op&flat.OpMask] <= ft.Value[n]
+	default:
+		var hot bool
+		switch op & flat.OpMask {
+		case flat.Key:
+			hot = in.Key == math.Float64bits(ft.Value[n])
+		case flat.PUID:
+			hot = uint64(uint32(in.PU)) == math.Float64bits(ft.Value[n])
+		default:
+			hot = uint64(uint32(in.DO)) == math.Float64bits(ft.Value[n])
+		}
+		left = hot && op&flat.HotLeft != 0 || !hot && op&flat.ColdLeft != 0
+	}
+	if left {
+		return n + 1
+	}
+	return ft.Right[n]
+}
+
 // classRow evaluates the ensemble for key k at every distance: the
 // thresholds of the distance splits k reaches, the prediction in each
 // interval between them, and then only the thresholds where the prediction
 // changes. scratch is reused for the thresholds.
-func (m *model) classRow(k feature.Key, scratch []float64) (row, []float64) {
-	ride := feature.Features{Key: k}
+func (m *model) classRow(ft *flat.Trees, k feature.Key, scratch []float64) (row, []float64) {
+	in := m.flatInput(k)
 	ths := scratch[:0]
-	var reach func(tr *export.Tree, n int32)
-	reach = func(tr *export.Tree, n int32) {
-		for !tr.IsLeaf(n) {
-			if m.cols[tr.Feature[n]].Input != feature.InputDistance {
-				n = m.Next(tr, n, ride)
-				continue
+	var reach func(n int32)
+	reach = func(n int32) {
+		for {
+			switch ft.Ops[n] & flat.OpMask {
+			case flat.Leaf:
+				return
+			case flat.Distance:
+				th := ft.Value[n]
+				if th == 0 {
+					th = 0 // -0 → +0: the same split, and one order for the integer search
+				}
+				ths = append(ths, th)
+				reach(n + 1)
+				n = ft.Right[n]
+			default:
+				n = next(ft, n, &in)
 			}
-			th := m.Threshold(tr, n)
-			if th == 0 {
-				th = 0 // -0 → +0: the same split, and one order for the integer search
-			}
-			ths = append(ths, th)
-			reach(tr, tr.ChildrenLeft[n])
-			n = tr.ChildrenRight[n]
 		}
 	}
-	for i := range m.Trees {
-		reach(&m.Trees[i], 0)
+	for _, root := range ft.Roots {
+		reach(root)
 	}
 	slices.Sort(ths)
 	ths = slices.Compact(ths)
@@ -105,9 +142,30 @@ func (m *model) classRow(k feature.Key, scratch []float64) (row, []float64) {
 	for i := range values {
 		values[i] = m.Combine.Base
 	}
-	t := &table{thresholds: ths}
-	for i := range m.Trees {
-		t.walk(m, &m.Trees[i], 0, ride, 0, len(values), values)
+	// Each tree adds its leaf to every interval in one walk that splits the
+	// interval range at each distance split; trees in tree order, so every
+	// entry is summed in the library's order.
+	var walk func(n int32, lo, hi int)
+	walk = func(n int32, lo, hi int) {
+		for lo < hi {
+			switch ft.Ops[n] & flat.OpMask {
+			case flat.Leaf:
+				for i := lo; i < hi; i++ {
+					values[i] = m.Combine.Add(values[i], ft.Value[n])
+				}
+				return
+			case flat.Distance:
+				// Interval i goes left when its distances are <= ths[j], i.e. i <= j.
+				j, _ := slices.BinarySearch(ths, ft.Value[n])
+				walk(n+1, lo, min(hi, j+1))
+				n, lo = ft.Right[n], max(lo, j+1)
+			default:
+				n = next(ft, n, &in)
+			}
+		}
+	}
+	for _, root := range ft.Roots {
+		walk(root, 0, len(values))
 	}
 	for i := range values {
 		values[i] = m.Combine.End(values[i])
