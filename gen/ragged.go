@@ -397,3 +397,27 @@ func (m *model) writeRagged(files Files, t *table, l *tableLayout) error {
 var raggedTestText string
 
 var raggedTest = template.Must(template.New("table_test.go").Parse(raggedTestText))
+
+// full is the full table: every class's prediction in each interval of
+// thresholds (all the trees' distance thresholds, of which each class's own
+// are a subset), class-major. Interval i, up to thresholds[i], lies in the
+// class's interval j when j of the class's thresholds are below
+// thresholds[i]: the two lists are merged in one pass.
+func (r *ragged) full(thresholds []float64) []float64 {
+	intervals := len(thresholds) + 1
+	classes := len(r.start) - 1
+	values := make([]float64, 0, classes*intervals)
+	for c := range classes {
+		bounds := r.bounds[r.start[c]:r.start[c+1]]
+		row := r.values[int(r.start[c])+c : int(r.start[c+1])+c+1]
+		j := 0
+		for _, th := range thresholds {
+			for j < len(bounds) && bounds[j] < th {
+				j++
+			}
+			values = append(values, row[j])
+		}
+		values = append(values, row[len(bounds)])
+	}
+	return values
+}

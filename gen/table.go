@@ -157,44 +157,8 @@ func (m *model) table() (*table, string) {
 			t.classes(), t.intervals(), dense, r.cells(), rag, m.opts.MaxTableBytes)
 	}
 
-	// Each tree adds its leaf to every interval of a class in one walk that
-	// splits the interval range at each distance node. Trees are taken in
-	// tree order, so every entry is summed in the library's order.
-	t.values = make([]float64, t.classes()*t.intervals())
-	for c, k := range t.reps {
-		row := t.values[c*t.intervals() : (c+1)*t.intervals()]
-		for i := range row {
-			row[i] = m.Combine.Base
-		}
-		ride := feature.Features{Key: k}
-		for i := range m.Trees {
-			t.walk(m, &m.Trees[i], 0, ride, 0, len(row), row)
-		}
-		for i := range row {
-			row[i] = m.Combine.End(row[i])
-		}
-	}
+	t.values = r.full(t.thresholds)
 	return t, fmt.Sprintf("Predict reads a precomputed table: %d key classes × %d distance intervals.", t.classes(), t.intervals())
-}
-
-// walk adds tree tr's outputs for the key of ride to row[lo:hi], from node n.
-func (t *table) walk(m *model, tr *export.Tree, n int32, ride feature.Features, lo, hi int, row []float64) {
-	for lo < hi {
-		if tr.IsLeaf(n) {
-			for i := lo; i < hi; i++ {
-				row[i] = m.Combine.Add(row[i], tr.Value[n])
-			}
-			return
-		}
-		if m.cols[tr.Feature[n]].Input != feature.InputDistance {
-			n = m.Next(tr, n, ride)
-			continue
-		}
-		// Interval i goes left when its distances are <= thresholds[j], i.e. i <= j.
-		j, _ := slices.BinarySearch(t.thresholds, m.Threshold(tr, n))
-		t.walk(m, tr, tr.ChildrenLeft[n], ride, lo, min(hi, j+1), row)
-		n, lo = tr.ChildrenRight[n], max(lo, j+1)
-	}
 }
 
 // The search for a distance's interval starts at the bucket of the top
