@@ -54,9 +54,9 @@ func (t *table) ragged(m *model) *ragged {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var scratch []float64
+			var scratch rowScratch
 			for c := range next {
-				rows[c], scratch = m.classRow(ft, t.reps[c], scratch)
+				rows[c] = m.classRow(ft, t.reps[c], &scratch)
 			}
 		}()
 	}
@@ -107,34 +107,53 @@ func next(ft *flat.Trees, n int32, in *flat.Input) int32 {
 	return ft.Right[n]
 }
 
+// reached is a leaf key k reaches and the distances that reach it: those
+// above lo and up to hi (±Inf when no split bounds them).
+type reached struct {
+	lo, hi, value float64
+}
+
 // classRow evaluates the ensemble for key k at every distance: the
 // thresholds of the distance splits k reaches, the prediction in each
 // interval between them, and then only the thresholds where the prediction
-// changes. scratch is reused for the thresholds.
-func (m *model) classRow(ft *flat.Trees, k feature.Key, scratch []float64) (row, []float64) {
+// changes. One walk per tree records the leaves k reaches with their
+// distance ranges, in tree order; scratch holds them and the thresholds
+// from one call to the next.
+func (m *model) classRow(ft *flat.Trees, k feature.Key, scratch *rowScratch) row {
 	in := m.flatInput(k)
-	ths := scratch[:0]
-	var reach func(n int32)
-	reach = func(n int32) {
+	ths, leaves := scratch.ths[:0], scratch.leaves[:0]
+	var reach func(n int32, lo, hi float64)
+	reach = func(n int32, lo, hi float64) {
 		for {
 			switch ft.Ops[n] & flat.OpMask {
 			case flat.Leaf:
+				leaves = append(leaves, reached{lo: lo, hi: hi, value: ft.Value[n]})
 				return
 			case flat.Distance:
 				th := ft.Value[n]
 				if th == 0 {
 					th = 0 // -0 → +0: the same split, and one order for the integer search
 				}
+				if th < lo || th >= hi {
+					// Every distance that reaches here goes one way: no
+					// threshold to record.
+					if th < lo {
+						n = ft.Right[n]
+					} else {
+						n++
+					}
+					continue
+				}
 				ths = append(ths, th)
-				reach(n + 1)
-				n = ft.Right[n]
+				reach(n+1, lo, th)
+				n, lo = ft.Right[n], th
 			default:
 				n = next(ft, n, &in)
 			}
 		}
 	}
 	for _, root := range ft.Roots {
-		reach(root)
+		reach(root, math.Inf(-1), math.Inf(1))
 	}
 	slices.Sort(ths)
 	ths = slices.Compact(ths)
@@ -142,30 +161,24 @@ func (m *model) classRow(ft *flat.Trees, k feature.Key, scratch []float64) (row,
 	for i := range values {
 		values[i] = m.Combine.Base
 	}
-	// Each tree adds its leaf to every interval in one walk that splits the
-	// interval range at each distance split; trees in tree order, so every
-	// entry is summed in the library's order.
-	var walk func(n int32, lo, hi int)
-	walk = func(n int32, lo, hi int) {
-		for lo < hi {
-			switch ft.Ops[n] & flat.OpMask {
-			case flat.Leaf:
-				for i := lo; i < hi; i++ {
-					values[i] = m.Combine.Add(values[i], ft.Value[n])
-				}
-				return
-			case flat.Distance:
-				// Interval i goes left when its distances are <= ths[j], i.e. i <= j.
-				j, _ := slices.BinarySearch(ths, ft.Value[n])
-				walk(n+1, lo, min(hi, j+1))
-				n, lo = ft.Right[n], max(lo, j+1)
-			default:
-				n = next(ft, n, &in)
+	// Interval i holds the distances above ths[i-1] and up to ths[i]: a
+	// leaf reached from above lo up to hi adds to the intervals after lo's
+	// up to hi's. Leaves in tree order: every entry is summed in the
+	// library's order.
+	index := func(th float64) int {
+		if math.IsInf(th, 0) {
+			if th < 0 {
+				return -1
 			}
+			return len(ths)
 		}
+		i, _ := slices.BinarySearch(ths, th)
+		return i
 	}
-	for _, root := range ft.Roots {
-		walk(root, 0, len(values))
+	for _, l := range leaves {
+		for i := index(l.lo) + 1; i <= index(l.hi); i++ {
+			values[i] = m.Combine.Add(values[i], l.value)
+		}
 	}
 	for i := range values {
 		values[i] = m.Combine.End(values[i])
@@ -179,7 +192,14 @@ func (m *model) classRow(ft *flat.Trees, k feature.Key, scratch []float64) (row,
 			kept = append(kept, values[i+1])
 		}
 	}
-	return row{bounds: bounds, values: slices.Clone(kept)}, ths
+	scratch.ths, scratch.leaves = ths, leaves
+	return row{bounds: bounds, values: slices.Clone(kept)}
+}
+
+// rowScratch is classRow's memory, reused.
+type rowScratch struct {
+	ths    []float64
+	leaves []reached
 }
 
 // texts is each distinct prediction's JSON text, as encoding/json writes it,
