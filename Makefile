@@ -246,10 +246,10 @@ report-screenshot: ## re-take docs/report.png, docs/batch.md's screenshot of the
 # only build/export/<run>'s two files cross from the first to the second. Each step's program checks
 # RUN_ID (32 hex digits) and the paths it is given.
 export MLFLOW_ARTIFACTS       ?= s3://mlflow-nyc-taxi-reg-exp/4
-# MODEL_URI, PREPROCESSOR_URI and MODEL_DIR are the user's, if given: fetchmodel derives the first
-# two's defaults from RUN_ID, and the recipes below MODEL_DIR's. Nothing derived from RUN_ID is a
-# make variable, so no recipe (make test's go test, say) inherits values made for another run.
-export MODEL_URI PREPROCESSOR_URI MODEL_DIR
+# MODEL_URI, PREPROCESSOR_URI and MODEL_DIR are the user's, if given (recipes see them in their
+# environment): fetchmodel derives the first two's defaults from RUN_ID, and the recipes below
+# MODEL_DIR's. Nothing derived from RUN_ID is a make variable, so no recipe (make test's go test,
+# say) inherits values made for another run.
 export EXPORT GOLDEN
 ALLOW_SKLEARN_MISMATCH ?=
 # local: PYTHON; virtualenv: a virtual environment under build/venv from the run's requirements.txt

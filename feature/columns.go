@@ -198,6 +198,19 @@ func (c *Categories) Seen(k Key) bool {
 	return (!c.has[InputPUDO] || c.keys[k]) && (!c.has[InputPU] || c.pu[k.PU]) && (!c.has[InputDO] || c.do[k.DO])
 }
 
+// Inputs are the inputs the columns hold categories of (PU_DO, or
+// PULocationID and DOLocationID as one-hot), in Input order: the ones a
+// ride's key can be unseen in.
+func (c *Categories) Inputs() []Input {
+	var ins []Input
+	for in, has := range c.has {
+		if has {
+			ins = append(ins, Input(in))
+		}
+	}
+	return ins
+}
+
 // Names returns the columns' names, as DictVectorizer's feature_names_.
 func (cs Columns) Names() []string {
 	names := make([]string, len(cs))

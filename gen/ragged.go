@@ -1,10 +1,6 @@
 package gen
 
 import (
-	"bytes"
-	_ "embed"
-	"text/template"
-
 	"encoding/json"
 	"fmt"
 	"github.com/dave/jennifer/jen"
@@ -402,21 +398,49 @@ func (m *model) writeRagged(files Files, t *table, l *tableLayout) error {
 	if err := m.writeFile(files, "table.go", f); err != nil {
 		return err
 	}
-	var test bytes.Buffer
-	err := raggedTest.Execute(&test, map[string]any{
-		"Source": m.opts.Source, "Version": m.Metadata.Version, "Package": m.opts.Package, "Search": fmt.Sprintf("uint%d", t.keyBits()),
-		"KeyClass": l.keyClass.typeName(), "Cells": l.cells.typeName(),
-	})
-	files["table_test.go"] = test.Bytes()
-	return err
+	return m.writeFile(files, "table_test.go", tableTest(m.newFile(), t, l))
 }
 
-// raggedTest checks the generated ragged table's arrays from inside the package.
+// raggedWellFormed checks, in TestTableWellFormed, that each class's
+// thresholds are in the search array, ascending:
 //
-//go:embed ragged_test.go.tmpl
-var raggedTestText string
-
-var raggedTest = template.Must(template.New("table_test.go").Parse(raggedTestText))
+//	if start[0] != 0 || start[classes] != bounds {
+//		t.Fatalf("the classes' thresholds run from %d to %d of %d", start[0], start[classes], bounds)
+//	}
+//	for c := range classes {
+//		if start[c] > start[c+1] {
+//			t.Fatalf("class %d starts at %d, after the next at %d", c, start[c], start[c+1])
+//		}
+//		for i := start[c] + 1; i < start[c+1]; i++ {
+//			if search[i-1] >= search[i] {
+//				t.Fatalf("class %d: threshold %d is not above the one before", c, i)
+//			}
+//		}
+//	}
+//
+// Nothing for the full table.
+func raggedWellFormed(t *table) jen.Code {
+	if t.rag == nil {
+		return jen.Null()
+	}
+	at := func(i jen.Code) *jen.Statement { return jen.Id("start").Index(i) }
+	return jen.Add(
+		jen.If(at(jen.Lit(0)).Op("!=").Lit(0).Op("||").Add(at(jen.Id("classes"))).Op("!=").Id("bounds")).Block(
+			jen.Id("t").Dot("Fatalf").Call(jen.Lit("the classes' thresholds run from %d to %d of %d"), at(jen.Lit(0)), at(jen.Id("classes")), jen.Id("bounds")),
+		),
+		jen.Line(),
+		jen.For(jen.Id("c").Op(":=").Range().Id("classes")).Block(
+			jen.If(at(jen.Id("c")).Op(">").Add(at(jen.Id("c").Op("+").Lit(1)))).Block(
+				jen.Id("t").Dot("Fatalf").Call(jen.Lit("class %d starts at %d, after the next at %d"), jen.Id("c"), at(jen.Id("c")), at(jen.Id("c").Op("+").Lit(1))),
+			),
+			jen.For(jen.Id("i").Op(":=").Add(at(jen.Id("c"))).Op("+").Lit(1), jen.Id("i").Op("<").Add(at(jen.Id("c").Op("+").Lit(1))), jen.Id("i").Op("++")).Block(
+				jen.If(jen.Id("search").Index(jen.Id("i").Op("-").Lit(1)).Op(">=").Id("search").Index(jen.Id("i"))).Block(
+					jen.Id("t").Dot("Fatalf").Call(jen.Lit("class %d: threshold %d is not above the one before"), jen.Id("c"), jen.Id("i")),
+				),
+			),
+		),
+	)
+}
 
 // full is the full table: every class's prediction in each interval of
 // thresholds (all the trees' distance thresholds, of which each class's own

@@ -1,13 +1,10 @@
 package gen
 
 import (
-	"bytes"
-	_ "embed"
 	"fmt"
 	"math"
 	"math/bits"
 	"slices"
-	"text/template"
 
 	"github.com/dave/jennifer/jen"
 
@@ -430,21 +427,131 @@ func (m *model) writeTable(files Files, t *table, l *tableLayout) error {
 	if err := m.writeFile(files, "table.go", f); err != nil {
 		return err
 	}
-	var test bytes.Buffer
-	err := tableTest.Execute(&test, map[string]any{
-		"Source": m.opts.Source, "Version": m.Metadata.Version, "Package": m.opts.Package, "Search": fmt.Sprintf("uint%d", t.keyBits()),
-		"First": l.first.typeName(), "KeyClass": l.keyClass.typeName(), "Cells": l.cells.typeName(),
-	})
-	files["table_test.go"] = test.Bytes()
-	return err
+	return m.writeFile(files, "table_test.go", tableTest(m.newFile(), t, l))
 }
 
-// tableTest checks the generated table's arrays from inside the package.
-//
-//go:embed table_test.go.tmpl
-var tableTestText string
+// tableTest is table_test.go: it checks the table's arrays from inside the
+// package. Above each builder block, the code it writes.
+func tableTest(f *jen.File, t *table, l *tableLayout) *jen.File {
+	// func TestTableReadInPlace(t *testing.T) {
+	// 	for name, inPlace := range map[string]bool{
+	// 		"cells": lookup.InPlace[uint16](tableBin, cellsAt),
+	// 		...
+	// 	} {
+	// 		if !inPlace {
+	// 			t.Errorf("%s is not read in place", name)
+	// 		}
+	// 	}
+	// }
+	inPlace := func(typ jen.Code, at string) jen.Code {
+		return jen.Qual(lookupPkg, "InPlace").Types(typ).Call(jen.Id("tableBin"), jen.Id(at))
+	}
+	arrays := jen.Dict{
+		jen.Lit("values"):   inPlace(jen.Float64(), "valuesAt"),
+		jen.Lit("search"):   inPlace(t.keyType(), "searchAt"),
+		jen.Lit("keyClass"): inPlace(l.keyClass.typ(), "keyClassAt"),
+		jen.Lit("cells"):    inPlace(l.cells.typ(), "cellsAt"),
+		jen.Lit("textOff"):  inPlace(jen.Uint32(), "textOffAt"),
+	}
+	if t.rag != nil {
+		arrays[jen.Lit("start")] = inPlace(jen.Uint32(), "startAt")
+	} else {
+		arrays[jen.Lit("first")] = inPlace(l.first.typ(), "firstAt")
+	}
+	f.Comment("The table's arrays are read where the binary holds them: lookup.View found")
+	f.Comment("each aligned, so nothing was decoded or copied at start-up.")
+	f.Func().Id("TestTableReadInPlace").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+		jen.For(jen.List(jen.Id("name"), jen.Id("inPlace")).Op(":=").Range().Map(jen.String()).Bool().Values(arrays)).Block(
+			jen.If(jen.Op("!").Id("inPlace")).Block(
+				jen.Id("t").Dot("Errorf").Call(jen.Lit("%s is not read in place"), jen.Id("name")),
+			),
+		),
+	)
+	f.Line()
 
-var tableTest = template.Must(template.New("table_test.go").Parse(tableTestText))
+	// func TestTableText(t *testing.T) {
+	// 	if textOff[0] != 0 || len(tableBin) != textAt+int(textOff[tableValues]) {
+	// 		t.Fatalf("the text starts at %d and ends at %d of %d", textOff[0], textAt+int(textOff[tableValues]), len(tableBin))
+	// 	}
+	// 	for v, x := range table.Values {
+	// 		want, err := json.Marshal(x)
+	// 		if err != nil {
+	// 			t.Fatal(err)
+	// 		}
+	// 		if got := tableBin[textAt+textOff[v] : textAt+textOff[v+1]]; got != string(want) {
+	// 			t.Fatalf("value %d (%v): text %q, want %q", v, x, got, want)
+	// 		}
+	// 	}
+	// }
+	end := func() *jen.Statement {
+		return jen.Id("textAt").Op("+").Int().Call(jen.Id("textOff").Index(jen.Id("tableValues")))
+	}
+	f.Comment("Each distinct prediction's text is what encoding/json writes of it.")
+	f.Func().Id("TestTableText").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+		jen.If(jen.Id("textOff").Index(jen.Lit(0)).Op("!=").Lit(0).Op("||").Len(jen.Id("tableBin")).Op("!=").Add(end())).Block(
+			jen.Id("t").Dot("Fatalf").Call(jen.Lit("the text starts at %d and ends at %d of %d"), jen.Id("textOff").Index(jen.Lit(0)), end(), jen.Len(jen.Id("tableBin"))),
+		),
+		jen.For(jen.List(jen.Id("v"), jen.Id("x")).Op(":=").Range().Id("table").Dot("Values")).Block(
+			jen.List(jen.Id("want"), jen.Err()).Op(":=").Qual("encoding/json", "Marshal").Call(jen.Id("x")),
+			jen.If(jen.Err().Op("!=").Nil()).Block(
+				jen.Id("t").Dot("Fatal").Call(jen.Err()),
+			),
+			jen.If(
+				jen.Id("got").Op(":=").Id("tableBin").Index(
+					jen.Id("textAt").Op("+").Id("textOff").Index(jen.Id("v")).Op(":").
+						Id("textAt").Op("+").Id("textOff").Index(jen.Id("v").Op("+").Lit(1))),
+				jen.Id("got").Op("!=").String().Call(jen.Id("want")),
+			).Block(
+				jen.Id("t").Dot("Fatalf").Call(jen.Lit("value %d (%v): text %q, want %q"), jen.Id("v"), jen.Id("x"), jen.Id("got"), jen.Id("want")),
+			),
+		),
+	)
+	f.Line()
+
+	// func TestTableWellFormed(t *testing.T) {
+	// 	if len(table.Cells) != classes*intervals {
+	// 		t.Fatalf("%d cells, want %d", len(table.Cells), classes*intervals)
+	// 	}
+	// 	for i, c := range table.Cells {
+	// 		if int(c) >= len(table.Values) {
+	// 			t.Fatalf("cell %d indexes value %d of %d", i, c, len(table.Values))
+	// 		}
+	// 	}
+	// 	for i, c := range keyClass {
+	// 		if int(c) >= classes {
+	// 			t.Fatalf("key %d_%d has class %d of %d", i/keyStride, i%keyStride, c, classes)
+	// 		}
+	// 	}
+	// }
+	cells := func() *jen.Statement { return jen.Len(jen.Id("table").Dot("Cells")) }
+	product := func() *jen.Statement { return jen.Id("classes").Op("*").Id("intervals") }
+	if t.rag != nil {
+		product = func() *jen.Statement { return jen.Id("bounds").Op("+").Id("classes") }
+	}
+	f.Comment("Every cell indexes one of the values, and every key's class is a row: no")
+	f.Comment("prediction can read past the table (which bounds checks would stop, but")
+	f.Comment("only at run time).")
+	if t.rag != nil {
+		f.Comment("Each class's thresholds are in the search array, ascending.")
+	}
+	f.Func().Id("TestTableWellFormed").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+		jen.If(cells().Op("!=").Add(product())).Block(
+			jen.Id("t").Dot("Fatalf").Call(jen.Lit("%d cells, want %d"), cells(), product()),
+		),
+		raggedWellFormed(t),
+		jen.For(jen.List(jen.Id("i"), jen.Id("c")).Op(":=").Range().Id("table").Dot("Cells")).Block(
+			jen.If(jen.Int().Call(jen.Id("c")).Op(">=").Len(jen.Id("table").Dot("Values"))).Block(
+				jen.Id("t").Dot("Fatalf").Call(jen.Lit("cell %d indexes value %d of %d"), jen.Id("i"), jen.Id("c"), jen.Len(jen.Id("table").Dot("Values"))),
+			),
+		),
+		jen.For(jen.List(jen.Id("i"), jen.Id("c")).Op(":=").Range().Id("keyClass")).Block(
+			jen.If(jen.Int().Call(jen.Id("c")).Op(">=").Id("classes")).Block(
+				jen.Id("t").Dot("Fatalf").Call(jen.Lit("key %d_%d has class %d of %d"), jen.Id("i").Op("/").Id("keyStride"), jen.Id("i").Op("%").Id("keyStride"), jen.Id("c"), jen.Id("classes")),
+			),
+		),
+	)
+	return f
+}
 
 // uints is an array of small unsigned integers, stored as uint16 when every
 // one fits, else as uint32.
@@ -462,13 +569,6 @@ func (u uints) typ() jen.Code {
 		return jen.Uint32()
 	}
 	return jen.Uint16()
-}
-
-func (u uints) typeName() string {
-	if u.wide {
-		return "uint32"
-	}
-	return "uint16"
 }
 
 func (u uints) append(blob []byte) ([]byte, int) {

@@ -4,21 +4,20 @@ package generated
 
 import (
 	"encoding/json"
+	lookup "github.com/rideduration/rideduration/lookup"
 	"testing"
-
-	"github.com/rideduration/rideduration/lookup"
 )
 
 // The table's arrays are read where the binary holds them: lookup.View found
 // each aligned, so nothing was decoded or copied at start-up.
 func TestTableReadInPlace(t *testing.T) {
 	for name, inPlace := range map[string]bool{
-		"values":   lookup.InPlace[float64](tableBin, valuesAt),
-		"search":   lookup.InPlace[uint32](tableBin, searchAt),
+		"cells":    lookup.InPlace[uint16](tableBin, cellsAt),
 		"first":    lookup.InPlace[uint16](tableBin, firstAt),
 		"keyClass": lookup.InPlace[uint16](tableBin, keyClassAt),
-		"cells":    lookup.InPlace[uint16](tableBin, cellsAt),
+		"search":   lookup.InPlace[uint32](tableBin, searchAt),
 		"textOff":  lookup.InPlace[uint32](tableBin, textOffAt),
+		"values":   lookup.InPlace[float64](tableBin, valuesAt),
 	} {
 		if !inPlace {
 			t.Errorf("%s is not read in place", name)

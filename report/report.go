@@ -22,6 +22,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rideduration/rideduration/drift"
@@ -70,6 +71,10 @@ type Report struct {
 	ByPickupBorough []Group `json:"by_pickup_borough"`
 	ByDay           []Group `json:"by_day"`
 
+	// Plateau is the prediction the most rides share, and their quality:
+	// a flat band in the predicted-vs-actual plot.
+	Plateau Plateau `json:"plateau"`
+
 	Drift Drift `json:"drift"`
 
 	cur   rides      // the month's scored rides, for the plots
@@ -113,8 +118,9 @@ type Group struct {
 type Drift struct {
 	Moderate    float64 `json:"moderate"`    // drift.Moderate
 	Significant float64 `json:"significant"` // drift.Significant
-	// UnseenPUDO is the rides whose PU_DO key the model never saw.
-	UnseenPUDO Unseen `json:"unseen_pu_do"`
+	// UnseenKeys is the rides with a location id (or pair) the model
+	// never saw as a category.
+	UnseenKeys Unseen `json:"unseen_keys"`
 	// Columns are trip_distance, prediction and duration, in bins of the
 	// training month's deciles.
 	Columns []Column `json:"columns"`
@@ -123,23 +129,57 @@ type Drift struct {
 	PickupZones Zones `json:"pickup_zones"`
 }
 
-// Unseen is the rides whose PU_DO key is not in the vocabulary.
+// Unseen is the rides whose key holds a category not in the vocabulary.
 type Unseen struct {
+	// Features are the model's categorical features a key can be unseen
+	// in: ["PU_DO"], or ["PULocationID", "DOLocationID"] (one-hot), or none
+	// for a model that reads the ids as numbers, where no ride is unseen.
+	Features []string `json:"features"`
 	// Vocabulary is "model" (the model's own vocabulary) or "training month"
-	// (the training month's keys; see Config.Vocabulary).
+	// (the training month's PU_DO keys; see Config.Columns).
 	Vocabulary string  `json:"vocabulary"`
 	Rides      int     `json:"rides"`
 	Share      float64 `json:"share"` // of the month's rides, 0–1
-	Keys       int     `json:"keys"`  // distinct unseen keys
+	Keys       int     `json:"keys"`  // distinct unseen keys (PU_DO pairs)
+	// The unseen rides' quality (0 when there is none).
+	RMSE      float64 `json:"rmse"`
+	MeanError float64 `json:"mean_error"`
 }
+
+// FeatureNames are the features joined for a sentence: "PU_DO",
+// "PULocationID or DOLocationID".
+func (u Unseen) FeatureNames() string { return strings.Join(u.Features, " or ") }
+
+// Plateau is the rides predicted one value, the one the most rides share.
+type Plateau struct {
+	Prediction float64 `json:"prediction"` // minutes
+	Rides      int     `json:"rides"`
+	Share      float64 `json:"share"` // of the month's rides, 0–1
+	// ZeroDistance are those of them with a trip_distance of 0.
+	ZeroDistance int     `json:"zero_distance"`
+	RMSE         float64 `json:"rmse"`
+	MAE          float64 `json:"mae"`
+	MeanError    float64 `json:"mean_error"`
+}
+
+// PlateauShown is the share of rides from which the page and the summary
+// call a plateau out.
+const PlateauShown = 0.01
+
+// Shown tells whether the plateau is large enough to be called out.
+func (p Plateau) Shown() bool { return p.Share >= PlateauShown }
 
 // Column is the drift of one numeric column.
 type Column struct {
 	Name      string  `json:"column"` // trip_distance (miles), prediction, duration (minutes)
 	TrainMean float64 `json:"train_mean"`
 	Mean      float64 `json:"mean"`
-	PSI       float64 `json:"psi"`
-	Drift     string  `json:"drift"` // "none", "moderate" or "significant"
+	// The medians (np.quantile(values, 0.5)), which outliers do not move: a month's
+	// 100,000-mile records drive trip_distance's mean.
+	TrainMedian float64 `json:"train_median"`
+	Median      float64 `json:"median"`
+	PSI         float64 `json:"psi"`
+	Drift       string  `json:"drift"` // "none", "moderate" or "significant"
 	// Wasserstein is how far the distribution moved, in the column's unit
 	// (the earth mover's distance; a description, not thresholded).
 	Wasserstein float64 `json:"wasserstein"`
@@ -229,10 +269,11 @@ func Build(cfg Config, data Month, train *Reference) (*Report, error) {
 	r.ByDay = groups(r.cur, func(i int) string { return r.cur.day[i] })
 	slices.SortFunc(r.ByDay, func(a, b Group) int { return cmp.Compare(a.Name, b.Name) })
 
+	r.Plateau = plateau(r.cur)
 	r.Drift = Drift{
 		Moderate:    drift.Moderate,
 		Significant: drift.Significant,
-		UnseenPUDO:  unseen(cfg.Columns, r.cur, train),
+		UnseenKeys:  unseen(cfg.Columns, r.cur, train),
 		Columns:     columns(r.cur, train),
 		PickupZones: pickupZones(r.cur, train),
 	}
@@ -327,22 +368,58 @@ func band(d float64) string {
 }
 
 func unseen(cols feature.Columns, cur rides, train *Reference) Unseen {
-	u := Unseen{Vocabulary: "model"}
-	seen := cols.Categories().Seen
+	u := Unseen{Vocabulary: "model", Features: []string{}}
+	var seen func(feature.Key) bool
 	if cols == nil {
-		u.Vocabulary = "training month"
+		u.Vocabulary, u.Features = "training month", []string{feature.PUDO}
 		seen = func(k feature.Key) bool { return train.keys[k] }
+	} else {
+		cats := cols.Categories()
+		for _, in := range cats.Inputs() {
+			u.Features = append(u.Features, in.String())
+		}
+		seen = cats.Seen
 	}
 	distinct := make(map[feature.Key]bool)
-	for _, k := range cur.key {
+	var actual, predicted []float64
+	for i, k := range cur.key {
 		if !seen(k) {
-			u.Rides++
 			distinct[k] = true
+			actual, predicted = append(actual, cur.actual[i]), append(predicted, cur.predicted[i])
 		}
 	}
-	u.Keys = len(distinct)
+	u.Rides, u.Keys = len(actual), len(distinct)
 	u.Share = float64(u.Rides) / float64(len(cur.key))
+	if u.Rides > 0 {
+		q := metrics.Regress(actual, predicted)
+		u.RMSE, u.MeanError = q.RMSE, q.MeanError
+	}
 	return u
+}
+
+// plateau finds the prediction the most rides share (the smallest, of
+// equals) and measures them.
+func plateau(cur rides) Plateau {
+	counts := make(map[float64]int)
+	var p Plateau
+	for _, y := range cur.predicted {
+		counts[y]++
+		if n := counts[y]; n > p.Rides || n == p.Rides && y < p.Prediction {
+			p.Prediction, p.Rides = y, n
+		}
+	}
+	var actual, predicted []float64
+	for i, y := range cur.predicted {
+		if y == p.Prediction {
+			actual, predicted = append(actual, cur.actual[i]), append(predicted, y)
+			if cur.distance[i] == 0 {
+				p.ZeroDistance++
+			}
+		}
+	}
+	q := metrics.Regress(actual, predicted)
+	p.Share, p.RMSE, p.MAE, p.MeanError = float64(p.Rides)/float64(len(cur.predicted)), q.RMSE, q.MAE, q.MeanError
+	return p
 }
 
 func columns(cur rides, train *Reference) []Column {
@@ -351,6 +428,7 @@ func columns(cur rides, train *Reference) []Column {
 		ref, values := train.Columns[i], c.values(cur)
 		d := ref.Drift.Compare(values)
 		cs = append(cs, Column{Name: c.name, TrainMean: ref.Mean, Mean: metrics.Mean(values),
+			TrainMedian: ref.Median, Median: median(values),
 			PSI: d.PSI, Drift: drift.Level(d.PSI), Wasserstein: d.Wasserstein, WassersteinError: d.WassersteinError,
 			Edges: d.Edges, TrainShares: d.Reference, Shares: d.Current})
 	}

@@ -77,8 +77,8 @@ func TestFebruaryRMSEIsTrainPys(t *testing.T) {
 	assert.Equal(t, Source{Name: "green_tripdata_2022-02", Trips: 69399, Rides: 66097,
 		Excluded: map[string]int{"duration_outside_1_60": 3302}}, r.Data)
 	assert.Equal(t, 59603, r.Train.Rides)
-	assert.Equal(t, "training month", r.Drift.UnseenPUDO.Vocabulary)
-	assert.Positive(t, r.Drift.UnseenPUDO.Share)
+	assert.Equal(t, "training month", r.Drift.UnseenKeys.Vocabulary)
+	assert.Positive(t, r.Drift.UnseenKeys.Share)
 }
 
 var day1 = time.Date(2022, 2, 1, 8, 0, 0, 0, time.UTC)
@@ -139,13 +139,27 @@ func TestBuild(t *testing.T) {
 	assert.Equal(t, Group{Name: "2022-02-01", Count: 2, RMSE: math.Sqrt(0.5), MAE: 0.5, MeanError: -0.5}, r.ByDay[0])
 	assert.Equal(t, Group{Name: "≥ 20 mi", Count: 1, RMSE: 3, MAE: 3, MeanError: 3}, r.ByDistance[4])
 
-	// Without the model's vocabulary, the training month's keys: 74_76 is new.
-	assert.Equal(t, Unseen{Vocabulary: "training month", Rides: 1, Share: 0.2, Keys: 1}, r.Drift.UnseenPUDO)
-	vocab, err := feature.NewColumns([]string{"PU_DO=74_75", "trip_distance"})
-	require.NoError(t, err)
-	r2, err := Build(Config{Model: tiny, Columns: vocab}, data, Summarize(tiny, train))
-	require.NoError(t, err)
-	assert.Equal(t, Unseen{Vocabulary: "model", Rides: 3, Share: 0.6, Keys: 3}, r2.Drift.UnseenPUDO)
+	// Without the model's vocabulary, the training month's keys: 74_76 is new
+	// (predicted 8, 60 minutes long).
+	assert.Equal(t, Unseen{Features: []string{"PU_DO"}, Vocabulary: "training month", Rides: 1, Share: 0.2, Keys: 1,
+		RMSE: 52, MeanError: -52}, r.Drift.UnseenKeys)
+	// The model's own categorical features name what is unseen.
+	unseenWith := func(columns ...string) Unseen {
+		vocab, err := feature.NewColumns(columns)
+		require.NoError(t, err)
+		r, err := Build(Config{Model: tiny, Columns: vocab}, data, Summarize(tiny, train))
+		require.NoError(t, err)
+		return r.Drift.UnseenKeys
+	}
+	q = metrics.Regress([]float64{50, 12, 60}, []float64{53, 11, 8}) // 1_1, 999_74, 74_76
+	assert.Equal(t, Unseen{Features: []string{"PU_DO"}, Vocabulary: "model", Rides: 3, Share: 0.6, Keys: 3,
+		RMSE: q.RMSE, MeanError: q.MeanError}, unseenWith("PU_DO=74_75", "trip_distance"))
+	u := unseenWith("PULocationID=74", "PULocationID=1", "DOLocationID=75", "DOLocationID=1", "trip_distance")
+	assert.Equal(t, []string{"PULocationID", "DOLocationID"}, u.Features)
+	assert.Equal(t, "PULocationID or DOLocationID", u.FeatureNames())
+	assert.Equal(t, 2, u.Rides, "999_74 and 74_76")
+	assert.Equal(t, Unseen{Features: []string{}, Vocabulary: "model"}, unseenWith("PULocationID", "DOLocationID", "trip_distance"),
+		"ids read as numbers: no key is unseen")
 
 	require.Len(t, r.Drift.Columns, 3)
 	assert.Equal(t, []string{"trip_distance", "prediction", "duration"},
@@ -158,6 +172,25 @@ func TestBuild(t *testing.T) {
 	was, is := 0.5, 0.6 // variables: a constant difference would be exact
 	assert.Equal(t, ZoneShare{LocationID: 74, Zone: "East Harlem North", Borough: "Manhattan",
 		TrainShare: was, Share: is, Change: is - was}, z.MovedMost[0])
+}
+
+// The plateau is the prediction the most rides share: here the rides of 0
+// miles, each predicted 3 minutes whatever their duration.
+func TestPlateau(t *testing.T) {
+	data := month("feb", trip(74, 75, 0, 0, 3), trip(74, 75, 0, 0, 13), trip(74, 76, 0, 1, 33), trip(74, 75, 1, 0, 5), trip(74, 75, 2, 0, 7))
+	r, err := Build(Config{Model: tiny}, data, Summarize(tiny, data))
+	require.NoError(t, err)
+	q := metrics.Regress([]float64{3, 13, 33}, []float64{3, 3, 3})
+	assert.Equal(t, Plateau{Prediction: 3, Rides: 3, Share: 0.6, ZeroDistance: 3, RMSE: q.RMSE, MAE: q.MAE, MeanError: q.MeanError}, r.Plateau)
+	assert.True(t, r.Plateau.Shown())
+
+	var b strings.Builder
+	require.NoError(t, r.Summary(&b))
+	assert.Contains(t, b.String(), "  plateau: 3 rides (60.0%) predicted 3.0000 min, 3 of them with trip_distance 0: RMSE 18.257, mean error -13.333 min\n")
+	assert.Contains(t, b.String(), "  trip_distance  PSI 0.000  no drift     (median 0.000 → 0.000, mean 0.600 → 0.600; moved by 0.000)\n")
+	page, err := r.Page()
+	require.NoError(t, err)
+	assert.Contains(t, string(page), "<b>A flat band at 3.000 minutes</b>")
 }
 
 func TestBuildErrors(t *testing.T) {
@@ -196,7 +229,7 @@ func TestWrite(t *testing.T) {
 	}
 	assert.Equal(t, 500.0, m["count"])
 	drift := m["drift"].(map[string]any)
-	for _, k := range []string{"moderate", "significant", "unseen_pu_do", "columns", "pickup_zones"} {
+	for _, k := range []string{"moderate", "significant", "unseen_keys", "columns", "pickup_zones"} {
 		assert.Contains(t, drift, k)
 	}
 

@@ -11,11 +11,22 @@ func (r *Report) Summary(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s rides scored of %s trips%s\n", r.Data.Name, thousands(r.Data.Rides), thousands(r.Data.Trips), excluded(r.Data))
 	fmt.Fprintf(&b, "  RMSE %.3f (%v)  MAE %.3f  R² %v  mean error %+.3f min\n", r.RMSE, r.RMSE, r.MAE, r.R2, r.MeanError)
+	if p := r.Plateau; p.Shown() {
+		fmt.Fprintf(&b, "  plateau: %s rides (%.1f%%) predicted %.4f min, %s of them with trip_distance 0: RMSE %.3f, mean error %+.3f min\n",
+			thousands(p.Rides), 100*p.Share, p.Prediction, thousands(p.ZeroDistance), p.RMSE, p.MeanError)
+	}
 	fmt.Fprintf(&b, "drift against %s (%s rides): PSI, moderate ≥ %g, significant ≥ %g\n", r.Train.Name, thousands(r.Train.Rides), r.Drift.Moderate, r.Drift.Significant)
-	u := r.Drift.UnseenPUDO
-	fmt.Fprintf(&b, "  %-14s %.2f%% of rides (%s rides, %s keys not in the %s's vocabulary)\n", "unseen PU_DO", 100*u.Share, thousands(u.Rides), thousands(u.Keys), u.Vocabulary)
+	if u := r.Drift.UnseenKeys; len(u.Features) == 0 {
+		fmt.Fprintf(&b, "  %-14s none: the model reads the location ids as numbers\n", "unseen keys")
+	} else {
+		fmt.Fprintf(&b, "  %-14s %.2f%% of rides (%s rides, %s keys) with a %s not in the %s's vocabulary", "unseen keys", 100*u.Share, thousands(u.Rides), thousands(u.Keys), u.FeatureNames(), u.Vocabulary)
+		if u.Rides > 0 {
+			fmt.Fprintf(&b, ": RMSE %.3f, mean error %+.3f min", u.RMSE, u.MeanError)
+		}
+		b.WriteString("\n")
+	}
 	for _, c := range r.Drift.Columns {
-		fmt.Fprintf(&b, "  %-14s PSI %.3f  %-11s  (mean %.3f → %.3f; moved by %s)\n", c.Name, c.PSI, verdict(c.Drift), c.TrainMean, c.Mean, c.Moved())
+		fmt.Fprintf(&b, "  %-14s PSI %.3f  %-11s  (median %.3f → %.3f, mean %.3f → %.3f; moved by %s)\n", c.Name, c.PSI, verdict(c.Drift), c.TrainMedian, c.Median, c.TrainMean, c.Mean, c.Moved())
 	}
 	z := r.Drift.PickupZones
 	fmt.Fprintf(&b, "  %-14s PSI %.3f  %-11s  (a bin per pickup zone)\n", "PULocationID", z.PSI, verdict(z.Drift))

@@ -2,14 +2,12 @@ package training
 
 import (
 	"encoding/json"
-	"os/exec"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rideduration/rideduration/feature"
-	"github.com/rideduration/rideduration/internal/testenv"
 )
 
 // What the original does with a location id sent as a string, for every
@@ -23,9 +21,6 @@ import (
 // other spelling gives another row in every form: the function refuses it.
 func TestIDStringsAsTheOriginalReadsThem(t *testing.T) {
 	needPython(t)
-	if err := exec.Command(python, "-c", "import sklearn").Run(); err != nil {
-		testenv.Missing(t, "Debian's python3-sklearn (apt-get install python3-sklearn: make deps)")
-	}
 	out := run(t, python, "-c", `import json
 from sklearn.feature_extraction import DictVectorizer
 from training import features

@@ -34,7 +34,7 @@ type libraryEnv struct {
 // xgboost 1.7.4, numpy 1.24) and Debian 13 (Python 3.13, scikit-learn
 // 1.4.2, xgboost 3.0.0, numpy 2.2; make debian13).
 var libraryEnvs = []libraryEnv{
-	{"debian12", func(testing.TB) string { return python }},
+	{"debian12", func(t testing.TB) string { needPython(t); return python }},
 	{"debian13", testenv.Debian13Python},
 }
 

@@ -26,7 +26,7 @@ var pickleEnvs = []struct {
 	version string // the Python's major.minor
 	python  func(t *testing.T) string
 }{
-	{"debian12", "3.11", func(*testing.T) string { return python }},
+	{"debian12", "3.11", func(t *testing.T) string { needPython(t); return python }},
 	{"debian13", "3.13", func(t *testing.T) string { return testenv.Debian13Python(t) }},
 }
 

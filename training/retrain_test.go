@@ -36,12 +36,34 @@ func run(t *testing.T, name string, args ...string) string {
 	return out.String()
 }
 
-// needPython skips the test without Debian's python3 (fails it with CI
-// set).
-func needPython(t *testing.T) {
+// pythonModules is what the tests import in Debian's python3: the packages
+// make deps installs (python3-sklearn 1.2.1, python3-xgboost, python3-yaml).
+const pythonModules = "import numpy, sklearn, xgboost, yaml; assert sklearn.__version__ == '1.2.1', 'scikit-learn ' + sklearn.__version__ + ', not 1.2.1'"
+
+// pythonProbe is whether python has pythonModules, asked once per test
+// binary: what is missing, with the last line python printed, or "".
+var pythonProbe struct {
+	once    sync.Once
+	missing string
+}
+
+// needPython skips the test without Debian's python3 and the packages it
+// imports (fails it with CI set), naming what is missing.
+func needPython(t testing.TB) {
 	t.Helper()
-	if _, err := os.Stat(python); err != nil {
-		testenv.Missing(t, "Debian's python3 with python3-sklearn 1.2.1 (apt-get install python3-sklearn python3-xgboost python3-yaml: make deps)")
+	pythonProbe.once.Do(func() {
+		if _, err := os.Stat(python); err != nil {
+			pythonProbe.missing = python + " is missing"
+			return
+		}
+		if out, err := exec.Command(python, "-c", pythonModules).CombinedOutput(); err != nil {
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			pythonProbe.missing = python + ": " + lines[len(lines)-1]
+		}
+	})
+	if pythonProbe.missing != "" {
+		testenv.Missing(t, "Debian's python3 with python3-sklearn 1.2.1, python3-xgboost and python3-yaml "+
+			"(apt-get install python3-sklearn python3-xgboost python3-yaml: make deps); "+pythonProbe.missing)
 	}
 }
 
@@ -71,9 +93,6 @@ func TestMain(m *testing.M) {
 func trained(t *testing.T) (dir, out string) {
 	t.Helper()
 	needPython(t)
-	if out, err := exec.Command(python, "-c", "import sklearn, yaml; assert sklearn.__version__ == '1.2.1', sklearn.__version__").CombinedOutput(); err != nil {
-		t.Fatalf("training needs Debian's python3-sklearn (1.2.1) and python3-yaml: apt-get install -y python3-sklearn python3-yaml\n%s", out)
-	}
 	fit.once.Do(func() {
 		p := func(name string) string { return filepath.Join(fit.dir, name) }
 		steps := [][]string{

@@ -78,10 +78,11 @@ func TestReport(t *testing.T) {
 		R2        float64 `json:"r2"`
 		MeanError float64 `json:"mean_error"`
 		Drift     struct {
-			UnseenPUDO struct {
-				Vocabulary string `json:"vocabulary"`
-				Rides      int    `json:"rides"`
-			} `json:"unseen_pu_do"`
+			UnseenKeys struct {
+				Features   []string `json:"features"`
+				Vocabulary string   `json:"vocabulary"`
+				Rides      int      `json:"rides"`
+			} `json:"unseen_keys"`
 		} `json:"drift"`
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "metrics.json"))
@@ -89,8 +90,9 @@ func TestReport(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &m))
 	assert.Equal(t, 66097, m.Count)
 	assert.Equal(t, math.Float64bits(trainRMSE), math.Float64bits(m.RMSE), "RMSE %v, train.py's %v", m.RMSE, trainRMSE)
-	assert.Equal(t, "model", m.Drift.UnseenPUDO.Vocabulary)
-	assert.Positive(t, m.Drift.UnseenPUDO.Rides)
+	assert.Equal(t, []string{"PU_DO"}, m.Drift.UnseenKeys.Features)
+	assert.Equal(t, "model", m.Drift.UnseenKeys.Vocabulary)
+	assert.Positive(t, m.Drift.UnseenKeys.Rides)
 
 	page := filepath.Join(dir, "index.html")
 	loaded := imagesLoaded(t, page)
@@ -115,13 +117,13 @@ func TestReportFromAnyDirectory(t *testing.T) {
 	code, out, errs := predict(t, "", "report", "-o", "report", feb)
 	require.Equal(t, 0, code, errs)
 	assert.Contains(t, out, "drift against green_tripdata_2022-01 (59,603 rides)")
-	assert.Contains(t, out, "  duration       PSI 0.006  no drift     (mean 14.093 → 14.820; moved by 0.727 ± 0.008)\n")
+	assert.Contains(t, out, "  duration       PSI 0.006  no drift     (median 11.800 → 12.217, mean 14.093 → 14.820; moved by 0.727 ± 0.008)\n")
 	assert.FileExists(t, filepath.Join("report", "index.html"))
 
 	code, out, errs = predict(t, "", "report", "-o", "report", "-train", jan, feb)
 	require.Equal(t, 0, code, errs)
 	assert.Contains(t, errs, "report: 69399 + 62495 trips read, 66097 + 59603 rides scored, ")
-	assert.Contains(t, out, "  duration       PSI 0.006  no drift     (mean 14.093 → 14.820; moved by 0.727)\n")
+	assert.Contains(t, out, "  duration       PSI 0.006  no drift     (median 11.800 → 12.217, mean 14.093 → 14.820; moved by 0.727)\n")
 }
 
 // The report against the training month compiled in is the report against
@@ -176,7 +178,7 @@ func TestReportVocabularyIsTrainingMonths(t *testing.T) {
 	require.NoError(t, err)
 	withJanuarys, err := report.Build(report.Config{Model: compiled.Model()}, feb, jan)
 	require.NoError(t, err)
-	u, v := withModels.Drift.UnseenPUDO, withJanuarys.Drift.UnseenPUDO
+	u, v := withModels.Drift.UnseenKeys, withJanuarys.Drift.UnseenKeys
 	assert.Equal(t, "model", u.Vocabulary)
 	assert.Equal(t, "training month", v.Vocabulary)
 	u.Vocabulary = v.Vocabulary
