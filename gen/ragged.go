@@ -371,18 +371,7 @@ func (m *model) writeRagged(files Files, t *table, l *tableLayout) error {
 		}),
 	)
 	f.Line()
-	f.Comment("predictTable is the fast path of Predict: a key lookup, a search, two loads.")
-	f.Func().Id("predictTable").Params(jen.Id("f").Qual(featurePkg, "Features")).Float64().Block(
-		jen.Return(jen.Id("table").Dot("Values").Index(jen.Id("value").Call(jen.Id("f")))),
-	)
-	f.Line()
-	f.Comment("PredictText returns Predict(f) and its JSON text, as encoding/json writes the")
-	f.Comment("float64: the text of each distinct prediction is in the table, so that serving")
-	f.Comment("a ride formats no float (model.Model's PredictText).")
-	f.Func().Id("PredictText").Params(jen.Id("f").Qual(featurePkg, "Features")).Params(jen.Float64(), jen.String()).Block(
-		jen.Id("v").Op(":=").Id("value").Call(jen.Id("f")),
-		jen.Return(jen.Id("table").Dot("Values").Index(jen.Id("v")), jen.Id("tableBin").Index(jen.Id("textAt").Op("+").Id("textOff").Index(jen.Id("v")).Op(":").Id("textAt").Op("+").Id("textOff").Index(jen.Id("v").Op("+").Lit(1)))),
-	)
+	tableReads(f)
 	f.Line()
 	f.Comment("value returns the index of f's prediction among the table's distinct values: the")
 	f.Comment("key's class, then the interval among the class's own thresholds (lookup.Rank, a")
@@ -464,4 +453,21 @@ func (r *ragged) full(thresholds []float64) []float64 {
 		values = append(values, row[len(bounds)])
 	}
 	return values
+}
+
+// tableReads writes the functions both tables serve with: predictTable and
+// PredictText, over the generated value function.
+func tableReads(f *jen.File) {
+	f.Comment("predictTable is the fast path of Predict: a key lookup, a search, two loads.")
+	f.Func().Id("predictTable").Params(jen.Id("f").Qual(featurePkg, "Features")).Float64().Block(
+		jen.Return(jen.Id("table").Dot("Values").Index(jen.Id("value").Call(jen.Id("f")))),
+	)
+	f.Line()
+	f.Comment("PredictText returns Predict(f) and its JSON text, as encoding/json writes the")
+	f.Comment("float64: the text of each distinct prediction is in the table, so that serving")
+	f.Comment("a ride formats no float (model.Model's PredictText).")
+	f.Func().Id("PredictText").Params(jen.Id("f").Qual(featurePkg, "Features")).Params(jen.Float64(), jen.String()).Block(
+		jen.Id("v").Op(":=").Id("value").Call(jen.Id("f")),
+		jen.Return(jen.Id("table").Dot("Values").Index(jen.Id("v")), jen.Id("tableBin").Index(jen.Id("textAt").Op("+").Id("textOff").Index(jen.Id("v")).Op(":").Id("textAt").Op("+").Id("textOff").Index(jen.Id("v").Op("+").Lit(1)))),
+	)
 }
