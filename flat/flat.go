@@ -48,9 +48,9 @@ const (
 	PUID        // PULocationID, a category: Value holds the id's bits
 	DOID        // DOLocationID, a category: Value holds the id's bits
 
-	HotLeft  Op = 1 << 8 // a one-hot split sends a ride of its category left
-	ColdLeft Op = 1 << 9 // a one-hot split sends a ride of another category left
-	opMask      = 1<<8 - 1
+	HotLeft  Op = 1 << 8   // a one-hot split sends a ride of its category left
+	ColdLeft Op = 1 << 9   // a one-hot split sends a ride of another category left
+	OpMask      = 1<<8 - 1 // the op without HotLeft and ColdLeft
 )
 
 // Trees are the node arrays of an ensemble's trees, one entry per node.
@@ -78,14 +78,14 @@ func (t *Trees) Leaf(i int, in *Input) float64 {
 		op := t.Ops[n]
 		v := t.Value[n]
 		var left bool
-		switch op & opMask {
+		switch op & OpMask {
 		case Leaf:
 			return v
 		case PU, DO, Distance:
-			left = in.Number[op&opMask] <= v
+			left = in.Number[op&OpMask] <= v
 		default:
 			var hot bool
-			switch op & opMask {
+			switch op & OpMask {
 			case Key:
 				hot = in.Key == math.Float64bits(v)
 			case PUID:

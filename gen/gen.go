@@ -17,7 +17,10 @@
 //     (lookup.View): nothing is decoded at start-up. Prediction is a key
 //     lookup, a branch-free search for the distance's interval and two
 //     loads. Used when the trees split on no id too large for a key array
-//     and the table fits Options.MaxTableBytes.
+//     and the table fits Options.MaxTableBytes. When the full table does
+//     not, but the table of each class's own intervals (the thresholds its
+//     key reaches, where the prediction changes) does, that serves, and the
+//     search is over the class's thresholds (lookup.Rank).
 //   - trees: one if/else function per tree, readable. Used otherwise, when
 //     the trees have at most Options.MaxTreeNodes nodes.
 //   - flat: the trees as node arrays in an embedded blob, walked by package
@@ -65,9 +68,11 @@ type Options struct {
 	// Source names the export in the generated files' headers, e.g.
 	// "testdata/model.json.zst" (a path relative to the module, not the machine).
 	Source string
-	// MaxTableBytes bounds the table, counted as one float64 per cell (what
-	// it would take without its encoding, which is smaller); a larger table
-	// is not generated and Predict uses the trees.
+	// MaxTableBytes bounds the table, counted as the bytes its blob stores
+	// (every array and the predictions' text). The full table serves if it
+	// fits, else the table of each key class's own intervals if that fits,
+	// else the trees. 128 MiB keeps a function's zip (the blob compresses
+	// to about a third) under Lambda's 50 MB direct upload.
 	MaxTableBytes int
 	// TreesPerFile splits the tree functions over files, to keep each file
 	// small enough to read and the build within a few seconds.
@@ -80,7 +85,7 @@ type Options struct {
 }
 
 // DefaultOptions are what go generate uses.
-var DefaultOptions = Options{Package: "generated", MaxTableBytes: 64 << 20, TreesPerFile: 10, MaxTreeNodes: 400_000}
+var DefaultOptions = Options{Package: "generated", MaxTableBytes: 128 << 20, TreesPerFile: 10, MaxTreeNodes: 400_000}
 
 const (
 	featurePkg = "github.com/rideduration/rideduration/feature"

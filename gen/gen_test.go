@@ -68,6 +68,11 @@ func tableFlatOptions() Options {
 	return o
 }
 
+// raggedOptions bound the table below the full table's size (its search
+// buckets alone take 512 KiB) and above each class's own intervals: the
+// ragged table serves.
+func raggedOptions() Options { return smallOptions(1 << 18) }
+
 // flatOptions write the small forest's trees as node arrays: no table, and
 // fewer nodes allowed as code than it has.
 func flatOptions() Options {
@@ -78,7 +83,7 @@ func flatOptions() Options {
 
 // Whole generated files compared with golden copies (go test -update rewrites them).
 func TestGolden(t *testing.T) {
-	for dir, opts := range map[string]Options{"small": smallOptions(1 << 20), "small_trees": smallOptions(0), "small_flat": flatOptions(), "small_table_flat": tableFlatOptions()} {
+	for dir, opts := range map[string]Options{"small": smallOptions(1 << 20), "small_ragged": raggedOptions(), "small_trees": smallOptions(0), "small_flat": flatOptions(), "small_table_flat": tableFlatOptions()} {
 		t.Run(dir, func(t *testing.T) {
 			files, err := Generate(smallForest(), opts)
 			require.NoError(t, err)
@@ -329,7 +334,7 @@ func TestLogLink(t *testing.T) {
 // by the go command of the toolchain running the test.
 func TestEndToEnd(t *testing.T) {
 	ensembles := map[string]*export.Ensemble{"small": smallForest(), "boosted": boosted(), "histogram": histogram(), "gradient": gradient(), "loglink": logLink()}
-	backends := map[string]Options{"table": smallOptions(1 << 20), "trees": smallOptions(0), "flat": flatOptions()}
+	backends := map[string]Options{"table": smallOptions(1 << 20), "ragged": raggedOptions(), "trees": smallOptions(0), "flat": flatOptions()}
 	dir := tempModule(t)
 	var names []string
 	for name, e := range ensembles {
@@ -340,7 +345,8 @@ func TestEndToEnd(t *testing.T) {
 			_, table := files[TableFile]
 			_, flat := files[FlatFile]
 			require.Equal(t, backend == "flat", flat, "%s: flat trees", opts.Package)
-			require.Equal(t, backend == "table", table, "%s: table", opts.Package)
+			require.Equal(t, backend == "table" || backend == "ragged", table, "%s: table", opts.Package)
+			require.Equal(t, backend == "ragged", bytes.Contains(files["table.go"], []byte("lookup.Rank")), "%s: each class's own intervals", opts.Package)
 			pkg := filepath.Join(dir, opts.Package)
 			require.NoError(t, os.Mkdir(pkg, 0o755))
 			require.NoError(t, Write(pkg, files))
@@ -376,13 +382,21 @@ func TestEndToEnd(t *testing.T) {
 		for _, d := range dists {
 			for _, n := range names {
 				require.True(t, s.Scan(), "output ends early")
-				e := ensembles[strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(n, "table"), "trees"), "flat")]
+				e := ensembles[trimBackend(n)]
 				want := n + " " + strconv.FormatUint(math.Float64bits(e.Predict(feature.Features{Key: k, Distance: d})), 10)
 				require.Equal(t, want, s.Text(), "key %s distance %v", k, d)
 			}
 		}
 	}
 	require.False(t, s.Scan(), "more output than predictions")
+}
+
+// trimBackend is the ensemble's name of a TestEndToEnd package.
+func trimBackend(pkg string) string {
+	for _, b := range []string{"table", "ragged", "trees", "flat"} {
+		pkg = strings.TrimSuffix(pkg, b)
+	}
+	return pkg
 }
 
 // tempModule returns a temporary directory holding module e2e, which
@@ -525,4 +539,24 @@ func TestWriteRemovesStale(t *testing.T) {
 	stale, err = Stale(dir, files)
 	require.NoError(t, err)
 	require.Equal(t, []string{"model.go", TableFile, "trees_09.go"}, stale, "changed, missing, left over")
+}
+
+// The size the backend choice compares with the bound is what the table's
+// blob stores, to the byte, laid out in full or as each class's own intervals.
+func TestTableBytesCounted(t *testing.T) {
+	for name, e := range map[string]*export.Ensemble{"small": smallForest(), "boosted": boosted(), "histogram": histogram(), "gradient": gradient()} {
+		require.NoError(t, e.Check())
+		for _, opts := range []Options{smallOptions(1 << 20), raggedOptions()} {
+			m := &model{Ensemble: e, opts: opts, cols: e.Columns()}
+			tb, why := m.table()
+			require.NotNil(t, tb, "%s: %s", name, why)
+			l, err := tb.layout()
+			require.NoError(t, err)
+			counted := tb.denseBytes()
+			if tb.rag != nil {
+				counted = tb.raggedBytes(tb.rag)
+			}
+			require.Equal(t, counted, len(l.blob), "%s, bound %d", name, opts.MaxTableBytes)
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package gen
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/bits"
@@ -34,12 +33,14 @@ type table struct {
 	reps       []feature.Key // a key of each class
 	thresholds []float64     // distinct distance thresholds (in the input type), ascending
 	wide       bool          // the input is float64: the search compares lookup.Order64 keys
-	values     []float64     // predictions, class-major: values[c*intervals()+i]
+	values     []float64     // predictions, class-major: values[c*intervals()+i]; nil when rag serves
+	rag        *ragged       // each class's own intervals, when the full table exceeds the bound
+	distinct   int           // distinct predictions
+	textBytes  int           // their JSON text's length
 }
 
 func (t *table) classes() int   { return len(t.reps) }
 func (t *table) intervals() int { return len(t.thresholds) + 1 }
-func (t *table) bytes() int     { return t.classes() * t.intervals() * 8 }
 
 // maxStride bounds the key → class array: stride² entries.
 const maxStride = 4096
@@ -137,49 +138,24 @@ func (m *model) table() (*table, string) {
 			t.keyClass[int(pu)*t.stride+int(do)] = id
 		}
 	}
-	if t.bytes() > m.opts.MaxTableBytes {
-		return nil, fmt.Sprintf("Predict walks the trees: the table (%d key classes × %d distance intervals, %d bytes) exceeds the %d-byte bound.",
-			t.classes(), t.intervals(), t.bytes(), m.opts.MaxTableBytes)
+	// Each class's own intervals first: they hold every distinct prediction
+	// the full table would, so both tables' sizes are counted from them.
+	r := t.ragged(m)
+	t.count(r.values)
+	dense, rag := t.denseBytes(), t.raggedBytes(r)
+	switch {
+	case dense <= m.opts.MaxTableBytes:
+	case rag <= m.opts.MaxTableBytes:
+		t.rag = r
+		return t, fmt.Sprintf("Predict reads a precomputed table of each key class's own distance intervals: %d key classes, %d intervals in all (%d bytes; %d × %d intervals would take %d bytes, above the %d-byte bound).",
+			t.classes(), r.cells(), rag, t.classes(), t.intervals(), dense, m.opts.MaxTableBytes)
+	default:
+		return nil, fmt.Sprintf("Predict walks the trees: the table (%d key classes × %d distance intervals, %d bytes; of each class's own intervals, %d in all, %d bytes) exceeds the %d-byte bound.",
+			t.classes(), t.intervals(), dense, r.cells(), rag, m.opts.MaxTableBytes)
 	}
 
-	// Each tree adds its leaf to every interval of a class in one walk that
-	// splits the interval range at each distance node. Trees are taken in
-	// tree order, so every entry is summed in the library's order.
-	t.values = make([]float64, t.classes()*t.intervals())
-	for c, k := range t.reps {
-		row := t.values[c*t.intervals() : (c+1)*t.intervals()]
-		for i := range row {
-			row[i] = m.Combine.Base
-		}
-		ride := feature.Features{Key: k}
-		for i := range m.Trees {
-			t.walk(m, &m.Trees[i], 0, ride, 0, len(row), row)
-		}
-		for i := range row {
-			row[i] = m.Combine.End(row[i])
-		}
-	}
+	t.values = r.full(t.thresholds)
 	return t, fmt.Sprintf("Predict reads a precomputed table: %d key classes × %d distance intervals.", t.classes(), t.intervals())
-}
-
-// walk adds tree tr's outputs for the key of ride to row[lo:hi], from node n.
-func (t *table) walk(m *model, tr *export.Tree, n int32, ride feature.Features, lo, hi int, row []float64) {
-	for lo < hi {
-		if tr.IsLeaf(n) {
-			for i := lo; i < hi; i++ {
-				row[i] = m.Combine.Add(row[i], tr.Value[n])
-			}
-			return
-		}
-		if m.cols[tr.Feature[n]].Input != feature.InputDistance {
-			n = m.Next(tr, n, ride)
-			continue
-		}
-		// Interval i goes left when its distances are <= thresholds[j], i.e. i <= j.
-		j, _ := slices.BinarySearch(t.thresholds, m.Threshold(tr, n))
-		t.walk(m, tr, tr.ChildrenLeft[n], ride, lo, min(hi, j+1), row)
-		n, lo = tr.ChildrenRight[n], max(lo, j+1)
-	}
 }
 
 // The search for a distance's interval starts at the bucket of the top
@@ -265,6 +241,9 @@ type tableLayout struct {
 	size   int // the search array's length (searchSize)
 	// The arrays' offsets in blob, in bytes.
 	valuesAt, searchAt, textOffAt, firstAt, keyClassAt, cellsAt, textAt int
+	// The ragged table's: its thresholds' keys (at searchAt), and where each
+	// class's start.
+	bounds, startAt int
 	// The element types of the arrays stored as uint16 when every element fits.
 	first, keyClass, cells uints
 }
@@ -272,6 +251,9 @@ type tableLayout struct {
 // layout lays t out: its distinct values and cells (lookup.NewTable), the
 // search's keys and buckets, and each value's JSON text.
 func (t *table) layout() (*tableLayout, error) {
+	if t.rag != nil {
+		return t.raggedLayout()
+	}
 	tb, err := lookup.NewTable[uint32](t.values)
 	if err != nil {
 		return nil, err
@@ -296,17 +278,9 @@ func (t *table) layout() (*tableLayout, error) {
 		}
 		first[b] = uint32(n)
 	}
-	// Each distinct prediction's JSON text, as encoding/json writes it, end
-	// to end, and where each starts (and the last ends).
-	var text []byte
-	textOff := []uint32{0}
-	for _, v := range tb.Values {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("prediction %v: %w", v, err)
-		}
-		text = append(text, b...)
-		textOff = append(textOff, uint32(len(text)))
+	text, textOff, err := texts(tb.Values)
+	if err != nil {
+		return nil, err
 	}
 
 	// Widest elements first, so that no padding is needed; the cells last:
@@ -335,6 +309,9 @@ func (t *table) layout() (*tableLayout, error) {
 // writeTable writes table.go, its test and the blob it embeds, as l lays t out.
 func (m *model) writeTable(files Files, t *table, l *tableLayout) error {
 	files[TableFile] = l.blob
+	if t.rag != nil {
+		return m.writeRagged(files, t, l)
+	}
 	f := m.newFile()
 	f.Anon("embed")
 	guard(f, lookupPkg, lookup.Layout)
@@ -400,18 +377,7 @@ func (m *model) writeTable(files Files, t *table, l *tableLayout) error {
 		}),
 	)
 	f.Line()
-	f.Comment("predictTable is the fast path of Predict: a key lookup, a search, two loads.")
-	f.Func().Id("predictTable").Params(jen.Id("f").Qual(featurePkg, "Features")).Float64().Block(
-		jen.Return(jen.Id("table").Dot("Values").Index(jen.Id("value").Call(jen.Id("f")))),
-	)
-	f.Line()
-	f.Comment("PredictText returns Predict(f) and its JSON text, as encoding/json writes the")
-	f.Comment("float64: the text of each distinct prediction is in the table, so that serving")
-	f.Comment("a ride formats no float (model.Model's PredictText).")
-	f.Func().Id("PredictText").Params(jen.Id("f").Qual(featurePkg, "Features")).Params(jen.Float64(), jen.String()).Block(
-		jen.Id("v").Op(":=").Id("value").Call(jen.Id("f")),
-		jen.Return(jen.Id("table").Dot("Values").Index(jen.Id("v")), jen.Id("tableBin").Index(jen.Id("textAt").Op("+").Id("textOff").Index(jen.Id("v")).Op(":").Id("textAt").Op("+").Id("textOff").Index(jen.Id("v").Op("+").Lit(1)))),
-	)
+	tableReads(f)
 	f.Line()
 	f.Comment("value returns the index of f's prediction among the table's distinct values.")
 	f.Func().Id("value").Params(jen.Id("f").Qual(featurePkg, "Features")).Int().Block(
@@ -469,17 +435,22 @@ func tableTest(f *jen.File, t *table, l *tableLayout) *jen.File {
 	inPlace := func(typ jen.Code, at string) jen.Code {
 		return jen.Qual(lookupPkg, "InPlace").Types(typ).Call(jen.Id("tableBin"), jen.Id(at))
 	}
+	arrays := jen.Dict{
+		jen.Lit("values"):   inPlace(jen.Float64(), "valuesAt"),
+		jen.Lit("search"):   inPlace(t.keyType(), "searchAt"),
+		jen.Lit("keyClass"): inPlace(l.keyClass.typ(), "keyClassAt"),
+		jen.Lit("cells"):    inPlace(l.cells.typ(), "cellsAt"),
+		jen.Lit("textOff"):  inPlace(jen.Uint32(), "textOffAt"),
+	}
+	if t.rag != nil {
+		arrays[jen.Lit("start")] = inPlace(jen.Uint32(), "startAt")
+	} else {
+		arrays[jen.Lit("first")] = inPlace(l.first.typ(), "firstAt")
+	}
 	f.Comment("The table's arrays are read where the binary holds them: lookup.View found")
 	f.Comment("each aligned, so nothing was decoded or copied at start-up.")
 	f.Func().Id("TestTableReadInPlace").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
-		jen.For(jen.List(jen.Id("name"), jen.Id("inPlace")).Op(":=").Range().Map(jen.String()).Bool().Values(jen.Dict{
-			jen.Lit("values"):   inPlace(jen.Float64(), "valuesAt"),
-			jen.Lit("search"):   inPlace(t.keyType(), "searchAt"),
-			jen.Lit("first"):    inPlace(l.first.typ(), "firstAt"),
-			jen.Lit("keyClass"): inPlace(l.keyClass.typ(), "keyClassAt"),
-			jen.Lit("cells"):    inPlace(l.cells.typ(), "cellsAt"),
-			jen.Lit("textOff"):  inPlace(jen.Uint32(), "textOffAt"),
-		})).Block(
+		jen.For(jen.List(jen.Id("name"), jen.Id("inPlace")).Op(":=").Range().Map(jen.String()).Bool().Values(arrays)).Block(
 			jen.If(jen.Op("!").Id("inPlace")).Block(
 				jen.Id("t").Dot("Errorf").Call(jen.Lit("%s is not read in place"), jen.Id("name")),
 			),
@@ -543,13 +514,20 @@ func tableTest(f *jen.File, t *table, l *tableLayout) *jen.File {
 	// }
 	cells := func() *jen.Statement { return jen.Len(jen.Id("table").Dot("Cells")) }
 	product := func() *jen.Statement { return jen.Id("classes").Op("*").Id("intervals") }
+	if t.rag != nil {
+		product = func() *jen.Statement { return jen.Id("bounds").Op("+").Id("classes") }
+	}
 	f.Comment("Every cell indexes one of the values, and every key's class is a row: no")
 	f.Comment("prediction can read past the table (which bounds checks would stop, but")
 	f.Comment("only at run time).")
+	if t.rag != nil {
+		f.Comment("Each class's thresholds are in the search array, ascending.")
+	}
 	f.Func().Id("TestTableWellFormed").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
 		jen.If(cells().Op("!=").Add(product())).Block(
 			jen.Id("t").Dot("Fatalf").Call(jen.Lit("%d cells, want %d"), cells(), product()),
 		),
+		raggedWellFormed(t),
 		jen.For(jen.List(jen.Id("i"), jen.Id("c")).Op(":=").Range().Id("table").Dot("Cells")).Block(
 			jen.If(jen.Int().Call(jen.Id("c")).Op(">=").Len(jen.Id("table").Dot("Values"))).Block(
 				jen.Id("t").Dot("Fatalf").Call(jen.Lit("cell %d indexes value %d of %d"), jen.Id("i"), jen.Id("c"), jen.Len(jen.Id("table").Dot("Values"))),

@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"unsafe"
 )
@@ -183,4 +184,27 @@ func InPlace[T Number](blob string, off int) bool {
 func littleEndian() bool {
 	x := uint16(1)
 	return *(*byte)(unsafe.Pointer(&x)) == 1
+}
+
+// Key is the type of a search key: Order's or Order64's.
+type Key interface{ ~uint32 | ~uint64 }
+
+// Rank returns the number of keys below k, keys ascending: the interval
+// holding k. It halves the range without a branch on the keys (the step is
+// masked by the comparison's borrow): rides' distances are unpredictable,
+// and mispredicted branches are what make tree walks slow.
+func Rank[K Key](keys []K, k K) int {
+	n := len(keys)
+	if n == 0 {
+		return 0
+	}
+	base := 0
+	for n > 1 {
+		half := n >> 1
+		_, below := bits.Sub64(uint64(keys[base+half-1]), uint64(k), 0)
+		base += int(below) * half
+		n -= half
+	}
+	_, below := bits.Sub64(uint64(keys[base]), uint64(k), 0)
+	return base + int(below)
 }

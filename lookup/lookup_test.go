@@ -109,3 +109,24 @@ func TestTableTooManyValues(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1.0*(1<<16), tb.At(1<<16))
 }
+
+// Rank counts the keys below k, for every length and every place k falls.
+func TestRank(t *testing.T) {
+	for n := range 40 {
+		keys := make([]uint32, n)
+		for i := range keys {
+			keys[i] = uint32(2*i + 1)
+		}
+		for k := range uint32(2*n + 3) {
+			want := 0
+			for _, x := range keys {
+				if x < k {
+					want++
+				}
+			}
+			require.Equal(t, want, Rank(keys, k), "n %d, k %d", n, k)
+		}
+	}
+	require.Equal(t, 1, Rank([]uint64{0, math.MaxUint64}, math.MaxUint64-1), "the borrow of 64-bit keys")
+	require.Equal(t, 2, Rank([]uint64{0, math.MaxUint64 - 1}, math.MaxUint64))
+}

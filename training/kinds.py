@@ -11,7 +11,9 @@ It prints each kind, its run id and the export.py command that exports it.
 The kinds use different features so that every form a ride feeds is
 covered. rf-big (500 trees of depth 20, the committed forest's parameters
 otherwise) and rf-deep (500 trees of depth 20, sklearn's other defaults:
-leaves of one ride) are made only when asked for.
+leaves of one ride), rf-sqrt (30 unpruned trees, max_features='sqrt',
+bootstrap=False), et-deep (10 ExtraTrees of unlimited depth) and xgb-big
+(500 XGBoost rounds of depth 10) are made only when asked for.
 """
 
 import argparse
@@ -142,6 +144,25 @@ def fit_rf_deep(X, y):
         n_estimators=500, max_depth=20, random_state=0, n_jobs=-1)).fit(X, y)
 
 
+def fit_rf_sqrt(X, y):
+    """30 unpruned trees, each split over a square root of the features, every ride in every tree."""
+    return make_pipeline(DictVectorizer(), RandomForestRegressor(
+        n_estimators=30, max_features="sqrt", bootstrap=False, random_state=0, n_jobs=-1)).fit(X, y)
+
+
+def fit_et_deep(X, y):
+    """10 extremely randomized trees grown without a depth limit."""
+    return make_pipeline(DictVectorizer(), ExtraTreesRegressor(
+        n_estimators=10, max_depth=None, random_state=0, n_jobs=-1)).fit(X, y)
+
+
+def fit_xgb_big(X, y):
+    """500 rounds of depth 10, no early stopping."""
+    import xgboost as xgb
+    return make_pipeline(DictVectorizer(), xgb.XGBRegressor(
+        n_estimators=500, max_depth=10, learning_rate=0.1, random_state=0, n_jobs=2)).fit(X, y)
+
+
 def fit_et(X, y):
     return make_pipeline(DictVectorizer(), ExtraTreesRegressor(
         n_estimators=20, max_depth=12, min_samples_leaf=5, random_state=0, n_jobs=-1)).fit(X, y)
@@ -269,6 +290,9 @@ KINDS = {
                                                                  rate_drop=0.5), False),
     "rf-big": (S("PU_DO,distance"), fit_rf_big, False),
     "rf-deep": (S("PU_DO,distance"), fit_rf_deep, False),
+    "rf-sqrt": (S("PU_DO,distance"), fit_rf_sqrt, False),
+    "et-deep": (S("PU_DO,distance"), fit_et_deep, False),
+    "xgb-big": (S("PU_DO,distance"), fit_xgb_big, False),
 }
 
 
@@ -288,7 +312,7 @@ def main():
     ap.add_argument("--train", required=True, help="prep table to train on (make prep: build/train.csv)")
     ap.add_argument("--out", required=True, help="directory for the kinds' MLflow model directories")
     ap.add_argument("--kind", action="append", choices=sorted(KINDS),
-                    help="a kind to make (repeatable); default: all but rf-big")
+                    help="a kind to make (repeatable); default: all but the big ones")
     args = ap.parse_args()
     kinds = args.kind or [k for k, v in KINDS.items() if v[2]]
 

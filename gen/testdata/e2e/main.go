@@ -11,18 +11,23 @@ import (
 	"os"
 
 	"e2e/boostedflat"
+	"e2e/boostedragged"
 	"e2e/boostedtable"
 	"e2e/boostedtrees"
 	"e2e/gradientflat"
+	"e2e/gradientragged"
 	"e2e/gradienttable"
 	"e2e/gradienttrees"
 	"e2e/histogramflat"
+	"e2e/histogramragged"
 	"e2e/histogramtable"
 	"e2e/histogramtrees"
 	"e2e/loglinkflat"
+	"e2e/loglinkragged"
 	"e2e/loglinktable"
 	"e2e/loglinktrees"
 	"e2e/smallflat"
+	"e2e/smallragged"
 	"e2e/smalltable"
 	"e2e/smalltrees"
 
@@ -35,18 +40,23 @@ var packages = []struct {
 	predict func(feature.Features) float64
 }{
 	{"boostedflat", boostedflat.Predict},
+	{"boostedragged", boostedragged.Predict},
 	{"boostedtable", boostedtable.Predict},
 	{"boostedtrees", boostedtrees.Predict},
 	{"gradientflat", gradientflat.Predict},
+	{"gradientragged", gradientragged.Predict},
 	{"gradienttable", gradienttable.Predict},
 	{"gradienttrees", gradienttrees.Predict},
 	{"histogramflat", histogramflat.Predict},
+	{"histogramragged", histogramragged.Predict},
 	{"histogramtable", histogramtable.Predict},
 	{"histogramtrees", histogramtrees.Predict},
 	{"loglinkflat", loglinkflat.Predict},
+	{"loglinkragged", loglinkragged.Predict},
 	{"loglinktable", loglinktable.Predict},
 	{"loglinktrees", loglinktrees.Predict},
 	{"smallflat", smallflat.Predict},
+	{"smallragged", smallragged.Predict},
 	{"smalltable", smalltable.Predict},
 	{"smalltrees", smalltrees.Predict},
 }

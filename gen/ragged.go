@@ -1,0 +1,473 @@
+package gen
+
+import (
+	"encoding/json"
+	"fmt"
+	"github.com/dave/jennifer/jen"
+
+	"github.com/rideduration/rideduration/lookup"
+	"math"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/flat"
+)
+
+// ragged is the table with each key class's own distance intervals: the
+// thresholds of the distance splits its key reaches, less those where the
+// prediction does not change. A big forest's key classes each reach a part of
+// the trees, so the ragged table is a fraction of classes × every interval;
+// Predict then searches the class's own thresholds.
+type ragged struct {
+	// Class c's thresholds are bounds[start[c]:start[c+1]], ascending (in
+	// the input type); its intervals' predictions are
+	// values[start[c]+c : start[c+1]+c+1].
+	start  []uint32
+	bounds []float64
+	values []float64
+}
+
+// cells is the number of (class, interval) predictions the ragged table holds.
+func (r *ragged) cells() int { return len(r.values) }
+
+// row is one class's thresholds and predictions.
+type row struct {
+	bounds []float64
+	values []float64
+}
+
+// ragged evaluates the ensemble over each class's own intervals, the classes
+// taken in parallel, over the trees as package flat lays them out: every
+// split decided once (thresholds in the input type, where a category goes).
+func (t *table) ragged(m *model) *ragged {
+	ft := m.flatTrees()
+	rows := make([]row, t.classes())
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var scratch rowScratch
+			for c := range next {
+				rows[c] = m.classRow(ft, t.reps[c], &scratch)
+			}
+		}()
+	}
+	for c := range rows {
+		next <- c
+	}
+	close(next)
+	wg.Wait()
+	r := &ragged{start: make([]uint32, 0, len(rows)+1)}
+	for _, rw := range rows {
+		r.start = append(r.start, uint32(len(r.bounds)))
+		r.bounds = append(r.bounds, rw.bounds...)
+		r.values = append(r.values, rw.values...)
+	}
+	r.start = append(r.start, uint32(len(r.bounds)))
+	return r
+}
+
+// flatInput is key k as the flat trees read it, at no distance.
+func (m *model) flatInput(k feature.Key) flat.Input {
+	return flat.Input{Key: flat.Pack(k.PU, k.DO), PU: k.PU, DO: k.DO,
+		Number: [4]float64{flat.PU: m.Input(float64(k.PU)), flat.DO: m.Input(float64(k.DO))}}
+}
+
+// next returns the child that split n of ft sends in to, n not a distance
+// split nor a leaf.
+func next(ft *flat.Trees, n int32, in *flat.Input) int32 {
+	op := ft.Ops[n]
+	var left bool
+	switch op & flat.OpMask {
+	case flat.PU, flat.DO:
+		left = in.Number[op&flat.OpMask] <= ft.Value[n]
+	default:
+		var hot bool
+		switch op & flat.OpMask {
+		case flat.Key:
+			hot = in.Key == math.Float64bits(ft.Value[n])
+		case flat.PUID:
+			hot = uint64(uint32(in.PU)) == math.Float64bits(ft.Value[n])
+		default:
+			hot = uint64(uint32(in.DO)) == math.Float64bits(ft.Value[n])
+		}
+		left = hot && op&flat.HotLeft != 0 || !hot && op&flat.ColdLeft != 0
+	}
+	if left {
+		return n + 1
+	}
+	return ft.Right[n]
+}
+
+// reached is a leaf key k reaches and the distances that reach it: those
+// above lo and up to hi (±Inf when no split bounds them).
+type reached struct {
+	lo, hi, value float64
+}
+
+// classRow evaluates the ensemble for key k at every distance: the
+// thresholds of the distance splits k reaches, the prediction in each
+// interval between them, and then only the thresholds where the prediction
+// changes. One walk per tree records the leaves k reaches with their
+// distance ranges, in tree order; scratch holds them and the thresholds
+// from one call to the next.
+func (m *model) classRow(ft *flat.Trees, k feature.Key, scratch *rowScratch) row {
+	in := m.flatInput(k)
+	ths, leaves := scratch.ths[:0], scratch.leaves[:0]
+	var reach func(n int32, lo, hi float64)
+	reach = func(n int32, lo, hi float64) {
+		for {
+			switch ft.Ops[n] & flat.OpMask {
+			case flat.Leaf:
+				leaves = append(leaves, reached{lo: lo, hi: hi, value: ft.Value[n]})
+				return
+			case flat.Distance:
+				th := ft.Value[n]
+				if th == 0 {
+					th = 0 // -0 → +0: the same split, and one order for the integer search
+				}
+				if th < lo || th >= hi {
+					// Every distance that reaches here goes one way: no
+					// threshold to record.
+					if th < lo {
+						n = ft.Right[n]
+					} else {
+						n++
+					}
+					continue
+				}
+				ths = append(ths, th)
+				reach(n+1, lo, th)
+				n, lo = ft.Right[n], th
+			default:
+				n = next(ft, n, &in)
+			}
+		}
+	}
+	for _, root := range ft.Roots {
+		reach(root, math.Inf(-1), math.Inf(1))
+	}
+	slices.Sort(ths)
+	ths = slices.Compact(ths)
+	values := make([]float64, len(ths)+1)
+	for i := range values {
+		values[i] = m.Combine.Base
+	}
+	// Interval i holds the distances above ths[i-1] and up to ths[i]: a
+	// leaf reached from above lo up to hi adds to the intervals after lo's
+	// up to hi's. Leaves in tree order: every entry is summed in the
+	// library's order.
+	index := func(th float64) int {
+		if math.IsInf(th, 0) {
+			if th < 0 {
+				return -1
+			}
+			return len(ths)
+		}
+		i, _ := slices.BinarySearch(ths, th)
+		return i
+	}
+	for _, l := range leaves {
+		for i := index(l.lo) + 1; i <= index(l.hi); i++ {
+			values[i] = m.Combine.Add(values[i], l.value)
+		}
+	}
+	for i := range values {
+		values[i] = m.Combine.End(values[i])
+	}
+	// Keep a threshold only where the prediction changes across it.
+	var bounds []float64
+	kept := values[:1]
+	for i, th := range ths {
+		if math.Float64bits(values[i+1]) != math.Float64bits(kept[len(kept)-1]) {
+			bounds = append(bounds, th)
+			kept = append(kept, values[i+1])
+		}
+	}
+	scratch.ths, scratch.leaves = ths, leaves
+	return row{bounds: bounds, values: slices.Clone(kept)}
+}
+
+// rowScratch is classRow's memory, reused.
+type rowScratch struct {
+	ths    []float64
+	leaves []reached
+}
+
+// texts is each distinct prediction's JSON text, as encoding/json writes it,
+// end to end, and where each starts (and the last ends).
+func texts(values []float64) ([]byte, []uint32, error) {
+	var text []byte
+	textOff := []uint32{0}
+	for _, v := range values {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("prediction %v: %w", v, err)
+		}
+		text = append(text, b...)
+		textOff = append(textOff, uint32(len(text)))
+	}
+	return text, textOff, nil
+}
+
+// count records the distinct predictions among values and their text's length.
+func (t *table) count(values []float64) {
+	seen := map[uint64]bool{}
+	for _, v := range values {
+		if !seen[math.Float64bits(v)] {
+			seen[math.Float64bits(v)] = true
+			b, _ := json.Marshal(v) // a prediction is finite: export.Check
+			t.textBytes += len(b)
+		}
+	}
+	t.distinct = len(seen)
+}
+
+// sizer counts the bytes of a blob that lookup.Append lays out.
+type sizer int
+
+// add counts n numbers of size bytes, after the padding Append puts before them.
+func (s *sizer) add(n, size int) {
+	*s = sizer((int(*s)+size-1)/size*size + n*size)
+}
+
+// width is the bytes of an array element that holds every number up to most,
+// as narrow stores it.
+func width(most int) int {
+	if most > math.MaxUint16 {
+		return 4
+	}
+	return 2
+}
+
+// denseBytes is what layout stores for the full table: every array and the
+// text, as laid out.
+func (t *table) denseBytes() int {
+	var s sizer
+	s.add(t.distinct, 8)
+	s.add(t.searchSize(), t.keyBits()/8)
+	s.add(t.distinct+1, 4)
+	s.add(1<<bucketBits, width(len(t.thresholds)))
+	s.add(t.stride*t.stride, width(t.classes()-1))
+	s.add(t.classes()*t.intervals(), width(t.distinct-1))
+	return int(s) + t.textBytes
+}
+
+// raggedBytes is what raggedLayout stores for r.
+func (t *table) raggedBytes(r *ragged) int {
+	var s sizer
+	s.add(t.distinct, 8)
+	s.add(len(r.bounds), t.keyBits()/8)
+	s.add(len(r.start), 4)
+	s.add(t.distinct+1, 4)
+	s.add(t.stride*t.stride, width(t.classes()-1))
+	s.add(r.cells(), width(t.distinct-1))
+	return int(s) + t.textBytes
+}
+
+// raggedLayout lays out the ragged table: its distinct values and cells
+// (lookup.NewTable), each class's threshold keys and where they start, and
+// each value's JSON text.
+func (t *table) raggedLayout() (*tableLayout, error) {
+	r := t.rag
+	tb, err := lookup.NewTable[uint32](r.values)
+	if err != nil {
+		return nil, err
+	}
+	text, textOff, err := texts(tb.Values)
+	if err != nil {
+		return nil, err
+	}
+	l := &tableLayout{values: len(tb.Values), bounds: len(r.bounds)}
+	var blob []byte
+	blob, l.valuesAt = lookup.Append(blob, tb.Values)
+	if t.wide {
+		keys := make([]uint64, len(r.bounds))
+		for i, th := range r.bounds {
+			keys[i] = lookup.Order64(th)
+		}
+		blob, l.searchAt = lookup.Append(blob, keys)
+	} else {
+		keys := make([]uint32, len(r.bounds))
+		for i, th := range r.bounds {
+			keys[i] = lookup.Order(float32(th))
+		}
+		blob, l.searchAt = lookup.Append(blob, keys)
+	}
+	blob, l.startAt = lookup.Append(blob, r.start)
+	blob, l.textOffAt = lookup.Append(blob, textOff)
+	l.keyClass, l.cells = narrow(t.keyClass), narrow(tb.Cells)
+	blob, l.keyClassAt = l.keyClass.append(blob)
+	blob, l.cellsAt = l.cells.append(blob)
+	l.textAt = len(blob)
+	l.blob = append(blob, text...)
+	return l, nil
+}
+
+// writeRagged writes table.go and its test for the ragged table l lays out.
+func (m *model) writeRagged(files Files, t *table, l *tableLayout) error {
+	f := m.newFile()
+	f.Anon("embed")
+	guard(f, lookupPkg, lookup.Layout)
+	f.Comment(fmt.Sprintf("The table holds the model's prediction for each of %d key classes at every", t.classes()))
+	f.Comment("distance. A key class is a set of keys (PU, DO) that every split on the key")
+	f.Comment("treats alike. Each class has its own intervals: class c's thresholds are")
+	f.Comment("search[start[c]:start[c+1]], the distance thresholds its key reaches where the")
+	f.Comment(fmt.Sprintf("prediction changes (as %s), and interval i holds the distances x with", m.Combine.Input))
+	f.Comment(fmt.Sprintf("threshold[i-1] < %s(x) <= threshold[i]. Its %d cells take %d distinct values.", m.Combine.Input, t.rag.cells(), l.values))
+	f.Const().Defs(
+		jen.Id("classes").Op("=").Lit(t.classes()),
+		jen.Id("bounds").Op("=").Lit(l.bounds),
+		jen.Id("cellCount").Op("=").Lit(t.rag.cells()),
+		jen.Id("tableValues").Op("=").Lit(l.values),
+		jen.Comment("keyStride is two more than the largest location id any split looks at: ids ≥"),
+		jen.Comment("keyStride-1 are treated alike, and clamped to it."),
+		jen.Id("keyStride").Op("=").Lit(t.stride),
+	)
+	f.Line()
+	f.Comment("tableBin holds the arrays, little-endian, each at an offset that is a multiple of")
+	f.Comment("its element size (lookup.Append):")
+	f.Comment("  - values: the distinct predictions, float64, ascending;")
+	f.Comment("  - search: lookup." + t.order() + " of each class's thresholds, ascending within the class;")
+	f.Comment("  - start: where each class's thresholds start in search, and where the last end;")
+	f.Comment("  - textOff: where each value's text starts in text, and where the last ends;")
+	f.Comment("  - keyClass: the key class of Key{PU, DO} at PU*keyStride+DO, ids clamped to")
+	f.Comment("    keyStride-1;")
+	f.Comment("  - cells: for each class c, its intervals' value indexes, from start[c]+c;")
+	f.Comment("  - text: each value's JSON text, as encoding/json writes the float64, end to end.")
+	f.Comment("")
+	f.Comment("//go:embed " + TableFile)
+	f.Var().Id("tableBin").String()
+	f.Line()
+	f.Comment("Where each array starts in tableBin, in bytes.")
+	f.Const().Defs(
+		jen.Id("valuesAt").Op("=").Lit(l.valuesAt),
+		jen.Id("searchAt").Op("=").Lit(l.searchAt),
+		jen.Id("startAt").Op("=").Lit(l.startAt),
+		jen.Id("textOffAt").Op("=").Lit(l.textOffAt),
+		jen.Id("keyClassAt").Op("=").Lit(l.keyClassAt),
+		jen.Id("cellsAt").Op("=").Lit(l.cellsAt),
+		jen.Id("textAt").Op("=").Lit(l.textAt),
+	)
+	f.Line()
+	view := func(typ jen.Code, at string, n jen.Code) *jen.Statement {
+		return jen.Qual(lookupPkg, "View").Types(typ).Call(jen.Id("tableBin"), jen.Id(at), n)
+	}
+	f.Comment("The arrays, read in place from the binary's read-only data (lookup.View): start-up")
+	f.Comment("decodes and copies nothing, and the OS maps a page in when a prediction first")
+	f.Comment("touches it.")
+	f.Var().Defs(
+		jen.Id("keyClass").Op("=").Parens(jen.Op("*").Index(jen.Id("keyStride").Op("*").Id("keyStride")).Add(l.keyClass.typ())).Call(view(l.keyClass.typ(), "keyClassAt", jen.Id("keyStride").Op("*").Id("keyStride"))),
+		jen.Id("search").Op("=").Add(view(t.keyType(), "searchAt", jen.Id("bounds"))),
+		jen.Id("start").Op("=").Parens(jen.Op("*").Index(jen.Id("classes").Op("+").Lit(1)).Uint32()).Call(view(jen.Uint32(), "startAt", jen.Id("classes").Op("+").Lit(1))),
+		jen.Id("textOff").Op("=").Parens(jen.Op("*").Index(jen.Id("tableValues").Op("+").Lit(1)).Uint32()).Call(view(jen.Uint32(), "textOffAt", jen.Id("tableValues").Op("+").Lit(1))),
+		jen.Id("table").Op("=").Qual(lookupPkg, "Table").Types(l.cells.typ()).Values(jen.Dict{
+			jen.Id("Values"): view(jen.Float64(), "valuesAt", jen.Id("tableValues")),
+			jen.Id("Cells"):  view(l.cells.typ(), "cellsAt", jen.Id("cellCount")),
+		}),
+	)
+	f.Line()
+	tableReads(f)
+	f.Line()
+	f.Comment("value returns the index of f's prediction among the table's distinct values: the")
+	f.Comment("key's class, then the interval among the class's own thresholds (lookup.Rank, a")
+	f.Comment("search without a branch on the distance).")
+	f.Func().Id("value").Params(jen.Id("f").Qual(featurePkg, "Features")).Int().Block(
+		jen.Id("class").Op(":=").Int().Call(jen.Id("keyClass").Index(
+			jen.Min(jen.Uint32().Call(jen.Id("f").Dot("PU")), jen.Id("keyStride").Op("-").Lit(1)).Op("*").Id("keyStride").Op("+").
+				Min(jen.Uint32().Call(jen.Id("f").Dot("DO")), jen.Id("keyStride").Op("-").Lit(1)))),
+		jen.List(jen.Id("lo"), jen.Id("hi")).Op(":=").List(jen.Id("start").Index(jen.Id("class")), jen.Id("start").Index(jen.Id("class").Op("+").Lit(1))),
+		jen.Id("i").Op(":=").Qual(lookupPkg, "Rank").Call(jen.Id("search").Index(jen.Id("lo").Op(":").Id("hi")), jen.Qual(lookupPkg, t.order()).Call(m.inputType().Call(jen.Id("f").Dot("Distance")))),
+		jen.Return(jen.Int().Call(jen.Id("table").Dot("Cells").Index(jen.Int().Call(jen.Id("lo")).Op("+").Id("class").Op("+").Id("i")))),
+	)
+	if err := m.writeFile(files, "table.go", f); err != nil {
+		return err
+	}
+	return m.writeFile(files, "table_test.go", tableTest(m.newFile(), t, l))
+}
+
+// raggedWellFormed checks, in TestTableWellFormed, that each class's
+// thresholds are in the search array, ascending:
+//
+//	if start[0] != 0 || start[classes] != bounds {
+//		t.Fatalf("the classes' thresholds run from %d to %d of %d", start[0], start[classes], bounds)
+//	}
+//	for c := range classes {
+//		if start[c] > start[c+1] {
+//			t.Fatalf("class %d starts at %d, after the next at %d", c, start[c], start[c+1])
+//		}
+//		for i := start[c] + 1; i < start[c+1]; i++ {
+//			if search[i-1] >= search[i] {
+//				t.Fatalf("class %d: threshold %d is not above the one before", c, i)
+//			}
+//		}
+//	}
+//
+// Nothing for the full table.
+func raggedWellFormed(t *table) jen.Code {
+	if t.rag == nil {
+		return jen.Null()
+	}
+	at := func(i jen.Code) *jen.Statement { return jen.Id("start").Index(i) }
+	return jen.Add(
+		jen.If(at(jen.Lit(0)).Op("!=").Lit(0).Op("||").Add(at(jen.Id("classes"))).Op("!=").Id("bounds")).Block(
+			jen.Id("t").Dot("Fatalf").Call(jen.Lit("the classes' thresholds run from %d to %d of %d"), at(jen.Lit(0)), at(jen.Id("classes")), jen.Id("bounds")),
+		),
+		jen.Line(),
+		jen.For(jen.Id("c").Op(":=").Range().Id("classes")).Block(
+			jen.If(at(jen.Id("c")).Op(">").Add(at(jen.Id("c").Op("+").Lit(1)))).Block(
+				jen.Id("t").Dot("Fatalf").Call(jen.Lit("class %d starts at %d, after the next at %d"), jen.Id("c"), at(jen.Id("c")), at(jen.Id("c").Op("+").Lit(1))),
+			),
+			jen.For(jen.Id("i").Op(":=").Add(at(jen.Id("c"))).Op("+").Lit(1), jen.Id("i").Op("<").Add(at(jen.Id("c").Op("+").Lit(1))), jen.Id("i").Op("++")).Block(
+				jen.If(jen.Id("search").Index(jen.Id("i").Op("-").Lit(1)).Op(">=").Id("search").Index(jen.Id("i"))).Block(
+					jen.Id("t").Dot("Fatalf").Call(jen.Lit("class %d: threshold %d is not above the one before"), jen.Id("c"), jen.Id("i")),
+				),
+			),
+		),
+	)
+}
+
+// full is the full table: every class's prediction in each interval of
+// thresholds (all the trees' distance thresholds, of which each class's own
+// are a subset), class-major. Interval i, up to thresholds[i], lies in the
+// class's interval j when j of the class's thresholds are below
+// thresholds[i]: the two lists are merged in one pass.
+func (r *ragged) full(thresholds []float64) []float64 {
+	intervals := len(thresholds) + 1
+	classes := len(r.start) - 1
+	values := make([]float64, 0, classes*intervals)
+	for c := range classes {
+		bounds := r.bounds[r.start[c]:r.start[c+1]]
+		row := r.values[int(r.start[c])+c : int(r.start[c+1])+c+1]
+		j := 0
+		for _, th := range thresholds {
+			for j < len(bounds) && bounds[j] < th {
+				j++
+			}
+			values = append(values, row[j])
+		}
+		values = append(values, row[len(bounds)])
+	}
+	return values
+}
+
+// tableReads writes the functions both tables serve with: predictTable and
+// PredictText, over the generated value function.
+func tableReads(f *jen.File) {
+	f.Comment("predictTable is the fast path of Predict: a key lookup, a search, two loads.")
+	f.Func().Id("predictTable").Params(jen.Id("f").Qual(featurePkg, "Features")).Float64().Block(
+		jen.Return(jen.Id("table").Dot("Values").Index(jen.Id("value").Call(jen.Id("f")))),
+	)
+	f.Line()
+	f.Comment("PredictText returns Predict(f) and its JSON text, as encoding/json writes the")
+	f.Comment("float64: the text of each distinct prediction is in the table, so that serving")
+	f.Comment("a ride formats no float (model.Model's PredictText).")
+	f.Func().Id("PredictText").Params(jen.Id("f").Qual(featurePkg, "Features")).Params(jen.Float64(), jen.String()).Block(
+		jen.Id("v").Op(":=").Id("value").Call(jen.Id("f")),
+		jen.Return(jen.Id("table").Dot("Values").Index(jen.Id("v")), jen.Id("tableBin").Index(jen.Id("textAt").Op("+").Id("textOff").Index(jen.Id("v")).Op(":").Id("textAt").Op("+").Id("textOff").Index(jen.Id("v").Op("+").Lit(1)))),
+	)
+}
