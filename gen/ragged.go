@@ -300,11 +300,7 @@ func (t *table) raggedLayout() (*tableLayout, error) {
 	}
 	blob, l.startAt = lookup.Append(blob, r.start)
 	blob, l.textOffAt = lookup.Append(blob, textOff)
-	l.keyClass, l.cells = narrow(t.keyClass), narrow(tb.Cells)
-	blob, l.keyClassAt = l.keyClass.append(blob)
-	blob, l.cellsAt = l.cells.append(blob)
-	l.textAt = len(blob)
-	l.blob = append(blob, text...)
+	l.end(blob, t.keyClass, tb.Cells, text)
 	return l, nil
 }
 
@@ -329,46 +325,13 @@ func (m *model) writeRagged(files Files, t *table, l *tableLayout) error {
 		jen.Id("keyStride").Op("=").Lit(t.stride),
 	)
 	f.Line()
-	f.Comment("tableBin holds the arrays, little-endian, each at an offset that is a multiple of")
-	f.Comment("its element size (lookup.Append):")
-	f.Comment("  - values: the distinct predictions, float64, ascending;")
-	f.Comment("  - search: lookup." + t.order() + " of each class's thresholds, ascending within the class;")
-	f.Comment("  - start: where each class's thresholds start in search, and where the last end;")
-	f.Comment("  - textOff: where each value's text starts in text, and where the last ends;")
-	f.Comment("  - keyClass: the key class of Key{PU, DO} at PU*keyStride+DO, ids clamped to")
-	f.Comment("    keyStride-1;")
-	f.Comment("  - cells: for each class c, its intervals' value indexes, from start[c]+c;")
-	f.Comment("  - text: each value's JSON text, as encoding/json writes the float64, end to end.")
-	f.Comment("")
-	f.Comment("//go:embed " + TableFile)
-	f.Var().Id("tableBin").String()
-	f.Line()
-	f.Comment("Where each array starts in tableBin, in bytes.")
-	f.Const().Defs(
-		jen.Id("valuesAt").Op("=").Lit(l.valuesAt),
-		jen.Id("searchAt").Op("=").Lit(l.searchAt),
-		jen.Id("startAt").Op("=").Lit(l.startAt),
-		jen.Id("textOffAt").Op("=").Lit(l.textOffAt),
-		jen.Id("keyClassAt").Op("=").Lit(l.keyClassAt),
-		jen.Id("cellsAt").Op("=").Lit(l.cellsAt),
-		jen.Id("textAt").Op("=").Lit(l.textAt),
-	)
-	f.Line()
-	view := func(typ jen.Code, at string, n jen.Code) *jen.Statement {
-		return jen.Qual(lookupPkg, "View").Types(typ).Call(jen.Id("tableBin"), jen.Id(at), n)
-	}
-	f.Comment("The arrays, read in place from the binary's read-only data (lookup.View): start-up")
-	f.Comment("decodes and copies nothing, and the OS maps a page in when a prediction first")
-	f.Comment("touches it.")
-	f.Var().Defs(
-		jen.Id("keyClass").Op("=").Parens(jen.Op("*").Index(jen.Id("keyStride").Op("*").Id("keyStride")).Add(l.keyClass.typ())).Call(view(l.keyClass.typ(), "keyClassAt", jen.Id("keyStride").Op("*").Id("keyStride"))),
+	embedBlob(f, l, []blobArray{
+		{"search", l.searchAt, []string{"lookup." + t.order() + " of each class's thresholds, ascending within the class"}},
+		{"start", l.startAt, []string{"where each class's thresholds start in search, and where the last end"}},
+	}, []string{"for each class c, its intervals' value indexes, from start[c]+c"})
+	tableVars(f, l, jen.Id("cellCount"),
 		jen.Id("search").Op("=").Add(view(t.keyType(), "searchAt", jen.Id("bounds"))),
 		jen.Id("start").Op("=").Parens(jen.Op("*").Index(jen.Id("classes").Op("+").Lit(1)).Uint32()).Call(view(jen.Uint32(), "startAt", jen.Id("classes").Op("+").Lit(1))),
-		jen.Id("textOff").Op("=").Parens(jen.Op("*").Index(jen.Id("tableValues").Op("+").Lit(1)).Uint32()).Call(view(jen.Uint32(), "textOffAt", jen.Id("tableValues").Op("+").Lit(1))),
-		jen.Id("table").Op("=").Qual(lookupPkg, "Table").Types(l.cells.typ()).Values(jen.Dict{
-			jen.Id("Values"): view(jen.Float64(), "valuesAt", jen.Id("tableValues")),
-			jen.Id("Cells"):  view(l.cells.typ(), "cellsAt", jen.Id("cellCount")),
-		}),
 	)
 	f.Line()
 	tableReads(f)

@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/bits"
@@ -297,13 +298,20 @@ func (t *table) layout() (*tableLayout, error) {
 		blob, l.searchAt = lookup.Append(blob, search32)
 	}
 	blob, l.textOffAt = lookup.Append(blob, textOff)
-	l.first, l.keyClass, l.cells = narrow(first), narrow(t.keyClass), narrow(tb.Cells)
+	l.first = narrow(first)
 	blob, l.firstAt = l.first.append(blob)
+	l.end(blob, t.keyClass, tb.Cells, text)
+	return l, nil
+}
+
+// end appends the arrays every table ends with, the key classes, the
+// cells and the texts, each in its narrowest type, and sets l.blob.
+func (l *tableLayout) end(blob []byte, keyClass, cells []uint32, text []byte) {
+	l.keyClass, l.cells = narrow(keyClass), narrow(cells)
 	blob, l.keyClassAt = l.keyClass.append(blob)
 	blob, l.cellsAt = l.cells.append(blob)
 	l.textAt = len(blob)
 	l.blob = append(blob, text...)
-	return l, nil
 }
 
 // writeTable writes table.go, its test and the blob it embeds, as l lays t out.
@@ -333,48 +341,14 @@ func (m *model) writeTable(files Files, t *table, l *tableLayout) error {
 		jen.Id("keyStride").Op("=").Lit(t.stride),
 	)
 	f.Line()
-	f.Comment("tableBin holds the arrays, little-endian, each at an offset that is a multiple of")
-	f.Comment("its element size (lookup.Append):")
-	f.Comment("  - values: the distinct predictions, float64, ascending;")
-	f.Comment("  - textOff: where each value's text starts in text, and where the last ends;")
-	f.Comment("  - search: lookup." + t.order() + " of each threshold, ascending, padded with the largest")
-	f.Comment(fmt.Sprintf("    uint%d: no key, not even NaN's, is above it, so a search never leaves the", t.keyBits()))
-	f.Comment("    class's row;")
-	f.Comment("  - first: for each bucket, the number of thresholds in lower buckets;")
-	f.Comment("  - keyClass: the key class of Key{PU, DO} at PU*keyStride+DO, ids clamped to")
-	f.Comment("    keyStride-1;")
-	f.Comment("  - cells: for each (class, interval), class-major, the index of its value;")
-	f.Comment("  - text: each value's JSON text, as encoding/json writes the float64, end to end.")
-	f.Comment("")
-	f.Comment("//go:embed " + TableFile)
-	f.Var().Id("tableBin").String()
-	f.Line()
-	f.Comment("Where each array starts in tableBin, in bytes.")
-	f.Const().Defs(
-		jen.Id("valuesAt").Op("=").Lit(l.valuesAt),
-		jen.Id("searchAt").Op("=").Lit(l.searchAt),
-		jen.Id("textOffAt").Op("=").Lit(l.textOffAt),
-		jen.Id("firstAt").Op("=").Lit(l.firstAt),
-		jen.Id("keyClassAt").Op("=").Lit(l.keyClassAt),
-		jen.Id("cellsAt").Op("=").Lit(l.cellsAt),
-		jen.Id("textAt").Op("=").Lit(l.textAt),
-	)
-	f.Line()
-	view := func(typ jen.Code, at string, n jen.Code) *jen.Statement {
-		return jen.Qual(lookupPkg, "View").Types(typ).Call(jen.Id("tableBin"), jen.Id(at), n)
-	}
-	f.Comment("The arrays, read in place from the binary's read-only data (lookup.View): start-up")
-	f.Comment("decodes and copies nothing, and the OS maps a page in when a prediction first")
-	f.Comment("touches it.")
-	f.Var().Defs(
-		jen.Id("keyClass").Op("=").Parens(jen.Op("*").Index(jen.Id("keyStride").Op("*").Id("keyStride")).Add(l.keyClass.typ())).Call(view(l.keyClass.typ(), "keyClassAt", jen.Id("keyStride").Op("*").Id("keyStride"))),
+	embedBlob(f, l, []blobArray{
+		{"search", l.searchAt, []string{"lookup." + t.order() + " of each threshold, ascending, padded with the largest",
+			fmt.Sprintf("uint%d: no key, not even NaN's, is above it, so a search never leaves the", t.keyBits()), "class's row"}},
+		{"first", l.firstAt, []string{"for each bucket, the number of thresholds in lower buckets"}},
+	}, []string{"for each (class, interval), class-major, the index of its value"})
+	tableVars(f, l, jen.Id("classes").Op("*").Id("intervals"),
 		jen.Id("search").Op("=").Parens(jen.Op("*").Index(jen.Id("searchSize")).Add(t.keyType())).Call(view(t.keyType(), "searchAt", jen.Id("searchSize"))),
-		jen.Id("textOff").Op("=").Parens(jen.Op("*").Index(jen.Id("tableValues").Op("+").Lit(1)).Uint32()).Call(view(jen.Uint32(), "textOffAt", jen.Id("tableValues").Op("+").Lit(1))),
 		jen.Id("first").Op("=").Parens(jen.Op("*").Index(jen.Lit(1).Op("<<").Lit(bucketBits)).Add(l.first.typ())).Call(view(l.first.typ(), "firstAt", jen.Lit(1).Op("<<").Lit(bucketBits))),
-		jen.Id("table").Op("=").Qual(lookupPkg, "Table").Types(l.cells.typ()).Values(jen.Dict{
-			jen.Id("Values"): view(jen.Float64(), "valuesAt", jen.Id("tableValues")),
-			jen.Id("Cells"):  view(l.cells.typ(), "cellsAt", jen.Id("classes").Op("*").Id("intervals")),
-		}),
 	)
 	f.Line()
 	tableReads(f)
@@ -417,6 +391,79 @@ func (m *model) writeTable(files Files, t *table, l *tableLayout) error {
 		return err
 	}
 	return m.writeFile(files, "table_test.go", tableTest(m.newFile(), t, l))
+}
+
+// blobArray is one of a table's arrays in its blob that only one kind of
+// table has: its name (its offset constant is name+"At"), its offset, and
+// the lines that say what it holds.
+type blobArray struct {
+	name string
+	at   int
+	doc  []string
+}
+
+// embedBlob writes the blob's embedding: a comment listing its arrays in
+// the blob's order (the values, their texts' offsets, the key classes, the
+// cells, whose doc is cells, the texts, and the table's own arrays) and the
+// constants of their offsets.
+func embedBlob(f *jen.File, l *tableLayout, own []blobArray, cells []string) {
+	arrays := append(append([]blobArray{
+		{"values", l.valuesAt, []string{"the distinct predictions, float64, ascending"}},
+		{"textOff", l.textOffAt, []string{"where each value's text starts in text, and where the last ends"}},
+	}, own...),
+		blobArray{"keyClass", l.keyClassAt, []string{"the key class of Key{PU, DO} at PU*keyStride+DO, ids clamped to", "keyStride-1"}},
+		blobArray{"cells", l.cellsAt, cells},
+		blobArray{"text", l.textAt, []string{"each value's JSON text, as encoding/json writes the float64, end to end."}},
+	)
+	slices.SortStableFunc(arrays, func(a, b blobArray) int { return cmp.Compare(a.at, b.at) })
+	f.Comment("tableBin holds the arrays, little-endian, each at an offset that is a multiple of")
+	f.Comment("its element size (lookup.Append):")
+	var offsets []jen.Code
+	for i, a := range arrays {
+		for j, line := range a.doc {
+			if j == 0 {
+				line = "  - " + a.name + ": " + line
+			} else {
+				line = "    " + line
+			}
+			if j == len(a.doc)-1 && i < len(arrays)-1 {
+				line += ";"
+			}
+			f.Comment(line)
+		}
+		offsets = append(offsets, jen.Id(a.name+"At").Op("=").Lit(a.at))
+	}
+	f.Comment("")
+	f.Comment("//go:embed " + TableFile)
+	f.Var().Id("tableBin").String()
+	f.Line()
+	f.Comment("Where each array starts in tableBin, in bytes.")
+	f.Const().Defs(offsets...)
+	f.Line()
+}
+
+// view is lookup.View[typ](tableBin, at, n): n elements of the blob, read
+// in place.
+func view(typ jen.Code, at string, n jen.Code) *jen.Statement {
+	return jen.Qual(lookupPkg, "View").Types(typ).Call(jen.Id("tableBin"), jen.Id(at), n)
+}
+
+// tableVars writes the variables that view the blob's arrays: the key
+// classes, the texts' offsets, the table's own arrays (own) and the table
+// of cellCount cells.
+func tableVars(f *jen.File, l *tableLayout, cellCount jen.Code, own ...jen.Code) {
+	f.Comment("The arrays, read in place from the binary's read-only data (lookup.View): start-up")
+	f.Comment("decodes and copies nothing, and the OS maps a page in when a prediction first")
+	f.Comment("touches it.")
+	defs := []jen.Code{
+		jen.Id("keyClass").Op("=").Parens(jen.Op("*").Index(jen.Id("keyStride").Op("*").Id("keyStride")).Add(l.keyClass.typ())).Call(view(l.keyClass.typ(), "keyClassAt", jen.Id("keyStride").Op("*").Id("keyStride"))),
+		jen.Id("textOff").Op("=").Parens(jen.Op("*").Index(jen.Id("tableValues").Op("+").Lit(1)).Uint32()).Call(view(jen.Uint32(), "textOffAt", jen.Id("tableValues").Op("+").Lit(1))),
+	}
+	defs = append(append(defs, own...), jen.Id("table").Op("=").Qual(lookupPkg, "Table").Types(l.cells.typ()).Values(jen.Dict{
+		jen.Id("Values"): view(jen.Float64(), "valuesAt", jen.Id("tableValues")),
+		jen.Id("Cells"):  view(l.cells.typ(), "cellsAt", cellCount),
+	}))
+	f.Var().Defs(defs...)
 }
 
 // tableTest is table_test.go: it checks the table's arrays from inside the

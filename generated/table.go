@@ -36,10 +36,10 @@ const (
 // tableBin holds the arrays, little-endian, each at an offset that is a multiple of
 // its element size (lookup.Append):
 //   - values: the distinct predictions, float64, ascending;
-//   - textOff: where each value's text starts in text, and where the last ends;
 //   - search: lookup.Order of each threshold, ascending, padded with the largest
 //     uint32: no key, not even NaN's, is above it, so a search never leaves the
 //     class's row;
+//   - textOff: where each value's text starts in text, and where the last ends;
 //   - first: for each bucket, the number of thresholds in lower buckets;
 //   - keyClass: the key class of Key{PU, DO} at PU*keyStride+DO, ids clamped to
 //     keyStride-1;
@@ -65,8 +65,8 @@ const (
 // touches it.
 var (
 	keyClass = (*[keyStride * keyStride]uint16)(lookup.View[uint16](tableBin, keyClassAt, keyStride*keyStride))
-	search   = (*[searchSize]uint32)(lookup.View[uint32](tableBin, searchAt, searchSize))
 	textOff  = (*[tableValues + 1]uint32)(lookup.View[uint32](tableBin, textOffAt, tableValues+1))
+	search   = (*[searchSize]uint32)(lookup.View[uint32](tableBin, searchAt, searchSize))
 	first    = (*[1 << 18]uint16)(lookup.View[uint16](tableBin, firstAt, 1<<18))
 	table    = lookup.Table[uint16]{
 		Cells:  lookup.View[uint16](tableBin, cellsAt, classes*intervals),
