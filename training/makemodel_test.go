@@ -201,7 +201,7 @@ pickle.dump(p, open(sys.argv[1], "wb"))`, linear)
 			"check: unsupported estimator sklearn.linear_model._base.LinearRegression (in build/mlflow/" + linearRun + "/model.pkl; refused before loading, nothing in it ran): this generator compiles a fitted Pipeline(DictVectorizer, R) as make_pipeline(DictVectorizer(), R) makes, " +
 				"logged with mlflow.sklearn or pickled, R one of: DecisionTreeRegressor, RandomForestRegressor, ExtraTreesRegressor, GradientBoostingRegressor (any loss; init None or 'zero'), " +
 				"HistGradientBoostingRegressor (DictVectorizer(sparse=False); loss squared_error, absolute_error or quantile; no categorical features), " +
-				"xgboost.XGBRegressor (booster gbtree, objective reg:squarederror; no categorical splits); or an XGBoost Booster or XGBRegressor logged with mlflow.xgboost, " +
+				"xgboost.XGBRegressor (booster gbtree or dart; objective reg:squarederror, reg:linear, reg:squaredlogerror, reg:pseudohubererror, reg:absoluteerror, reg:quantileerror, reg:gamma, count:poisson, reg:tweedie; no categorical splits); or an XGBoost Booster or XGBRegressor logged with mlflow.xgboost, " +
 				"with its DictVectorizer pickled separately (--preprocessor, PREPROCESSOR_URI). Each regresses one output",
 			"make model: step 2/5 export failed (RUN_ID=" + linearRun + "): nothing was changed",
 		}, nil},
