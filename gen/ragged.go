@@ -3,16 +3,16 @@ package gen
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/dave/jennifer/jen"
-
-	"github.com/rideduration/rideduration/lookup"
 	"math"
 	"runtime"
 	"slices"
 	"sync"
 
+	"github.com/dave/jennifer/jen"
+
 	"github.com/rideduration/rideduration/feature"
 	"github.com/rideduration/rideduration/flat"
+	"github.com/rideduration/rideduration/lookup"
 )
 
 // ragged is the table with each key class's own distance intervals: the
