@@ -72,6 +72,8 @@ type Numeric struct {
 	// distance: 0 when the reference's values were at hand, the sketch's
 	// Error when only its Reference was.
 	WassersteinError float64
+	// Median is the current values' np.quantile(current, 0.5).
+	Median float64
 }
 
 // NumericDrift compares the current values of a column with the reference's.
@@ -90,6 +92,8 @@ type Reference struct {
 	Counts []int     `json:"counts"`
 	// CDF sketches the distribution, for the Wasserstein distance.
 	CDF Sketch `json:"cdf"`
+	// Median is np.quantile(values, 0.5).
+	Median float64 `json:"median"`
 	// sorted are the values, when the Reference was made from them: the
 	// Wasserstein distance is then exact.
 	sorted []float64
@@ -105,14 +109,14 @@ func NewReference(values []float64) Reference {
 			edges = append(edges, q)
 		}
 	}
-	return Reference{Edges: edges, Counts: binCounts(sorted, edges), CDF: NewSketch(sorted, SketchKnots), sorted: sorted}
+	return Reference{Edges: edges, Counts: binCounts(sorted, edges), CDF: NewSketch(sorted, SketchKnots), Median: Quantile(sorted, 0.5), sorted: sorted}
 }
 
 // Compare measures the drift of current, at least one value, from the
 // reference.
 func (r Reference) Compare(current []float64) Numeric {
 	cur := slices.Sorted(slices.Values(current))
-	d := Numeric{Edges: r.Edges, Reference: shares(r.Counts), Current: shares(binCounts(cur, r.Edges))}
+	d := Numeric{Edges: r.Edges, Reference: shares(r.Counts), Current: shares(binCounts(cur, r.Edges)), Median: Quantile(cur, 0.5)}
 	d.PSI = psi(d.Reference, d.Current)
 	if r.sorted != nil {
 		d.Wasserstein = wasserstein(r.sorted, cur)

@@ -34,6 +34,14 @@ func TestQuantileIsNumpys(t *testing.T) {
 	assert.Equal(t, 9.149999999999999, Quantile([]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10.5}, 0.9))
 }
 
+// The medians of the reference and of the current values, whatever their
+// order.
+func TestMedians(t *testing.T) {
+	ref := NewReference([]float64{4, 1, 3, 2})
+	assert.Equal(t, 2.5, ref.Median)
+	assert.Equal(t, 7.0, ref.Compare([]float64{100000, 7, 1}).Median)
+}
+
 func TestNumericDrift(t *testing.T) {
 	ref := upTo(1000)
 	same := NumericDrift(ref, ref)

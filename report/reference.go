@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"slices"
 
 	"github.com/rideduration/rideduration/drift"
 	"github.com/rideduration/rideduration/feature"
@@ -32,10 +31,9 @@ type Reference struct {
 
 // ReferenceColumn is a numeric column of the training month.
 type ReferenceColumn struct {
-	Name   string          `json:"column"`
-	Mean   float64         `json:"mean"`
-	Median float64         `json:"median"`
-	Drift  drift.Reference `json:"drift"`
+	Name  string          `json:"column"`
+	Mean  float64         `json:"mean"`
+	Drift drift.Reference `json:"drift"`
 	// Plot counts the rides in the bins of the column's plot (numeric's
 	// width, from 0 to its hi); Above those above hi.
 	Plot  []int `json:"plot"`
@@ -97,7 +95,7 @@ func Summarize(m model.Model, month Month) *Reference {
 	for _, c := range numeric {
 		values := c.values(rs)
 		plot, above := histogram(values, c.hi, c.width)
-		ref.Columns = append(ref.Columns, ReferenceColumn{Name: c.name, Mean: metrics.Mean(values), Median: median(values),
+		ref.Columns = append(ref.Columns, ReferenceColumn{Name: c.name, Mean: metrics.Mean(values),
 			Drift: drift.NewReference(values), Plot: plot, Above: above})
 	}
 	return ref
@@ -135,11 +133,6 @@ func ReadReference(b []byte) (*Reference, error) {
 		}
 	}
 	return &r, nil
-}
-
-// median is np.quantile(values, 0.5).
-func median(values []float64) float64 {
-	return drift.Quantile(slices.Sorted(slices.Values(values)), 0.5)
 }
 
 // pickups are the rides' PULocationIDs.

@@ -428,7 +428,7 @@ func columns(cur rides, train *Reference) []Column {
 		ref, values := train.Columns[i], c.values(cur)
 		d := ref.Drift.Compare(values)
 		cs = append(cs, Column{Name: c.name, TrainMean: ref.Mean, Mean: metrics.Mean(values),
-			TrainMedian: ref.Median, Median: median(values),
+			TrainMedian: ref.Drift.Median, Median: d.Median,
 			PSI: d.PSI, Drift: drift.Level(d.PSI), Wasserstein: d.Wasserstein, WassersteinError: d.WassersteinError,
 			Edges: d.Edges, TrainShares: d.Reference, Shares: d.Current})
 	}
