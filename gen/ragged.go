@@ -177,7 +177,7 @@ func (m *model) classRow(ft *flat.Trees, k feature.Key, scratch *rowScratch) row
 		}
 	}
 	for i := range values {
-		values[i] = m.Combine.End(values[i])
+		values[i] = m.end(values[i])
 	}
 	// Keep a threshold only where the prediction changes across it.
 	var bounds []float64
