@@ -29,11 +29,13 @@ from fractions import Fraction
 
 import numpy as np
 import sklearn
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.dummy import DummyRegressor
 from sklearn.ensemble import (ExtraTreesRegressor, GradientBoostingRegressor, HistGradientBoostingRegressor,
                               RandomForestRegressor)
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.tree import DecisionTreeRegressor
 
 import features
@@ -56,11 +58,27 @@ SUPPORTED = (
     "this generator compiles a fitted Pipeline(DictVectorizer, R) as make_pipeline(DictVectorizer(), R) makes, "
     "logged with mlflow.sklearn or pickled, R one of: DecisionTreeRegressor, RandomForestRegressor, "
     "ExtraTreesRegressor, GradientBoostingRegressor (any loss; init None or 'zero'), "
-    "HistGradientBoostingRegressor (DictVectorizer(sparse=False); loss squared_error, absolute_error or quantile; "
-    "no categorical features), xgboost.XGBRegressor (booster gbtree or dart; objective "
+    "HistGradientBoostingRegressor (DictVectorizer(sparse=False); loss squared_error, absolute_error, quantile, "
+    "poisson or gamma; no categorical features), xgboost.XGBRegressor (booster gbtree or dart; objective "
     f"{', '.join(XGB_OBJECTIVES)}; no categorical splits); or an XGBoost Booster or XGBRegressor logged with mlflow.xgboost, with its DictVectorizer pickled "
-    "separately (--preprocessor, PREPROCESSOR_URI). Each regresses one output"
+    "separately (--preprocessor, PREPROCESSOR_URI); or a TransformedTargetRegressor(regressor=Pipeline(DictVectorizer, "
+    "R)), or Pipeline(DictVectorizer, TransformedTargetRegressor(regressor=R)), with func=np.log, inverse_func=np.exp "
+    "or func=np.log1p, inverse_func=np.expm1. Each regresses one output"
 )
+
+# The links numpy computes: the value of each sum the generated table holds
+# is the library's own function's, computed by the exporter (export.py's
+# second pass). A TransformedTargetRegressor's (func, inverse_func) pairs,
+# each with the link it applies to the regressor's prediction.
+NUMPY_LINKS = ("numpy.exp", "numpy.expm1")
+TTR_PAIRS = {(np.log, np.exp): "numpy.exp", (np.log1p, np.expm1): "numpy.expm1"}
+TTR_COMPILED = ("a TransformedTargetRegressor is compiled with func=np.log, inverse_func=np.exp or func=np.log1p, "
+                "inverse_func=np.expm1 (numpy's own functions, no kw_args), around a regressor without a link of "
+                "its own")
+
+
+def _ufunc_name(f):
+    return f"np.{f.__name__}" if isinstance(f, np.ufunc) and getattr(np, f.__name__, None) is f else repr(f)
 
 
 class Unsupported(ValueError):
@@ -315,12 +333,16 @@ class Model:
     """A fitted model this exporter compiles: a DictVectorizer and a tree
     ensemble (a scikit-learn estimator, an XGBRegressor or a Booster)."""
 
-    def __init__(self, dv, estimator, pipeline=None):
+    def __init__(self, dv, estimator, pipeline=None, ttr=None):
         self.dv = dv
         self.estimator = estimator
         self.pipeline = pipeline  # predict through it when the model is one
+        self.ttr = ttr  # the TransformedTargetRegressor whose regressor estimator is, if any
         self.kind = None
+        self.link = None  # a link numpy computes (NUMPY_LINKS), set by _check
         self._check()
+        if ttr is not None:
+            self._check_ttr()
         self.forms = _forms(dv)
 
     @classmethod
@@ -334,6 +356,15 @@ class Model:
                 raise Unsupported(f"the model is a {_describe(obj)}, which has its own steps, and a preprocessor "
                                   f"was given too: {SUPPORTED}")
             return cls(preprocessor, obj)
+        if isinstance(obj, TransformedTargetRegressor):
+            inner = _ttr_regressor(obj)
+            if not isinstance(inner, Pipeline):
+                raise Unsupported(f"the TransformedTargetRegressor's regressor is {_describe(inner)}, without the "
+                                  "DictVectorizer that turns a ride into its columns: " + SUPPORTED)
+            steps = [s for _, s in inner.steps]
+            if len(steps) != 2 or type(steps[0]) is not DictVectorizer:
+                raise Unsupported(f"unsupported estimator TransformedTargetRegressor({_describe(inner)}): {SUPPORTED}")
+            return cls(steps[0], steps[1], obj, ttr=obj)
         if not isinstance(obj, Pipeline):
             if _is_booster(obj) or type(obj).__name__ in ("XGBRegressor",) or hasattr(obj, "predict"):
                 raise Unsupported(f"{_describe(obj)} is a bare estimator, without the DictVectorizer that turns a "
@@ -342,6 +373,8 @@ class Model:
         steps = [s for _, s in obj.steps]
         if len(steps) != 2 or type(steps[0]) is not DictVectorizer:
             raise Unsupported(f"unsupported estimator {_describe(obj)}: {SUPPORTED}")
+        if isinstance(steps[1], TransformedTargetRegressor):
+            return cls(steps[0], _ttr_regressor(steps[1]), obj, ttr=steps[1])
         return cls(steps[0], steps[1], obj)
 
     def _check(self):
@@ -399,6 +432,57 @@ class Model:
         if est.estimators_.shape[1] != 1:
             raise Unsupported("the GradientBoostingRegressor has more than one tree per stage")
 
+    def _check_ttr(self):
+        """A TransformedTargetRegressor's prediction is its transformer_'s
+        inverse_transform of its regressor's: compiled when that is numpy's
+        exp or expm1 (TTR_PAIRS) of a regressor's prediction that has no
+        link of its own."""
+        ttr, est = self.ttr, self.estimator
+        own = self.link
+        if self.kind in ("XGBRegressor", "Booster"):
+            own = XGB_OBJECTIVES.get(_xgb_config(est.get_booster() if self.kind == "XGBRegressor" else est)
+                                     ["learner"]["objective"]["name"])
+        if own:
+            raise Unsupported(f"the TransformedTargetRegressor's regressor {_describe(est)} has a link of its own "
+                              f"({self._link_words(own)}): its prediction is not a sum of trees, and a transformed "
+                              f"target over a link is not compiled: {TTR_COMPILED}. Fit the regressor with an "
+                              "identity link (loss squared_error, objective reg:squarederror) inside the "
+                              "TransformedTargetRegressor, or the log link without one")
+        if getattr(ttr, "_training_dim", 1) != 1:
+            raise Unsupported("the TransformedTargetRegressor was fitted on a 2-d target: want one output (a "
+                              "single-output regression)")
+        tr = ttr.transformer_
+        if type(tr) is not FunctionTransformer:
+            raise Unsupported(f"the TransformedTargetRegressor's transformer is a {_describe(tr)}, whose "
+                              f"inverse_transform is not a numpy function of the prediction: {TTR_COMPILED}")
+        link = next((v for (a, b), v in TTR_PAIRS.items() if a is tr.func and b is tr.inverse_func), None)
+        if link is None:
+            func, inv = _ufunc_name(tr.func), _ufunc_name(tr.inverse_func)
+            if any(tr.inverse_func is b for _, b in TTR_PAIRS) and any(tr.func is a for a, _ in TTR_PAIRS):
+                raise Unsupported(f"the TransformedTargetRegressor has func={func}, inverse_func={inv}, which are "
+                                  f"not each other's inverse (its check_inverse warns at fit): {TTR_COMPILED}")
+            raise Unsupported(f"the TransformedTargetRegressor has func={func}, inverse_func={inv}: {TTR_COMPILED}")
+        if tr.kw_args or tr.inv_kw_args:
+            raise Unsupported(f"the TransformedTargetRegressor's functions take arguments (kw_args={tr.kw_args!r}, "
+                              f"inv_kw_args={tr.inv_kw_args!r}): {TTR_COMPILED}")
+        self.link = link
+
+    @staticmethod
+    def _link_words(link):
+        return {"exp": "XGBoost's expf of the margin", "numpy.exp": "numpy's exp of the trees' sum"}.get(link, link)
+
+    def link_values(self, sums):
+        """The library's own link of the divided sums, sums a 1-d contiguous
+        array of the sum's type, as its predict computes it: HistGradientBoosting's
+        _loss.link.inverse(raw.ravel()); TransformedTargetRegressor's
+        transformer_.inverse_transform(pred.reshape(-1, 1)), squeezed."""
+        if self.ttr is not None:
+            out = self.ttr.transformer_.inverse_transform(sums.reshape(-1, 1))
+            if self.ttr._training_dim == 1 and out.ndim == 2 and out.shape[1] == 1:
+                out = out.squeeze(axis=1)
+            return out
+        return self.estimator._loss.link.inverse(sums)
+
     def _check_hgb(self):
         est = self.estimator
         if self.dv.sparse:
@@ -415,14 +499,18 @@ class Model:
                               f"({', '.join(names[:5])}{', …' if len(names) > 5 else ''}; categorical_features="
                               f"{est.categorical_features!r}): only models without categorical features are "
                               "exported")
-        if est.loss not in ("squared_error", "absolute_error", "quantile"):
-            raise Unsupported(f"the HistGradientBoostingRegressor has loss {est.loss!r}, whose prediction is a "
-                              "function (link) of the trees' sum: only squared_error, absolute_error and quantile "
-                              "(identity link) are exported")
-        link = getattr(getattr(est, "_loss", None), "link", None)  # scikit-learn 1.1+
-        if link is not None and type(link).__name__ != "IdentityLink":
-            raise Unsupported(f"the HistGradientBoostingRegressor's loss has link {type(link).__name__}: "
-                              "only the identity is exported")
+        loss = est.loss if isinstance(est.loss, str) else type(est.loss).__name__
+        if loss not in ("squared_error", "absolute_error", "quantile", "poisson", "gamma"):
+            raise Unsupported(f"the HistGradientBoostingRegressor has loss {loss!r}: only squared_error, "
+                              "absolute_error and quantile (the identity link), poisson and gamma (the log link: "
+                              "numpy's exp of the trees' sum) are exported")
+        # predict: self._loss.link.inverse(raw), the fitted loss's link.
+        link = type(getattr(getattr(est, "_loss", None), "link", None)).__name__
+        want = "LogLink" if loss in ("poisson", "gamma") else "IdentityLink"
+        if link != want:
+            raise Unsupported(f"the HistGradientBoostingRegressor's loss {loss!r} has link {link}: want {want}")
+        if link == "LogLink":
+            self.link = "numpy.exp"
         for it in est._predictors:
             for p in it:
                 if np.any(p.nodes["is_categorical"]):
@@ -465,6 +553,8 @@ class Model:
     def body(self):
         """The export's content: {"ensemble", "feature_names", "sparse", "trees"}."""
         ensemble, trees = getattr(self, "_body_" + self.kind)()
+        if self.link is not None:
+            ensemble["link"] = self.link
         return {"ensemble": ensemble, "feature_names": list(self.dv.feature_names_), "sparse": bool(self.dv.sparse),
                 "trees": trees}
 
@@ -569,8 +659,25 @@ class Model:
         return self._xgb_body(self.estimator, 0, inplace=False)
 
     def describe(self):
-        return _describe(self.pipeline) if self.pipeline is not None else \
+        if self.ttr is not None:
+            tr = self.ttr.transformer_
+            inner = f"{_describe(self.ttr.regressor_)}, func={_ufunc_name(tr.func)}, " \
+                    f"inverse_func={_ufunc_name(tr.inverse_func)}"
+            what = f"TransformedTargetRegressor({inner})"
+            if self.pipeline is not self.ttr:
+                what = f"Pipeline(DictVectorizer, {what})"
+            return f"{what} (link {self.link}: the library's, tabled)"
+        what = _describe(self.pipeline) if self.pipeline is not None else \
             f"{type(self.estimator).__name__} with DictVectorizer"
+        if self.link is not None:
+            what += f" (loss {self.estimator.loss!r}, link {self.link}: the library's, tabled)"
+        return what
+
+
+def _ttr_regressor(ttr):
+    if not hasattr(ttr, "regressor_") or not hasattr(ttr, "transformer_"):
+        raise Unsupported("the TransformedTargetRegressor is not fitted")
+    return ttr.regressor_
 
 
 def _forms(dv):
@@ -683,7 +790,7 @@ def export(model, path, metadata, valid=None, golden=None, body=None):
         body = model.body()
     model.prepare()
     meta = dict(metadata)
-    rides, lib, what = [], [], []
+    link = model.link_values if model.link is not None else None
 
     test = model.predict([model.ride(*tables.TEST_RIDE)])
     meta["test_ride_prediction"] = float(test[0])
@@ -695,15 +802,15 @@ def export(model, path, metadata, valid=None, golden=None, body=None):
         meta["rmse"] = result["rmse"] = rmse(y, pred)
         meta["valid_rows"] = len(v_rides)
         meta["valid_table_sha256"] = sha256_file(table)
-        reference.check(body, v_rides, pred, "validation ride")
-    reference.check(body, [tables.TEST_RIDE], test, "test ride")
+        reference.check(body, v_rides, pred, "validation ride", link)
+    reference.check(body, [tables.TEST_RIDE], test, "test ride", link)
     # Libraries with missing values also get rides without a distance
     # (NaN): rides never lack one, but missing_left is checked too.
     nan = model.kind in ("HistGradientBoostingRegressor", "XGBRegressor", "Booster")
     synth = synthetic_rides(model, with_nan=nan)
     if nan and valid is not None:
         synth += [(p, d, float("nan")) for p, d, _ in valid[0][:1000]]
-    reference.check(body, synth, model.predict([model.ride(*r) for r in synth]), "synthetic ride")
+    reference.check(body, synth, model.predict([model.ride(*r) for r in synth]), "synthetic ride", link)
     result["checked"] = (0 if valid is None else len(valid[0]), len(synth))
 
     doc = document(model, body, meta)
