@@ -483,6 +483,12 @@ class Model:
             return out
         return self.estimator._loss.link.inverse(sums)
 
+    def link_how(self):
+        """Which of the library's functions link_values calls."""
+        if self.ttr is not None:
+            return "TransformedTargetRegressor.transformer_.inverse_transform"
+        return "HistGradientBoostingRegressor._loss.link.inverse"
+
     def _check_hgb(self):
         est = self.estimator
         if self.dv.sparse:
@@ -825,3 +831,110 @@ def export(model, path, metadata, valid=None, golden=None, body=None):
     result["ensemble"] = body["ensemble"]
     result["seconds"] = time.perf_counter() - start
     return result
+
+
+# ---- the link table: export.py's second pass ----
+
+_TYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def numpy_cpu():
+    """The CPU features numpy dispatches on (its baseline and its dispatch
+    targets) that this CPU has, sorted."""
+    try:
+        from numpy._core import _multiarray_umath as m  # numpy 2
+    except ImportError:
+        from numpy.core import _multiarray_umath as m
+    have = m.__cpu_features__
+    return sorted(f for f in set(m.__cpu_baseline__) | set(m.__cpu_dispatch__) if have.get(f))
+
+
+def _order(v):
+    """lookup.Order64's order of float64s: -0 before +0."""
+    return (v, math.copysign(1.0, v) > 0)
+
+
+def read_sums(path, dtype):
+    """The sums a link table is asked for (a JSON array of numbers, as Go
+    writes float64s: "-0" is -0), strictly ascending, each a finite value of
+    dtype."""
+    try:
+        with open(path) as f:
+            sums = json.load(f, parse_int=float)
+    except (OSError, ValueError) as e:
+        raise Unsupported(f"cannot read the link's sums {path}: {e}")
+    if not isinstance(sums, list) or not sums or not all(type(v) is float for v in sums):
+        raise Unsupported(f"{path}: want a non-empty JSON array of numbers (the sums the table holds)")
+    for i, v in enumerate(sums):
+        if not math.isfinite(v):
+            raise Unsupported(f"{path}: sum {i} is {v!r}: want finite numbers")
+        if float(dtype(v)) != v:
+            raise Unsupported(f"{path}: sum {i}, {v!r}, is not a {np.dtype(dtype).name}: the ensemble sums in "
+                              f"{np.dtype(dtype).name}")
+        if i and _order(sums[i - 1]) >= _order(v):
+            raise Unsupported(f"{path}: sum {i}, {v!r}, after {sums[i - 1]!r}: want them strictly ascending")
+    return sums
+
+
+def _same_bits(a, b):
+    u = np.uint64 if a.dtype == np.float64 else np.uint32
+    return np.flatnonzero(a.view(u) != b.view(u))
+
+
+def link_table(model, doc, sums_path):
+    """The export document doc (the first pass's, of model) with its
+    link_table: the library's own link of each sum read from sums_path, as
+    its predict computes it (Model.link_values on a contiguous array of the
+    sum's type), once the function is seen to give each element the same
+    bits wherever it sits in the batch. Returns (doc, what was checked)."""
+    ens = doc.get("ensemble") if isinstance(doc, dict) else None
+    if not isinstance(ens, dict) or ens.get("link") != model.link:
+        raise Unsupported(f"the export's ensemble has link {ens.get('link') if isinstance(ens, dict) else None!r}, "
+                          f"this model's is {model.link!r}: give the first pass's export of this model")
+    if model.link not in NUMPY_LINKS:
+        raise Unsupported(f"the model's link {model.link!r} is not one numpy computes: it has no link table")
+    body = model.body()
+    version = doc.get("metadata", {}).get("version")
+    if version != version_of(body):
+        raise Unsupported(f"the export is of model version {version}, this model is {version_of(body)}: give the "
+                          "first pass's export of this model")
+    dtype = _TYPES[body["ensemble"]["sum"]]
+    sums = read_sums(sums_path, dtype)
+    arr = np.array(sums, dtype=dtype)
+    values = np.asarray(model.link_values(arr))
+    if values.shape != arr.shape or values.dtype != arr.dtype:
+        raise Unsupported(f"the library's link gives {values.dtype} {values.shape} of {arr.dtype} {arr.shape}")
+    fn = model.link.split(".")[1]
+    cpu = numpy_cpu()
+    singles = sorted(set(np.linspace(0, len(arr) - 1, min(len(arr), 64)).astype(int).tolist()))
+    elsewhere = {
+        "the batch reversed": np.asarray(model.link_values(np.ascontiguousarray(arr[::-1])))[::-1],
+        "the batch offset by one": np.asarray(model.link_values(np.concatenate([arr[:1], arr])))[1:],
+    }
+    for name, got in elsewhere.items():
+        bad = _same_bits(values, got)
+        if bad.size:
+            i = int(bad[0])
+            raise Unsupported(
+                f"numpy {np.__version__}'s {fn} on this CPU ({', '.join(cpu)}) gives the sum {sums[i]!r} the value "
+                f"{float(values[i])!r} in the batch of the table's {len(sums)} sums and {float(got[i])!r} in "
+                f"{name} ({bad.size} sums differ): the kernel's result depends on the element's position in the "
+                "batch, so no table can hold the library's prediction: export the model on a machine whose numpy "
+                f"{fn} does not")
+    for i in singles:
+        one = np.asarray(model.link_values(arr[i:i + 1].copy()))
+        if _same_bits(values[i:i + 1], one).size:
+            raise Unsupported(
+                f"numpy {np.__version__}'s {fn} on this CPU ({', '.join(cpu)}) gives the sum {sums[i]!r} the value "
+                f"{float(values[i])!r} in the batch of the table's {len(sums)} sums and {float(one[0])!r} alone: "
+                "the kernel's result depends on the element's position in the batch, so no table can hold the "
+                f"library's prediction: export the model on a machine whose numpy {fn} does not")
+    out = [float(v) for v in values]
+    for s_, v in zip(sums, out):
+        if not math.isfinite(v):
+            raise Unsupported(f"the library's prediction for the sum {s_!r} is {v!r}, not a finite number: the "
+                              "model's trees can sum to a value whose link overflows")
+    doc = dict(doc)
+    doc["link_table"] = {"function": model.link, "numpy": np.__version__, "cpu": cpu, "sums": sums, "values": out}
+    return doc, {"function": fn, "cpu": cpu, "n": len(sums), "singles": len(singles)}
+

@@ -170,6 +170,10 @@ class Evaluator:
     # -- many rides, arrays --
 
     def predict(self, pu, do, distance):
+        return self._link(self.sums(pu, do, distance)).astype(np.float64)
+
+    def sums(self, pu, do, distance):
+        """The divided sums, s / divisor in the sum's type, before the link."""
         pu = np.asarray(pu, dtype=np.int64)
         do = np.asarray(do, dtype=np.int64)
         distance = np.asarray(distance, dtype=np.float64)
@@ -206,7 +210,7 @@ class Evaluator:
                         go_left = np.where(missing, t.missing_left[cur], go_left)
                 node[idx] = np.where(go_left, t.cl[cur], t.cr[cur])
             s = (s + self._term(t.value[node])).astype(self.sum, copy=False)
-        return self._link((s / self.divisor).astype(self.sum)).astype(np.float64)
+        return (s / self.divisor).astype(self.sum)
 
 
 def check(body, rides, library, what="row", link=None):

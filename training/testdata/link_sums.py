@@ -1,0 +1,43 @@
+"""The divided sums of an export's validation rides, as the table's link is asked for them.
+
+    python3 training/testdata/link_sums.py EXPORT.json VALID.csv SUMS.json
+
+EXPORT.json is export.py's first pass, VALID.csv the prep table it was
+checked on; SUMS.json gets the reference evaluator's (reference.py) divided
+sums of those rides, each distinct one once, ascending (-0 before +0), as a
+JSON array of float64s (a float32 sum widened), as Go writes the sums of a
+table. TestLinkTable gives them to export.py's second pass.
+"""
+
+import json
+import math
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import numpy as np  # noqa: E402
+
+import reference  # noqa: E402
+import tables  # noqa: E402
+
+
+def main(export, valid, out):
+    with open(export) as f:
+        body = json.load(f)
+    rides, _, _ = tables.read_table(valid)
+    # The sums need no link: any function stands in for the model's.
+    ev = reference.Evaluator(body, link=lambda s: s)
+    pu, do, dist = (np.array(c) for c in zip(*rides))
+    sums = {float(s) for s in ev.sums(pu, do, dist)}
+    if 0.0 in sums:  # a set keeps one zero: keep both signs the rides have
+        signs = {math.copysign(1.0, float(s)) for s in ev.sums(pu, do, dist) if s == 0}
+        sums.discard(0.0)
+        sums |= {math.copysign(0.0, sg) for sg in signs}
+    ordered = sorted(sums, key=lambda v: (v, math.copysign(1.0, v) > 0))
+    with open(out, "w") as f:
+        json.dump(ordered, f)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
