@@ -189,10 +189,10 @@ def refusal(path, g, scan_all):
     if "TransformedTargetRegressor" in names and not (g[0].split(".")[0] == "sklearn" and
                                                      g[1].endswith(("Regressor", "Regression"))):
         # Not the regressor: its transformer, or the functions it applies.
-        what = "a class" if g[1][:1].isupper() else "a function"
+        what = "a class no compiled model is made of" if g[1][:1].isupper() else \
+            "a function no compiled model applies (a function of the user's is never run)"
         return (f"the model is a TransformedTargetRegressor whose transformer names {g[0]}.{g[1]} (in {path}; "
-                f"refused before loading, nothing in it ran), {what} no compiled model is made of (a function of "
-                f"the user's is never run): {forestexport.TTR_COMPILED}")
+                f"refused before loading, nothing in it ran), {what}: {forestexport.TTR_COMPILED}")
     if g[0].split(".")[0] in ("sklearn", "xgboost"):
         # A class of the libraries, but not one of the models compiled.
         return (f"unsupported estimator {g[0]}.{g[1]} (in {path}; refused before loading, nothing in it ran): "

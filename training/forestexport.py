@@ -443,8 +443,11 @@ class Model:
             own = XGB_OBJECTIVES.get(_xgb_config(est.get_booster() if self.kind == "XGBRegressor" else est)
                                      ["learner"]["objective"]["name"])
         if own:
+            loss = f"loss {est.loss!r}, " if self.kind == "HistGradientBoostingRegressor" else \
+                f"objective {_xgb_config(est.get_booster())['learner']['objective']['name']}, " \
+                if self.kind == "XGBRegressor" else ""
             raise Unsupported(f"the TransformedTargetRegressor's regressor {_describe(est)} has a link of its own "
-                              f"({self._link_words(own)}): its prediction is not a sum of trees, and a transformed "
+                              f"({loss}{self._link_words(own)}): its prediction is not a sum of trees, and a transformed "
                               f"target over a link is not compiled: {TTR_COMPILED}. Fit the regressor with an "
                               "identity link (loss squared_error, objective reg:squarederror) inside the "
                               "TransformedTargetRegressor, or the log link without one")
@@ -469,7 +472,8 @@ class Model:
 
     @staticmethod
     def _link_words(link):
-        return {"exp": "XGBoost's expf of the margin", "numpy.exp": "numpy's exp of the trees' sum"}.get(link, link)
+        return {"exp": "XGBoost's expf of the margin", "numpy.exp": "the log link: numpy's exp of the trees' sum"
+                }.get(link, link)
 
     def link_values(self, sums):
         """The library's own link of the divided sums, sums a 1-d contiguous
