@@ -1,12 +1,14 @@
 """The divided sums of an export's validation rides, as the table's link is asked for them.
 
-    python3 training/testdata/link_sums.py EXPORT.json VALID.csv SUMS.json
+    python3 training/testdata/link_sums.py EXPORT.json VALID.csv SUMS.json [RIDES.json]
 
 EXPORT.json is export.py's first pass, VALID.csv the prep table it was
 checked on; SUMS.json gets the reference evaluator's (reference.py) divided
 sums of those rides, each distinct one once, ascending (-0 before +0), as a
 JSON array of float64s (a float32 sum widened), as Go writes the sums of a
-table. TestLinkTable gives them to export.py's second pass.
+table; RIDES.json, if given, each ride's sum, in the table's order.
+TestLinkTable gives SUMS.json to export.py's second pass and finds each
+ride's golden prediction in the link table at its sum.
 """
 
 import json
@@ -22,21 +24,22 @@ import reference  # noqa: E402
 import tables  # noqa: E402
 
 
-def main(export, valid, out):
+def main(export, valid, out, rides_out=None):
     with open(export) as f:
         body = json.load(f)
     rides, _, _ = tables.read_table(valid)
     # The sums need no link: any function stands in for the model's.
     ev = reference.Evaluator(body, link=lambda s: s)
     pu, do, dist = (np.array(c) for c in zip(*rides))
-    sums = {float(s) for s in ev.sums(pu, do, dist)}
-    if 0.0 in sums:  # a set keeps one zero: keep both signs the rides have
-        signs = {math.copysign(1.0, float(s)) for s in ev.sums(pu, do, dist) if s == 0}
-        sums.discard(0.0)
-        sums |= {math.copysign(0.0, sg) for sg in signs}
-    ordered = sorted(sums, key=lambda v: (v, math.copysign(1.0, v) > 0))
+    each = [float(s) for s in ev.sums(pu, do, dist)]
+    # With its sign, so that -0 and +0 are each their own.
+    unique = {(s, math.copysign(1.0, s)) for s in each}
+    ordered = sorted((s for s, _ in unique), key=lambda v: (v, math.copysign(1.0, v) > 0))
     with open(out, "w") as f:
         json.dump(ordered, f)
+    if rides_out:
+        with open(rides_out, "w") as f:
+            json.dump(each, f)
 
 
 if __name__ == "__main__":
