@@ -2,6 +2,8 @@
 
     python3 training/export.py --model build/mlflow/<run id> --run-id <run id> \\
         --export build/export/<run id>/model.json --valid build/valid.csv --golden build/export/<run id>/golden.csv
+    python3 training/export.py --model build/mlflow/<run id> --run-id <run id> \\
+        --export build/export/<run id>/model.json --link-sums SUMS.json
 
 --model is an MLflow model directory (an MLflow run's artifacts/model: its
 MLmodel file names the model file) or a pickle file. What it may hold
@@ -39,6 +41,22 @@ a model this exporter compiles, over features a ride carries; and the
 export, evaluated as export/doc.go says (reference.py), must reproduce the
 library's own predictions bit for bit on every validation ride, the test
 ride and synthetic rides.
+
+A model whose prediction numpy's exp or expm1 makes of the trees' sum
+(HistGradientBoostingRegressor's poisson and gamma losses, a
+TransformedTargetRegressor of np.log and np.exp or np.log1p and np.expm1)
+is exported with ensemble.link "numpy.exp" or "numpy.expm1" and self-checked
+with the model's own function. The generated table then holds the link's
+value at every sum it can give, computed here: the second pass (--link-sums,
+with the first pass's model flags and --export) loads the model as the first
+does, reads the sums (a JSON array, ascending, -0 before +0, each a value of
+the ensemble's sum type), computes each one's value with the library's own
+function on one contiguous array, as its predict does, checks that the
+function gives each element the same bits reversed, offset by one and alone
+(else the kernel on this CPU depends on an element's position, and no table
+can hold it: refused), and rewrites --export with its link_table:
+{"function", "numpy" (its version), "cpu" (the features numpy dispatches on
+that this CPU has), "sums", "values"}; the rest of the file is unchanged.
 """
 
 import argparse

@@ -11,7 +11,11 @@ with zstd for the repository: cmd/packmodel):
      "sparse": DictVectorizer.sparse,
      "ensemble": {"input", "split", "absent", "sum", "base", "scale", "divisor", ["link"]},
      "trees": [{"children_left", "children_right", "feature", "threshold",
-                "value", ["missing_left"], ["n_node_samples"]}, ...]}
+                "value", ["missing_left"], ["n_node_samples"]}, ...],
+     ["link_table": {"function", "numpy", "cpu", "sums", "values"}]}
+
+(link_table: a link numpy computes, "numpy.exp" or "numpy.expm1", at each
+sum the generated table holds: export.py's second pass, link_table()).
 
 Floats are written by Python's repr (shortest round-trip), so Go parses the
 exact float64 values. The same fitted model always gives the same bytes.

@@ -13,7 +13,8 @@ covered. rf-big (500 trees of depth 20, the committed forest's parameters
 otherwise) and rf-deep (500 trees of depth 20, sklearn's other defaults:
 leaves of one ride), rf-sqrt (30 unpruned trees, max_features='sqrt',
 bootstrap=False), et-deep (10 ExtraTrees of unlimited depth) and xgb-big
-(500 XGBoost rounds of depth 10) are made only when asked for.
+(500 XGBoost rounds of depth 10) are made only when asked for. hgb-gamma
+needs scikit-learn 1.3+: before, it is skipped, saying so.
 """
 
 import argparse

@@ -56,8 +56,10 @@ func goldenPredictions(t *testing.T, path string) []float64 {
 // of each sum asked for, here every validation ride's divided sum as the
 // reference evaluator computes it; each ride's value in that table is the
 // library's own prediction of the ride (the golden one), bit for bit, and the
-// rest of the export is byte for byte the first pass's. A second pass given
-// another model's export, or sums out of order, is refused.
+// rest of the export is byte for byte the first pass's. A link whose last
+// bit depends on a sum's position in the batch is refused, naming numpy and
+// the CPU; so is a second pass given another model's export, or sums out of
+// order.
 func TestLinkTable(t *testing.T) {
 	fitDir, _ := trained(t)
 	valid := filepath.Join(fitDir, "valid.csv")
@@ -142,6 +144,12 @@ func TestLinkTable(t *testing.T) {
 					t.Logf("%s: %d rides, %d sums, numpy %s's %s (CPU %s)", kind, len(rides), len(sums), table.Numpy, fn, strings.Join(table.CPU, ","))
 				})
 			}
+
+			// Refused: a link whose last bit depends on where the sum sits in the batch.
+			out, err = pyIn(py, "training/testdata/link_position.py", filepath.Join(dir, "hgb-poisson"), filepath.Join(dir, "hgb-poisson.json"),
+				filepath.Join(dir, "hgb-poisson.sums.json"))
+			require.NoError(t, err, out)
+			assert.Regexp(t, `(?m)^check: numpy `+strings.ReplaceAll(numpy, ".", `\.`)+`\S+'s exp on this CPU \([A-Z0-9_, ]+\) gives the sum \S+ the value \S+ in the batch of the table's \d+ sums and \S+ in the batch offset by one \(\d+ sums differ\): the kernel's result depends on the element's position in the batch, so no table can hold the library's prediction`, out)
 
 			// Refused: another model's export; sums out of order.
 			other := []string{"training/export.py", "--model", filepath.Join(dir, "ttr-log"), "--export", filepath.Join(dir, "hgb-poisson.json"),
