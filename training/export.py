@@ -206,10 +206,10 @@ def refusal(path, g, scan_all):
         return f"{REFUSED_LOSSES[g[1]]} (in {path}; refused before loading, nothing in it ran): {REFUSED_LOSS}"
     if "TransformedTargetRegressor" in names and not (g[0].split(".")[0] == "sklearn" and
                                                      g[1].endswith(("Regressor", "Regression"))):
-        # Not the regressor: its transformer, or the functions it applies.
+        # Not a regressor: the transformer's class, or a function it applies.
         what = "a class no compiled model is made of" if g[1][:1].isupper() else \
             "a function no compiled model applies (a function of the user's is never run)"
-        return (f"the model is a TransformedTargetRegressor whose transformer names {g[0]}.{g[1]} (in {path}; "
+        return (f"the model is a TransformedTargetRegressor whose pickle names {g[0]}.{g[1]} (in {path}; "
                 f"refused before loading, nothing in it ran), {what}: {forestexport.TTR_COMPILED}")
     if g[0].split(".")[0] in ("sklearn", "xgboost"):
         # A class of the libraries, but not one of the models compiled.
@@ -353,7 +353,7 @@ def second_pass(args):
     import numpy
     library, version = "scikit-learn", sklearn.__version__
     print(f"link: numpy {numpy.__version__}'s {what['function']} (CPU: {', '.join(what['cpu'])}) of the table's "
-          f"{what['n']} sums, computed by {library} {version}'s own {model.link_how()}; position-independent (the "
+          f"{what['n']} sum{'s' if what['n'] != 1 else ''}, computed by {library} {version}'s own {model.link_how()}; position-independent (the "
           f"same bits reversed, offset by one and {what['singles']} alone)")
     return 0
 

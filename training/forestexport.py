@@ -680,11 +680,11 @@ class Model:
             what = f"TransformedTargetRegressor({inner})"
             if self.pipeline is not self.ttr:
                 what = f"Pipeline(DictVectorizer, {what})"
-            return f"{what} (link {self.link}: the library's, tabled)"
+            return f"{what} (link {self.link}: the library computes each table cell's value)"
         what = _describe(self.pipeline) if self.pipeline is not None else \
             f"{type(self.estimator).__name__} with DictVectorizer"
         if self.link is not None:
-            what += f" (loss {self.estimator.loss!r}, link {self.link}: the library's, tabled)"
+            what += f" (loss {self.estimator.loss!r}, link {self.link}: the library computes each table cell's value)"
         return what
 
 
@@ -895,12 +895,14 @@ def link_table(model, doc, sums_path):
     its predict computes it (Model.link_values on a contiguous array of the
     sum's type), once the function is seen to give each element the same
     bits wherever it sits in the batch. Returns (doc, what was checked)."""
-    ens = doc.get("ensemble") if isinstance(doc, dict) else None
-    if not isinstance(ens, dict) or ens.get("link") != model.link:
-        raise Unsupported(f"the export's ensemble has link {ens.get('link') if isinstance(ens, dict) else None!r}, "
-                          f"this model's is {model.link!r}: give the first pass's export of this model")
     if model.link not in NUMPY_LINKS:
-        raise Unsupported(f"the model's link {model.link!r} is not one numpy computes: it has no link table")
+        raise Unsupported(f"the model ({model.describe()}) has no link numpy computes: the second pass is for "
+                          f"{' and '.join(NUMPY_LINKS)} only; the first pass's export is whole")
+    ens = doc.get("ensemble") if isinstance(doc, dict) else None
+    link = ens.get("link") if isinstance(ens, dict) else None
+    if link != model.link:
+        raise Unsupported(f"the export's ensemble has link {link!r}, this model's is {model.link!r}: give the "
+                          "first pass's export of this model")
     body = model.body()
     version = doc.get("metadata", {}).get("version")
     if version != version_of(body):

@@ -26,7 +26,7 @@ func TestExportRefuses(t *testing.T) {
 	// A TransformedTargetRegressor compiles with numpy's own log and exp, or log1p and expm1, of a regressor without a link.
 	const ttr = "a TransformedTargetRegressor is compiled with func=np.log, inverse_func=np.exp or func=np.log1p, inverse_func=np.expm1 (numpy's own functions, no kw_args), around a regressor without a link of its own"
 	ttrNames := func(name, global, what string) string {
-		return "check: the model is a TransformedTargetRegressor whose transformer names " + global + " (in " + dir + "/" + name + ".pkl; refused before loading, nothing in it ran), " + what + ": " + ttr
+		return "check: the model is a TransformedTargetRegressor whose pickle names " + global + " (in " + dir + "/" + name + ".pkl; refused before loading, nothing in it ran), " + what + ": " + ttr
 	}
 	const function = "a function no compiled model applies (a function of the user's is never run)"
 	ownLink := func(est, link string) string {
