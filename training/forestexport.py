@@ -442,18 +442,15 @@ class Model:
         exp or expm1 (TTR_PAIRS) of a regressor's prediction that has no
         link of its own."""
         ttr, est = self.ttr, self.estimator
-        own = self.link
-        if self.kind in ("XGBRegressor", "Booster"):
-            own = XGB_OBJECTIVES.get(_xgb_config(est.get_booster() if self.kind == "XGBRegressor" else est)
-                                     ["learner"]["objective"]["name"])
+        own, how = self.link, f"loss {est.loss!r}" if self.kind == "HistGradientBoostingRegressor" else ""
+        if self.kind == "XGBRegressor":
+            objective = _xgb_config(est.get_booster())["learner"]["objective"]["name"]
+            own, how = XGB_OBJECTIVES.get(objective), f"objective {objective}"
         if own:
-            loss = f"loss {est.loss!r}, " if self.kind == "HistGradientBoostingRegressor" else \
-                f"objective {_xgb_config(est.get_booster())['learner']['objective']['name']}, " \
-                if self.kind == "XGBRegressor" else ""
             raise Unsupported(f"the TransformedTargetRegressor's regressor {_describe(est)} has a link of its own "
-                              f"({loss}{self._link_words(own)}): its prediction is not a sum of trees, and a transformed "
-                              f"target over a link is not compiled: {TTR_COMPILED}. Fit the regressor with an "
-                              "identity link (loss squared_error, objective reg:squarederror) inside the "
+                              f"({how}, {self._link_words(own)}): its prediction is not a sum of trees, and a "
+                              f"transformed target over a link is not compiled: {TTR_COMPILED}. Fit the regressor "
+                              "with an identity link (loss squared_error, objective reg:squarederror) inside the "
                               "TransformedTargetRegressor, or the log link without one")
         if getattr(ttr, "_training_dim", 1) != 1:
             raise Unsupported("the TransformedTargetRegressor was fitted on a 2-d target: want one output (a "
@@ -519,9 +516,10 @@ class Model:
                               "absolute_error and quantile (the identity link), poisson and gamma (the log link: "
                               "numpy's exp of the trees' sum) are exported")
         # predict: self._loss.link.inverse(raw), the fitted loss's link.
-        link = type(getattr(getattr(est, "_loss", None), "link", None)).__name__
+        fitted = getattr(getattr(est, "_loss", None), "link", None)  # scikit-learn 1.1+
+        link = type(fitted).__name__
         want = "LogLink" if loss in ("poisson", "gamma") else "IdentityLink"
-        if link != want:
+        if link != want and not (fitted is None and want == "IdentityLink"):
             raise Unsupported(f"the HistGradientBoostingRegressor's loss {loss!r} has link {link}: want {want}")
         if link == "LogLink":
             self.link = "numpy.exp"
