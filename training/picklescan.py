@@ -31,10 +31,12 @@ and nothing runs at all if it fails.
 
 ALLOWED is exact (module, name) pairs, no module prefixes: the classes and
 the few functions (numpy's array and scalar reconstructors and
-numpy.random's constructors, Cython's unpicklers of scikit-learn's loss
-types, _codecs.encode) that the pickles of the models export.py compiles
-use, gathered by pickling each kind (training/kinds.py's fit_*, and
-HistGradientBoostingRegressor's other exported losses and early stopping)
+numpy.random's constructors, the ufuncs np.log, np.exp, np.log1p and
+np.expm1 that a TransformedTargetRegressor's FunctionTransformer holds,
+Cython's unpicklers of scikit-learn's loss types, _codecs.encode) that the
+pickles of the models export.py compiles use, gathered by pickling each
+kind (training/kinds.py's fit_*, and HistGradientBoostingRegressor's other
+exported losses and early stopping)
 with pickle protocols 2, 4 and 5 and with cloudpickle on Debian 12 (Python
 3.11, scikit-learn 1.2.1, xgboost 1.7.4, numpy 1.24) and Debian 13 (Python
 3.13, scikit-learn 1.4.2, xgboost 3.0.0, numpy 2.2); picklescan_test.go does
