@@ -159,7 +159,7 @@ def load(path, allow_mismatch):
     try:
         scan = picklescan.check(path)
     except picklescan.Refused as e:
-        why = refusal(path, e.global_, picklescan.scan(path).globals) if e.global_ else None
+        why = refusal(path, e.global_, _globals(path)) if e.global_ else None
         raise Failure(why or str(e))
     if numpy_major() < 2 and any(m == "numpy._core" or m.startswith("numpy._core.") for m, _ in scan.globals):
         import numpy
@@ -196,6 +196,14 @@ REFUSED_LOSSES = {
 REFUSED_LOSS = ("only squared_error, absolute_error and quantile (the identity link), poisson and gamma (the log "
                 "link: numpy's exp of the trees' sum) are exported; use loss='poisson' or 'gamma', or XGBoost's "
                 "reg:tweedie, whose expf is compiled exactly")
+
+
+def _globals(path):
+    """Every global the pickle names (nothing runs), or none if it is refused for something else too."""
+    try:
+        return picklescan.scan(path).globals
+    except picklescan.Refused:
+        return []
 
 
 def refusal(path, g, scan_all):
@@ -352,9 +360,10 @@ def second_pass(args):
     os.replace(args.export + ".tmp", args.export)
     import numpy
     library, version = "scikit-learn", sklearn.__version__
+    n = what["n"]
     print(f"link: numpy {numpy.__version__}'s {what['function']} (CPU: {', '.join(what['cpu'])}) of the table's "
-          f"{what['n']} sum{'s' if what['n'] != 1 else ''}, computed by {library} {version}'s own {model.link_how()}; position-independent (the "
-          f"same bits reversed, offset by one and {what['singles']} alone)")
+          f"{n} sum{'s' if n != 1 else ''}, computed by {library} {version}'s own {model.link_how()}; "
+          f"position-independent (the same bits reversed, offset by one and {what['singles']} alone)")
     return 0
 
 
