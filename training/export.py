@@ -2,6 +2,8 @@
 
     python3 training/export.py --model build/mlflow/<run id> --run-id <run id> \\
         --export build/export/<run id>/model.json --valid build/valid.csv --golden build/export/<run id>/golden.csv
+    python3 training/export.py --model build/mlflow/<run id> --run-id <run id> \\
+        --export build/export/<run id>/model.json --link-sums SUMS.json
 
 --model is an MLflow model directory (an MLflow run's artifacts/model: its
 MLmodel file names the model file) or a pickle file. What it may hold
@@ -39,6 +41,22 @@ a model this exporter compiles, over features a ride carries; and the
 export, evaluated as export/doc.go says (reference.py), must reproduce the
 library's own predictions bit for bit on every validation ride, the test
 ride and synthetic rides.
+
+A model whose prediction numpy's exp or expm1 makes of the trees' sum
+(HistGradientBoostingRegressor's poisson and gamma losses, a
+TransformedTargetRegressor of np.log and np.exp or np.log1p and np.expm1)
+is exported with ensemble.link "numpy.exp" or "numpy.expm1" and self-checked
+with the model's own function. The generated table then holds the link's
+value at every sum it can give, computed here: the second pass (--link-sums,
+with the first pass's model flags and --export) loads the model as the first
+does, reads the sums (a JSON array, ascending, -0 before +0, each a value of
+the ensemble's sum type), computes each one's value with the library's own
+function on one contiguous array, as its predict does, checks that the
+function gives each element the same bits reversed, offset by one and alone
+(else the kernel on this CPU depends on an element's position, and no table
+can hold it: refused), and rewrites --export with its link_table:
+{"function", "numpy" (its version), "cpu" (the features numpy dispatches on
+that this CPU has), "sums", "values"}; the rest of the file is unchanged.
 """
 
 import argparse
@@ -141,14 +159,8 @@ def load(path, allow_mismatch):
     try:
         scan = picklescan.check(path)
     except picklescan.Refused as e:
-        g = e.global_
-        if g and g[1] in NUMPY_LINKS:
-            raise Failure(f"{NUMPY_LINKS[g[1]]} (in {path}; refused before loading, nothing in it ran): {NUMPY_LINK}")
-        if g and g[0].split(".")[0] in ("sklearn", "xgboost"):
-            # A class of the libraries, but not one of the models compiled.
-            raise Failure(f"unsupported estimator {g[0]}.{g[1]} (in {path}; refused before loading, nothing in it "
-                          f"ran): {forestexport.SUPPORTED}")
-        raise Failure(str(e))
+        why = refusal(path, e.global_, _globals(path)) if e.global_ else None
+        raise Failure(why or str(e))
     if numpy_major() < 2 and any(m == "numpy._core" or m.startswith("numpy._core.") for m, _ in scan.globals):
         import numpy
         raise Failure(f"{path} was pickled with numpy 2 (it names numpy._core); this environment has numpy "
@@ -175,24 +187,44 @@ def load(path, allow_mismatch):
     return model
 
 
-# Models whose prediction scikit-learn passes through numpy's exp or expm1
-# on the whole array: numpy dispatches them to SIMD kernels (AVX-512 here)
-# whose results differ in the last bit from the C library's, and so from
-# any one function the generated code could call, on a share of rides that
-# depends on the CPU (docs/model.md, "Links").
-NUMPY_LINKS = {
-    "HalfPoissonLoss": "the HistGradientBoostingRegressor has loss 'poisson'",
-    "HalfGammaLoss": "the HistGradientBoostingRegressor has loss 'gamma'",
+# Losses whose link is not one this exporter computes: refused by the scan,
+# with the losses and links that are.
+REFUSED_LOSSES = {
     "HalfTweedieLoss": "the HistGradientBoostingRegressor has a Tweedie loss",
     "HalfTweedieLossIdentity": "the HistGradientBoostingRegressor has a Tweedie loss",
-    "TransformedTargetRegressor": "the model is a TransformedTargetRegressor, whose prediction is its inverse_func "
-                                  "of its regressor's (a function of the user's is never compiled)",
 }
-NUMPY_LINK = ("for a log link, that is numpy's exp or expm1 of the trees' result, which numpy computes with SIMD "
-              "kernels chosen by the CPU (AVX-512 here) whose last bit differs from the C library's function on "
-              "4% to 27% of the validation rides (docs/model.md, \"Links\"): it cannot be compiled bit for bit, "
-              "so it is refused. Fit the trees to the duration itself (loss squared_error, absolute_error or "
-              "quantile), or use XGBoost's reg:gamma, count:poisson or reg:tweedie, whose expf is compiled exactly")
+REFUSED_LOSS = ("only squared_error, absolute_error and quantile (the identity link), poisson and gamma (the log "
+                "link: numpy's exp of the trees' sum) are exported; use loss='poisson' or 'gamma', or XGBoost's "
+                "reg:tweedie, whose expf is compiled exactly")
+
+
+def _globals(path):
+    """Every global the pickle names (nothing runs), or none if it is refused for something else too."""
+    try:
+        return picklescan.scan(path).globals
+    except picklescan.Refused:
+        return []
+
+
+def refusal(path, g, scan_all):
+    """The message for a pickle whose global g the scan refused; scan_all:
+    every global the pickle names (none ran)."""
+    names = {n for _, n in scan_all}
+    if g[1] in REFUSED_LOSSES:
+        return f"{REFUSED_LOSSES[g[1]]} (in {path}; refused before loading, nothing in it ran): {REFUSED_LOSS}"
+    if "TransformedTargetRegressor" in names and not (g[0].split(".")[0] == "sklearn" and
+                                                     g[1].endswith(("Regressor", "Regression"))):
+        # Not a regressor: the transformer's class, or a function it applies.
+        what = "a class no compiled model is made of" if g[1][:1].isupper() else \
+            "a function no compiled model applies (a function of the user's is never run)"
+        return (f"the model is a TransformedTargetRegressor whose pickle names {g[0]}.{g[1]} (in {path}; "
+                f"refused before loading, nothing in it ran), {what}: {forestexport.TTR_COMPILED}")
+    if g[0].split(".")[0] in ("sklearn", "xgboost"):
+        # A class of the libraries, but not one of the models compiled.
+        return (f"unsupported estimator {g[0]}.{g[1]} (in {path}; refused before loading, nothing in it ran): "
+                f"{forestexport.SUPPORTED}")
+    return None
+
 
 # xgboost's warning, on each load of a model whose objective is reg:linear (the course's).
 OLD_OBJECTIVE_WARNING = re.compile(r"WARNING: \S+: reg:linear is now deprecated in favor of reg:squarederror\.$")
@@ -308,6 +340,33 @@ def load_model(model_path, preprocessor=None, run_id=None, allow_mismatch=False,
     return model, run_id
 
 
+def second_pass(args):
+    """Adds the link table to the first pass's export (forestexport.link_table);
+    the rest of the file stays as it was. Returns the exit code."""
+    import json
+    try:
+        model, _ = load_model(args.model, args.preprocessor, args.run_id, args.allow_sklearn_mismatch,
+                              log=lambda *a: None, mlmodel_json=args.mlmodel_json)
+        try:
+            with open(args.export, "rb") as f:
+                doc = json.load(f)
+        except (OSError, ValueError) as e:
+            raise Failure(f"cannot read the first pass's export {args.export}: {e}")
+        doc, what = forestexport.link_table(model, doc, args.link_sums)
+    except (forestexport.Unsupported, Failure) as e:
+        print(f"check: {e}", file=sys.stderr)
+        return 1
+    forestexport.write(doc, args.export + ".tmp")
+    os.replace(args.export + ".tmp", args.export)
+    import numpy
+    library, version = "scikit-learn", sklearn.__version__
+    n = what["n"]
+    print(f"link: numpy {numpy.__version__}'s {what['function']} (CPU: {', '.join(what['cpu'])}) of the table's "
+          f"{n} sum{'s' if n != 1 else ''}, computed by {library} {version}'s own {model.link_how()}; "
+          f"position-independent (the same bits reversed, offset by one and {what['singles']} alone)")
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, help="MLflow model directory or pickle file")
@@ -319,9 +378,16 @@ def main():
                     help="go on when the model was saved by another scikit-learn version")
     ap.add_argument("--valid", help="prep table of the validation month")
     ap.add_argument("--golden", help="golden predictions to write (needs --valid)")
+    ap.add_argument("--link-sums", metavar="SUMS.json",
+                    help="the second pass, for a link numpy computes: add to the first pass's --export the "
+                         "library's link of each of these sums (a JSON array, ascending) as its link_table")
     args = ap.parse_args()
     if args.golden and not args.valid:
         ap.error("--golden needs --valid")
+    if args.link_sums:
+        if args.valid or args.golden:
+            ap.error("--link-sums is the second pass: it takes the model's flags and --export, not --valid or --golden")
+        sys.exit(second_pass(args))
 
     start = time.perf_counter()
     try:

@@ -11,7 +11,11 @@ with zstd for the repository: cmd/packmodel):
      "sparse": DictVectorizer.sparse,
      "ensemble": {"input", "split", "absent", "sum", "base", "scale", "divisor", ["link"]},
      "trees": [{"children_left", "children_right", "feature", "threshold",
-                "value", ["missing_left"], ["n_node_samples"]}, ...]}
+                "value", ["missing_left"], ["n_node_samples"]}, ...],
+     ["link_table": {"function", "numpy", "cpu", "sums", "values"}]}
+
+(link_table: a link numpy computes, "numpy.exp" or "numpy.expm1", at each
+sum the generated table holds: export.py's second pass, link_table()).
 
 Floats are written by Python's repr (shortest round-trip), so Go parses the
 exact float64 values. The same fitted model always gives the same bytes.
@@ -29,11 +33,13 @@ from fractions import Fraction
 
 import numpy as np
 import sklearn
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.dummy import DummyRegressor
 from sklearn.ensemble import (ExtraTreesRegressor, GradientBoostingRegressor, HistGradientBoostingRegressor,
                               RandomForestRegressor)
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.tree import DecisionTreeRegressor
 
 import features
@@ -56,11 +62,27 @@ SUPPORTED = (
     "this generator compiles a fitted Pipeline(DictVectorizer, R) as make_pipeline(DictVectorizer(), R) makes, "
     "logged with mlflow.sklearn or pickled, R one of: DecisionTreeRegressor, RandomForestRegressor, "
     "ExtraTreesRegressor, GradientBoostingRegressor (any loss; init None or 'zero'), "
-    "HistGradientBoostingRegressor (DictVectorizer(sparse=False); loss squared_error, absolute_error or quantile; "
-    "no categorical features), xgboost.XGBRegressor (booster gbtree or dart; objective "
+    "HistGradientBoostingRegressor (DictVectorizer(sparse=False); loss squared_error, absolute_error, quantile, "
+    "poisson or gamma; no categorical features), xgboost.XGBRegressor (booster gbtree or dart; objective "
     f"{', '.join(XGB_OBJECTIVES)}; no categorical splits); or an XGBoost Booster or XGBRegressor logged with mlflow.xgboost, with its DictVectorizer pickled "
-    "separately (--preprocessor, PREPROCESSOR_URI). Each regresses one output"
+    "separately (--preprocessor, PREPROCESSOR_URI); or a TransformedTargetRegressor(regressor=Pipeline(DictVectorizer, "
+    "R)), or Pipeline(DictVectorizer, TransformedTargetRegressor(regressor=R)), with func=np.log, inverse_func=np.exp "
+    "or func=np.log1p, inverse_func=np.expm1. Each regresses one output"
 )
+
+# The links numpy computes: the value of each sum the generated table holds
+# is the library's own function's, computed by the exporter (export.py's
+# second pass). A TransformedTargetRegressor's (func, inverse_func) pairs,
+# each with the link it applies to the regressor's prediction.
+NUMPY_LINKS = ("numpy.exp", "numpy.expm1")
+TTR_PAIRS = {(np.log, np.exp): "numpy.exp", (np.log1p, np.expm1): "numpy.expm1"}
+TTR_COMPILED = ("a TransformedTargetRegressor is compiled with func=np.log, inverse_func=np.exp or func=np.log1p, "
+                "inverse_func=np.expm1 (numpy's own functions, no kw_args), around a regressor without a link of "
+                "its own")
+
+
+def _ufunc_name(f):
+    return f"np.{f.__name__}" if isinstance(f, np.ufunc) and getattr(np, f.__name__, None) is f else repr(f)
 
 
 class Unsupported(ValueError):
@@ -315,12 +337,16 @@ class Model:
     """A fitted model this exporter compiles: a DictVectorizer and a tree
     ensemble (a scikit-learn estimator, an XGBRegressor or a Booster)."""
 
-    def __init__(self, dv, estimator, pipeline=None):
+    def __init__(self, dv, estimator, pipeline=None, ttr=None):
         self.dv = dv
         self.estimator = estimator
         self.pipeline = pipeline  # predict through it when the model is one
+        self.ttr = ttr  # the TransformedTargetRegressor whose regressor estimator is, if any
         self.kind = None
+        self.link = None  # a link numpy computes (NUMPY_LINKS), set by _check
         self._check()
+        if ttr is not None:
+            self._check_ttr()
         self.forms = _forms(dv)
 
     @classmethod
@@ -334,6 +360,15 @@ class Model:
                 raise Unsupported(f"the model is a {_describe(obj)}, which has its own steps, and a preprocessor "
                                   f"was given too: {SUPPORTED}")
             return cls(preprocessor, obj)
+        if isinstance(obj, TransformedTargetRegressor):
+            inner = _ttr_regressor(obj)
+            if not isinstance(inner, Pipeline):
+                raise Unsupported(f"the TransformedTargetRegressor's regressor is {_describe(inner)}, without the "
+                                  "DictVectorizer that turns a ride into its columns: " + SUPPORTED)
+            steps = [s for _, s in inner.steps]
+            if len(steps) != 2 or type(steps[0]) is not DictVectorizer:
+                raise Unsupported(f"unsupported estimator TransformedTargetRegressor({_describe(inner)}): {SUPPORTED}")
+            return cls(steps[0], steps[1], obj, ttr=obj)
         if not isinstance(obj, Pipeline):
             if _is_booster(obj) or type(obj).__name__ in ("XGBRegressor",) or hasattr(obj, "predict"):
                 raise Unsupported(f"{_describe(obj)} is a bare estimator, without the DictVectorizer that turns a "
@@ -342,6 +377,8 @@ class Model:
         steps = [s for _, s in obj.steps]
         if len(steps) != 2 or type(steps[0]) is not DictVectorizer:
             raise Unsupported(f"unsupported estimator {_describe(obj)}: {SUPPORTED}")
+        if isinstance(steps[1], TransformedTargetRegressor):
+            return cls(steps[0], _ttr_regressor(steps[1]), obj, ttr=steps[1])
         return cls(steps[0], steps[1], obj)
 
     def _check(self):
@@ -399,6 +436,64 @@ class Model:
         if est.estimators_.shape[1] != 1:
             raise Unsupported("the GradientBoostingRegressor has more than one tree per stage")
 
+    def _check_ttr(self):
+        """A TransformedTargetRegressor's prediction is its transformer_'s
+        inverse_transform of its regressor's: compiled when that is numpy's
+        exp or expm1 (TTR_PAIRS) of a regressor's prediction that has no
+        link of its own."""
+        ttr, est = self.ttr, self.estimator
+        own, how = self.link, f"loss {est.loss!r}" if self.kind == "HistGradientBoostingRegressor" else ""
+        if self.kind == "XGBRegressor":
+            objective = _xgb_config(est.get_booster())["learner"]["objective"]["name"]
+            own, how = XGB_OBJECTIVES.get(objective), f"objective {objective}"
+        if own:
+            raise Unsupported(f"the TransformedTargetRegressor's regressor {_describe(est)} has a link of its own "
+                              f"({how}, {self._link_words(own)}): its prediction is not a sum of trees, and a "
+                              f"transformed target over a link is not compiled: {TTR_COMPILED}. Fit the regressor "
+                              "with an identity link (loss squared_error, objective reg:squarederror) inside the "
+                              "TransformedTargetRegressor, or the log link without one")
+        if getattr(ttr, "_training_dim", 1) != 1:
+            raise Unsupported("the TransformedTargetRegressor was fitted on a 2-d target: want one output (a "
+                              "single-output regression)")
+        tr = ttr.transformer_
+        if type(tr) is not FunctionTransformer:
+            raise Unsupported(f"the TransformedTargetRegressor's transformer is a {_describe(tr)}, whose "
+                              f"inverse_transform is not a numpy function of the prediction: {TTR_COMPILED}")
+        link = next((v for (a, b), v in TTR_PAIRS.items() if a is tr.func and b is tr.inverse_func), None)
+        if link is None:
+            func, inv = _ufunc_name(tr.func), _ufunc_name(tr.inverse_func)
+            if any(tr.inverse_func is b for _, b in TTR_PAIRS) and any(tr.func is a for a, _ in TTR_PAIRS):
+                raise Unsupported(f"the TransformedTargetRegressor has func={func}, inverse_func={inv}, which are "
+                                  f"not each other's inverse (its check_inverse warns at fit): {TTR_COMPILED}")
+            raise Unsupported(f"the TransformedTargetRegressor has func={func}, inverse_func={inv}: {TTR_COMPILED}")
+        if tr.kw_args or tr.inv_kw_args:
+            raise Unsupported(f"the TransformedTargetRegressor's functions take arguments (kw_args={tr.kw_args!r}, "
+                              f"inv_kw_args={tr.inv_kw_args!r}): {TTR_COMPILED}")
+        self.link = link
+
+    @staticmethod
+    def _link_words(link):
+        return {"exp": "XGBoost's expf of the margin", "numpy.exp": "the log link: numpy's exp of the trees' sum"
+                }.get(link, link)
+
+    def link_values(self, sums):
+        """The library's own link of the divided sums, sums a 1-d contiguous
+        array of the sum's type, as its predict computes it: HistGradientBoosting's
+        _loss.link.inverse(raw.ravel()); TransformedTargetRegressor's
+        transformer_.inverse_transform(pred.reshape(-1, 1)), squeezed."""
+        if self.ttr is not None:
+            out = self.ttr.transformer_.inverse_transform(sums.reshape(-1, 1))
+            if self.ttr._training_dim == 1 and out.ndim == 2 and out.shape[1] == 1:
+                out = out.squeeze(axis=1)
+            return out
+        return self.estimator._loss.link.inverse(sums)
+
+    def link_how(self):
+        """Which of the library's functions link_values calls."""
+        if self.ttr is not None:
+            return "TransformedTargetRegressor.transformer_.inverse_transform"
+        return "HistGradientBoostingRegressor._loss.link.inverse"
+
     def _check_hgb(self):
         est = self.estimator
         if self.dv.sparse:
@@ -415,14 +510,19 @@ class Model:
                               f"({', '.join(names[:5])}{', …' if len(names) > 5 else ''}; categorical_features="
                               f"{est.categorical_features!r}): only models without categorical features are "
                               "exported")
-        if est.loss not in ("squared_error", "absolute_error", "quantile"):
-            raise Unsupported(f"the HistGradientBoostingRegressor has loss {est.loss!r}, whose prediction is a "
-                              "function (link) of the trees' sum: only squared_error, absolute_error and quantile "
-                              "(identity link) are exported")
-        link = getattr(getattr(est, "_loss", None), "link", None)  # scikit-learn 1.1+
-        if link is not None and type(link).__name__ != "IdentityLink":
-            raise Unsupported(f"the HistGradientBoostingRegressor's loss has link {type(link).__name__}: "
-                              "only the identity is exported")
+        loss = est.loss if isinstance(est.loss, str) else type(est.loss).__name__
+        if loss not in ("squared_error", "absolute_error", "quantile", "poisson", "gamma"):
+            raise Unsupported(f"the HistGradientBoostingRegressor has loss {loss!r}: only squared_error, "
+                              "absolute_error and quantile (the identity link), poisson and gamma (the log link: "
+                              "numpy's exp of the trees' sum) are exported")
+        # predict: self._loss.link.inverse(raw), the fitted loss's link.
+        fitted = getattr(getattr(est, "_loss", None), "link", None)  # scikit-learn 1.1+
+        link = type(fitted).__name__
+        want = "LogLink" if loss in ("poisson", "gamma") else "IdentityLink"
+        if link != want and not (fitted is None and want == "IdentityLink"):
+            raise Unsupported(f"the HistGradientBoostingRegressor's loss {loss!r} has link {link}: want {want}")
+        if link == "LogLink":
+            self.link = "numpy.exp"
         for it in est._predictors:
             for p in it:
                 if np.any(p.nodes["is_categorical"]):
@@ -465,6 +565,8 @@ class Model:
     def body(self):
         """The export's content: {"ensemble", "feature_names", "sparse", "trees"}."""
         ensemble, trees = getattr(self, "_body_" + self.kind)()
+        if self.link is not None:
+            ensemble["link"] = self.link
         return {"ensemble": ensemble, "feature_names": list(self.dv.feature_names_), "sparse": bool(self.dv.sparse),
                 "trees": trees}
 
@@ -569,8 +671,25 @@ class Model:
         return self._xgb_body(self.estimator, 0, inplace=False)
 
     def describe(self):
-        return _describe(self.pipeline) if self.pipeline is not None else \
+        if self.ttr is not None:
+            tr = self.ttr.transformer_
+            inner = f"{_describe(self.ttr.regressor_)}, func={_ufunc_name(tr.func)}, " \
+                    f"inverse_func={_ufunc_name(tr.inverse_func)}"
+            what = f"TransformedTargetRegressor({inner})"
+            if self.pipeline is not self.ttr:
+                what = f"Pipeline(DictVectorizer, {what})"
+            return f"{what} (link {self.link}: the library computes each table cell's value)"
+        what = _describe(self.pipeline) if self.pipeline is not None else \
             f"{type(self.estimator).__name__} with DictVectorizer"
+        if self.link is not None:
+            what += f" (loss {self.estimator.loss!r}, link {self.link}: the library computes each table cell's value)"
+        return what
+
+
+def _ttr_regressor(ttr):
+    if not hasattr(ttr, "regressor_") or not hasattr(ttr, "transformer_"):
+        raise Unsupported("the TransformedTargetRegressor is not fitted")
+    return ttr.regressor_
 
 
 def _forms(dv):
@@ -683,7 +802,7 @@ def export(model, path, metadata, valid=None, golden=None, body=None):
         body = model.body()
     model.prepare()
     meta = dict(metadata)
-    rides, lib, what = [], [], []
+    link = model.link_values if model.link is not None else None
 
     test = model.predict([model.ride(*tables.TEST_RIDE)])
     meta["test_ride_prediction"] = float(test[0])
@@ -695,15 +814,15 @@ def export(model, path, metadata, valid=None, golden=None, body=None):
         meta["rmse"] = result["rmse"] = rmse(y, pred)
         meta["valid_rows"] = len(v_rides)
         meta["valid_table_sha256"] = sha256_file(table)
-        reference.check(body, v_rides, pred, "validation ride")
-    reference.check(body, [tables.TEST_RIDE], test, "test ride")
+        reference.check(body, v_rides, pred, "validation ride", link)
+    reference.check(body, [tables.TEST_RIDE], test, "test ride", link)
     # Libraries with missing values also get rides without a distance
     # (NaN): rides never lack one, but missing_left is checked too.
     nan = model.kind in ("HistGradientBoostingRegressor", "XGBRegressor", "Booster")
     synth = synthetic_rides(model, with_nan=nan)
     if nan and valid is not None:
         synth += [(p, d, float("nan")) for p, d, _ in valid[0][:1000]]
-    reference.check(body, synth, model.predict([model.ride(*r) for r in synth]), "synthetic ride")
+    reference.check(body, synth, model.predict([model.ride(*r) for r in synth]), "synthetic ride", link)
     result["checked"] = (0 if valid is None else len(valid[0]), len(synth))
 
     doc = document(model, body, meta)
@@ -718,3 +837,112 @@ def export(model, path, metadata, valid=None, golden=None, body=None):
     result["ensemble"] = body["ensemble"]
     result["seconds"] = time.perf_counter() - start
     return result
+
+
+# ---- the link table: export.py's second pass ----
+
+_TYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def numpy_cpu():
+    """The CPU features numpy dispatches on (its baseline and its dispatch
+    targets) that this CPU has, sorted."""
+    try:
+        from numpy._core import _multiarray_umath as m  # numpy 2
+    except ImportError:
+        from numpy.core import _multiarray_umath as m
+    have = m.__cpu_features__
+    return sorted(f for f in set(m.__cpu_baseline__) | set(m.__cpu_dispatch__) if have.get(f))
+
+
+def _order(v):
+    """lookup.Order64's order of float64s: -0 before +0."""
+    return (v, math.copysign(1.0, v) > 0)
+
+
+def read_sums(path, dtype):
+    """The sums a link table is asked for (a JSON array of numbers, as Go
+    writes float64s: "-0" is -0), strictly ascending, each a finite value of
+    dtype."""
+    try:
+        with open(path) as f:
+            sums = json.load(f, parse_int=float)
+    except (OSError, ValueError) as e:
+        raise Unsupported(f"cannot read the link's sums {path}: {e}")
+    if not isinstance(sums, list) or not sums or not all(type(v) is float for v in sums):
+        raise Unsupported(f"{path}: want a non-empty JSON array of numbers (the sums the table holds)")
+    for i, v in enumerate(sums):
+        if not math.isfinite(v):
+            raise Unsupported(f"{path}: sum {i} is {v!r}: want finite numbers")
+        if float(dtype(v)) != v:
+            raise Unsupported(f"{path}: sum {i}, {v!r}, is not a {np.dtype(dtype).name}: the ensemble sums in "
+                              f"{np.dtype(dtype).name}")
+        if i and _order(sums[i - 1]) >= _order(v):
+            raise Unsupported(f"{path}: sum {i}, {v!r}, after {sums[i - 1]!r}: want them strictly ascending")
+    return sums
+
+
+def _same_bits(a, b):
+    u = np.uint64 if a.dtype == np.float64 else np.uint32
+    return np.flatnonzero(a.view(u) != b.view(u))
+
+
+def link_table(model, doc, sums_path):
+    """The export document doc (the first pass's, of model) with its
+    link_table: the library's own link of each sum read from sums_path, as
+    its predict computes it (Model.link_values on a contiguous array of the
+    sum's type), once the function is seen to give each element the same
+    bits wherever it sits in the batch. Returns (doc, what was checked)."""
+    if model.link not in NUMPY_LINKS:
+        raise Unsupported(f"the model ({model.describe()}) has no link numpy computes: the second pass is for "
+                          f"{' and '.join(NUMPY_LINKS)} only; the first pass's export is whole")
+    ens = doc.get("ensemble") if isinstance(doc, dict) else None
+    link = ens.get("link") if isinstance(ens, dict) else None
+    if link != model.link:
+        raise Unsupported(f"the export's ensemble has link {link!r}, this model's is {model.link!r}: give the "
+                          "first pass's export of this model")
+    body = model.body()
+    version = doc.get("metadata", {}).get("version")
+    if version != version_of(body):
+        raise Unsupported(f"the export is of model version {version}, this model is {version_of(body)}: give the "
+                          "first pass's export of this model")
+    dtype = _TYPES[body["ensemble"]["sum"]]
+    sums = read_sums(sums_path, dtype)
+    arr = np.array(sums, dtype=dtype)
+    values = np.asarray(model.link_values(arr))
+    if values.shape != arr.shape or values.dtype != arr.dtype:
+        raise Unsupported(f"the library's link gives {values.dtype} {values.shape} of {arr.dtype} {arr.shape}")
+    fn = model.link.split(".")[1]
+    cpu = numpy_cpu()
+    singles = sorted(set(np.linspace(0, len(arr) - 1, min(len(arr), 64)).astype(int).tolist()))
+    elsewhere = {
+        "the batch reversed": np.asarray(model.link_values(np.ascontiguousarray(arr[::-1])))[::-1],
+        "the batch offset by one": np.asarray(model.link_values(np.concatenate([arr[:1], arr])))[1:],
+    }
+    for name, got in elsewhere.items():
+        bad = _same_bits(values, got)
+        if bad.size:
+            i = int(bad[0])
+            raise Unsupported(
+                f"numpy {np.__version__}'s {fn} on this CPU ({', '.join(cpu)}) gives the sum {sums[i]!r} the value "
+                f"{float(values[i])!r} in the batch of the table's {len(sums)} sums and {float(got[i])!r} in "
+                f"{name} ({bad.size} sums differ): the kernel's result depends on the element's position in the "
+                "batch, so no table can hold the library's prediction: export the model on a machine whose numpy "
+                f"{fn} does not")
+    for i in singles:
+        one = np.asarray(model.link_values(arr[i:i + 1].copy()))
+        if _same_bits(values[i:i + 1], one).size:
+            raise Unsupported(
+                f"numpy {np.__version__}'s {fn} on this CPU ({', '.join(cpu)}) gives the sum {sums[i]!r} the value "
+                f"{float(values[i])!r} in the batch of the table's {len(sums)} sums and {float(one[0])!r} alone: "
+                "the kernel's result depends on the element's position in the batch, so no table can hold the "
+                f"library's prediction: export the model on a machine whose numpy {fn} does not")
+    out = [float(v) for v in values]
+    for s_, v in zip(sums, out):
+        if not math.isfinite(v):
+            raise Unsupported(f"the library's prediction for the sum {s_!r} is {v!r}, not a finite number: the "
+                              "model's trees can sum to a value whose link overflows")
+    doc = dict(doc)
+    doc["link_table"] = {"function": model.link, "numpy": np.__version__, "cpu": cpu, "sums": sums, "values": out}
+    return doc, {"function": fn, "cpu": cpu, "n": len(sums), "singles": len(singles)}
+

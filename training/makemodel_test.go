@@ -200,9 +200,10 @@ pickle.dump(p, open(sys.argv[1], "wb"))`, linear)
 		{"unsupported estimator", linearRun, []string{
 			"check: unsupported estimator sklearn.linear_model._base.LinearRegression (in build/mlflow/" + linearRun + "/model.pkl; refused before loading, nothing in it ran): this generator compiles a fitted Pipeline(DictVectorizer, R) as make_pipeline(DictVectorizer(), R) makes, " +
 				"logged with mlflow.sklearn or pickled, R one of: DecisionTreeRegressor, RandomForestRegressor, ExtraTreesRegressor, GradientBoostingRegressor (any loss; init None or 'zero'), " +
-				"HistGradientBoostingRegressor (DictVectorizer(sparse=False); loss squared_error, absolute_error or quantile; no categorical features), " +
+				"HistGradientBoostingRegressor (DictVectorizer(sparse=False); loss squared_error, absolute_error, quantile, poisson or gamma; no categorical features), " +
 				"xgboost.XGBRegressor (booster gbtree or dart; objective reg:squarederror, reg:linear, reg:squaredlogerror, reg:pseudohubererror, reg:absoluteerror, reg:quantileerror, reg:gamma, count:poisson, reg:tweedie; no categorical splits); or an XGBoost Booster or XGBRegressor logged with mlflow.xgboost, " +
-				"with its DictVectorizer pickled separately (--preprocessor, PREPROCESSOR_URI). Each regresses one output",
+				"with its DictVectorizer pickled separately (--preprocessor, PREPROCESSOR_URI); or a TransformedTargetRegressor(regressor=Pipeline(DictVectorizer, R)), " +
+				"or Pipeline(DictVectorizer, TransformedTargetRegressor(regressor=R)), with func=np.log, inverse_func=np.exp or func=np.log1p, inverse_func=np.expm1. Each regresses one output",
 			"make model: step 2/5 export failed (RUN_ID=" + linearRun + "): nothing was changed",
 		}, nil},
 		{"sklearn version mismatch", newerRun, []string{

@@ -31,10 +31,12 @@ and nothing runs at all if it fails.
 
 ALLOWED is exact (module, name) pairs, no module prefixes: the classes and
 the few functions (numpy's array and scalar reconstructors and
-numpy.random's constructors, Cython's unpicklers of scikit-learn's loss
-types, _codecs.encode) that the pickles of the models export.py compiles
-use, gathered by pickling each kind (training/kinds.py's fit_*, and
-HistGradientBoostingRegressor's other exported losses and early stopping)
+numpy.random's constructors, the ufuncs np.log, np.exp, np.log1p and
+np.expm1 that a TransformedTargetRegressor's FunctionTransformer holds,
+Cython's unpicklers of scikit-learn's loss types, _codecs.encode) that the
+pickles of the models export.py compiles use, gathered by pickling each
+kind (training/kinds.py's fit_*, and HistGradientBoostingRegressor's other
+exported losses and early stopping)
 with pickle protocols 2, 4 and 5 and with cloudpickle on Debian 12 (Python
 3.11, scikit-learn 1.2.1, xgboost 1.7.4, numpy 1.24) and Debian 13 (Python
 3.13, scikit-learn 1.4.2, xgboost 3.0.0, numpy 2.2); picklescan_test.go does
@@ -96,10 +98,23 @@ _NUMPY = [
     ("numpy.random.bit_generator", "SeedSequence"),
     # Cython's unpickler of SeedSequence: SeedSequence.__new__(cls), then its state
     ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),
+    # the ufuncs a TransformedTargetRegressor's FunctionTransformer may hold (func=np.log,
+    # inverse_func=np.exp; np.log1p, np.expm1), pickled by name: numpy 1 by the module
+    # that defines them, numpy 2 as numpy's own
+    ("numpy.core._multiarray_umath", "exp"),
+    ("numpy.core._multiarray_umath", "expm1"),
+    ("numpy.core._multiarray_umath", "log"),
+    ("numpy.core._multiarray_umath", "log1p"),
+    ("numpy", "exp"),
+    ("numpy", "expm1"),
+    ("numpy", "log"),
+    ("numpy", "log1p"),
 ]
 
 _SKLEARN = [
     ("sklearn.pipeline", "Pipeline"),
+    ("sklearn.compose._target", "TransformedTargetRegressor"),
+    ("sklearn.preprocessing._function_transformer", "FunctionTransformer"),  # its transformer_
     ("sklearn.feature_extraction._dict_vectorizer", "DictVectorizer"),
     ("sklearn.tree._classes", "DecisionTreeRegressor"),
     ("sklearn.tree._classes", "ExtraTreeRegressor"),
@@ -130,7 +145,15 @@ _SKLEARN = [
     ("sklearn._loss._loss", "__pyx_unpickle_CyAbsoluteError"),
     ("sklearn._loss._loss", "__pyx_unpickle_CyPinballLoss"),
     ("sklearn._loss._loss", "__pyx_unpickle_CyHuberLoss"),
+    # HistGradientBoostingRegressor's log-link losses: poisson, gamma (scikit-learn 1.3+)
+    ("sklearn._loss.loss", "HalfPoissonLoss"),
+    ("sklearn._loss.loss", "HalfGammaLoss"),
+    ("sklearn._loss._loss", "CyHalfPoissonLoss"),
+    ("sklearn._loss._loss", "CyHalfGammaLoss"),
+    ("sklearn._loss._loss", "__pyx_unpickle_CyHalfPoissonLoss"),
+    ("sklearn._loss._loss", "__pyx_unpickle_CyHalfGammaLoss"),
     ("sklearn._loss.link", "IdentityLink"),
+    ("sklearn._loss.link", "LogLink"),
     ("sklearn._loss.link", "Interval"),
 ]
 

@@ -4,8 +4,11 @@
     for each tree, in order: s = s + round(scale × leaf)   (in sum's type)
     return link(s / divisor)
 
-(link: none, or "exp", the C library's expf of the float32 sum, called
-through ctypes: the libm XGBoost calls) with each column's value computed from the ride as the spec says (a one-hot
+(link: none; "exp", the C library's expf of the float32 sum, called
+through ctypes: the libm XGBoost calls; or "numpy.exp", "numpy.expm1":
+the model's own function, given as link, which the library's predict
+applies to the whole array of sums, here to the array of the rides'
+divided sums) with each column's value computed from the ride as the spec says (a one-hot
 column is 1 when hot; when not, 0, or absent in a sparse row, and an absent
 entry is 0 or missing as ensemble.absent says), converted to ensemble.input
 before it is compared with the threshold by ensemble.split, a missing value
@@ -76,7 +79,9 @@ class _Tree:
 
 
 class Evaluator:
-    def __init__(self, body):
+    def __init__(self, body, link=None):
+        """link: for a numpy link, the model's own function of a 1-d array
+        of divided sums of the sum's type (forestexport.Model.link_values)."""
         ens = body["ensemble"]
         self.input = _TYPES[ens["input"]]
         self.sum = _TYPES[ens["sum"]]
@@ -91,8 +96,12 @@ class Evaluator:
         self.scale = np.float64(ens["scale"])
         self.divisor = self.sum(ens["divisor"])
         self.link = ens.get("link")
-        if self.link not in (None, "exp") or (self.link == "exp" and self.sum is not np.float32):
+        if self.link not in (None, "exp", "numpy.exp", "numpy.expm1") or \
+                (self.link == "exp" and self.sum is not np.float32):
             raise ValueError(f"link {self.link!r} of a {ens['sum']} sum")
+        if self.link in ("numpy.exp", "numpy.expm1") and link is None:
+            raise ValueError(f"link {self.link!r}: the model's own function is needed")
+        self.numpy_link = link
         if self.sum(ens["base"]) != ens["base"] or self.sum(ens["divisor"]) != ens["divisor"]:
             raise ValueError("base or divisor is not a value of the sum's type")
         cols = features.columns(body["feature_names"])
@@ -117,6 +126,10 @@ class Evaluator:
     def _link(self, s):
         if self.link == "exp":
             return libm_expf(s) if isinstance(s, np.ndarray) else libm_expf(s)[()]
+        if self.numpy_link is not None:
+            if isinstance(s, np.ndarray):
+                return self.numpy_link(np.ascontiguousarray(s, dtype=self.sum))
+            return self.numpy_link(np.array([s], dtype=self.sum))[0]
         return s
 
     # -- one ride, scalars --
@@ -157,6 +170,10 @@ class Evaluator:
     # -- many rides, arrays --
 
     def predict(self, pu, do, distance):
+        return self._link(self.sums(pu, do, distance)).astype(np.float64)
+
+    def sums(self, pu, do, distance):
+        """The divided sums, s / divisor in the sum's type, before the link."""
         pu = np.asarray(pu, dtype=np.int64)
         do = np.asarray(do, dtype=np.int64)
         distance = np.asarray(distance, dtype=np.float64)
@@ -193,14 +210,15 @@ class Evaluator:
                         go_left = np.where(missing, t.missing_left[cur], go_left)
                 node[idx] = np.where(go_left, t.cl[cur], t.cr[cur])
             s = (s + self._term(t.value[node])).astype(self.sum, copy=False)
-        return self._link((s / self.divisor).astype(self.sum)).astype(np.float64)
+        return (s / self.divisor).astype(self.sum)
 
 
-def check(body, rides, library, what="row"):
+def check(body, rides, library, what="row", link=None):
     """Checks that the export predicts each ride (pu, do, distance) as the
     library did (library: its predictions, any float dtype), comparing
-    float64 bits; Mismatch names the first ride that differs."""
-    ev = Evaluator(body)
+    float64 bits; Mismatch names the first ride that differs. link: the
+    model's own function, for a numpy link (Evaluator)."""
+    ev = Evaluator(body, link)
     # Each distinct ride is evaluated once (NaN distances are never equal:
     # each is its own).
     first = {}

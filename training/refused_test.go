@@ -23,8 +23,15 @@ func TestExportRefuses(t *testing.T) {
 	// A class of the libraries that no compiled model is made of is refused
 	// by the pickle's scan, before anything of it is loaded.
 	const unrun = "refused before loading, nothing in it ran): "
-	// A log link numpy computes is not compiled: its SIMD kernels' last bit.
-	const numpyLink = "for a log link, that is numpy's exp or expm1 of the trees' result, which numpy computes with SIMD kernels chosen by the CPU"
+	// A TransformedTargetRegressor compiles with numpy's own log and exp, or log1p and expm1, of a regressor without a link.
+	const ttr = "a TransformedTargetRegressor is compiled with func=np.log, inverse_func=np.exp or func=np.log1p, inverse_func=np.expm1 (numpy's own functions, no kw_args), around a regressor without a link of its own"
+	ttrNames := func(name, global, what string) string {
+		return "check: the model is a TransformedTargetRegressor whose pickle names " + global + " (in " + dir + "/" + name + ".pkl; refused before loading, nothing in it ran), " + what + ": " + ttr
+	}
+	const function = "a function no compiled model applies (a function of the user's is never run)"
+	ownLink := func(est, link string) string {
+		return "check: the TransformedTargetRegressor's regressor " + est + " has a link of its own (" + link + "): its prediction is not a sum of trees, and a transformed target over a link is not compiled: " + ttr
+	}
 	const carried = "is not something a ride event carries: a ride event carries PULocationID and DOLocationID (positive integers) and trip_distance; a model feature must be one of "
 	for name, want := range map[string]string{
 		"linear":          "check: unsupported estimator sklearn.linear_model._base.LinearRegression (in " + dir + "/linear.pkl; " + unrun + supported,
@@ -34,13 +41,19 @@ func TestExportRefuses(t *testing.T) {
 		"three-steps":     "check: unsupported estimator sklearn.preprocessing._data.MaxAbsScaler (in " + dir + "/three-steps.pkl; " + unrun + supported,
 		"gb-init-linear":  "check: unsupported estimator sklearn.linear_model._base.LinearRegression (in " + dir + "/gb-init-linear.pkl; " + unrun + supported,
 		"hgb-sparse":      "check: HistGradientBoostingRegressor takes dense rows: its DictVectorizer must be DictVectorizer(sparse=False)",
-		"hgb-poisson":     "check: the HistGradientBoostingRegressor has loss 'poisson' (in " + dir + "/hgb-poisson.pkl; " + unrun + numpyLink,
+		"hgb-tweedie":     "check: the HistGradientBoostingRegressor has a Tweedie loss (in " + dir + "/hgb-tweedie.pkl; " + unrun + "only squared_error, absolute_error and quantile (the identity link), poisson and gamma (the log link: numpy's exp of the trees' sum) are exported",
 		"hgb-categorical": "check: the HistGradientBoostingRegressor treats 1 column(s) as categorical (PULocationID; categorical_features=[0]): only models without categorical features are exported",
 		"xgb-gblinear":    "check: the XGBRegressor has booster 'gblinear': only 'gbtree' and 'dart' (trees) are exported, not gblinear (a linear model)",
 		"xgb-logistic":    "check: the XGBRegressor has objective 'binary:logistic': only the regression objectives reg:squarederror, reg:linear, reg:squaredlogerror, reg:pseudohubererror, reg:absoluteerror, reg:quantileerror, reg:gamma, count:poisson, reg:tweedie are exported",
 		"xgb-classifier":  "check: unsupported estimator xgboost.sklearn.XGBClassifier (in " + dir + "/xgb-classifier.pkl; " + unrun + supported,
-		"ttr-log":         "check: the model is a TransformedTargetRegressor, whose prediction is its inverse_func of its regressor's (a function of the user's is never compiled) (in " + dir + "/ttr-log.pkl; " + unrun + numpyLink,
-		"ttr-user":        "check: the model is a TransformedTargetRegressor, whose prediction is its inverse_func of its regressor's (a function of the user's is never compiled) (in " + dir + "/ttr-user.pkl; " + unrun + numpyLink,
+		"ttr-user":        ttrNames("ttr-user", "numpy.core._multiarray_umath.sqrt", function),
+		"ttr-own":         ttrNames("ttr-own", "__main__.own_log", function),
+		"ttr-scaler":      ttrNames("ttr-scaler", "sklearn.preprocessing._data.StandardScaler", "a class no compiled model is made of"),
+		"ttr-mismatched":  "check: the TransformedTargetRegressor has func=np.log, inverse_func=np.expm1, which are not each other's inverse (its check_inverse warns at fit): " + ttr,
+		"ttr-kw-args":     "check: the TransformedTargetRegressor's functions take arguments (kw_args=None, inv_kw_args={'casting': 'same_kind'}): " + ttr,
+		"ttr-hgb-poisson": ownLink("HistGradientBoostingRegressor", "loss 'poisson', the log link: numpy's exp of the trees' sum"),
+		"ttr-xgb-gamma":   ownLink("XGBRegressor", "objective reg:gamma, XGBoost's expf of the margin"),
+		"ttr-bare":        "check: the TransformedTargetRegressor's regressor is RandomForestRegressor, without the DictVectorizer that turns a ride into its columns: " + supported,
 		"fare-amount":     "check: the model's feature 'fare_amount' " + carried,
 		"float-id":        "check: the model's feature 'PULocationID=1.0' " + carried,
 		"separator":       "check: the model's feature 'PU_DO:1_1' " + carried,

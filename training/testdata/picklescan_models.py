@@ -3,8 +3,9 @@
     python3 training/testdata/picklescan_models.py write DIR
     python3 training/testdata/picklescan_models.py load DIR
 
-write trains each kind (training/kinds.py's fit_*, and HistGradientBoostingRegressor
-with its other exported losses and with early stopping) on 300 synthetic
+write trains each kind (training/kinds.py's fit_*: its default kinds, hgb-gamma
+with scikit-learn 1.3+; and HistGradientBoostingRegressor with its other
+exported losses and with early stopping) on 300 synthetic
 rides and pickles it with pickle protocols 2, 4 (the default) and 5, and
 with cloudpickle (joblib's, at its default protocol 5), as DIR/<case>.pkl;
 DIR/<case>.X.json holds the rides as the model takes them (the
@@ -56,6 +57,8 @@ def cases():
 
     out = {}
     for kind, (forms, _, default) in kinds.KINDS.items():
+        if kind == "hgb-gamma" and not kinds.has_hgb_gamma():  # scikit-learn 1.3+
+            continue
         if default and kind != "booster-poisson":  # its pickle is a DictVectorizer, as booster's
             out["booster-dv" if kind == "booster" else kind] = forms
     for name, (spec, _) in HGB_MORE.items():
@@ -67,8 +70,9 @@ def predict(model, X, booster=None):
     """The model's predictions of X; a forest's with n_jobs=1, as export.py's (its threads add up the trees in
     any order)."""
     if booster is None:
-        if type(model.steps[-1][1]).__name__ in ("RandomForestRegressor", "ExtraTreesRegressor"):
-            model.steps[-1][1].set_params(n_jobs=1)
+        import kinds
+        if type(kinds.final(model)).__name__ in ("RandomForestRegressor", "ExtraTreesRegressor"):
+            kinds.final(model).set_params(n_jobs=1)
         return [float(p) for p in model.predict(X)]
     import xgboost as xgb
     return [float(p) for p in booster.predict(xgb.DMatrix(model.transform(X)))]
