@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -96,31 +95,20 @@ func TestPickleScanRefusesHostile(t *testing.T) {
 	}
 }
 
-// linkKinds are kinds.py's kinds whose link numpy computes, with the
-// environments that have each (hgb-gamma: scikit-learn 1.3+).
-var linkKinds = []struct{ kind, only string }{
-	{"hgb-poisson", ""}, {"hgb-gamma", "debian13"}, {"ttr-log", ""}, {"ttr-log1p", ""}, {"ttr-xgb", ""},
-}
-
 // pickleCases are the pickles picklescan_models.py writes in env: each kind
-// kinds.py trains (the course's booster as its DictVectorizer alone), with
-// the link kinds env has, HistGradientBoostingRegressor's other exported
-// losses and early stopping.
+// kinds.py trains that env has (the course's booster as its DictVectorizer
+// alone), HistGradientBoostingRegressor's other exported losses and early
+// stopping.
 func pickleCases(env string) []string {
 	var cases []string
 	for _, k := range kinds {
-		if k == "booster-poisson" { // its pickle is a DictVectorizer, as booster's
+		if _, lacks := kindNeeds[env][k]; lacks || k == "booster-poisson" { // its pickle is a DictVectorizer, as booster's
 			continue
 		}
 		if k == "booster" {
 			k = "booster-dv"
 		}
 		cases = append(cases, k)
-	}
-	for _, l := range linkKinds {
-		if !slices.Contains(cases, l.kind) && (l.only == "" || l.only == env) {
-			cases = append(cases, l.kind)
-		}
 	}
 	return append(cases, "hgb-absolute", "hgb-quantile", "hgb-early")
 }
