@@ -433,10 +433,13 @@ func TestEndToEnd(t *testing.T) {
 
 	// A tabled link's trees, in the tests, end with linkOf: they agree with
 	// the table.
+	agree, err := os.ReadFile(filepath.Join("testdata", "e2e", "agree_test.go"))
+	require.NoError(t, err)
 	var tabled []string
 	for _, n := range names {
 		if ensembles[trimBackend(n)].Combine.Tabled() {
-			require.NoError(t, os.WriteFile(filepath.Join(dir, n, "agree_test.go"), fmt.Appendf(nil, agreeTest, n), 0o644))
+			test := bytes.Replace(agree, []byte("\npackage agree\n"), []byte("\npackage "+n+"\n"), 1)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, n, "agree_test.go"), test, 0o644))
 			require.NoError(t, os.WriteFile(filepath.Join(dir, n, "rides.txt"), []byte(rides.String()), 0o644))
 			tabled = append(tabled, "./"+n)
 		}
@@ -457,45 +460,6 @@ func TestEndToEnd(t *testing.T) {
 	}
 	require.False(t, s.Scan(), "more output than predictions")
 }
-
-// agreeTest is a test of TestEndToEnd's package %s: on the rides of
-// rides.txt, the trees agree with Predict.
-const agreeTest = `package %s
-
-import (
-	"bufio"
-	"fmt"
-	"math"
-	"os"
-	"testing"
-
-	"github.com/rideduration/rideduration/feature"
-)
-
-func TestTreesAgree(t *testing.T) {
-	rides, err := os.Open("rides.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rides.Close()
-	s := bufio.NewScanner(rides)
-	n := 0
-	for ; s.Scan(); n++ {
-		var f feature.Features
-		var bits uint64
-		if _, err := fmt.Sscan(s.Text(), &f.PU, &f.DO, &bits); err != nil {
-			t.Fatal(err)
-		}
-		f.Distance = math.Float64frombits(bits)
-		if got, want := PredictTrees(f), Predict(f); math.Float64bits(got) != math.Float64bits(want) {
-			t.Errorf("%%+v: the trees give %%v, Predict %%v", f, got, want)
-		}
-	}
-	if n == 0 {
-		t.Fatal("no rides")
-	}
-}
-`
 
 // trimBackend is the ensemble's name of a TestEndToEnd package.
 func trimBackend(pkg string) string {
