@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/bits"
 	"runtime"
 	"slices"
 	"sync"
 
 	"github.com/dave/jennifer/jen"
 
+	"github.com/rideduration/rideduration/export"
 	"github.com/rideduration/rideduration/feature"
 	"github.com/rideduration/rideduration/flat"
 	"github.com/rideduration/rideduration/lookup"
@@ -42,22 +44,51 @@ type row struct {
 // taken in parallel, over the trees as package flat lays them out: every
 // split decided once (thresholds in the input type, where a category goes).
 func (t *table) ragged(m *model) *ragged {
-	ft := m.flatTrees()
+	rt := &rankedTrees{Trees: m.flatTrees(), thresholds: t.thresholds}
+	rt.rank = make([]int32, len(rt.Ops))
+	for n, op := range rt.Ops {
+		if op&flat.OpMask == flat.Distance {
+			i, found := slices.BinarySearch(t.thresholds, zeroed(rt.Value[n]))
+			if !found {
+				panic(fmt.Sprintf("gen: distance threshold %v is not among the table's", rt.Value[n]))
+			}
+			rt.rank[n] = int32(i)
+		}
+	}
+	// Each worker takes classBlock classes at a time and walks each tree for
+	// all of them before the next tree: the tree's nodes stay in cache.
+	const classBlock = 32
 	rows := make([]row, t.classes())
+	all := int32(len(t.thresholds))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range runtime.GOMAXPROCS(0) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var scratch rowScratch
-			for c := range next {
-				rows[c] = m.classRow(ft, t.reps[c], &scratch)
+			walks := make([]classWalk, classBlock)
+			for i := range walks {
+				walks[i].seen = make([]uint64, (len(t.thresholds)+63)/64)
+			}
+			scratch := rowScratch{pos: make([]int32, len(t.thresholds)+2)}
+			for first := range next {
+				block := walks[:min(classBlock, len(rows)-first)]
+				for i := range block {
+					block[i].in, block[i].leaves = m.flatInput(t.reps[first+i]), block[i].leaves[:0]
+				}
+				for _, root := range rt.Roots {
+					for i := range block {
+						block[i].reach(rt, root, -1, all)
+					}
+				}
+				for i := range block {
+					rows[first+i] = m.classRow(rt, &block[i], &scratch)
+				}
 			}
 		}()
 	}
-	for c := range rows {
-		next <- c
+	for first := 0; first < len(rows); first += classBlock {
+		next <- first
 	}
 	close(next)
 	wg.Wait()
@@ -69,6 +100,24 @@ func (t *table) ragged(m *model) *ragged {
 	}
 	r.start = append(r.start, uint32(len(r.bounds)))
 	return r
+}
+
+// rankedTrees are the flat trees with each distance split's rank among the
+// ensemble's distinct distance thresholds (ascending, -0 as +0): a class's
+// walk records ranks, which sort and index as integers.
+type rankedTrees struct {
+	*flat.Trees
+	thresholds []float64
+	rank       []int32 // per node: thresholds[rank[n]] is a distance split's threshold
+}
+
+// zeroed is th with -0 as +0: the same split, and one order for the
+// search's integer keys.
+func zeroed(th float64) float64 {
+	if th == 0 {
+		return 0
+	}
+	return th
 }
 
 // flatInput is key k as the flat trees read it, at no distance.
@@ -104,55 +153,67 @@ func next(ft *flat.Trees, n int32, in *flat.Input) int32 {
 }
 
 // reached is a leaf key k reaches and the distances that reach it: those
-// above lo and up to hi (±Inf when no split bounds them).
+// above threshold lo and up to threshold hi, as ranks among the ensemble's
+// thresholds (-1 when no split bounds them below, len(thresholds) above).
 type reached struct {
-	lo, hi, value float64
+	lo, hi int32
+	value  float64
 }
 
-// classRow evaluates the ensemble for key k at every distance: the
-// thresholds of the distance splits k reaches, the prediction in each
-// interval between them, and then only the thresholds where the prediction
-// changes. One walk per tree records the leaves k reaches with their
-// distance ranges, in tree order; scratch holds them and the thresholds
-// from one call to the next.
-func (m *model) classRow(ft *flat.Trees, k feature.Key, scratch *rowScratch) row {
-	in := m.flatInput(k)
-	ths, leaves := scratch.ths[:0], scratch.leaves[:0]
-	var reach func(n int32, lo, hi float64)
-	reach = func(n int32, lo, hi float64) {
-		for {
-			switch ft.Ops[n] & flat.OpMask {
-			case flat.Leaf:
-				leaves = append(leaves, reached{lo: lo, hi: hi, value: ft.Value[n]})
-				return
-			case flat.Distance:
-				th := ft.Value[n]
-				if th == 0 {
-					th = 0 // -0 → +0: the same split, and one order for the integer search
+// classWalk is the walk of one class's key through the trees: the leaves
+// it reaches with their distance ranges, in tree order, and the thresholds
+// of the distance splits it reaches, a bit per rank.
+type classWalk struct {
+	in     flat.Input
+	seen   []uint64
+	leaves []reached
+}
+
+// reach walks the subtree at n with the distances above threshold lo and
+// up to hi (ranks), recording the leaves and thresholds they reach.
+func (w *classWalk) reach(rt *rankedTrees, n, lo, hi int32) {
+	for {
+		switch rt.Ops[n] & flat.OpMask {
+		case flat.Leaf:
+			w.leaves = append(w.leaves, reached{lo: lo, hi: hi, value: rt.Value[n]})
+			return
+		case flat.Distance:
+			th := rt.rank[n]
+			if th < lo || th >= hi {
+				// Every distance that reaches here goes one way: no
+				// threshold to record.
+				if th < lo {
+					n = rt.Right[n]
+				} else {
+					n++
 				}
-				if th < lo || th >= hi {
-					// Every distance that reaches here goes one way: no
-					// threshold to record.
-					if th < lo {
-						n = ft.Right[n]
-					} else {
-						n++
-					}
-					continue
-				}
-				ths = append(ths, th)
-				reach(n+1, lo, th)
-				n, lo = ft.Right[n], th
-			default:
-				n = next(ft, n, &in)
+				continue
 			}
+			w.seen[th>>6] |= 1 << (th & 63)
+			w.reach(rt, n+1, lo, th)
+			n, lo = rt.Right[n], th
+		default:
+			n = next(rt.Trees, n, &w.in)
 		}
 	}
-	for _, root := range ft.Roots {
-		reach(root, math.Inf(-1), math.Inf(1))
+}
+
+// classRow evaluates the ensemble for a class at every distance, from its
+// walk through every tree: the thresholds of the distance splits its key
+// reaches, the prediction in each interval between them, and then only the
+// thresholds where the prediction changes. scratch holds memory from one
+// call to the next.
+func (m *model) classRow(rt *rankedTrees, w *classWalk, scratch *rowScratch) row {
+	seen, leaves, all := w.seen, w.leaves, int32(len(rt.thresholds))
+	// The ranks reached, ascending, once each; seen is cleared for the next class.
+	ths := scratch.ths[:0]
+	for w, word := range seen {
+		for word != 0 {
+			ths = append(ths, int32(w<<6+bits.TrailingZeros64(word)))
+			word &= word - 1
+		}
+		seen[w] = 0
 	}
-	slices.Sort(ths)
-	ths = slices.Compact(ths)
 	values := make([]float64, len(ths)+1)
 	for i := range values {
 		values[i] = m.Combine.Base
@@ -160,20 +221,26 @@ func (m *model) classRow(ft *flat.Trees, k feature.Key, scratch *rowScratch) row
 	// Interval i holds the distances above ths[i-1] and up to ths[i]: a
 	// leaf reached from above lo up to hi adds to the intervals after lo's
 	// up to hi's. Leaves in tree order: every entry is summed in the
-	// library's order.
-	index := func(th float64) int {
-		if math.IsInf(th, 0) {
-			if th < 0 {
-				return -1
-			}
-			return len(ths)
-		}
-		i, _ := slices.BinarySearch(ths, th)
-		return i
+	// library's order. pos[r+1] is the index in ths of the threshold of
+	// rank r, -1 for no bound below and len(ths) for none above.
+	pos := scratch.pos
+	pos[0], pos[all+1] = -1, int32(len(ths))
+	for i, r := range ths {
+		pos[r+1] = int32(i)
 	}
-	for _, l := range leaves {
-		for i := index(l.lo) + 1; i <= index(l.hi); i++ {
-			values[i] = m.Combine.Add(values[i], l.value)
+	if c := &m.Combine; c.Sum == export.Float64 && c.Scale == 1 {
+		// Add is s + leaf: the loop the compiler keeps tight.
+		for _, l := range leaves {
+			span := values[pos[l.lo+1]+1 : pos[l.hi+1]+1]
+			for i := range span {
+				span[i] += l.value
+			}
+		}
+	} else {
+		for _, l := range leaves {
+			for i := pos[l.lo+1] + 1; i <= pos[l.hi+1]; i++ {
+				values[i] = c.Add(values[i], l.value)
+			}
 		}
 	}
 	for i := range values {
@@ -182,20 +249,20 @@ func (m *model) classRow(ft *flat.Trees, k feature.Key, scratch *rowScratch) row
 	// Keep a threshold only where the prediction changes across it.
 	var bounds []float64
 	kept := values[:1]
-	for i, th := range ths {
+	for i, r := range ths {
 		if math.Float64bits(values[i+1]) != math.Float64bits(kept[len(kept)-1]) {
-			bounds = append(bounds, th)
+			bounds = append(bounds, rt.thresholds[r])
 			kept = append(kept, values[i+1])
 		}
 	}
-	scratch.ths, scratch.leaves = ths, leaves
+	scratch.ths = ths
 	return row{bounds: bounds, values: slices.Clone(kept)}
 }
 
 // rowScratch is classRow's memory, reused.
 type rowScratch struct {
-	ths    []float64
-	leaves []reached
+	ths []int32 // ranks of the thresholds a class reaches, ascending
+	pos []int32 // index in ths of each rank, shifted by one
 }
 
 // texts is each distinct prediction's JSON text, as encoding/json writes it,
