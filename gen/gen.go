@@ -60,6 +60,7 @@ import (
 
 	"github.com/rideduration/rideduration/export"
 	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/flat"
 )
 
 // Options steer the generator.
@@ -114,6 +115,7 @@ type model struct {
 	// used marks the ride values some split reads, indexed by feature.Input:
 	// the generated input struct has a field for each.
 	used [len(feature.Inputs)]bool
+	flat *flat.Trees // the trees as package flat lays them out, once made (flatTrees)
 }
 
 // backend is how a generated package computes a prediction.

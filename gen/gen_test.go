@@ -129,7 +129,13 @@ func TestSmallTable(t *testing.T) {
 		(10 + 3.25) / 2, (10 + 3.25) / 2, (30 + 3.25) / 2, (40 + 3.25) / 2, // 1_2
 		(20 + 1.5) / 2, (20 + 2.5) / 2, (30 + 2.5) / 2, (40 + 2.5) / 2, // 3_4
 	}
-	require.Equal(t, want, tb.values)
+	full, err := tb.each.fullTable(tb.thresholds)
+	require.NoError(t, err)
+	got := make([]float64, len(full.Cells))
+	for i, c := range full.Cells {
+		got[i] = full.Values[c]
+	}
+	require.Equal(t, want, got)
 }
 
 // A model from an MLflow run (make model) is versioned by its run id; one

@@ -92,11 +92,17 @@ func (t *table) ragged(m *model) *ragged {
 	}
 	close(next)
 	wg.Wait()
-	r := &ragged{start: make([]uint32, 0, len(rows)+1)}
+	cells := 0
 	for _, rw := range rows {
+		cells += len(rw.values)
+	}
+	r := &ragged{start: make([]uint32, 0, len(rows)+1), bounds: make([]float64, 0, cells-len(rows)),
+		values: make([]float64, 0, cells)}
+	for c, rw := range rows {
 		r.start = append(r.start, uint32(len(r.bounds)))
 		r.bounds = append(r.bounds, rw.bounds...)
 		r.values = append(r.values, rw.values...)
+		rows[c] = row{} // copied: the collector may take it
 	}
 	r.start = append(r.start, uint32(len(r.bounds)))
 	return r
@@ -214,7 +220,7 @@ func (m *model) classRow(rt *rankedTrees, w *classWalk, scratch *rowScratch) row
 		}
 		seen[w] = 0
 	}
-	values := make([]float64, len(ths)+1)
+	values := slices.Grow(scratch.values[:0], len(ths)+1)[:len(ths)+1]
 	for i := range values {
 		values[i] = m.Combine.Base
 	}
@@ -246,23 +252,28 @@ func (m *model) classRow(rt *rankedTrees, w *classWalk, scratch *rowScratch) row
 	for i := range values {
 		values[i] = m.Combine.End(values[i])
 	}
-	// Keep a threshold only where the prediction changes across it.
-	var bounds []float64
+	// Keep a threshold only where the prediction changes across it (kept
+	// overwrites values from the start, never ahead of the one it reads).
 	kept := values[:1]
-	for i, r := range ths {
+	for i := range ths {
 		if math.Float64bits(values[i+1]) != math.Float64bits(kept[len(kept)-1]) {
-			bounds = append(bounds, rt.thresholds[r])
+			ths[len(kept)-1] = ths[i]
 			kept = append(kept, values[i+1])
 		}
 	}
-	scratch.ths = ths
+	bounds := make([]float64, len(kept)-1)
+	for i, r := range ths[:len(bounds)] {
+		bounds[i] = rt.thresholds[r]
+	}
+	scratch.ths, scratch.values = ths, values
 	return row{bounds: bounds, values: slices.Clone(kept)}
 }
 
 // rowScratch is classRow's memory, reused.
 type rowScratch struct {
-	ths []int32 // ranks of the thresholds a class reaches, ascending
-	pos []int32 // index in ths of each rank, shifted by one
+	ths    []int32 // ranks of the thresholds a class reaches, ascending
+	pos    []int32 // index in ths of each rank, shifted by one
+	values []float64
 }
 
 // texts is each distinct prediction's JSON text, as encoding/json writes it,
@@ -461,28 +472,35 @@ func raggedWellFormed(t *table) jen.Code {
 	)
 }
 
-// full is the full table: every class's prediction in each interval of
-// thresholds (all the trees' distance thresholds, of which each class's own
-// are a subset), class-major. Interval i, up to thresholds[i], lies in the
-// class's interval j when j of the class's thresholds are below
-// thresholds[i]: the two lists are merged in one pass.
-func (r *ragged) full(thresholds []float64) []float64 {
+// fullTable is the full table, as lookup stores it: every class's
+// prediction in each interval of thresholds (all the trees' distance
+// thresholds, of which each class's own are a subset), class-major, as an
+// index into the distinct predictions. Those are r's: each of a class's own
+// intervals holds one interval of thresholds at least. Interval i, up to
+// thresholds[i], lies in the class's interval j when j of the class's
+// thresholds are below thresholds[i]: the two lists are merged in one pass,
+// and no prediction is looked up again.
+func (r *ragged) fullTable(thresholds []float64) (*lookup.Table[uint32], error) {
+	own, err := lookup.NewTable[uint32](r.values)
+	if err != nil {
+		return nil, err
+	}
 	intervals := len(thresholds) + 1
 	classes := len(r.start) - 1
-	values := make([]float64, 0, classes*intervals)
+	cells := make([]uint32, 0, classes*intervals)
 	for c := range classes {
 		bounds := r.bounds[r.start[c]:r.start[c+1]]
-		row := r.values[int(r.start[c])+c : int(r.start[c+1])+c+1]
+		row := own.Cells[int(r.start[c])+c : int(r.start[c+1])+c+1]
 		j := 0
 		for _, th := range thresholds {
 			for j < len(bounds) && bounds[j] < th {
 				j++
 			}
-			values = append(values, row[j])
+			cells = append(cells, row[j])
 		}
-		values = append(values, row[len(bounds)])
+		cells = append(cells, row[len(bounds)])
 	}
-	return values
+	return &lookup.Table[uint32]{Values: own.Values, Cells: cells}, nil
 }
 
 // tableReads writes the functions both tables serve with: predictTable and

@@ -34,8 +34,8 @@ type table struct {
 	reps       []feature.Key // a key of each class
 	thresholds []float64     // distinct distance thresholds (in the input type), ascending
 	wide       bool          // the input is float64: the search compares lookup.Order64 keys
-	values     []float64     // predictions, class-major: values[c*intervals()+i]; nil when rag serves
-	rag        *ragged       // each class's own intervals, when the full table exceeds the bound
+	each       *ragged       // each class's own intervals, from which the full table is laid out
+	rag        *ragged       // each, when the full table exceeds the bound and it serves
 	distinct   int           // distinct predictions
 	textBytes  int           // their JSON text's length
 }
@@ -142,6 +142,7 @@ func (m *model) table() (*table, string) {
 	// Each class's own intervals first: they hold every distinct prediction
 	// the full table would, so both tables' sizes are counted from them.
 	r := t.ragged(m)
+	t.each = r
 	t.count(r.values)
 	dense, rag := t.denseBytes(), t.raggedBytes(r)
 	switch {
@@ -155,7 +156,6 @@ func (m *model) table() (*table, string) {
 			t.classes(), t.intervals(), dense, r.cells(), rag, m.opts.MaxTableBytes)
 	}
 
-	t.values = r.full(t.thresholds)
 	return t, fmt.Sprintf("Predict reads a precomputed table: %d key classes × %d distance intervals.", t.classes(), t.intervals())
 }
 
@@ -255,7 +255,7 @@ func (t *table) layout() (*tableLayout, error) {
 	if t.rag != nil {
 		return t.raggedLayout()
 	}
-	tb, err := lookup.NewTable[uint32](t.values)
+	tb, err := t.each.fullTable(t.thresholds)
 	if err != nil {
 		return nil, err
 	}

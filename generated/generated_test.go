@@ -23,6 +23,10 @@ import (
 
 const exportPath = "../testdata/model.json.zst"
 
+// The golden tests generate the package again (TestGeneratedIsCurrent):
+// for a big model, in bounded memory.
+func init() { gen.LimitMemory() }
+
 // loaded is the committed export, read once: a big model's takes a second
 // to decode, and every test reads it.
 var loaded struct {
