@@ -31,6 +31,35 @@ type ragged struct {
 	values []float64
 }
 
+// preferRagged reports whether the ragged table of rag bytes serves in
+// place of a full table of dense bytes that fits the bound: the full table
+// is the faster (a bucket and a short ladder over thresholds every class
+// shares, where the ragged table halves each class's own: 2.4 to 7 times
+// slower, docs/model.md), so it serves unless it is more than RaggedFloor
+// bytes, where its size is what a function pays in its zip, at start-up
+// and in memory, and more than RaggedFactor times the ragged table.
+func (o *Options) preferRagged(dense, rag int) bool {
+	return o.RaggedFactor > 0 && dense > o.RaggedFloor && float64(dense) > o.RaggedFactor*float64(rag)
+}
+
+// raggedWhy says why the ragged table serves, for the package comment.
+func (o *Options) raggedWhy(dense, rag int) string {
+	if dense > o.MaxTableBytes {
+		return fmt.Sprintf("above the %d-byte bound", o.MaxTableBytes)
+	}
+	return fmt.Sprintf("%.2f times as much: the faster full table serves only up to %g times and %d bytes", float64(dense)/float64(rag), o.RaggedFactor, o.RaggedFloor)
+}
+
+// fullWhy says, for the package comment, why the full table of dense bytes
+// serves rather than each class's own intervals, of rag: "" when any full
+// table that fits serves.
+func (o *Options) fullWhy(dense, rag int) string {
+	if o.RaggedFactor == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d bytes; each class's own intervals would take %d: the faster full table serves up to %g times that or %d bytes)", dense, rag, o.RaggedFactor, o.RaggedFloor)
+}
+
 // cells is the number of (class, interval) predictions the ragged table holds.
 func (r *ragged) cells() int { return len(r.values) }
 

@@ -146,6 +146,10 @@ func (m *model) table() (*table, string) {
 	t.count(r.values)
 	dense, rag := t.denseBytes(), t.raggedBytes(r)
 	switch {
+	case rag <= m.opts.MaxTableBytes && m.opts.preferRagged(dense, rag):
+		t.rag = r
+		return t, fmt.Sprintf("Predict reads a precomputed table of each key class's own distance intervals: %d key classes, %d intervals in all (%d bytes; %d × %d intervals would take %d bytes, %s).",
+			t.classes(), r.cells(), rag, t.classes(), t.intervals(), dense, m.opts.raggedWhy(dense, rag))
 	case dense <= m.opts.MaxTableBytes:
 	case rag <= m.opts.MaxTableBytes:
 		t.rag = r
@@ -156,7 +160,7 @@ func (m *model) table() (*table, string) {
 			t.classes(), t.intervals(), dense, r.cells(), rag, m.opts.MaxTableBytes)
 	}
 
-	return t, fmt.Sprintf("Predict reads a precomputed table: %d key classes × %d distance intervals.", t.classes(), t.intervals())
+	return t, fmt.Sprintf("Predict reads a precomputed table: %d key classes × %d distance intervals%s.", t.classes(), t.intervals(), m.opts.fullWhy(dense, rag))
 }
 
 // The search for a distance's interval starts at the bucket of the top
