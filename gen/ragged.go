@@ -74,6 +74,7 @@ type row struct {
 // split decided once (thresholds in the input type, where a category goes).
 func (t *table) ragged(m *model) *ragged {
 	rt := &rankedTrees{Trees: m.flatTrees(), thresholds: t.thresholds}
+	rt.chains()
 	rt.rank = make([]int32, len(rt.Ops))
 	for n, op := range rt.Ops {
 		if op&flat.OpMask == flat.Distance {
@@ -86,7 +87,7 @@ func (t *table) ragged(m *model) *ragged {
 	}
 	// Each worker takes classBlock classes at a time and walks each tree for
 	// all of them before the next tree: the tree's nodes stay in cache.
-	const classBlock = 32
+	const classBlock = 16
 	rows := make([]row, t.classes())
 	all := int32(len(t.thresholds))
 	var wg sync.WaitGroup
@@ -104,6 +105,7 @@ func (t *table) ragged(m *model) *ragged {
 				block := walks[:min(classBlock, len(rows)-first)]
 				for i := range block {
 					block[i].in, block[i].leaves = m.flatInput(t.reps[first+i]), block[i].leaves[:0]
+					rt.hotFor(&block[i])
 				}
 				for _, root := range rt.Roots {
 					for i := range block {
@@ -140,10 +142,118 @@ func (t *table) ragged(m *model) *ragged {
 // rankedTrees are the flat trees with each distance split's rank among the
 // ensemble's distinct distance thresholds (ascending, -0 as +0): a class's
 // walk records ranks, which sort and index as integers.
+//
+// They also hold the chains of category splits: from a split on a
+// category (PU_DO, PULocationID or DOLocationID), the splits a ride of
+// none of their categories goes through, one after the other, until a node
+// of another kind, coldEnd. Unpruned trees over thousands of categories
+// have long chains, and a class's key is the category of a few of their
+// splits at most: its walk goes from a chain's split to the end at once,
+// or to the first split where its key is hot.
 type rankedTrees struct {
 	*flat.Trees
 	thresholds []float64
 	rank       []int32 // per node: thresholds[rank[n]] is a distance split's threshold
+	// Per category split: the node a ride of no category on its chain
+	// reaches, and the chain's first split.
+	coldEnd, chain []int32
+	// The category splits of each category, by op and category (the
+	// node's Value bits), in preorder.
+	splitsOf [3]map[uint64][]int32
+}
+
+// categoryOp reports whether op splits on a category, and which: 0 for
+// PU_DO, 1 for PULocationID, 2 for DOLocationID.
+func categoryOp(op flat.Op) (int, bool) {
+	switch op & flat.OpMask {
+	case flat.Key:
+		return 0, true
+	case flat.PUID:
+		return 1, true
+	case flat.DOID:
+		return 2, true
+	}
+	return 0, false
+}
+
+// chains finds each category split's chain and where it ends, and the
+// splits of each category.
+func (rt *rankedTrees) chains() {
+	nodes := len(rt.Ops)
+	rt.coldEnd, rt.chain = make([]int32, nodes), make([]int32, nodes)
+	for i := range rt.splitsOf {
+		rt.splitsOf[i] = map[uint64][]int32{}
+	}
+	cold := func(n int) int32 {
+		if rt.Ops[n]&flat.ColdLeft != 0 {
+			return int32(n + 1)
+		}
+		return rt.Right[n]
+	}
+	// Children come after their parent: from the last node back, a
+	// split's cold child has its end already.
+	for n := nodes - 1; n >= 0; n-- {
+		if _, ok := categoryOp(rt.Ops[n]); ok {
+			c := cold(n)
+			rt.coldEnd[n] = c
+			if _, ok := categoryOp(rt.Ops[c]); ok {
+				rt.coldEnd[n] = rt.coldEnd[c]
+			}
+		}
+	}
+	// From the first node on, a split that is not its parent's cold child
+	// starts a chain.
+	for n := range nodes {
+		rt.chain[n] = -1
+	}
+	for n := range nodes {
+		i, ok := categoryOp(rt.Ops[n])
+		if !ok {
+			continue
+		}
+		if rt.chain[n] < 0 {
+			rt.chain[n] = int32(n)
+		}
+		if c := cold(n); c < int32(nodes) {
+			if _, ok := categoryOp(rt.Ops[c]); ok {
+				rt.chain[c] = rt.chain[n]
+			}
+		}
+		bits := math.Float64bits(rt.Value[n])
+		rt.splitsOf[i][bits] = append(rt.splitsOf[i][bits], int32(n))
+	}
+}
+
+// hotFor records in w the splits where its key is hot, by chain, each
+// chain's in preorder: the order they come in along it.
+func (rt *rankedTrees) hotFor(w *classWalk) {
+	if w.hot == nil {
+		w.hot = map[int32][]int32{}
+	}
+	clear(w.hot)
+	for i, category := range [3]uint64{w.in.Key, uint64(uint32(w.in.PU)), uint64(uint32(w.in.DO))} {
+		for _, n := range rt.splitsOf[i][category] {
+			w.hot[rt.chain[n]] = append(w.hot[rt.chain[n]], n)
+		}
+	}
+	for _, splits := range w.hot {
+		slices.Sort(splits)
+	}
+}
+
+// categorySplit returns where the walk of w goes from n, a split on a
+// category: the hot child of the first split on n's chain, from n, where
+// w's key is hot, or the chain's end.
+func (rt *rankedTrees) categorySplit(w *classWalk, n int32) int32 {
+	for _, h := range w.hot[rt.chain[n]] {
+		if h >= n {
+			if rt.Ops[h]&flat.HotLeft != 0 {
+				return h + 1
+			}
+			return rt.Right[h]
+		}
+	}
+	return rt.coldEnd[n]
 }
 
 // zeroed is th with -0 as +0: the same split, and one order for the
@@ -202,6 +312,7 @@ type classWalk struct {
 	in     flat.Input
 	seen   []uint64
 	leaves []reached
+	hot    map[int32][]int32 // by chain, the category splits where the key is hot
 }
 
 // reach walks the subtree at n with the distances above threshold lo and
@@ -227,6 +338,8 @@ func (w *classWalk) reach(rt *rankedTrees, n, lo, hi int32) {
 			w.seen[th>>6] |= 1 << (th & 63)
 			w.reach(rt, n+1, lo, th)
 			n, lo = rt.Right[n], th
+		case flat.Key, flat.PUID, flat.DOID:
+			n = rt.categorySplit(w, n)
 		default:
 			n = next(rt.Trees, n, &w.in)
 		}
