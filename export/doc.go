@@ -60,7 +60,11 @@
 //	               returns. Absent: the sum itself. "exp": the C library's
 //	               expf of the float32 sum (XGBoost's reg:gamma,
 //	               count:poisson, reg:tweedie; package link), for a float32
-//	               sum only
+//	               sum only. "numpy.exp", "numpy.expm1": numpy's function of
+//	               the sum, as scikit-learn applies it (HistGradientBoosting's
+//	               log-link losses, a TransformedTargetRegressor's
+//	               inverse_func), through SIMD kernels the CPU chooses: a
+//	               tabled link, whose values link_table holds
 //	trees          one object per tree, in the order the library adds them,
 //	               each holding one entry per node (node 0 is the root, children
 //	               come after their parent):
@@ -73,6 +77,16 @@
 //	                 missing_go_to_left); absent when the library has no
 //	                 missing values (scikit-learn's trees)
 //	  n_node_samples optional: training samples reaching the node
+//	link_table     a tabled link's values, which the exporter computes in a
+//	               second pass, with the library's own function in the run's
+//	               environment, for the sums the generator lists
+//	               (gen.LinkSums: every sum a cell of the generated table can
+//	               hold); absent otherwise, and after the first pass:
+//	  function     the link, as ensemble.link names it
+//	  numpy        numpy's version
+//	  cpu          the CPU features numpy dispatched its kernels on
+//	  sums         the divided sums, ascending (-0 before +0), each once
+//	  values       the library's link of each sum, in the same order
 //
 // A row's prediction is, in the library's own arithmetic:
 //

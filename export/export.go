@@ -1,15 +1,18 @@
 package export
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"slices"
 
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/lookup"
 )
 
 // Format is the export format this package reads.
@@ -26,6 +29,10 @@ type Ensemble struct {
 	Sparse       bool     `json:"sparse"`
 	Combine      Combine  `json:"ensemble"`
 	Trees        []Tree   `json:"trees"`
+	// LinkTable holds a tabled link's values (Combine.Tabled), as the
+	// exporter computed them; nil for any other link, and for a tabled
+	// link before the exporter's second pass.
+	LinkTable *LinkTable `json:"link_table,omitempty"`
 
 	columns feature.Columns // built by Check
 }
@@ -40,8 +47,54 @@ type Combine struct {
 	Scale   float64 `json:"scale"`
 	Divisor float64 `json:"divisor"`
 	// Link is the function of the divided sum that the library returns:
-	// "" (the identity) or Exp.
+	// "" (the identity), Exp, NumpyExp or NumpyExpm1.
 	Link string `json:"link,omitempty"`
+
+	table *LinkTable // the ensemble's LinkTable, set by Check
+}
+
+// LinkTable is a tabled link (Combine.Tabled) at every sum a generated
+// table can hold: the exporter computed each value with the library's own
+// function, in the run's environment, on the machine that ran it.
+type LinkTable struct {
+	Function string   `json:"function"` // the link: Combine.Link
+	Numpy    string   `json:"numpy"`    // numpy's version
+	CPU      []string `json:"cpu"`      // the CPU features numpy dispatched on
+	// Sums are the divided sums, ascending in lookup.Order64's order (-0
+	// before +0), each once; Values[i] is the library's link of Sums[i].
+	Sums   []float64 `json:"sums"`
+	Values []float64 `json:"values"`
+}
+
+// Value returns the library's link of the divided sum s, and whether the
+// table holds s.
+func (l *LinkTable) Value(s float64) (float64, bool) {
+	if l == nil {
+		return 0, false
+	}
+	i, ok := slices.BinarySearchFunc(l.Sums, s, func(x, s float64) int { return cmp.Compare(lookup.Order64(x), lookup.Order64(s)) })
+	if !ok {
+		return 0, false
+	}
+	return l.Values[i], true
+}
+
+func (l *LinkTable) check(link string) error {
+	switch {
+	case l.Function != link:
+		return fmt.Errorf("link table of %q, but the ensemble's link is %q", l.Function, link)
+	case len(l.Sums) == 0 || len(l.Values) != len(l.Sums):
+		return fmt.Errorf("link table of %d sums and %d values: want as many, at least one", len(l.Sums), len(l.Values))
+	}
+	for i, s := range l.Sums {
+		if !finite(s) || !finite(l.Values[i]) {
+			return fmt.Errorf("link table: sum %v has value %v: want finite numbers", s, l.Values[i])
+		}
+		if i > 0 && lookup.Order64(l.Sums[i-1]) >= lookup.Order64(s) {
+			return fmt.Errorf("link table: sum %v after %v: want them ascending, each once", s, l.Sums[i-1])
+		}
+	}
+	return nil
 }
 
 // The values of Combine's fields.
@@ -55,7 +108,18 @@ const (
 	// Exp is the link of XGBoost's log-link objectives: the C library's
 	// expf of the float32 sum (link.Expf).
 	Exp = "exp"
+	// NumpyExp and NumpyExpm1 are numpy's exp and expm1 of the sum, as
+	// scikit-learn applies them (a log-link loss of HistGradientBoosting, a
+	// TransformedTargetRegressor's inverse_func): numpy's SIMD kernels,
+	// chosen by the CPU, which no Go function reproduces. They are tabled:
+	// the export's LinkTable holds their values.
+	NumpyExp   = "numpy.exp"
+	NumpyExpm1 = "numpy.expm1"
 )
+
+// Tabled reports whether the link's values come from the export's
+// LinkTable rather than from a function the generated code calls.
+func (c *Combine) Tabled() bool { return c.Link == NumpyExp || c.Link == NumpyExpm1 }
 
 // Metadata describes the model and how it was made.
 type Metadata struct {
@@ -176,6 +240,16 @@ func (e *Ensemble) Check() error {
 	if err := e.Combine.check(); err != nil {
 		return err
 	}
+	e.Combine.table = nil
+	if e.LinkTable != nil {
+		if !e.Combine.Tabled() {
+			return fmt.Errorf("the export has a link table, but its link %q is not tabled", e.Combine.Link)
+		}
+		if err := e.LinkTable.check(e.Combine.Link); err != nil {
+			return err
+		}
+		e.Combine.table = e.LinkTable
+	}
 	if len(e.Trees) == 0 || len(e.Trees) != e.Metadata.NEstimators {
 		return fmt.Errorf("export has %d trees, metadata says n_estimators %d", len(e.Trees), e.Metadata.NEstimators)
 	}
@@ -203,8 +277,8 @@ func (c *Combine) check() error {
 		return fmt.Errorf("ensemble base %v, scale %v, divisor %v: want finite numbers, a divisor not 0", c.Base, c.Scale, c.Divisor)
 	case c.Sum == Float32 && (float64(float32(c.Base)) != c.Base || float64(float32(c.Scale)) != c.Scale || float64(float32(c.Divisor)) != c.Divisor):
 		return fmt.Errorf("ensemble sums in float32, but base %v, scale %v or divisor %v is not a float32", c.Base, c.Scale, c.Divisor)
-	case c.Link != "" && c.Link != Exp:
-		return fmt.Errorf("ensemble link %q: want none or %q", c.Link, Exp)
+	case c.Link != "" && c.Link != Exp && !c.Tabled():
+		return fmt.Errorf("ensemble link %q: want none, %q, %q or %q", c.Link, Exp, NumpyExp, NumpyExpm1)
 	case c.Link == Exp && c.Sum != Float32:
 		return fmt.Errorf("ensemble link %q takes a float32 sum (expf), not %s", c.Link, c.Sum)
 	}

@@ -134,6 +134,22 @@ func TestCheckRejects(t *testing.T) {
 		"infinite leaf":   func(f *Ensemble) { f.Trees[0].Value[1] = math.Inf(1) },
 		"child past end":  func(f *Ensemble) { f.Trees[0].ChildrenLeft[0] = 3 },
 		"no trees at all": func(f *Ensemble) { f.Trees = nil; f.Metadata.NEstimators = 0 },
+		"link":            func(f *Ensemble) { f.Combine.Link = "numpy.log" },
+		"untabled link's table": func(f *Ensemble) {
+			f.Combine.Link = Exp
+			f.Combine.Sum = Float32
+			f.LinkTable = linkTable(NumpyExp, 1, 2)
+		},
+		"link table's function": func(f *Ensemble) { f.Combine.Link = NumpyExp; f.LinkTable = linkTable(NumpyExpm1, 1) },
+		"link table's lengths": func(f *Ensemble) {
+			f.Combine.Link = NumpyExp
+			f.LinkTable = linkTable(NumpyExp, 1, 2)
+			f.LinkTable.Values = f.LinkTable.Values[:1]
+		},
+		"link table's order":    func(f *Ensemble) { f.Combine.Link = NumpyExp; f.LinkTable = linkTable(NumpyExp, 2, 1) },
+		"link table's repeat":   func(f *Ensemble) { f.Combine.Link = NumpyExp; f.LinkTable = linkTable(NumpyExp, 1, 1) },
+		"link table's infinity": func(f *Ensemble) { f.Combine.Link = NumpyExp; f.LinkTable = linkTable(NumpyExp, 1000) },
+		"empty link table":      func(f *Ensemble) { f.Combine.Link = NumpyExp; f.LinkTable = linkTable(NumpyExp) },
 	} {
 		f := good()
 		require.NoError(t, f.Check())
@@ -141,4 +157,31 @@ func TestCheckRejects(t *testing.T) {
 		assert.Error(t, f.Check(), name)
 		assert.Nil(t, f.Columns(), "%s: a failed check keeps no columns", name)
 	}
+}
+
+// linkTable is a link table of sums, each value math.Exp of its sum.
+func linkTable(function string, sums ...float64) *LinkTable {
+	l := &LinkTable{Function: function, Numpy: "1.24.2", CPU: []string{"AVX512F"}, Sums: sums}
+	for _, s := range sums {
+		l.Values = append(l.Values, math.Exp(s))
+	}
+	return l
+}
+
+// A tabled link's value is its link table's, looked up by the sum's bits
+// (-0 and +0 apart: expm1 keeps the sign); a sum the table lacks ends as
+// NaN, and a tabled link without a table (the exporter's first pass) checks.
+func TestTabledLinkEnd(t *testing.T) {
+	c := Combine{Input: Float64, Split: LE, Absent: Zero, Sum: Float64, Scale: 1, Divisor: 2, Link: NumpyExpm1}
+	e := &Ensemble{Format: Format, Metadata: Metadata{NEstimators: 1}, FeatureNames: []string{"trip_distance"}, Combine: c,
+		Trees: []Tree{{ChildrenLeft: []int32{Leaf}, ChildrenRight: []int32{Leaf}, Feature: []int32{-2}, Threshold: []float64{-2}, Value: []float64{3}}}}
+	require.NoError(t, e.Check(), "no link table yet")
+	assert.True(t, math.IsNaN(e.Combine.End(3)))
+	e.LinkTable = &LinkTable{Function: NumpyExpm1, Sums: []float64{math.Copysign(0, -1), 0, 1.5}, Values: []float64{-7, 7, 2.5}}
+	require.NoError(t, e.Check())
+	assert.Equal(t, 2.5, e.Combine.End(3), "3 / 2, looked up")
+	assert.Equal(t, -7.0, e.Combine.End(math.Copysign(0, -1)))
+	assert.Equal(t, 7.0, e.Combine.End(0))
+	assert.True(t, math.IsNaN(e.Combine.End(4)), "a sum the table lacks")
+	assert.Equal(t, 1.5, e.Combine.Divide(3))
 }

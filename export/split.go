@@ -126,19 +126,33 @@ func (c *Combine) Add(s, leaf float64) float64 {
 }
 
 // End returns the prediction from the sum of every tree: the sum divided
-// by the divisor, then the link applied.
+// (Divide), then the link applied. A tabled link's value is the link
+// table's (NaN for a sum the table does not hold).
 func (c *Combine) End(s float64) float64 {
-	if c.Divisor != 1 {
-		if c.Sum == Float32 {
-			s = float64(float32(s) / float32(c.Divisor))
-		} else {
-			s = s / c.Divisor
-		}
-	}
-	if c.Link == Exp {
+	s = c.Divide(s)
+	switch {
+	case c.Link == Exp:
 		return float64(link.Expf(float32(s)))
+	case c.Tabled():
+		v, ok := c.table.Value(s)
+		if !ok {
+			return math.NaN()
+		}
+		return v
 	}
 	return s
+}
+
+// Divide returns the sum of every tree divided by the divisor, in the
+// sum's type: the value the link takes.
+func (c *Combine) Divide(s float64) float64 {
+	switch {
+	case c.Divisor == 1:
+		return s
+	case c.Sum == Float32:
+		return float64(float32(s) / float32(c.Divisor))
+	}
+	return s / c.Divisor
 }
 
 // Predict is the reference evaluation, as the library does it: each tree

@@ -127,6 +127,9 @@ type model struct {
 	// the generated input struct has a field for each.
 	used [len(feature.Inputs)]bool
 	flat *flat.Trees // the trees as package flat lays them out, once made (flatTrees)
+	// sums: the table's cells hold the divided sums, before a tabled link
+	// (LinkSums).
+	sums bool
 }
 
 // backend is how a generated package computes a prediction.
@@ -188,23 +191,24 @@ func (p *plan) treesServe() bool { return p.serve != tableBackend }
 // Generate writes the Go package for ensemble e. An ensemble from
 // export.Load or export.Read is checked already; any other is checked here.
 func Generate(e *export.Ensemble, opts Options) (Files, error) {
-	if e.Columns() == nil {
-		if err := e.Check(); err != nil {
-			return nil, err
-		}
+	m, err := newModel(e, opts)
+	if err != nil {
+		return nil, err
 	}
-	m := &model{Ensemble: e, opts: opts, cols: e.Columns()}
-	for i := range m.Trees {
-		t := &m.Trees[i]
-		for n, col := range t.Feature {
-			if !t.IsLeaf(int32(n)) {
-				m.used[m.cols[col].Input] = true
-			}
-		}
+	if m.Combine.Tabled() && m.LinkTable == nil {
+		return nil, fmt.Errorf("the model's link is %s, whose values the exporter computes (make model-export), and the export has no link table", m.Combine.Link)
 	}
 	p := m.choose()
+	if m.Combine.Tabled() {
+		if p.serve != tableBackend {
+			return nil, m.untabled(p.why)
+		}
+		if err := m.checkLinked(p.table); err != nil {
+			return nil, err
+		}
+		p.why += m.linkDoc()
+	}
 	files := Files{}
-	var err error
 	switch p.trees {
 	case flatBackend:
 		err = m.writeFlat(files, p)
@@ -226,12 +230,37 @@ func Generate(e *export.Ensemble, opts Options) (Files, error) {
 	if err := m.writeFile(files, "model.go", m.modelFile(p)); err != nil {
 		return nil, err
 	}
+	if m.Combine.Tabled() {
+		if err := m.writeLink(files); err != nil {
+			return nil, err
+		}
+	}
 	if m.Metadata.TestRidePrediction != 0 {
 		if err := m.writeFile(files, "example_test.go", m.exampleFile()); err != nil {
 			return nil, err
 		}
 	}
 	return files, nil
+}
+
+// newModel checks e, if it is not checked yet, and finds the ride values
+// its splits read.
+func newModel(e *export.Ensemble, opts Options) (*model, error) {
+	if e.Columns() == nil {
+		if err := e.Check(); err != nil {
+			return nil, err
+		}
+	}
+	m := &model{Ensemble: e, opts: opts, cols: e.Columns()}
+	for i := range m.Trees {
+		t := &m.Trees[i]
+		for n, col := range t.Feature {
+			if !t.IsLeaf(int32(n)) {
+				m.used[m.cols[col].Input] = true
+			}
+		}
+	}
+	return m, nil
 }
 
 // TestRide is the original walkthrough's ride event, whose prediction an
@@ -456,7 +485,8 @@ func Write(dir string, files Files) error {
 var formerFiles = []string{"table.bin.zst", "vocabulary.bin"}
 
 // Generated lists the files in dir that the generator wrote: Go files (test
-// files too) with its header, and the table (current or former).
+// files too) with its header, the table (current or former), the node
+// arrays and the link table.
 func Generated(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -465,7 +495,7 @@ func Generated(dir string) ([]string, error) {
 	var names []string
 	for _, e := range entries {
 		name := e.Name()
-		if name == TableFile || name == FlatFile || slices.Contains(formerFiles, name) {
+		if name == TableFile || name == FlatFile || name == LinkFile || slices.Contains(formerFiles, name) {
 			names = append(names, name)
 			continue
 		}

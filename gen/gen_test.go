@@ -329,6 +329,57 @@ func TestLogLink(t *testing.T) {
 	}
 }
 
+// numpyLink is histogram with a tabled link, numpy's expm1 of the sum, as
+// HistGradientBoosting's log link or a TransformedTargetRegressor applies
+// it: its link table is what LinkSums asks for, each value math.Expm1 of
+// the sum and one ulp up, standing in for the library's function (any
+// values are data the exporter wrote; the ulp tells them from Go's).
+func numpyLink() *export.Ensemble {
+	e := histogram()
+	e.Metadata.ModelName = "numpylink"
+	e.Combine.Link = export.NumpyExpm1
+	e.Combine.Base = 1.5
+	sums, err := LinkSums(e, smallOptions(1<<20))
+	if err != nil {
+		panic(err)
+	}
+	e.LinkTable = &export.LinkTable{Function: export.NumpyExpm1, Numpy: "1.24.2", CPU: []string{"AVX512F", "AVX512_SKX"}, Sums: sums}
+	for _, s := range sums {
+		e.LinkTable.Values = append(e.LinkTable.Values, math.Nextafter(math.Expm1(s), math.Inf(1)))
+	}
+	if err := e.Check(); err != nil {
+		panic(err)
+	}
+	return e
+}
+
+// A tabled link is served by the table only: the trees cannot compute it,
+// and the generator says so; and the export must hold its values.
+func TestTabledLink(t *testing.T) {
+	sums, err := LinkSums(numpyLink(), smallOptions(1<<20))
+	require.NoError(t, err)
+	require.Equal(t, []float64{0.001, 2.201, 2.202, 3.751, 3.752}, sums, "1.5 + each path's leaves, ascending, each once")
+	for name, opts := range map[string]Options{"trees": smallOptions(0), "flat": flatOptions()} {
+		_, err := Generate(numpyLink(), opts)
+		require.ErrorContains(t, err, "the model's link is numpy.expm1, whose values the exporter computes with the library's own function for each prediction of the table, and no table serves: the table (", name)
+		require.ErrorContains(t, err, "It cannot be compiled bit for bit", name)
+		_, err = LinkSums(numpyLink(), opts)
+		require.ErrorContains(t, err, "no table serves", name)
+	}
+	e := numpyLink()
+	e.LinkTable = nil
+	_, err = Generate(e, smallOptions(1<<20))
+	require.ErrorContains(t, err, "the model's link is numpy.expm1, whose values the exporter computes (make model-export), and the export has no link table")
+	e = numpyLink()
+	e.LinkTable.Sums, e.LinkTable.Values = e.LinkTable.Sums[1:], e.LinkTable.Values[1:]
+	_, err = Generate(e, smallOptions(1<<20))
+	require.ErrorContains(t, err, "the export's link table has no value for a sum of the table")
+	files, err := Generate(numpyLink(), smallOptions(1<<20))
+	require.NoError(t, err)
+	require.Contains(t, string(files["model.go"]), "Its link, numpy.expm1, is numpy 1.24.2's, computed by the exporter for each of the table's 5 distinct sums on a CPU with AVX512F, AVX512_SKX")
+	require.Contains(t, string(files["trees_test.go"]), "return linkOf(s)")
+}
+
 // End to end, as stringer does: compile the generated packages of
 // hand-made ensembles of each library's arithmetic, each with the table (when
 // it can serve), the trees and the flat trees serving, with the program
@@ -339,12 +390,15 @@ func TestLogLink(t *testing.T) {
 // replace directive: nothing is written into the source tree, and it is built
 // by the go command of the toolchain running the test.
 func TestEndToEnd(t *testing.T) {
-	ensembles := map[string]*export.Ensemble{"small": smallForest(), "boosted": boosted(), "histogram": histogram(), "gradient": gradient(), "loglink": logLink()}
+	ensembles := map[string]*export.Ensemble{"small": smallForest(), "boosted": boosted(), "histogram": histogram(), "gradient": gradient(), "loglink": logLink(), "numpylink": numpyLink()}
 	backends := map[string]Options{"table": smallOptions(1 << 20), "ragged": raggedOptions(), "trees": smallOptions(0), "flat": flatOptions()}
 	dir := tempModule(t)
 	var names []string
 	for name, e := range ensembles {
 		for backend, opts := range backends {
+			if e.Combine.Tabled() && (backend == "trees" || backend == "flat") {
+				continue // TestTabledLink
+			}
 			opts.Package = name + backend
 			files, err := Generate(e, opts)
 			require.NoError(t, err, opts.Package)
@@ -383,6 +437,19 @@ func TestEndToEnd(t *testing.T) {
 	out, err := cmd.Output()
 	require.NoError(t, err, "%s", stderr.String())
 
+	// A tabled link's trees, in the tests, end with linkOf: they agree with
+	// the table.
+	var tabled []string
+	for _, n := range names {
+		if ensembles[trimBackend(n)].Combine.Tabled() {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, n, "agree_test.go"), fmt.Appendf(nil, agreeTest, n), 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, n, "rides.txt"), []byte(rides.String()), 0o644))
+			tabled = append(tabled, "./"+n)
+		}
+	}
+	b, err := goCmd(t, dir, append([]string{"test"}, tabled...)...).CombinedOutput()
+	require.NoError(t, err, "%s", b)
+
 	s := bufio.NewScanner(bytes.NewReader(out))
 	for _, k := range keys {
 		for _, d := range dists {
@@ -396,6 +463,45 @@ func TestEndToEnd(t *testing.T) {
 	}
 	require.False(t, s.Scan(), "more output than predictions")
 }
+
+// agreeTest is a test of TestEndToEnd's package %s: on the rides of
+// rides.txt, the trees agree with Predict.
+const agreeTest = `package %s
+
+import (
+	"bufio"
+	"fmt"
+	"math"
+	"os"
+	"testing"
+
+	"github.com/rideduration/rideduration/feature"
+)
+
+func TestTreesAgree(t *testing.T) {
+	rides, err := os.Open("rides.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rides.Close()
+	s := bufio.NewScanner(rides)
+	n := 0
+	for ; s.Scan(); n++ {
+		var f feature.Features
+		var bits uint64
+		if _, err := fmt.Sscan(s.Text(), &f.PU, &f.DO, &bits); err != nil {
+			t.Fatal(err)
+		}
+		f.Distance = math.Float64frombits(bits)
+		if got, want := PredictTrees(f), Predict(f); math.Float64bits(got) != math.Float64bits(want) {
+			t.Errorf("%%+v: the trees give %%v, Predict %%v", f, got, want)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no rides")
+	}
+}
+`
 
 // trimBackend is the ensemble's name of a TestEndToEnd package.
 func trimBackend(pkg string) string {

@@ -392,7 +392,7 @@ func (m *model) classRow(rt *rankedTrees, w *classWalk, scratch *rowScratch) row
 		}
 	}
 	for i := range values {
-		values[i] = m.Combine.End(values[i])
+		values[i] = m.end(values[i])
 	}
 	// Keep a threshold only where the prediction changes across it (kept
 	// overwrites values from the start, never ahead of the one it reads).

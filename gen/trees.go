@@ -109,8 +109,11 @@ func (m *model) treesFile(p *plan) *jen.File {
 	default:
 		f.Comment("nothing more.")
 	}
-	if c.Link == export.Exp {
+	switch {
+	case c.Link == export.Exp:
 		f.Comment("The prediction is the sum's exp, as the C library's expf computes it (link.Expf).")
+	case c.Tabled():
+		f.Comment("The prediction is the library's " + c.Link + " of the sum, as the exporter computed it (linkOf).")
 	}
 	f.Func().Id("predictTrees").Params(jen.Id("f").Qual(featurePkg, "Features")).Float64().Block(sum...)
 	predictTreesFunc(f, p)
@@ -213,6 +216,9 @@ func (m *model) sumEnd() jen.Code {
 	}
 	if c.Sum == export.Float32 {
 		end = jen.Float64().Call(end)
+	}
+	if c.Tabled() {
+		end = jen.Id("linkOf").Call(end) // the trees are in the tests: the table serves
 	}
 	return end
 }

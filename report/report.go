@@ -253,8 +253,12 @@ func Build(cfg Config, data Month, train *Reference) (*Report, error) {
 		what string
 	}{{r.Data, "month"}, {r.Train, "training month"}} {
 		if m.s.Rides == 0 {
-			return nil, fmt.Errorf("report: the %s %s has no trip with a duration of %g to %g minutes and valid features (%s trips read%s)",
-				m.what, m.s.Name, feature.MinDuration, feature.MaxDuration, thousands(m.s.Trips), excluded(m.s))
+			trips := "trips"
+			if m.s.Trips == 1 {
+				trips = "trip"
+			}
+			return nil, fmt.Errorf("report: the %s %s has no trip with a duration of %g to %g minutes and valid features (%s %s read%s)",
+				m.what, m.s.Name, feature.MinDuration, feature.MaxDuration, thousands(m.s.Trips), trips, excluded(m.s))
 		}
 	}
 

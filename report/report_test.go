@@ -197,7 +197,7 @@ func TestBuildErrors(t *testing.T) {
 	good := month("jan", trip(74, 75, 1, 0, 10))
 	short := month("feb", trip(74, 75, 1, 0, 0.2))
 	_, err := Build(Config{Model: tiny}, short, Summarize(tiny, good))
-	assert.EqualError(t, err, "report: the month feb has no trip with a duration of 1 to 60 minutes and valid features (1 trips read; excluded: 1 duration_outside_1_60)")
+	assert.EqualError(t, err, "report: the month feb has no trip with a duration of 1 to 60 minutes and valid features (1 trip read; excluded: 1 duration_outside_1_60)")
 	_, err = Build(Config{Model: tiny}, good, Summarize(tiny, Month{Name: "dec"}))
 	assert.ErrorContains(t, err, "the training month dec has no trip")
 	_, err = Build(Config{}, good, Summarize(tiny, good))

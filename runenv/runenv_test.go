@@ -3,6 +3,7 @@ package runenv
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -130,7 +131,9 @@ func TestProbe(t *testing.T) {
 // (--system-site-packages) and no index (PIP_NO_INDEX=1): pip finds the
 // pinned scikit-learn installed. The same requirements again reuse it.
 func TestVirtualenv(t *testing.T) {
-	if _, err := os.Stat("/usr/bin/python3"); err != nil {
+	// Debian's python3 builds a virtual environment with ensurepip, which
+	// python3-venv holds.
+	if err := exec.Command("/usr/bin/python3", "-c", "import ensurepip, sklearn").Run(); err != nil {
 		testenv.Missing(t, "Debian's /usr/bin/python3 with python3-venv and python3-sklearn (make deps)")
 	}
 	host, err := Probe(context.Background(), "/usr/bin/python3")

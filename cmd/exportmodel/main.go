@@ -10,8 +10,12 @@
 // Python, numpy, scikit-learn and xgboost are the run's, and runs
 // training/export.py there, which scans the run's pickles before loading
 // them and writes the export and the library's golden predictions as plain
-// JSON and CSV into -out (model.json, golden.csv) and nothing else. A
-// failure leaves no -out. Errors start with "export:" and say what to do.
+// JSON and CSV into -out (model.json, golden.csv) and nothing else. For a
+// model whose link numpy computes (export.Combine.Tabled), a second pass
+// there adds the link's value at every sum the generated table can hold
+// (gen.LinkSums), computed with the library's own function: the export's
+// link_table. A failure leaves no -out. Errors start with "export:" and say
+// what to do.
 package main
 
 import (
@@ -21,11 +25,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 
 	"github.com/rideduration/rideduration/cmd/internal/check"
+	"github.com/rideduration/rideduration/export"
+	"github.com/rideduration/rideduration/gen"
 	"github.com/rideduration/rideduration/runenv"
 )
 
@@ -70,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	if err := export(ctx, options{
+	if err := exportModel(ctx, options{
 		runID: *runID, model: *model, preprocessor: *pre, valid: *valid, out: *out, python: *python,
 		manager: *manager, venvDir: *venvDir, systemSitePackages: *site, allowMismatch: *allow, exporter: *exporter,
 	}, stdout, stderr); err != nil {
@@ -88,7 +96,7 @@ type options struct {
 	systemSitePackages, allowMismatch                                          bool
 }
 
-func export(ctx context.Context, o options, stdout, stderr io.Writer) error {
+func exportModel(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	declared, err := runenv.Read(o.model)
 	if err != nil {
 		return err
@@ -129,8 +137,8 @@ func export(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			os.RemoveAll(o.out)
 		}
 	}()
-	args := []string{o.exporter, "--model", o.model, "--valid", o.valid,
-		"--export", filepath.Join(o.out, "model.json"), "--golden", filepath.Join(o.out, "golden.csv")}
+	exportFile := filepath.Join(o.out, "model.json")
+	args := []string{o.exporter, "--model", o.model, "--export", exportFile}
 	if o.runID != "" {
 		args = append(args, "--run-id", o.runID)
 	}
@@ -155,7 +163,7 @@ func export(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		}
 		args = append(args, "--mlmodel-json", f.Name())
 	}
-	cmd := exec.CommandContext(ctx, python, args...)
+	cmd := exec.CommandContext(ctx, python, append(args, "--valid", o.valid, "--golden", filepath.Join(o.out, "golden.csv"))...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Run(); err != nil {
 		return err
@@ -165,8 +173,69 @@ func export(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			return fmt.Errorf("the exporter wrote no %s", name)
 		}
 	}
+	if err := linkTable(ctx, python, args, exportFile, stdout, stderr); err != nil {
+		return err
+	}
 	done = true
 	return nil
+}
+
+// linkTable runs the exporter's second pass for a tabled link
+// (export.Combine.Tabled): it computes, with the library's own function in
+// the run's environment, the link of every sum the generated table can hold
+// (gen.LinkSums), and adds them to the export as its link_table. args are
+// the first pass's, without its outputs. A model with any other link has no
+// second pass.
+func linkTable(ctx context.Context, python string, args []string, exportFile string, stdout, stderr io.Writer) error {
+	e, err := loadExport(exportFile)
+	if err != nil {
+		return err
+	}
+	if !e.Combine.Tabled() {
+		return nil
+	}
+	sums, err := gen.LinkSums(e, gen.DefaultOptions)
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp("", "link-sums-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := json.NewEncoder(f).Encode(sums); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, python, append(args, "--link-sums", f.Name())...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Run(); err != nil {
+		return err
+	}
+	if e, err = loadExport(exportFile); err != nil {
+		return err
+	}
+	if e.LinkTable == nil || !slices.EqualFunc(e.LinkTable.Sums, sums, func(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }) {
+		return fmt.Errorf("the exporter's second pass wrote no link table of the %d sums asked for into %s", len(sums), exportFile)
+	}
+	return nil
+}
+
+// loadExport reads and checks the exporter's plain JSON.
+func loadExport(path string) (*export.Ensemble, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	e, err := export.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return e, nil
 }
 
 func orNone(v string) string {

@@ -8,8 +8,9 @@
 //
 // -in holds model.json and golden.csv, and nothing else is read from it. The
 // export must pass package export's checks (and name the run, with
-// -run-id); the golden file must parse, a ride and a prediction a line,
-// with one line per validation ride the export counts. Both are compressed
+// -run-id; a link numpy computes comes with its link table); the golden
+// file must parse, a ride and a prediction a line, with one line per
+// validation ride the export counts. Both are compressed
 // by export.Compress (the same data gives the same bytes) and replace the
 // old pair only once both are written. It is the only step of make model
 // that takes what the run's environment produced, and it takes data only.
@@ -81,6 +82,9 @@ func pack(in, runID, exportOut, goldenOut string) (*export.Ensemble, error) {
 	}
 	if e.Metadata.RunID != runID {
 		return nil, fmt.Errorf("%s is the model of run %q, not of RUN_ID %q", filepath.Join(in, ExportFile), e.Metadata.RunID, runID)
+	}
+	if e.Combine.Tabled() && e.LinkTable == nil {
+		return nil, fmt.Errorf("%s has link %s but no link table: the exporter's second pass (make model-export) computes it", filepath.Join(in, ExportFile), e.Combine.Link)
 	}
 	csv, err := readFile(filepath.Join(in, GoldenFile))
 	if err != nil {

@@ -26,6 +26,8 @@ import (
 	"e2e/loglinkragged"
 	"e2e/loglinktable"
 	"e2e/loglinktrees"
+	"e2e/numpylinkragged"
+	"e2e/numpylinktable"
 	"e2e/smallflat"
 	"e2e/smallragged"
 	"e2e/smalltable"
@@ -55,6 +57,8 @@ var packages = []struct {
 	{"loglinkragged", loglinkragged.Predict},
 	{"loglinktable", loglinktable.Predict},
 	{"loglinktrees", loglinktrees.Predict},
+	{"numpylinkragged", numpylinkragged.Predict},
+	{"numpylinktable", numpylinktable.Predict},
 	{"smallflat", smallflat.Predict},
 	{"smallragged", smallragged.Predict},
 	{"smalltable", smalltable.Predict},
