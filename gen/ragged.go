@@ -36,8 +36,9 @@ type ragged struct {
 // is the faster (a bucket and a short ladder over thresholds every class
 // shares, where the ragged table halves each class's own: 2.4 to 7 times
 // slower, docs/model.md), so it serves unless it is more than RaggedFloor
-// bytes, where its size is what a function pays in its zip, at start-up
-// and in memory, and more than RaggedFactor times the ragged table.
+// bytes, where its size is what the function's binary takes unzipped and
+// maps as it serves (zipped, the two hardly differ), and more than
+// RaggedFactor times the ragged table.
 func (o *Options) preferRagged(dense, rag int) bool {
 	return o.RaggedFactor > 0 && dense > o.RaggedFloor && float64(dense) > o.RaggedFactor*float64(rag)
 }
