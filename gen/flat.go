@@ -25,9 +25,17 @@ var (
 
 // flatTrees lays the trees out as package flat walks them: nodes in
 // preorder, each with its split decided (export.Ensemble.Threshold,
-// OneHot).
+// OneHot). It is made once: the callers only read it.
 func (m *model) flatTrees() *flat.Trees {
-	var ft flat.Trees
+	if m.flat != nil {
+		return m.flat
+	}
+	nodes := 0
+	for i := range m.Trees {
+		nodes += m.Trees[i].Nodes()
+	}
+	ft := flat.Trees{Ops: make([]flat.Op, 0, nodes), Right: make([]int32, 0, nodes), Value: make([]float64, 0, nodes),
+		Roots: make([]int32, 0, len(m.Trees))}
 	var visit func(t *export.Tree, n int32)
 	visit = func(t *export.Tree, n int32) {
 		at := len(ft.Ops)
@@ -67,7 +75,8 @@ func (m *model) flatTrees() *flat.Trees {
 		ft.Roots = append(ft.Roots, int32(len(ft.Ops)))
 		visit(&m.Trees[i], 0)
 	}
-	return &ft
+	m.flat = &ft
+	return m.flat
 }
 
 // writeFlat writes the flat backend: flat.go and the node arrays it embeds.

@@ -20,7 +20,10 @@
 //     and the table fits Options.MaxTableBytes. When the full table does
 //     not, but the table of each class's own intervals (the thresholds its
 //     key reaches, where the prediction changes) does, that serves, and the
-//     search is over the class's thresholds (lookup.Rank).
+//     search is over the class's thresholds (lookup.Rank). It serves too in
+//     place of a full table that fits but takes more than
+//     Options.RaggedFactor times its bytes and more than
+//     Options.RaggedFloor: the full table's search is the faster.
 //   - trees: one if/else function per tree, readable. Used otherwise, when
 //     the trees have at most Options.MaxTreeNodes nodes.
 //   - flat: the trees as node arrays in an embedded blob, walked by package
@@ -60,6 +63,7 @@ import (
 
 	"github.com/rideduration/rideduration/export"
 	"github.com/rideduration/rideduration/feature"
+	"github.com/rideduration/rideduration/flat"
 )
 
 // Options steer the generator.
@@ -74,6 +78,13 @@ type Options struct {
 	// else the trees. 128 MiB keeps a function's zip (the blob compresses
 	// to about a third) under Lambda's 50 MB direct upload.
 	MaxTableBytes int
+	// RaggedFactor and RaggedFloor choose between the two tables when both
+	// fit MaxTableBytes: the full table, the faster, serves unless it takes
+	// more than RaggedFactor times the bytes of each class's own intervals
+	// and more than RaggedFloor bytes (docs/model.md measures both). A zero
+	// RaggedFactor serves the full table whenever it fits.
+	RaggedFactor float64
+	RaggedFloor  int
 	// TreesPerFile splits the tree functions over files, to keep each file
 	// small enough to read and the build within a few seconds.
 	TreesPerFile int
@@ -85,7 +96,8 @@ type Options struct {
 }
 
 // DefaultOptions are what go generate uses.
-var DefaultOptions = Options{Package: "generated", MaxTableBytes: 128 << 20, TreesPerFile: 10, MaxTreeNodes: 400_000}
+var DefaultOptions = Options{Package: "generated", MaxTableBytes: 128 << 20, RaggedFactor: 4, RaggedFloor: 16 << 20,
+	TreesPerFile: 10, MaxTreeNodes: 400_000}
 
 const (
 	featurePkg = "github.com/rideduration/rideduration/feature"
@@ -114,6 +126,7 @@ type model struct {
 	// used marks the ride values some split reads, indexed by feature.Input:
 	// the generated input struct has a field for each.
 	used [len(feature.Inputs)]bool
+	flat *flat.Trees // the trees as package flat lays them out, once made (flatTrees)
 	// sums: the table's cells hold the divided sums, before a tabled link
 	// (LinkSums).
 	sums bool

@@ -129,7 +129,13 @@ func TestSmallTable(t *testing.T) {
 		(10 + 3.25) / 2, (10 + 3.25) / 2, (30 + 3.25) / 2, (40 + 3.25) / 2, // 1_2
 		(20 + 1.5) / 2, (20 + 2.5) / 2, (30 + 2.5) / 2, (40 + 2.5) / 2, // 3_4
 	}
-	require.Equal(t, want, tb.values)
+	full, err := tb.each.fullTable(tb.thresholds)
+	require.NoError(t, err)
+	got := make([]float64, len(full.Cells))
+	for i, c := range full.Cells {
+		got[i] = full.Values[c]
+	}
+	require.Equal(t, want, got)
 }
 
 // A model from an MLflow run (make model) is versioned by its run id; one
@@ -628,5 +634,32 @@ func TestTableBytesCounted(t *testing.T) {
 			}
 			require.Equal(t, counted, len(l.blob), "%s, bound %d", name, opts.MaxTableBytes)
 		}
+	}
+}
+
+// Where both tables fit the bound, the full one serves unless it takes more
+// than RaggedFactor times the ragged one's bytes and more than RaggedFloor:
+// the small forest's full table, 524,573 bytes (its buckets' 512 KiB), is
+// 1,754 times its ragged one's 299.
+func TestRaggedPreferred(t *testing.T) {
+	e := smallForest()
+	require.NoError(t, e.Check())
+	for _, c := range []struct {
+		factor float64
+		floor  int
+		ragged bool
+		why    string
+	}{
+		{1.5, 0, true, "524573 bytes, 1754.42 times as much: the faster full table serves only up to 1.5 times and 0 bytes"},
+		{1.5, 1 << 20, false, "(524573 bytes; each class's own intervals would take 299: the faster full table serves up to 1.5 times that or 1048576 bytes)"},
+		{2000, 0, false, "(524573 bytes; each class's own intervals would take 299: the faster full table serves up to 2000 times that or 0 bytes)"},
+		{0, 0, false, "Predict reads a precomputed table: 3 key classes × 4 distance intervals.\n"},
+	} {
+		opts := smallOptions(1 << 20)
+		opts.RaggedFactor, opts.RaggedFloor = c.factor, c.floor
+		files, err := Generate(e, opts)
+		require.NoError(t, err)
+		require.Equal(t, c.ragged, bytes.Contains(files["table.go"], []byte("lookup.Rank")), "factor %g, floor %d: each class's own intervals", c.factor, c.floor)
+		require.Contains(t, string(files["model.go"]), c.why, "factor %g, floor %d", c.factor, c.floor)
 	}
 }

@@ -41,10 +41,7 @@ func LinkSums(e *export.Ensemble, opts Options) ([]float64, error) {
 	if t == nil {
 		return nil, m.untabled(why)
 	}
-	values := t.values
-	if t.rag != nil {
-		values = t.rag.values
-	}
+	values := t.each.values // each class's own intervals: every value either table holds
 	keys := make([]uint64, len(values))
 	for i, v := range values {
 		keys[i] = lookup.Order64(v)
@@ -83,10 +80,7 @@ func (m *model) end(s float64) float64 {
 // checkLinked checks that every cell of a tabled link's table has its
 // value: the export's link table was computed for this table.
 func (m *model) checkLinked(t *table) error {
-	values := t.values
-	if t.rag != nil {
-		values = t.rag.values
-	}
+	values := t.each.values // each class's own intervals: every value either table holds
 	if i := slices.IndexFunc(values, math.IsNaN); i >= 0 {
 		return fmt.Errorf("the export's link table has no value for a sum of the table (cell %d): it was not computed for this model's table; export it again (make model-export)", i)
 	}

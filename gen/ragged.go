@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/bits"
 	"runtime"
 	"slices"
 	"sync"
 
 	"github.com/dave/jennifer/jen"
 
+	"github.com/rideduration/rideduration/export"
 	"github.com/rideduration/rideduration/feature"
 	"github.com/rideduration/rideduration/flat"
 	"github.com/rideduration/rideduration/lookup"
@@ -29,6 +31,36 @@ type ragged struct {
 	values []float64
 }
 
+// preferRagged reports whether the ragged table of rag bytes serves in
+// place of a full table of dense bytes that fits the bound: the full table
+// is the faster (a bucket and a short ladder over thresholds every class
+// shares, where the ragged table halves each class's own: 2.4 to 7 times
+// slower, docs/model.md), so it serves unless it is more than RaggedFloor
+// bytes, where its size is what the function's binary takes unzipped and
+// maps as it serves (zipped, the two hardly differ), and more than
+// RaggedFactor times the ragged table.
+func (o *Options) preferRagged(dense, rag int) bool {
+	return o.RaggedFactor > 0 && dense > o.RaggedFloor && float64(dense) > o.RaggedFactor*float64(rag)
+}
+
+// raggedWhy says why the ragged table serves, for the package comment.
+func (o *Options) raggedWhy(dense, rag int) string {
+	if dense > o.MaxTableBytes {
+		return fmt.Sprintf("above the %d-byte bound", o.MaxTableBytes)
+	}
+	return fmt.Sprintf("%.2f times as much: the faster full table serves only up to %g times and %d bytes", float64(dense)/float64(rag), o.RaggedFactor, o.RaggedFloor)
+}
+
+// fullWhy says, for the package comment, why the full table of dense bytes
+// serves rather than each class's own intervals, of rag: "" when any full
+// table that fits serves.
+func (o *Options) fullWhy(dense, rag int) string {
+	if o.RaggedFactor == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d bytes; each class's own intervals would take %d: the faster full table serves up to %g times that or %d bytes)", dense, rag, o.RaggedFactor, o.RaggedFloor)
+}
+
 // cells is the number of (class, interval) predictions the ragged table holds.
 func (r *ragged) cells() int { return len(r.values) }
 
@@ -42,33 +74,196 @@ type row struct {
 // taken in parallel, over the trees as package flat lays them out: every
 // split decided once (thresholds in the input type, where a category goes).
 func (t *table) ragged(m *model) *ragged {
-	ft := m.flatTrees()
+	rt := &rankedTrees{Trees: m.flatTrees(), thresholds: t.thresholds}
+	rt.chains()
+	rt.rank = make([]int32, len(rt.Ops))
+	for n, op := range rt.Ops {
+		if op&flat.OpMask == flat.Distance {
+			i, found := slices.BinarySearch(t.thresholds, zeroed(rt.Value[n]))
+			if !found {
+				panic(fmt.Sprintf("gen: distance threshold %v is not among the table's", rt.Value[n]))
+			}
+			rt.rank[n] = int32(i)
+		}
+	}
+	// Each worker takes classBlock classes at a time and walks each tree for
+	// all of them before the next tree: the tree's nodes stay in cache.
+	const classBlock = 16
 	rows := make([]row, t.classes())
+	all := int32(len(t.thresholds))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range runtime.GOMAXPROCS(0) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var scratch rowScratch
-			for c := range next {
-				rows[c] = m.classRow(ft, t.reps[c], &scratch)
+			walks := make([]classWalk, classBlock)
+			for i := range walks {
+				walks[i].seen = make([]uint64, (len(t.thresholds)+63)/64)
+			}
+			scratch := rowScratch{pos: make([]int32, len(t.thresholds)+2)}
+			for first := range next {
+				block := walks[:min(classBlock, len(rows)-first)]
+				for i := range block {
+					block[i].in, block[i].leaves = m.flatInput(t.reps[first+i]), block[i].leaves[:0]
+					rt.hotFor(&block[i])
+				}
+				for _, root := range rt.Roots {
+					for i := range block {
+						block[i].reach(rt, root, -1, all)
+					}
+				}
+				for i := range block {
+					rows[first+i] = m.classRow(rt, &block[i], &scratch)
+				}
 			}
 		}()
 	}
-	for c := range rows {
-		next <- c
+	for first := 0; first < len(rows); first += classBlock {
+		next <- first
 	}
 	close(next)
 	wg.Wait()
-	r := &ragged{start: make([]uint32, 0, len(rows)+1)}
+	cells := 0
 	for _, rw := range rows {
+		cells += len(rw.values)
+	}
+	r := &ragged{start: make([]uint32, 0, len(rows)+1), bounds: make([]float64, 0, cells-len(rows)),
+		values: make([]float64, 0, cells)}
+	for c, rw := range rows {
 		r.start = append(r.start, uint32(len(r.bounds)))
 		r.bounds = append(r.bounds, rw.bounds...)
 		r.values = append(r.values, rw.values...)
+		rows[c] = row{} // copied: the collector may take it
 	}
 	r.start = append(r.start, uint32(len(r.bounds)))
 	return r
+}
+
+// rankedTrees are the flat trees with each distance split's rank among the
+// ensemble's distinct distance thresholds (ascending, -0 as +0): a class's
+// walk records ranks, which sort and index as integers.
+//
+// They also hold the chains of category splits: from a split on a
+// category (PU_DO, PULocationID or DOLocationID), the splits a ride of
+// none of their categories goes through, one after the other, until a node
+// of another kind, coldEnd. Unpruned trees over thousands of categories
+// have long chains, and a class's key is the category of a few of their
+// splits at most: its walk goes from a chain's split to the end at once,
+// or to the first split where its key is hot.
+type rankedTrees struct {
+	*flat.Trees
+	thresholds []float64
+	rank       []int32 // per node: thresholds[rank[n]] is a distance split's threshold
+	// Per category split: the node a ride of no category on its chain
+	// reaches, and the chain's first split.
+	coldEnd, chain []int32
+	// The category splits of each category, by op and category (the
+	// node's Value bits), in preorder.
+	splitsOf [3]map[uint64][]int32
+}
+
+// categoryOp reports whether op splits on a category, and which: 0 for
+// PU_DO, 1 for PULocationID, 2 for DOLocationID.
+func categoryOp(op flat.Op) (int, bool) {
+	switch op & flat.OpMask {
+	case flat.Key:
+		return 0, true
+	case flat.PUID:
+		return 1, true
+	case flat.DOID:
+		return 2, true
+	}
+	return 0, false
+}
+
+// chains finds each category split's chain and where it ends, and the
+// splits of each category.
+func (rt *rankedTrees) chains() {
+	nodes := len(rt.Ops)
+	rt.coldEnd, rt.chain = make([]int32, nodes), make([]int32, nodes)
+	for i := range rt.splitsOf {
+		rt.splitsOf[i] = map[uint64][]int32{}
+	}
+	cold := func(n int) int32 {
+		if rt.Ops[n]&flat.ColdLeft != 0 {
+			return int32(n + 1)
+		}
+		return rt.Right[n]
+	}
+	// Children come after their parent: from the last node back, a
+	// split's cold child has its end already.
+	for n := nodes - 1; n >= 0; n-- {
+		if _, ok := categoryOp(rt.Ops[n]); ok {
+			c := cold(n)
+			rt.coldEnd[n] = c
+			if _, ok := categoryOp(rt.Ops[c]); ok {
+				rt.coldEnd[n] = rt.coldEnd[c]
+			}
+		}
+	}
+	// From the first node on, a split that is not its parent's cold child
+	// starts a chain.
+	for n := range nodes {
+		rt.chain[n] = -1
+	}
+	for n := range nodes {
+		i, ok := categoryOp(rt.Ops[n])
+		if !ok {
+			continue
+		}
+		if rt.chain[n] < 0 {
+			rt.chain[n] = int32(n)
+		}
+		if c := cold(n); c < int32(nodes) {
+			if _, ok := categoryOp(rt.Ops[c]); ok {
+				rt.chain[c] = rt.chain[n]
+			}
+		}
+		bits := math.Float64bits(rt.Value[n])
+		rt.splitsOf[i][bits] = append(rt.splitsOf[i][bits], int32(n))
+	}
+}
+
+// hotFor records in w the splits where its key is hot, by chain, each
+// chain's in preorder: the order they come in along it.
+func (rt *rankedTrees) hotFor(w *classWalk) {
+	if w.hot == nil {
+		w.hot = map[int32][]int32{}
+	}
+	clear(w.hot)
+	for i, category := range [3]uint64{w.in.Key, uint64(uint32(w.in.PU)), uint64(uint32(w.in.DO))} {
+		for _, n := range rt.splitsOf[i][category] {
+			w.hot[rt.chain[n]] = append(w.hot[rt.chain[n]], n)
+		}
+	}
+	for _, splits := range w.hot {
+		slices.Sort(splits)
+	}
+}
+
+// categorySplit returns where the walk of w goes from n, a split on a
+// category: the hot child of the first split on n's chain, from n, where
+// w's key is hot, or the chain's end.
+func (rt *rankedTrees) categorySplit(w *classWalk, n int32) int32 {
+	for _, h := range w.hot[rt.chain[n]] {
+		if h >= n {
+			if rt.Ops[h]&flat.HotLeft != 0 {
+				return h + 1
+			}
+			return rt.Right[h]
+		}
+	}
+	return rt.coldEnd[n]
+}
+
+// zeroed is th with -0 as +0: the same split, and one order for the
+// search's integer keys.
+func zeroed(th float64) float64 {
+	if th == 0 {
+		return 0
+	}
+	return th
 }
 
 // flatInput is key k as the flat trees read it, at no distance.
@@ -104,98 +299,124 @@ func next(ft *flat.Trees, n int32, in *flat.Input) int32 {
 }
 
 // reached is a leaf key k reaches and the distances that reach it: those
-// above lo and up to hi (±Inf when no split bounds them).
+// above threshold lo and up to threshold hi, as ranks among the ensemble's
+// thresholds (-1 when no split bounds them below, len(thresholds) above).
 type reached struct {
-	lo, hi, value float64
+	lo, hi int32
+	value  float64
 }
 
-// classRow evaluates the ensemble for key k at every distance: the
-// thresholds of the distance splits k reaches, the prediction in each
-// interval between them, and then only the thresholds where the prediction
-// changes. One walk per tree records the leaves k reaches with their
-// distance ranges, in tree order; scratch holds them and the thresholds
-// from one call to the next.
-func (m *model) classRow(ft *flat.Trees, k feature.Key, scratch *rowScratch) row {
-	in := m.flatInput(k)
-	ths, leaves := scratch.ths[:0], scratch.leaves[:0]
-	var reach func(n int32, lo, hi float64)
-	reach = func(n int32, lo, hi float64) {
-		for {
-			switch ft.Ops[n] & flat.OpMask {
-			case flat.Leaf:
-				leaves = append(leaves, reached{lo: lo, hi: hi, value: ft.Value[n]})
-				return
-			case flat.Distance:
-				th := ft.Value[n]
-				if th == 0 {
-					th = 0 // -0 → +0: the same split, and one order for the integer search
+// classWalk is the walk of one class's key through the trees: the leaves
+// it reaches with their distance ranges, in tree order, and the thresholds
+// of the distance splits it reaches, a bit per rank.
+type classWalk struct {
+	in     flat.Input
+	seen   []uint64
+	leaves []reached
+	hot    map[int32][]int32 // by chain, the category splits where the key is hot
+}
+
+// reach walks the subtree at n with the distances above threshold lo and
+// up to hi (ranks), recording the leaves and thresholds they reach.
+func (w *classWalk) reach(rt *rankedTrees, n, lo, hi int32) {
+	for {
+		switch rt.Ops[n] & flat.OpMask {
+		case flat.Leaf:
+			w.leaves = append(w.leaves, reached{lo: lo, hi: hi, value: rt.Value[n]})
+			return
+		case flat.Distance:
+			th := rt.rank[n]
+			if th < lo || th >= hi {
+				// Every distance that reaches here goes one way: no
+				// threshold to record.
+				if th < lo {
+					n = rt.Right[n]
+				} else {
+					n++
 				}
-				if th < lo || th >= hi {
-					// Every distance that reaches here goes one way: no
-					// threshold to record.
-					if th < lo {
-						n = ft.Right[n]
-					} else {
-						n++
-					}
-					continue
-				}
-				ths = append(ths, th)
-				reach(n+1, lo, th)
-				n, lo = ft.Right[n], th
-			default:
-				n = next(ft, n, &in)
+				continue
 			}
+			w.seen[th>>6] |= 1 << (th & 63)
+			w.reach(rt, n+1, lo, th)
+			n, lo = rt.Right[n], th
+		case flat.Key, flat.PUID, flat.DOID:
+			n = rt.categorySplit(w, n)
+		default:
+			n = next(rt.Trees, n, &w.in)
 		}
 	}
-	for _, root := range ft.Roots {
-		reach(root, math.Inf(-1), math.Inf(1))
+}
+
+// classRow evaluates the ensemble for a class at every distance, from its
+// walk through every tree: the thresholds of the distance splits its key
+// reaches, the prediction in each interval between them, and then only the
+// thresholds where the prediction changes. scratch holds memory from one
+// call to the next.
+func (m *model) classRow(rt *rankedTrees, w *classWalk, scratch *rowScratch) row {
+	seen, leaves, all := w.seen, w.leaves, int32(len(rt.thresholds))
+	// The ranks reached, ascending, once each; seen is cleared for the next class.
+	ths := scratch.ths[:0]
+	for w, word := range seen {
+		for word != 0 {
+			ths = append(ths, int32(w<<6+bits.TrailingZeros64(word)))
+			word &= word - 1
+		}
+		seen[w] = 0
 	}
-	slices.Sort(ths)
-	ths = slices.Compact(ths)
-	values := make([]float64, len(ths)+1)
+	values := slices.Grow(scratch.values[:0], len(ths)+1)[:len(ths)+1]
 	for i := range values {
 		values[i] = m.Combine.Base
 	}
 	// Interval i holds the distances above ths[i-1] and up to ths[i]: a
 	// leaf reached from above lo up to hi adds to the intervals after lo's
 	// up to hi's. Leaves in tree order: every entry is summed in the
-	// library's order.
-	index := func(th float64) int {
-		if math.IsInf(th, 0) {
-			if th < 0 {
-				return -1
-			}
-			return len(ths)
-		}
-		i, _ := slices.BinarySearch(ths, th)
-		return i
+	// library's order. pos[r+1] is the index in ths of the threshold of
+	// rank r, -1 for no bound below and len(ths) for none above.
+	pos := scratch.pos
+	pos[0], pos[all+1] = -1, int32(len(ths))
+	for i, r := range ths {
+		pos[r+1] = int32(i)
 	}
-	for _, l := range leaves {
-		for i := index(l.lo) + 1; i <= index(l.hi); i++ {
-			values[i] = m.Combine.Add(values[i], l.value)
+	if c := &m.Combine; c.Sum == export.Float64 && c.Scale == 1 {
+		// Add is s + leaf: the loop the compiler keeps tight.
+		for _, l := range leaves {
+			span := values[pos[l.lo+1]+1 : pos[l.hi+1]+1]
+			for i := range span {
+				span[i] += l.value
+			}
+		}
+	} else {
+		for _, l := range leaves {
+			for i := pos[l.lo+1] + 1; i <= pos[l.hi+1]; i++ {
+				values[i] = c.Add(values[i], l.value)
+			}
 		}
 	}
 	for i := range values {
 		values[i] = m.end(values[i])
 	}
-	// Keep a threshold only where the prediction changes across it.
-	var bounds []float64
+	// Keep a threshold only where the prediction changes across it (kept
+	// overwrites values from the start, never ahead of the one it reads).
 	kept := values[:1]
-	for i, th := range ths {
+	for i := range ths {
 		if math.Float64bits(values[i+1]) != math.Float64bits(kept[len(kept)-1]) {
-			bounds = append(bounds, th)
+			ths[len(kept)-1] = ths[i]
 			kept = append(kept, values[i+1])
 		}
 	}
-	scratch.ths, scratch.leaves = ths, leaves
+	bounds := make([]float64, len(kept)-1)
+	for i, r := range ths[:len(bounds)] {
+		bounds[i] = rt.thresholds[r]
+	}
+	scratch.ths, scratch.values = ths, values
 	return row{bounds: bounds, values: slices.Clone(kept)}
 }
 
 // rowScratch is classRow's memory, reused.
 type rowScratch struct {
-	ths    []float64
-	leaves []reached
+	ths    []int32 // ranks of the thresholds a class reaches, ascending
+	pos    []int32 // index in ths of each rank, shifted by one
+	values []float64
 }
 
 // texts is each distinct prediction's JSON text, as encoding/json writes it,
@@ -394,28 +615,35 @@ func raggedWellFormed(t *table) jen.Code {
 	)
 }
 
-// full is the full table: every class's prediction in each interval of
-// thresholds (all the trees' distance thresholds, of which each class's own
-// are a subset), class-major. Interval i, up to thresholds[i], lies in the
-// class's interval j when j of the class's thresholds are below
-// thresholds[i]: the two lists are merged in one pass.
-func (r *ragged) full(thresholds []float64) []float64 {
+// fullTable is the full table, as lookup stores it: every class's
+// prediction in each interval of thresholds (all the trees' distance
+// thresholds, of which each class's own are a subset), class-major, as an
+// index into the distinct predictions. Those are r's: each of a class's own
+// intervals holds one interval of thresholds at least. Interval i, up to
+// thresholds[i], lies in the class's interval j when j of the class's
+// thresholds are below thresholds[i]: the two lists are merged in one pass,
+// and no prediction is looked up again.
+func (r *ragged) fullTable(thresholds []float64) (*lookup.Table[uint32], error) {
+	own, err := lookup.NewTable[uint32](r.values)
+	if err != nil {
+		return nil, err
+	}
 	intervals := len(thresholds) + 1
 	classes := len(r.start) - 1
-	values := make([]float64, 0, classes*intervals)
+	cells := make([]uint32, 0, classes*intervals)
 	for c := range classes {
 		bounds := r.bounds[r.start[c]:r.start[c+1]]
-		row := r.values[int(r.start[c])+c : int(r.start[c+1])+c+1]
+		row := own.Cells[int(r.start[c])+c : int(r.start[c+1])+c+1]
 		j := 0
 		for _, th := range thresholds {
 			for j < len(bounds) && bounds[j] < th {
 				j++
 			}
-			values = append(values, row[j])
+			cells = append(cells, row[j])
 		}
-		values = append(values, row[len(bounds)])
+		cells = append(cells, row[len(bounds)])
 	}
-	return values
+	return &lookup.Table[uint32]{Values: own.Values, Cells: cells}, nil
 }
 
 // tableReads writes the functions both tables serve with: predictTable and

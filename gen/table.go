@@ -34,8 +34,8 @@ type table struct {
 	reps       []feature.Key // a key of each class
 	thresholds []float64     // distinct distance thresholds (in the input type), ascending
 	wide       bool          // the input is float64: the search compares lookup.Order64 keys
-	values     []float64     // predictions, class-major: values[c*intervals()+i]; nil when rag serves
-	rag        *ragged       // each class's own intervals, when the full table exceeds the bound
+	each       *ragged       // each class's own intervals, from which the full table is laid out
+	rag        *ragged       // each, when the full table exceeds the bound and it serves
 	distinct   int           // distinct predictions
 	textBytes  int           // their JSON text's length
 }
@@ -142,9 +142,14 @@ func (m *model) table() (*table, string) {
 	// Each class's own intervals first: they hold every distinct prediction
 	// the full table would, so both tables' sizes are counted from them.
 	r := t.ragged(m)
+	t.each = r
 	t.count(r.values)
 	dense, rag := t.denseBytes(), t.raggedBytes(r)
 	switch {
+	case rag <= m.opts.MaxTableBytes && m.opts.preferRagged(dense, rag):
+		t.rag = r
+		return t, fmt.Sprintf("Predict reads a precomputed table of each key class's own distance intervals: %d key classes, %d intervals in all (%d bytes; %d × %d intervals would take %d bytes, %s).",
+			t.classes(), r.cells(), rag, t.classes(), t.intervals(), dense, m.opts.raggedWhy(dense, rag))
 	case dense <= m.opts.MaxTableBytes:
 	case rag <= m.opts.MaxTableBytes:
 		t.rag = r
@@ -155,8 +160,7 @@ func (m *model) table() (*table, string) {
 			t.classes(), t.intervals(), dense, r.cells(), rag, m.opts.MaxTableBytes)
 	}
 
-	t.values = r.full(t.thresholds)
-	return t, fmt.Sprintf("Predict reads a precomputed table: %d key classes × %d distance intervals.", t.classes(), t.intervals())
+	return t, fmt.Sprintf("Predict reads a precomputed table: %d key classes × %d distance intervals%s.", t.classes(), t.intervals(), m.opts.fullWhy(dense, rag))
 }
 
 // The search for a distance's interval starts at the bucket of the top
@@ -255,7 +259,7 @@ func (t *table) layout() (*tableLayout, error) {
 	if t.rag != nil {
 		return t.raggedLayout()
 	}
-	tb, err := lookup.NewTable[uint32](t.values)
+	tb, err := t.each.fullTable(t.thresholds)
 	if err != nil {
 		return nil, err
 	}

@@ -167,14 +167,11 @@ def _sklearn_tree(estimator):
     t = estimator.tree_
     if t.n_outputs != 1 or t.value.shape[2] != 1:
         raise Unsupported("only single-output regression trees can be exported")
-    threshold = t.threshold.tolist()
-    for i, x in enumerate(threshold):
-        if t.children_left[i] == -1:
-            continue
-        if math.isnan(x) or x == -math.inf:
-            raise Unsupported(f"a scikit-learn tree splits at threshold {x}")
-        if x == math.inf:
-            threshold[i] = _INF_THRESHOLD
+    split = t.children_left != -1
+    bad = np.flatnonzero(split & (np.isnan(t.threshold) | (t.threshold == -np.inf)))
+    if bad.size:
+        raise Unsupported(f"a scikit-learn tree splits at threshold {float(t.threshold[bad[0]])}")
+    threshold = np.where(split & (t.threshold == np.inf), _INF_THRESHOLD, t.threshold).tolist()
     return {
         "children_left": t.children_left.tolist(),
         "children_right": t.children_right.tolist(),
@@ -715,18 +712,40 @@ def _is_xgb_regressor(obj):
     return type(obj) in (xgb.XGBRegressor, xgb.XGBRFRegressor)
 
 
-def version_of(body):
+def dumps_parts(obj):
+    """Each value of the dict obj as dumps writes it, by key: a big export's
+    trees are serialized once for its version and its document."""
+    return {k: dumps(v) for k, v in obj.items()}
+
+
+def assemble(parts):
+    """The pieces of the JSON object of the serialized values parts (key →
+    bytes), in order, as dumps writes the dict: keys sorted, no spaces."""
+    yield b"{"
+    for i, k in enumerate(sorted(parts)):
+        yield (b"," if i else b"") + dumps(k) + b":"
+        yield parts[k]
+    yield b"}"
+
+
+def version_of(body, parts=None):
     """The model version id: the first 32 hex digits of the sha256 of the
-    export's content, {"ensemble", "feature_names", "sparse", "trees"}."""
-    return hashlib.sha256(dumps(body)).hexdigest()[:32]
+    export's content, {"ensemble", "feature_names", "sparse", "trees"}
+    (parts: its values serialized, dumps_parts)."""
+    if parts is None:
+        return hashlib.sha256(dumps(body)).hexdigest()[:32]
+    h = hashlib.sha256()
+    for piece in assemble(parts):
+        h.update(piece)
+    return h.hexdigest()[:32]
 
 
-def document(model, body, metadata):
+def document(model, body, metadata, parts=None):
     """The export document (metadata keys as export/doc.go lists them)."""
     library, library_version = model.library
     meta = {
         "model_name": MODEL_NAME,
-        "version": version_of(body),
+        "version": version_of(body, parts),
         "estimator": type(model.estimator).__name__,
         "library": library,
         "library_version": library_version,
@@ -738,12 +757,16 @@ def document(model, body, metadata):
     return {"format": FORMAT, "metadata": meta, **body}
 
 
-def write(doc, path):
-    """Writes the document as JSON; returns its size."""
-    data = dumps(doc)
+def write(doc, path, parts=None):
+    """Writes the document as JSON; returns its size. parts: the body's
+    values serialized (dumps_parts), written as they are."""
+    pieces = [dumps(doc)] if parts is None else \
+        assemble({**parts, **dumps_parts({k: v for k, v in doc.items() if k not in parts})})
+    size = 0
     with open(path, "wb") as f:
-        f.write(data)
-    return len(data)
+        for piece in pieces:
+            size += f.write(piece)
+    return size
 
 
 def rmse(y, pred):
@@ -825,9 +848,10 @@ def export(model, path, metadata, valid=None, golden=None, body=None):
     reference.check(body, synth, model.predict([model.ride(*r) for r in synth]), "synthetic ride", link)
     result["checked"] = (0 if valid is None else len(valid[0]), len(synth))
 
-    doc = document(model, body, meta)
+    parts = dumps_parts(body)
+    doc = document(model, body, meta, parts)
     result["version"] = doc["metadata"]["version"]
-    result["json_bytes"] = write(doc, path + ".tmp")
+    result["json_bytes"] = write(doc, path + ".tmp", parts)
     if golden:
         tables.write_golden(golden + ".tmp", valid[2], pred)
         os.replace(golden + ".tmp", golden)

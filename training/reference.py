@@ -65,7 +65,7 @@ class Mismatch(Exception):
 
 
 class _Tree:
-    def __init__(self, t, kind, a, b):
+    def __init__(self, t, kind):
         self.cl = np.asarray(t["children_left"], dtype=np.int64)
         self.cr = np.asarray(t["children_right"], dtype=np.int64)
         self.feature = np.asarray(t["feature"], dtype=np.int64)
@@ -73,9 +73,18 @@ class _Tree:
         self.value = np.asarray(t["value"], dtype=np.float64)
         ml = t.get("missing_left")
         self.missing_left = None if ml is None else np.asarray(ml, dtype=bool)
-        # Per node: the kind of column it tests and the column's ids.
+        # Per node: the column it tests (0 for a leaf), whether that column is
+        # one-hot, and which of the ride's numbers it is otherwise (_NUMBER).
         f = np.where(self.cl == -1, 0, self.feature)
-        self.kind, self.a, self.b = kind[f], a[f], b[f]
+        self.column = f
+        self.cat = kind[f] <= features.HOT_DO
+        self.number = _NUMBER[kind[f]]
+
+
+# The ride's numbers as predict stacks them: PULocationID, DOLocationID,
+# trip_distance; a one-hot kind's entry is never read.
+_NUMBER = np.zeros(6, dtype=np.int64)
+_NUMBER[features.NUM_DO], _NUMBER[features.NUM_DISTANCE] = 1, 2
 
 
 class Evaluator:
@@ -105,10 +114,8 @@ class Evaluator:
         if self.sum(ens["base"]) != ens["base"] or self.sum(ens["divisor"]) != ens["divisor"]:
             raise ValueError("base or divisor is not a value of the sum's type")
         cols = features.columns(body["feature_names"])
-        self.kind = np.array([c[0] for c in cols], dtype=np.int64)
-        self.a = np.array([c[1] for c in cols], dtype=np.int64)
-        self.b = np.array([c[2] for c in cols], dtype=np.int64)
-        self.trees = [_Tree(t, self.kind, self.a, self.b) for t in body["trees"]]
+        kind = np.array([c[0] for c in cols], dtype=np.int64)
+        self.trees = [_Tree(t, kind) for t in body["trees"]]
         self._raw_trees = body["trees"]
         self._cols = cols
 
@@ -153,17 +160,26 @@ class Evaluator:
 
     def predict_one(self, pu, do, distance):
         s = self.base
+        # Each column's value for the ride in the input type (as a float,
+        # which compares as the float64 it is), or None when it is absent
+        # and absent is missing: computed once for the ride.
+        inputs = {}
         for t in self._raw_trees:
+            cl, cr, feature, threshold = t["children_left"], t["children_right"], t["feature"], t["threshold"]
             n = 0
-            while t["children_left"][n] != -1:
-                v, present = self.column(t["feature"][n], pu, do, distance)
-                x = self.input(v) if present else None
-                if x is None or np.isnan(x):
+            while cl[n] != -1:
+                f = feature[n]
+                if f in inputs:
+                    x = inputs[f]
+                else:
+                    v, present = self.column(f, pu, do, distance)
+                    x = inputs[f] = float(self.input(v)) if present else None
+                if x is None or x != x:  # missing, or NaN
                     left = bool(t["missing_left"][n])
                 else:
-                    thr = np.float64(t["threshold"][n])
-                    left = bool(np.float64(x) <= thr) if self.le else bool(np.float64(x) < thr)
-                n = t["children_left"][n] if left else t["children_right"][n]
+                    thr = float(threshold[n])
+                    left = x <= thr if self.le else x < thr
+                n = cl[n] if left else cr[n]
             s = self.sum(s + self._term(np.float64(t["value"][n])))
         return np.float64(self._link(self.sum(s / self.divisor)))
 
@@ -180,6 +196,29 @@ class Evaluator:
         n = len(pu)
         s = np.full(n, self.base, dtype=self.sum)
         nan_rows = bool(np.isnan(distance).any())
+        # Each ride's numbers in the input type, widened back (what a numeric
+        # split compares), stacked: numbers[k * n + i] is ride i's number k
+        # (_NUMBER).
+        numbers = np.concatenate([pu.astype(np.float64), do.astype(np.float64), distance]) \
+            .astype(self.input).astype(np.float64)
+        # Each ride's hot columns: the PU_DO, PULocationID and DOLocationID
+        # columns of its ids (-1 for none; a layer more for a category that
+        # two columns hold): a one-hot column is hot exactly when it is one
+        # of them.
+        layers = []  # (kind, {category: column})
+        for f, (kind, a, b) in enumerate(self._cols):
+            if kind <= features.HOT_DO:
+                category = (a, b) if kind == features.HOT_PU_DO else a
+                by = next((by for k, by in layers if k == kind and category not in by), None)
+                if by is None:
+                    by = {}
+                    layers.append((kind, by))
+                by[category] = f
+        hots = []
+        for kind, by in layers:
+            ids = zip(pu.tolist(), do.tolist()) if kind == features.HOT_PU_DO else \
+                (pu if kind == features.HOT_PU else do).tolist()
+            hots.append(np.array([by.get(k, -1) for k in ids], dtype=np.int64))
         for t in self.trees:
             node = np.zeros(n, dtype=np.int64)
             idx = np.arange(n)
@@ -190,15 +229,11 @@ class Evaluator:
                     idx, cur = idx[inner], cur[inner]
                 if idx.size == 0:
                     break
-                kind, a, b = t.kind[cur], t.a[cur], t.b[cur]
-                p, d = pu[idx], do[idx]
-                hot = ((kind == features.HOT_PU_DO) & (p == a) & (d == b)) | \
-                      ((kind == features.HOT_PU) & (p == a)) | ((kind == features.HOT_DO) & (d == a))
-                cat = kind <= features.HOT_DO
-                num = np.where(kind == features.NUM_PU, p.astype(np.float64),
-                               np.where(kind == features.NUM_DO, d.astype(np.float64), distance[idx]))
-                v = np.where(cat, hot.astype(np.float64), num)
-                x = v.astype(self.input).astype(np.float64)
+                col, cat = t.column[cur], t.cat[cur]
+                hot = np.zeros(idx.size, dtype=bool)
+                for h in hots:
+                    hot |= col == h[idx]
+                x = np.where(cat, hot.astype(np.float64), numbers[t.number[cur] * n + idx])
                 go_left = (x <= t.threshold[cur]) if self.le else (x < t.threshold[cur])
                 if nan_rows or self.absent_missing:
                     missing = np.isnan(x)

@@ -26,6 +26,7 @@ func main() {
 		log.Fatal("usage: genmodel -in model.json.zst -out dir")
 	}
 	opts.Source = gen.SourceName(*in)
+	gen.LimitMemory()
 	if err := run(*in, *out, opts); err != nil {
 		log.Fatal(err)
 	}
