@@ -84,16 +84,7 @@ func (t *Trees) Leaf(i int, in *Input) float64 {
 		case PU, DO, Distance:
 			left = in.Number[op&OpMask] <= v
 		default:
-			var hot bool
-			switch op & OpMask {
-			case Key:
-				hot = in.Key == math.Float64bits(v)
-			case PUID:
-				hot = uint64(uint32(in.PU)) == math.Float64bits(v)
-			default:
-				hot = uint64(uint32(in.DO)) == math.Float64bits(v)
-			}
-			left = hot && op&HotLeft != 0 || !hot && op&ColdLeft != 0
+			left = in.CategoryLeft(op, v)
 		}
 		if left {
 			n++
@@ -101,4 +92,20 @@ func (t *Trees) Leaf(i int, in *Input) float64 {
 			n = t.Right[n]
 		}
 	}
+}
+
+// CategoryLeft reports whether a one-hot split, op with value v, sends in
+// left: by HotLeft when in has the split's category (a key, or a pickup or
+// drop-off id, as v's bits), else by ColdLeft.
+func (in *Input) CategoryLeft(op Op, v float64) bool {
+	var hot bool
+	switch op & OpMask {
+	case Key:
+		hot = in.Key == math.Float64bits(v)
+	case PUID:
+		hot = uint64(uint32(in.PU)) == math.Float64bits(v)
+	default:
+		hot = uint64(uint32(in.DO)) == math.Float64bits(v)
+	}
+	return hot && op&HotLeft != 0 || !hot && op&ColdLeft != 0
 }

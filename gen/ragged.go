@@ -281,16 +281,7 @@ func next(ft *flat.Trees, n int32, in *flat.Input) int32 {
 	case flat.PU, flat.DO:
 		left = in.Number[op&flat.OpMask] <= ft.Value[n]
 	default:
-		var hot bool
-		switch op & flat.OpMask {
-		case flat.Key:
-			hot = in.Key == math.Float64bits(ft.Value[n])
-		case flat.PUID:
-			hot = uint64(uint32(in.PU)) == math.Float64bits(ft.Value[n])
-		default:
-			hot = uint64(uint32(in.DO)) == math.Float64bits(ft.Value[n])
-		}
-		left = hot && op&flat.HotLeft != 0 || !hot && op&flat.ColdLeft != 0
+		left = in.CategoryLeft(op, ft.Value[n])
 	}
 	if left {
 		return n + 1
