@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -41,26 +42,10 @@ func LinkSums(e *export.Ensemble, opts Options) ([]float64, error) {
 	if t == nil {
 		return nil, m.untabled(why)
 	}
-	values := t.each.values // each class's own intervals: every value either table holds
-	keys := make([]uint64, len(values))
-	for i, v := range values {
-		keys[i] = lookup.Order64(v)
-	}
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
-	sums := make([]float64, len(keys))
-	for i, k := range keys {
-		sums[i] = orderValue(k)
-	}
-	return sums, nil
-}
-
-// orderValue inverts lookup.Order64.
-func orderValue(k uint64) float64 {
-	if k>>63 == 1 {
-		return math.Float64frombits(k ^ 1<<63)
-	}
-	return math.Float64frombits(^k)
+	// Each class's own intervals: every value either table holds.
+	sums := slices.Clone(t.each.values)
+	slices.SortFunc(sums, func(a, b float64) int { return cmp.Compare(lookup.Order64(a), lookup.Order64(b)) })
+	return slices.CompactFunc(sums, func(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }), nil
 }
 
 // untabled is the error for a tabled link that no table serves.
