@@ -943,24 +943,23 @@ def link_table(model, doc, sums_path):
         "the batch reversed": np.asarray(model.link_values(np.ascontiguousarray(arr[::-1])))[::-1],
         "the batch offset by one": np.asarray(model.link_values(np.concatenate([arr[:1], arr])))[1:],
     }
+
+    def position_dependent(i, got, where):
+        return Unsupported(
+            f"numpy {np.__version__}'s {fn} on this CPU ({', '.join(cpu)}) gives the sum {sums[i]!r} the value "
+            f"{float(values[i])!r} in the batch of the table's {len(sums)} sums and {float(got)!r} {where}: the "
+            "kernel's result depends on the element's position in the batch, so no table can hold the library's "
+            f"prediction: export the model on a machine whose numpy {fn} does not")
+
     for name, got in elsewhere.items():
         bad = _same_bits(values, got)
         if bad.size:
             i = int(bad[0])
-            raise Unsupported(
-                f"numpy {np.__version__}'s {fn} on this CPU ({', '.join(cpu)}) gives the sum {sums[i]!r} the value "
-                f"{float(values[i])!r} in the batch of the table's {len(sums)} sums and {float(got[i])!r} in "
-                f"{name} ({bad.size} sums differ): the kernel's result depends on the element's position in the "
-                "batch, so no table can hold the library's prediction: export the model on a machine whose numpy "
-                f"{fn} does not")
+            raise position_dependent(i, got[i], f"in {name} ({bad.size} sums differ)")
     for i in singles:
         one = np.asarray(model.link_values(arr[i:i + 1].copy()))
         if _same_bits(values[i:i + 1], one).size:
-            raise Unsupported(
-                f"numpy {np.__version__}'s {fn} on this CPU ({', '.join(cpu)}) gives the sum {sums[i]!r} the value "
-                f"{float(values[i])!r} in the batch of the table's {len(sums)} sums and {float(one[0])!r} alone: "
-                "the kernel's result depends on the element's position in the batch, so no table can hold the "
-                f"library's prediction: export the model on a machine whose numpy {fn} does not")
+            raise position_dependent(i, one[0], "alone")
     out = [float(v) for v in values]
     for s_, v in zip(sums, out):
         if not math.isfinite(v):
