@@ -324,13 +324,11 @@ var generatedOnce struct {
 // generate returns what the generator writes from the committed export.
 func generate(t *testing.T) gen.Files {
 	t.Helper()
-	loadExport(t)
+	e := loadExport(t)
 	generatedOnce.once.Do(func() {
 		opts := gen.DefaultOptions
 		opts.Source = gen.SourceName(exportPath)
-		if generatedOnce.err = loaded.err; loaded.e != nil {
-			generatedOnce.files, generatedOnce.err = gen.Generate(loaded.e, opts)
-		}
+		generatedOnce.files, generatedOnce.err = gen.Generate(e, opts)
 	})
 	require.NoError(t, generatedOnce.err)
 	return generatedOnce.files
